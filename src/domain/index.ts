@@ -1,0 +1,5 @@
+export * from './ids.js';
+export * from './types.js';
+export * from './duration.js';
+export * from './grant-lifecycle.js';
+export * from './policy.js';

@@ -1,0 +1,50 @@
+import { AppError } from '../errors/index.js';
+import { formatDuration, parseDuration } from './duration.js';
+import type { Actor, Policy } from './types.js';
+
+export interface InvocationRequest {
+  readonly condition: string;
+  readonly reason: string;
+  readonly incident: string;
+  /** Requested time-to-live such as `15m`; the policy default when absent. */
+  readonly ttl: string | undefined;
+}
+
+const defaultInvokers = ['responder', 'admin'] as const;
+
+/**
+ * Checks an invocation against its policy and returns the TTL to grant.
+ * Throws `policy_violation` (or `forbidden`) with a message that says what to change.
+ */
+export function evaluateInvocation(policy: Policy, actor: Actor, request: InvocationRequest): { ttlMs: number } {
+  const invokers = policy.invokers.length > 0 ? policy.invokers : defaultInvokers;
+  if (!actor.roles.some((role) => invokers.includes(role))) {
+    throw new AppError('forbidden', `policy "${policy.name}" lets only ${invokers.join(', ')} invoke`);
+  }
+  if (!policy.conditions.includes(request.condition)) {
+    throw new AppError(
+      'policy_violation',
+      `condition "${request.condition}" is not allowed by policy "${policy.name}" (allowed: ${policy.conditions.join(', ')})`,
+    );
+  }
+  if (request.reason.trim().length === 0) {
+    throw new AppError('policy_violation', 'a reason is required');
+  }
+  if (policy.incidentPattern !== undefined && !new RegExp(policy.incidentPattern).test(request.incident)) {
+    throw new AppError(
+      'policy_violation',
+      `incident "${request.incident}" does not match ${policy.incidentPattern} required by policy "${policy.name}"`,
+    );
+  }
+  const ttlMs = request.ttl === undefined ? policy.defaultTtlMs : parseDuration(request.ttl);
+  if (ttlMs === undefined) {
+    throw new AppError('validation', `ttl "${request.ttl}" is not a duration such as 10s, 15m or 1h`, { path: 'ttl' });
+  }
+  if (ttlMs > policy.maxTtlMs) {
+    throw new AppError('policy_violation', `ttl ${formatDuration(ttlMs)} exceeds the maximum ${formatDuration(policy.maxTtlMs)} of policy "${policy.name}"`);
+  }
+  if (policy.minTtlMs !== undefined && ttlMs < policy.minTtlMs) {
+    throw new AppError('policy_violation', `ttl ${formatDuration(ttlMs)} is below the minimum ${formatDuration(policy.minTtlMs)} of policy "${policy.name}"`);
+  }
+  return { ttlMs };
+}

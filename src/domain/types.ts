@@ -1,0 +1,110 @@
+import type { AccountId, GrantId, PolicyId, TargetId, UserId } from './ids.js';
+
+export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor'] as const;
+export type UserRole = (typeof userRoles)[number];
+
+/** Who does something. One value flows through every use case. */
+export interface Actor {
+  readonly id: UserId;
+  readonly name: string;
+  readonly roles: readonly UserRole[];
+}
+
+/** The actor for work the system does by itself (expiry, revocation, rotation). */
+export const systemActorName = 'system';
+
+export const conditions = ['outage', 'lockout', 'security-incident', 'drill'] as const;
+export type Condition = (typeof conditions)[number];
+
+export type ApprovalMode = 'post-hoc';
+
+export interface Policy {
+  readonly id: PolicyId;
+  readonly name: string;
+  readonly conditions: readonly string[];
+  /** Source of a regular expression that the incident reference must match, if set. */
+  readonly incidentPattern: string | undefined;
+  readonly approval: { readonly mode: ApprovalMode };
+  readonly defaultTtlMs: number;
+  readonly maxTtlMs: number;
+  readonly minTtlMs: number | undefined;
+  /** Roles allowed to invoke; empty means responders and admins. */
+  readonly invokers: readonly UserRole[];
+}
+
+export type TargetType = 'postgres';
+
+export interface Target {
+  readonly id: TargetId;
+  readonly name: string;
+  readonly type: TargetType;
+  /** Connection settings without any secret (host, port, database, user, …). */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+export type AccountMode = 'prestaged' | 'ephemeral';
+
+/** Whether the pre-staged secret on the target is known and sealed. */
+export type StagingState = 'pending' | 'staged';
+
+export interface Account {
+  readonly id: AccountId;
+  readonly name: string;
+  readonly targetId: TargetId;
+  readonly policyId: PolicyId;
+  readonly mode: AccountMode;
+  /** The login name on the target (PostgreSQL role, MySQL user, …). */
+  readonly principal: string;
+  readonly staging: StagingState;
+  /** Increments on every rotation; part of the secret's associated data. */
+  readonly secretVersion: number;
+}
+
+export const grantStates = [
+  'requested',
+  'active',
+  'revoking',
+  'revoked',
+  'rotating',
+  'awaiting-certification',
+  'closed',
+  'denied',
+  'cancelled',
+  'failed',
+] as const;
+export type GrantState = (typeof grantStates)[number];
+
+export interface Certification {
+  readonly by: UserId;
+  readonly byName: string;
+  readonly at: Date;
+  readonly necessary: boolean;
+  readonly scoped: boolean;
+  readonly removed: boolean;
+  readonly note: string;
+}
+
+/** One break-glass case. */
+export interface Grant {
+  readonly id: GrantId;
+  readonly accountId: AccountId;
+  readonly requesterId: UserId;
+  readonly requesterName: string;
+  readonly condition: string;
+  readonly reason: string;
+  readonly incident: string;
+  readonly state: GrantState;
+  readonly mode: AccountMode;
+  readonly createdAt: Date;
+  readonly activatedAt: Date | undefined;
+  readonly expiresAt: Date;
+  /** When revocation began (TTL reached or early end). */
+  readonly endedAt: Date | undefined;
+  readonly endReason: 'expired' | 'ended' | undefined;
+  readonly revokedAt: Date | undefined;
+  readonly rotatedAt: Date | undefined;
+  readonly revealedAt: Date | undefined;
+  readonly closedAt: Date | undefined;
+  readonly certification: Certification | undefined;
+  readonly failure: string | undefined;
+}

@@ -1,0 +1,1 @@
+export { AppError, appError, isAppError, type ErrorCode } from './app-error.js';

@@ -1,0 +1,3 @@
+export * from './clock.js';
+export * from './connector.js';
+export * from './store.js';

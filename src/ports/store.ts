@@ -1,0 +1,147 @@
+import type {
+  Account,
+  AccountId,
+  Grant,
+  GrantId,
+  GrantState,
+  JobId,
+  Policy,
+  Target,
+  UserId,
+  UserRole,
+} from '../domain/index.js';
+
+/**
+ * Persistence port. Every write happens inside `Store.transaction`, and the repositories are
+ * reachable only from the transaction handle, so a state change and its audit event cannot be
+ * written apart (invariant I2).
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface StoreTx {
+  readonly users: UserRepository;
+  readonly catalog: CatalogRepository;
+  readonly grants: GrantRepository;
+  readonly jobs: JobRepository;
+  readonly audit: AuditRepository;
+  readonly settings: SettingsRepository;
+}
+
+export interface UserRecord {
+  readonly id: UserId;
+  readonly name: string;
+  readonly roles: readonly UserRole[];
+  readonly createdAt: Date;
+}
+
+export interface UserRepository {
+  upsert(user: { name: string; roles: readonly UserRole[] }, now: Date): Promise<UserRecord>;
+  findByName(name: string): Promise<UserRecord | undefined>;
+  findById(id: UserId): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+  /** Stores the SHA-256 of a bearer token, never the token. */
+  addToken(userId: UserId, tokenHash: string, label: string, now: Date): Promise<void>;
+  findByTokenHash(tokenHash: string): Promise<UserRecord | undefined>;
+}
+
+export interface TargetRecord extends Target {
+  /** Envelope-sealed admin secret (see src/crypto/envelope.ts), never plaintext. */
+  readonly adminSecretSealed: string | undefined;
+}
+
+export interface AccountRecord extends Account {
+  /** Envelope-sealed current secret of a pre-staged account. */
+  readonly secretSealed: string | undefined;
+}
+
+export interface CatalogRepository {
+  upsertTarget(target: Omit<TargetRecord, 'id'>): Promise<TargetRecord>;
+  upsertPolicy(policy: Omit<Policy, 'id'>): Promise<Policy>;
+  upsertAccount(account: Omit<AccountRecord, 'id' | 'staging' | 'secretVersion' | 'secretSealed'>): Promise<AccountRecord>;
+  listTargets(): Promise<TargetRecord[]>;
+  listPolicies(): Promise<Policy[]>;
+  listAccounts(): Promise<AccountRecord[]>;
+  findAccountByName(name: string): Promise<AccountRecord | undefined>;
+  findAccountById(id: AccountId): Promise<AccountRecord | undefined>;
+  findTargetById(id: Target['id']): Promise<TargetRecord | undefined>;
+  findPolicyById(id: Policy['id']): Promise<Policy | undefined>;
+  /** Records a new sealed secret; staging becomes `staged`, secretVersion becomes `version`. */
+  setAccountSecret(id: AccountId, sealed: string, version: number): Promise<void>;
+  /** Locks the account row until the transaction ends (PostgreSQL); a no-op on SQLite. */
+  lockAccount(id: AccountId): Promise<void>;
+}
+
+export interface GrantRepository {
+  insert(grant: Grant): Promise<void>;
+  /** Writes the whole grant; `expectedState` guards against a concurrent transition. */
+  update(grant: Grant, expectedState: GrantState): Promise<void>;
+  findById(id: GrantId): Promise<Grant | undefined>;
+  list(filter: { states?: readonly GrantState[]; accountId?: AccountId; limit?: number }): Promise<Grant[]>;
+}
+
+export type JobKind = 'expire' | 'revoke' | 'rotate' | 'stage';
+
+export interface JobRecord {
+  readonly id: JobId;
+  readonly kind: JobKind;
+  /** The grant or account the job works on. */
+  readonly subject: string;
+  readonly dueAt: Date;
+  readonly attempts: number;
+  readonly lastError: string | undefined;
+}
+
+export interface JobRepository {
+  schedule(job: { kind: JobKind; subject: string; dueAt: Date }): Promise<JobRecord>;
+  /**
+   * Claims up to `limit` jobs due at `now` whose lease is free, leasing them to `owner` until
+   * `leaseUntil` (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimDue(now: Date, owner: string, leaseUntil: Date, limit: number): Promise<JobRecord[]>;
+  complete(id: JobId): Promise<void>;
+  /** Puts a failed job back with a later due time and its attempt count. */
+  retry(id: JobId, dueAt: Date, lastError: string): Promise<void>;
+  nextDueAt(): Promise<Date | undefined>;
+  findBySubject(subject: string): Promise<JobRecord[]>;
+}
+
+export interface AuditEventRecord {
+  readonly seq: number;
+  readonly at: Date;
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export interface CheckpointRecord {
+  readonly seq: number;
+  readonly hash: string;
+  readonly at: Date;
+  /** Base64 Ed25519 signature over the canonical JSON of {seq, hash, at}. */
+  readonly signature: string;
+}
+
+export interface AuditRepository {
+  /**
+   * Returns the chain head and holds it until the transaction ends, so appends are serialized
+   * (PostgreSQL: row lock on the head; SQLite: the write transaction).
+   */
+  lockHead(): Promise<{ seq: number; hash: string; checkpointAt: Date | undefined }>;
+  insert(event: AuditEventRecord): Promise<void>;
+  insertCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
+  events(fromSeq: number, limit: number): Promise<AuditEventRecord[]>;
+  checkpoints(): Promise<CheckpointRecord[]>;
+}
+
+export interface SettingsRepository {
+  get(key: string): Promise<string | undefined>;
+  /** Sets a value; with `ifAbsent`, keeps an existing one and returns it. */
+  set(key: string, value: string, options?: { ifAbsent?: boolean }): Promise<string>;
+}
