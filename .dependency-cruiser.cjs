@@ -1,0 +1,45 @@
+/**
+ * The import direction of DESIGN.md §5. A module may import only what its layer allows;
+ * only src/app wires concrete implementations together.
+ */
+const layer = (name) => `^src/${name}/`;
+const only = (from, allowed) => ({
+  name: `${from}-imports-only-${allowed.join('-') || 'nothing'}`,
+  severity: 'error',
+  comment: `src/${from} may import only: ${allowed.join(', ') || 'nothing of ours'}`,
+  from: { path: layer(from) },
+  to: {
+    path: '^src/',
+    pathNot: [layer(from), ...allowed.map(layer)],
+  },
+});
+
+module.exports = {
+  forbidden: [
+    only('domain', ['errors']),
+    only('errors', []),
+    only('crypto', ['errors']),
+    only('ports', ['domain', 'errors']),
+    only('config', ['domain', 'errors']),
+    only('modules', ['domain', 'ports', 'crypto', 'errors', 'config']),
+    only('store', ['ports', 'domain', 'errors']),
+    only('connectors', ['ports', 'domain', 'errors']),
+    only('notify', ['ports', 'domain', 'errors']),
+    only('scheduler', ['modules', 'ports', 'domain', 'errors']),
+    only('http', ['modules', 'ports', 'domain', 'errors', 'config']),
+    only('cli', ['config', 'domain', 'errors']),
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

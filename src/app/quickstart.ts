@@ -1,0 +1,34 @@
+import { initDataDir } from './init.js';
+import { isInitialised } from './data-dir.js';
+import { startServer } from './server.js';
+
+/**
+ * `npm start`: initialise ./.breakglass on first run (printing the one-time admin token),
+ * then serve on 127.0.0.1:8420 (BREAKGLASS_PORT, BREAKGLASS_HOST, BREAKGLASS_DATA_DIR override).
+ */
+const dataDir = process.env['BREAKGLASS_DATA_DIR'] ?? '.breakglass';
+const port = Number(process.env['BREAKGLASS_PORT'] ?? 8420);
+const host = process.env['BREAKGLASS_HOST'] ?? '127.0.0.1';
+const databaseUrl = process.env['BREAKGLASS_DATABASE_URL'];
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+if (!isInitialised(dataDir)) {
+  const { adminToken } = await initDataDir({ dataDir, databaseUrl });
+  out(`Initialised ${dataDir} (embedded SQLite store, root key in ${dataDir}/root.key, mode 0600).`);
+  out('WARNING: the root key sits beside the data in quick-start mode; see README "Security model".');
+  out('');
+  out(`Admin token (shown once, store it now): ${adminToken}`);
+  out(`  export BREAKGLASS_TOKEN=${adminToken}`);
+  out('');
+}
+const server = await startServer({ dataDir, port, host, databaseUrl, logger: { level: process.env['BREAKGLASS_LOG_LEVEL'] ?? 'warn' } });
+out(`Breakglass is listening on ${server.url}  (API docs: ${server.url}/docs)`);
+out(`  export BREAKGLASS_ADDR=${server.url}`);
+const stop = () => {
+  server.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../errors/index.js';
+import { checkEnd, checkReveal, transition, type GrantEvent } from './grant-lifecycle.js';
+import { asAccountId, asGrantId, asUserId } from './ids.js';
+import { grantStates, type Actor, type Grant, type GrantState } from './types.js';
+
+const t0 = new Date('2026-01-01T00:00:00Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+
+const alice: Actor = { id: asUserId('u-alice'), name: 'alice', roles: ['responder'] };
+const bob: Actor = { id: asUserId('u-bob'), name: 'bob', roles: ['incident-owner'] };
+const mallory: Actor = { id: asUserId('u-mallory'), name: 'mallory', roles: ['responder'] };
+
+function grant(state: GrantState, overrides: Partial<Grant> = {}): Grant {
+  return {
+    id: asGrantId('gr_1'),
+    accountId: asAccountId('acc_1'),
+    requesterId: alice.id,
+    requesterName: alice.name,
+    condition: 'outage',
+    reason: 'db down',
+    incident: 'INC-1',
+    state,
+    mode: 'prestaged',
+    createdAt: t0,
+    activatedAt: undefined,
+    expiresAt: at(60_000),
+    endedAt: undefined,
+    endReason: undefined,
+    revokedAt: undefined,
+    rotatedAt: undefined,
+    revealedAt: undefined,
+    closedAt: undefined,
+    certification: undefined,
+    failure: undefined,
+    ...overrides,
+  };
+}
+
+const answers = { necessary: true, scoped: true, removed: true, note: 'ok' };
+const events: Record<GrantEvent['type'], GrantEvent> = {
+  activate: { type: 'activate' },
+  'activation-failed': { type: 'activation-failed', reason: 'target down' },
+  deny: { type: 'deny' },
+  cancel: { type: 'cancel' },
+  expire: { type: 'expire' },
+  end: { type: 'end' },
+  'revocation-verified': { type: 'revocation-verified' },
+  'rotation-started': { type: 'rotation-started' },
+  'rotation-verified': { type: 'rotation-verified' },
+  'certification-requested': { type: 'certification-requested' },
+  certify: { type: 'certify', actor: bob, answers },
+};
+
+/** The legal transitions of DESIGN.md §2 for a pre-staged account, and where they lead. */
+const legal: Record<string, GrantState> = {
+  'requested/activate': 'active',
+  'requested/activation-failed': 'failed',
+  'requested/deny': 'denied',
+  'requested/cancel': 'cancelled',
+  'active/expire': 'revoking',
+  'active/end': 'revoking',
+  'revoking/revocation-verified': 'revoked',
+  'revoked/rotation-started': 'rotating',
+  'rotating/rotation-verified': 'awaiting-certification',
+  'awaiting-certification/certify': 'closed',
+};
+
+describe('grant lifecycle (pre-staged)', () => {
+  const late = at(120_000); // after expiry, so `expire` is allowed by the clock
+  for (const state of grantStates) {
+    for (const [type, event] of Object.entries(events)) {
+      const key = `${state}/${type}`;
+      const target = legal[key];
+      if (target) {
+        it(`${key} → ${target}`, () => {
+          expect(transition(grant(state), event, late).state).toBe(target);
+        });
+      } else {
+        it(`${key} is refused`, () => {
+          expect(() => transition(grant(state), event, late)).toThrowError(
+            expect.objectContaining({ code: 'invalid_transition' }) as Error,
+          );
+        });
+      }
+    }
+  }
+});
+
+describe('grant lifecycle (ephemeral)', () => {
+  it('revoked ephemeral credentials go straight to certification', () => {
+    const next = transition(grant('revoked', { mode: 'ephemeral' }), events['certification-requested'], t0);
+    expect(next.state).toBe('awaiting-certification');
+  });
+  it('ephemeral credentials are never rotated', () => {
+    expect(() => transition(grant('revoked', { mode: 'ephemeral' }), events['rotation-started'], t0)).toThrow(AppError);
+  });
+});
+
+describe('expiry follows the clock', () => {
+  it('a grant cannot expire before expiresAt', () => {
+    expect(() => transition(grant('active'), events.expire, at(59_999))).toThrowError(/not reached its expiry/);
+  });
+  it('expires exactly at expiresAt and records why', () => {
+    const next = transition(grant('active'), events.expire, at(60_000));
+    expect(next).toMatchObject({ state: 'revoking', endReason: 'expired', endedAt: at(60_000) });
+  });
+  it('early end records the time and reason', () => {
+    expect(transition(grant('active'), events.end, at(5)).endReason).toBe('ended');
+  });
+  it('timestamps of each step are recorded', () => {
+    let g = transition(grant('requested'), events.activate, at(1));
+    g = transition(g, events.end, at(2));
+    g = transition(g, events['revocation-verified'], at(3));
+    g = transition(g, events['rotation-started'], at(4));
+    g = transition(g, events['rotation-verified'], at(5));
+    g = transition(g, events.certify, at(6));
+    expect(g).toMatchObject({ activatedAt: at(1), endedAt: at(2), revokedAt: at(3), rotatedAt: at(5), closedAt: at(6) });
+    expect(g.certification).toMatchObject({ by: bob.id, byName: 'bob', necessary: true, at: at(6) });
+  });
+});
+
+describe('I5 closure', () => {
+  it('I5: the requester cannot certify their own grant', () => {
+    const selfCert: GrantEvent = { type: 'certify', actor: { ...alice, roles: ['incident-owner', 'responder'] }, answers };
+    expect(() => transition(grant('awaiting-certification'), selfCert, t0)).toThrowError(
+      expect.objectContaining({ code: 'separation_of_duties' }) as Error,
+    );
+  });
+  it('I5: certifying needs the incident-owner or admin role', () => {
+    const byResponder: GrantEvent = { type: 'certify', actor: mallory, answers };
+    expect(() => transition(grant('awaiting-certification'), byResponder, t0)).toThrowError(
+      expect.objectContaining({ code: 'forbidden' }) as Error,
+    );
+  });
+  it.each(['active', 'revoking', 'revoked', 'rotating'] as const)(
+    'I5: a case cannot close from %s (before rotation is verified)',
+    (state) => {
+      expect(() => transition(grant(state), events.certify, t0)).toThrowError(
+        expect.objectContaining({ code: 'invalid_transition' }) as Error,
+      );
+    },
+  );
+});
+
+describe('reveal and end guards', () => {
+  it('only the requester may reveal, once, while active', () => {
+    expect(() => checkReveal(grant('active'), alice, t0)).not.toThrow();
+    expect(() => checkReveal(grant('active'), bob, t0)).toThrowError(expect.objectContaining({ code: 'forbidden' }) as Error);
+    expect(() => checkReveal(grant('active', { revealedAt: t0 }), alice, t0)).toThrowError(
+      expect.objectContaining({ code: 'already_revealed' }) as Error,
+    );
+    expect(() => checkReveal(grant('revoking'), alice, t0)).toThrowError(
+      expect.objectContaining({ code: 'invalid_transition' }) as Error,
+    );
+    expect(() => checkReveal(grant('active'), alice, at(60_000))).toThrow(AppError);
+  });
+  it('the requester, an incident owner or an admin may end a grant; another responder may not', () => {
+    expect(() => checkEnd(grant('active'), alice)).not.toThrow();
+    expect(() => checkEnd(grant('active'), bob)).not.toThrow();
+    expect(() => checkEnd(grant('active'), mallory)).toThrow(AppError);
+  });
+});

@@ -1,0 +1,101 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Actor } from '../domain/index.js';
+import { isAppError } from '../errors/index.js';
+import type { ModuleContext } from '../modules/context.js';
+import { authenticate } from '../modules/identity/identity.js';
+import { errorStatus } from './error-status.js';
+import { auditRoutes } from './routes/audit-routes.js';
+import { catalogRoutes } from './routes/catalog-routes.js';
+import { grantRoutes } from './routes/grant-routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | undefined;
+  }
+}
+
+export interface HttpDeps {
+  readonly ctx: ModuleContext;
+  /** Is the store reachable? For /readyz. */
+  readonly ready: () => Promise<boolean>;
+  readonly logger: FastifyServerOptions['logger'];
+  readonly version: string;
+}
+
+export type App = FastifyInstance;
+
+const sendError = (code: string, message: string, path?: string) => ({ error: { code, message, ...(path ? { path } : {}) } });
+
+/** Builds the Fastify app: zod-validated routes under /v1, OpenAPI 3.1, one error handler. */
+export async function buildHttpApp(deps: HttpDeps): Promise<App> {
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 1_048_576 }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('actor', undefined);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Breakglass API', version: deps.version, description: 'Governed emergency privileged access.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => {
+        const where = [error.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.');
+        return { where, message: `${where}: ${v.message ?? 'invalid'}` };
+      });
+      return reply.status(400).send(sendError('validation', issues.map((i) => i.message).join('; '), issues[0]?.where));
+    }
+    if (isAppError(error)) {
+      return reply.status(errorStatus[error.code]).send(sendError(error.code, error.message, error.path));
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.status(status).send(sendError(status === 404 ? 'not_found' : 'validation', (error as Error).message));
+    }
+    request.log.error({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'unhandled error');
+    return reply.status(500).send(sendError('internal', 'internal error; see the server log'));
+  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send(sendError('not_found', `no route ${request.method} ${request.url}`)));
+
+  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const ok = await deps.ready().catch(() => false);
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
+  });
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (request, reply) => {
+        const header = request.headers.authorization ?? '';
+        const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+        const actor = token ? await authenticate(deps.ctx, token) : undefined;
+        if (!actor) {
+          return reply.status(401).send(sendError('unauthenticated', 'missing or invalid bearer token; set BREAKGLASS_TOKEN'));
+        }
+        request.actor = actor;
+        return undefined;
+      });
+      await v1.register(catalogRoutes(deps.ctx));
+      await v1.register(grantRoutes(deps.ctx));
+      await v1.register(auditRoutes(deps.ctx));
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

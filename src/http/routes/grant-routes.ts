@@ -1,0 +1,77 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { asGrantId, grantStates } from '../../domain/index.js';
+import type { ModuleContext } from '../../modules/context.js';
+import { accountNames, certify, endGrant, listGrants, reveal, showGrant } from '../../modules/grants/case-actions.js';
+import { invoke } from '../../modules/grants/invoke.js';
+import { actorOf } from '../actor.js';
+import { certifyBody, errorBody, grantIdParams, grantViewSchema, invokeBody } from '../schemas.js';
+import { grantView } from '../views.js';
+
+const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody };
+
+/** Routes of a break-glass case: invoke, reveal, end, certify, show, list. */
+export const grantRoutes =
+  (ctx: ModuleContext): FastifyPluginAsync =>
+  async (plain) => {
+    const app = plain.withTypeProvider<ZodTypeProvider>();
+    const view = async (grant: Parameters<typeof grantView>[0]) => grantView(grant, (await accountNames(ctx)).get(grant.accountId));
+
+    app.post('/grants', {
+      schema: { summary: 'Invoke an emergency account', tags: ['grants'], body: invokeBody, response: { 201: grantViewSchema, ...errors } },
+      handler: async (request, reply) => {
+        const { ttl, ...rest } = request.body;
+        const grant = await invoke(ctx, actorOf(request), { ...rest, ttl });
+        return reply.status(201).send(await view(grant));
+      },
+    });
+
+    app.get('/grants', {
+      schema: {
+        summary: 'List grants',
+        tags: ['grants'],
+        querystring: z.object({ state: z.enum(grantStates).optional() }),
+        response: { 200: z.object({ grants: z.array(grantViewSchema) }), ...errors },
+      },
+      handler: async (request) => {
+        const names = await accountNames(ctx);
+        const grants = await listGrants(ctx, request.query.state ? { state: request.query.state } : {});
+        return { grants: grants.map((g) => grantView(g, names.get(g.accountId))) };
+      },
+    });
+
+    app.get('/grants/:id', {
+      schema: { summary: 'Show a grant', tags: ['grants'], params: grantIdParams, response: { 200: grantViewSchema, ...errors } },
+      handler: async (request) => view(await showGrant(ctx, asGrantId(request.params.id))),
+    });
+
+    app.post('/grants/:id/reveal', {
+      schema: {
+        summary: 'Reveal the credential, once',
+        tags: ['grants'],
+        params: grantIdParams,
+        response: { 200: z.object({ username: z.string(), password: z.string() }), ...errors },
+      },
+      handler: async (request, reply) => {
+        const credential = await reveal(ctx, actorOf(request), asGrantId(request.params.id));
+        return reply.header('cache-control', 'no-store').send(credential);
+      },
+    });
+
+    app.post('/grants/:id/end', {
+      schema: { summary: 'End a grant early', tags: ['grants'], params: grantIdParams, response: { 200: grantViewSchema, ...errors } },
+      handler: async (request) => view(await endGrant(ctx, actorOf(request), asGrantId(request.params.id))),
+    });
+
+    app.post('/grants/:id/certify', {
+      schema: {
+        summary: 'Certify a finished case and close it',
+        tags: ['grants'],
+        params: grantIdParams,
+        body: certifyBody,
+        response: { 200: grantViewSchema, ...errors },
+      },
+      handler: async (request) => view(await certify(ctx, actorOf(request), asGrantId(request.params.id), request.body)),
+    });
+  };

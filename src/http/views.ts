@@ -1,0 +1,36 @@
+import type { Grant } from '../domain/index.js';
+
+const iso = (date: Date | undefined) => date?.toISOString();
+
+/** The public JSON shape of a grant (GrantView). Dates are ISO 8601; absent fields are omitted. */
+export function grantView(grant: Grant, accountName: string | undefined) {
+  const view = {
+    id: grant.id,
+    account: accountName ?? grant.accountId,
+    state: grant.state,
+    mode: grant.mode,
+    condition: grant.condition,
+    reason: grant.reason,
+    incident: grant.incident,
+    requester: grant.requesterName,
+    createdAt: grant.createdAt.toISOString(),
+    activatedAt: iso(grant.activatedAt),
+    expiresAt: grant.expiresAt.toISOString(),
+    endedAt: iso(grant.endedAt),
+    endReason: grant.endReason,
+    revokedAt: iso(grant.revokedAt),
+    rotatedAt: iso(grant.rotatedAt),
+    revealedAt: iso(grant.revealedAt),
+    closedAt: iso(grant.closedAt),
+    certification: grant.certification && {
+      by: grant.certification.byName,
+      at: grant.certification.at.toISOString(),
+      necessary: grant.certification.necessary,
+      scoped: grant.certification.scoped,
+      removed: grant.certification.removed,
+      note: grant.certification.note,
+    },
+    failure: grant.failure,
+  };
+  return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;
+}

@@ -1,0 +1,62 @@
+import { hashEvent, signCheckpoint } from '../../crypto/index.js';
+import type { AuditEventRecord, Clock, StoreTx } from '../../ports/index.js';
+
+export interface AuditEntry {
+  /** User name, or `system` for work the engine does by itself. */
+  readonly actor: string;
+  /** Dotted verb such as `grant.revealed`. */
+  readonly action: string;
+  /** What it happened to: a grant id, an account name, … */
+  readonly subject: string;
+  /** Never a secret. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Appends to the tamper-evident chain (DESIGN.md §4). `append` takes the transaction of the
+ * state change it records: both commit together or neither does (invariant I2).
+ */
+export interface AuditLog {
+  append(tx: StoreTx, entry: AuditEntry): Promise<AuditEventRecord>;
+  /** Signs the head if events were appended since the last checkpoint. */
+  checkpoint(tx: StoreTx): Promise<boolean>;
+  readonly publicKeyPem: string;
+}
+
+/** Checkpoints are signed at least every second of activity. */
+const checkpointIntervalMs = 1_000;
+
+export function createAuditLog(deps: { clock: Clock; privateKeyPem: string; publicKeyPem: string }): AuditLog {
+  const sign = async (tx: StoreTx, seq: number, hash: string, at: Date) => {
+    const checkpoint = signCheckpoint(deps.privateKeyPem, { seq, hash, at: at.toISOString() });
+    await tx.audit.insertCheckpoint({ ...checkpoint, at });
+  };
+  return {
+    publicKeyPem: deps.publicKeyPem,
+    async append(tx, entry) {
+      const head = await tx.audit.lockHead();
+      const at = deps.clock.now();
+      const event = {
+        seq: head.seq + 1,
+        at: at.toISOString(),
+        actor: entry.actor,
+        action: entry.action,
+        subject: entry.subject,
+        details: { ...(entry.details ?? {}) },
+      };
+      const record: AuditEventRecord = { ...event, at, prevHash: head.hash, hash: hashEvent(head.hash, event) };
+      await tx.audit.insert(record);
+      const last = head.checkpointAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+      if (at.getTime() - last >= checkpointIntervalMs) await sign(tx, record.seq, record.hash, at);
+      return record;
+    },
+    async checkpoint(tx) {
+      const head = await tx.audit.lockHead();
+      if (head.seq === 0) return false;
+      const checkpoints = await tx.audit.checkpoints();
+      if (checkpoints.at(-1)?.seq === head.seq) return false;
+      await sign(tx, head.seq, head.hash, deps.clock.now());
+      return true;
+    },
+  };
+}

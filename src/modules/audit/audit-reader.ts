@@ -1,0 +1,41 @@
+import { serializeBundleHeader, serializeBundleLine, verifyChain, type ChainRow, type ChainVerification } from '../../crypto/index.js';
+import type { AuditEventRecord, CheckpointRecord, Clock, Store } from '../../ports/index.js';
+
+const pageSize = 1_000;
+
+export function toChainRow(event: AuditEventRecord): ChainRow {
+  return { ...event, at: event.at.toISOString(), details: { ...event.details } };
+}
+
+export function toChainCheckpoint(checkpoint: CheckpointRecord) {
+  return { ...checkpoint, at: checkpoint.at.toISOString() };
+}
+
+/** Streams the chain page by page, so verifying a long chain needs little memory. */
+export async function* chainRows(store: Store): AsyncGenerator<ChainRow> {
+  let from = 1;
+  for (;;) {
+    const page = await store.transaction((tx) => tx.audit.events(from, pageSize));
+    for (const event of page) yield toChainRow(event);
+    if (page.length < pageSize) return;
+    from = page[page.length - 1]!.seq + 1;
+  }
+}
+
+/** Verifies the whole chain in the store against its signed checkpoints. */
+export async function verifyStoredChain(store: Store, publicKeyPem: string): Promise<ChainVerification> {
+  const checkpoints = await store.transaction((tx) => tx.audit.checkpoints());
+  return verifyChain(chainRows(store), checkpoints.map(toChainCheckpoint), publicKeyPem);
+}
+
+/**
+ * The self-contained export bundle as JSON Lines: header with the public key, the events in
+ * order, then the checkpoints. `audit verify --file` checks it with no server and no database.
+ */
+export async function* exportBundle(store: Store, publicKeyPem: string, clock: Clock): AsyncGenerator<string> {
+  // Checkpoints first in time, so every exported event up to the last checkpoint is covered.
+  const checkpoints = await store.transaction((tx) => tx.audit.checkpoints());
+  yield serializeBundleHeader({ exportedAt: clock.now().toISOString(), publicKey: publicKeyPem }) + '\n';
+  for await (const row of chainRows(store)) yield serializeBundleLine({ type: 'event', ...row }) + '\n';
+  for (const checkpoint of checkpoints) yield serializeBundleLine({ type: 'checkpoint', ...toChainCheckpoint(checkpoint) }) + '\n';
+}

@@ -1,0 +1,39 @@
+import type { Clock, ConnectorFactory, Store } from '../ports/index.js';
+import type { AuditLog } from './audit/audit-log.js';
+import type { Vault } from './vault/vault.js';
+
+/** The minimal structured logger the use cases need (pino satisfies it). Never pass a secret. */
+export interface Logger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/** Everything a use case may depend on; src/app builds it once. */
+export interface ModuleContext {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly vault: Vault;
+  readonly audit: AuditLog;
+  readonly connectors: ConnectorFactory;
+  readonly log: Logger;
+  /** Tells the scheduler that a job became due earlier than it planned for. */
+  readonly wake: () => void;
+  readonly retry: RetryPolicy;
+}
+
+/** Backoff for work on targets that fail: retried for ever, never given up. */
+export interface RetryPolicy {
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { baseMs: 1_000, maxMs: 60_000 };
+
+/** Delay before attempt `attempts + 1`: exponential, capped, with up to 20% jitter. */
+export function backoffDelay(policy: RetryPolicy, attempts: number, random: () => number = Math.random): number {
+  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempts, 30));
+  return Math.round(exponential * (1 + 0.2 * random()));
+}

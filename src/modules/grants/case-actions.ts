@@ -1,0 +1,69 @@
+import { checkEnd, checkReveal, type Actor, type Certification, type Grant, type GrantId, type GrantState } from '../../domain/index.js';
+import { AppError, appError } from '../../errors/index.js';
+import type { ModuleContext } from '../context.js';
+import { openAccountSecret } from '../targets.js';
+import { applyEvent, loadGrant } from './grant-store.js';
+
+/**
+ * The one-time reveal. The refusal of a second reveal is itself audited, in its own
+ * transaction, before the error reaches the caller.
+ */
+export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<{ username: string; password: string }> {
+  try {
+    return await ctx.store.transaction(async (tx) => {
+      const grant = await loadGrant(tx, id);
+      checkReveal(grant, actor, ctx.clock.now());
+      const account = await tx.catalog.findAccountById(grant.accountId);
+      if (!account) throw appError.notFound(`account of grant ${id}`);
+      // Unseal before recording the reveal: a failure here must not burn the one reveal.
+      const password = openAccountSecret(ctx, account);
+      await tx.grants.update({ ...grant, revealedAt: ctx.clock.now() }, grant.state);
+      await ctx.audit.append(tx, { actor: actor.name, action: 'grant.revealed', subject: id, details: { account: account.name } });
+      return { username: account.principal, password };
+    });
+  } catch (error) {
+    if (error instanceof AppError && error.code !== 'not_found' && error.code !== 'audit_failed') {
+      await ctx.store.transaction((tx) =>
+        ctx.audit.append(tx, { actor: actor.name, action: 'grant.reveal-refused', subject: id, details: { code: error.code } }),
+      );
+    }
+    throw error;
+  }
+}
+
+/** Ends a grant before its TTL: revocation starts at once. */
+export async function endGrant(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<Grant> {
+  const grant = await ctx.store.transaction(async (tx) => {
+    const grant = await loadGrant(tx, id);
+    checkEnd(grant, actor);
+    const next = await applyEvent(ctx, tx, grant, { type: 'end' }, actor);
+    await tx.jobs.schedule({ kind: 'revoke', subject: id, dueAt: ctx.clock.now() });
+    return next;
+  });
+  ctx.wake();
+  return grant;
+}
+
+export type CertifyInput = Pick<Certification, 'necessary' | 'scoped' | 'removed' | 'note'>;
+
+/** The incident owner's certification; closes the case (invariant I5 lives in the domain). */
+export async function certify(ctx: ModuleContext, actor: Actor, id: GrantId, answers: CertifyInput): Promise<Grant> {
+  return ctx.store.transaction(async (tx) => {
+    const grant = await loadGrant(tx, id);
+    return applyEvent(ctx, tx, grant, { type: 'certify', actor, answers }, actor, { ...answers });
+  });
+}
+
+export async function showGrant(ctx: ModuleContext, id: GrantId): Promise<Grant> {
+  return ctx.store.transaction((tx) => loadGrant(tx, id));
+}
+
+export async function listGrants(ctx: ModuleContext, filter: { state?: GrantState }): Promise<Grant[]> {
+  return ctx.store.transaction((tx) => tx.grants.list(filter.state ? { states: [filter.state], limit: 500 } : { limit: 500 }));
+}
+
+/** Account names for views; one lookup for many grants. */
+export async function accountNames(ctx: ModuleContext): Promise<Map<string, string>> {
+  const accounts = await ctx.store.transaction((tx) => tx.catalog.listAccounts());
+  return new Map(accounts.map((a) => [a.id, a.name]));
+}

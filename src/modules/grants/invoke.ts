@@ -1,0 +1,94 @@
+import { newId } from '../../crypto/index.js';
+import { asGrantId, evaluateInvocation, type Actor, type Grant, type GrantState, type InvocationRequest } from '../../domain/index.js';
+import { AppError, appError } from '../../errors/index.js';
+import type { ModuleContext } from '../context.js';
+import { loadAccountTarget, withConnector } from '../targets.js';
+import { applyEvent } from './grant-store.js';
+
+export interface InvokeInput extends InvocationRequest {
+  readonly account: string;
+}
+
+/** States in which an account's pre-staged secret is still in play: no second grant then. */
+const busyStates: readonly GrantState[] = ['requested', 'active', 'revoking', 'revoked', 'rotating'];
+
+/**
+ * Opens a break-glass case. With a post-hoc policy the account is enabled on the target at
+ * once, carrying the grant's expiry natively, and the grant is active. The expiry job is
+ * written in the same transaction as the grant, before the target is touched, so a crash at
+ * any point still leads to revocation (invariant I1).
+ */
+export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInput): Promise<Grant> {
+  const now = ctx.clock.now();
+  const { grant, account, target } = await ctx.store.transaction(async (tx) => {
+    const account = await tx.catalog.findAccountByName(input.account);
+    if (!account) throw appError.notFound(`account "${input.account}"`);
+    await tx.catalog.lockAccount(account.id);
+    const policy = await tx.catalog.findPolicyById(account.policyId);
+    if (!policy) throw appError.notFound(`policy of account "${account.name}"`);
+    const { ttlMs } = evaluateInvocation(policy, actor, input);
+    if (account.staging !== 'staged') {
+      throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
+    }
+    const [busy] = await tx.grants.list({ accountId: account.id, states: busyStates, limit: 1 });
+    if (busy) {
+      throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
+    }
+    const grant: Grant = {
+      id: asGrantId(newId('gr_')),
+      accountId: account.id,
+      requesterId: actor.id,
+      requesterName: actor.name,
+      condition: input.condition,
+      reason: input.reason,
+      incident: input.incident,
+      state: 'requested',
+      mode: account.mode,
+      createdAt: now,
+      activatedAt: undefined,
+      expiresAt: new Date(now.getTime() + ttlMs),
+      endedAt: undefined,
+      endReason: undefined,
+      revokedAt: undefined,
+      rotatedAt: undefined,
+      revealedAt: undefined,
+      closedAt: undefined,
+      certification: undefined,
+      failure: undefined,
+    };
+    await tx.grants.insert(grant);
+    await tx.jobs.schedule({ kind: 'expire', subject: grant.id, dueAt: grant.expiresAt });
+    await ctx.audit.append(tx, {
+      actor: actor.name,
+      action: 'grant.requested',
+      subject: grant.id,
+      details: {
+        account: account.name,
+        condition: grant.condition,
+        reason: grant.reason,
+        incident: grant.incident,
+        ttlMs,
+        expiresAt: grant.expiresAt.toISOString(),
+        policy: policy.name,
+        approval: policy.approval.mode,
+      },
+    });
+    return { grant, account, target: await loadAccountTarget(tx, account) };
+  });
+  ctx.wake();
+  try {
+    await withConnector(ctx, target, (connector) => connector.enable(account.principal, grant.expiresAt));
+  } catch (error) {
+    const reason = error instanceof AppError ? error.message : 'unexpected error enabling the account';
+    await ctx.store.transaction(async (tx) => {
+      const failed = await applyEvent(ctx, tx, grant, { type: 'activation-failed', reason }, 'system');
+      // The enable may have half-happened: disable again to be sure, and retry until verified.
+      await tx.jobs.schedule({ kind: 'revoke', subject: failed.id, dueAt: ctx.clock.now() });
+    });
+    ctx.wake();
+    throw new AppError('target_unavailable', `could not enable "${account.name}" on "${target.name}": ${reason}`, { cause: error });
+  }
+  return ctx.store.transaction((tx) =>
+    applyEvent(ctx, tx, grant, { type: 'activate' }, 'system', { target: target.name, validUntil: grant.expiresAt.toISOString() }),
+  );
+}

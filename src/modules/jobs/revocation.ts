@@ -1,0 +1,110 @@
+import { generatePassword } from '../../crypto/index.js';
+import { asGrantId, type Grant } from '../../domain/index.js';
+import { AppError } from '../../errors/index.js';
+import type { JobRecord, StoreTx } from '../../ports/index.js';
+import type { ModuleContext } from '../context.js';
+import { applyEvent, loadGrant } from '../grants/grant-store.js';
+import { loadAccountTarget, openAccountSecret, withConnector } from '../targets.js';
+import { aad } from '../vault/vault.js';
+
+/**
+ * The back half of a case, run by the durable scheduler. Each handler is idempotent: it reads
+ * the grant's state first and does nothing when the step is already done, so a job repeated
+ * after a crash is harmless. A handler that throws is retried with backoff for ever; nothing
+ * is recorded as revoked or rotated until the target has confirmed it (invariant I1).
+ */
+
+/** TTL reached: start revocation. An interrupted activation is cleaned up the same way. */
+export async function expireGrant(ctx: ModuleContext, job: JobRecord): Promise<void> {
+  await ctx.store.transaction(async (tx) => {
+    const grant = await loadGrant(tx, asGrantId(job.subject));
+    if (grant.state === 'active') {
+      await applyEvent(ctx, tx, grant, { type: 'expire' }, 'system');
+    } else if (grant.state === 'requested') {
+      await applyEvent(ctx, tx, grant, { type: 'activation-failed', reason: 'activation was interrupted' }, 'system');
+    } else {
+      return;
+    }
+    await tx.jobs.schedule({ kind: 'revoke', subject: grant.id, dueAt: ctx.clock.now() });
+  });
+  ctx.wake();
+}
+
+/** Disables the account, ends its sessions, and records revocation once the target confirms it. */
+export async function revokeGrant(ctx: ModuleContext, job: JobRecord): Promise<void> {
+  const { grant, account, target } = await ctx.store.transaction(async (tx) => {
+    const grant = await loadGrant(tx, asGrantId(job.subject));
+    const account = await tx.catalog.findAccountById(grant.accountId);
+    if (!account) throw new AppError('not_found', `account of grant ${grant.id}`);
+    return { grant, account, target: await loadAccountTarget(tx, account) };
+  });
+  if (grant.state !== 'revoking' && grant.state !== 'failed') return;
+  const inspection = await withConnector(ctx, target, async (connector) => {
+    await connector.disable(account.principal);
+    return connector.inspect(account.principal);
+  });
+  if (inspection.canLogin || inspection.sessions > 0) {
+    throw new AppError('target_unavailable', `"${account.principal}" on "${target.name}" is not disabled yet (canLogin=${inspection.canLogin}, sessions=${inspection.sessions})`);
+  }
+  await ctx.store.transaction(async (tx) => {
+    const current = await loadGrant(tx, grant.id);
+    if (current.state === 'failed') {
+      await ctx.audit.append(tx, { actor: 'system', action: 'grant.cleanup-verified', subject: grant.id, details: { target: target.name } });
+      return;
+    }
+    if (current.state !== 'revoking') return;
+    const revoked = await applyEvent(ctx, tx, current, { type: 'revocation-verified' }, 'system', {
+      target: target.name,
+      canLogin: inspection.canLogin,
+      sessions: inspection.sessions,
+      overdueMs: Math.max(0, ctx.clock.now().getTime() - current.expiresAt.getTime()),
+    });
+    await nextAfterRevocation(ctx, tx, revoked);
+  });
+  ctx.wake();
+}
+
+async function nextAfterRevocation(ctx: ModuleContext, tx: StoreTx, grant: Grant): Promise<void> {
+  if (grant.mode === 'prestaged') {
+    await applyEvent(ctx, tx, grant, { type: 'rotation-started' }, 'system');
+    await tx.jobs.schedule({ kind: 'rotate', subject: grant.id, dueAt: ctx.clock.now() });
+  } else {
+    await applyEvent(ctx, tx, grant, { type: 'certification-requested' }, 'system');
+  }
+}
+
+/**
+ * Rotates the pre-staged secret after use and proves it: the old secret is rejected and the
+ * new one accepted by the target before the new one is sealed and the grant moves on.
+ */
+export async function rotateGrant(ctx: ModuleContext, job: JobRecord): Promise<void> {
+  const { grant, account, target } = await ctx.store.transaction(async (tx) => {
+    const grant = await loadGrant(tx, asGrantId(job.subject));
+    const account = await tx.catalog.findAccountById(grant.accountId);
+    if (!account) throw new AppError('not_found', `account of grant ${grant.id}`);
+    return { grant, account, target: await loadAccountTarget(tx, account) };
+  });
+  if (grant.state !== 'rotating') return;
+  const oldSecret = openAccountSecret(ctx, account);
+  const newSecret = generatePassword();
+  await withConnector(ctx, target, async (connector) => {
+    await connector.rotate(account.principal, newSecret);
+    const oldVerdict = await connector.verify({ username: account.principal, password: oldSecret });
+    const newVerdict = await connector.verify({ username: account.principal, password: newSecret });
+    if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
+      throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})`);
+    }
+  });
+  const version = account.secretVersion + 1;
+  await ctx.store.transaction(async (tx) => {
+    const current = await loadGrant(tx, grant.id);
+    if (current.state !== 'rotating') return;
+    await tx.catalog.setAccountSecret(account.id, ctx.vault.seal(newSecret, aad.accountSecret(account.id, version)), version);
+    await applyEvent(ctx, tx, current, { type: 'rotation-verified' }, 'system', {
+      target: target.name,
+      secretVersion: version,
+      oldSecret: 'rejected',
+      newSecret: 'accepted',
+    });
+  });
+}

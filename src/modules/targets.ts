@@ -1,0 +1,42 @@
+import { appError } from '../errors/index.js';
+import type { AccountRecord, PrestagedConnector, StoreTx, TargetRecord } from '../ports/index.js';
+import type { ModuleContext } from './context.js';
+import { aad } from './vault/vault.js';
+
+/**
+ * Runs `work` with a connector to the target, unsealing its admin secret only for the call,
+ * and always releases the connection.
+ */
+export async function withConnector<T>(
+  ctx: Pick<ModuleContext, 'connectors' | 'vault'>,
+  target: TargetRecord,
+  work: (connector: PrestagedConnector) => Promise<T>,
+): Promise<T> {
+  const adminSecret =
+    target.adminSecretSealed === undefined ? undefined : ctx.vault.open(target.adminSecretSealed, aad.targetAdmin(target.id));
+  const timeout = target.settings['timeoutMs'];
+  const connector = ctx.connectors({
+    type: target.type,
+    settings: target.settings,
+    adminSecret,
+    ...(typeof timeout === 'number' ? { timeoutMs: timeout } : {}),
+  });
+  try {
+    return await work(connector);
+  } finally {
+    await connector.close();
+  }
+}
+
+/** Loads an account with its target, or fails with not_found. */
+export async function loadAccountTarget(tx: StoreTx, account: AccountRecord): Promise<TargetRecord> {
+  const target = await tx.catalog.findTargetById(account.targetId);
+  if (!target) throw appError.notFound(`target of account "${account.name}"`);
+  return target;
+}
+
+/** The current pre-staged secret of an account, unsealed in memory. */
+export function openAccountSecret(ctx: Pick<ModuleContext, 'vault'>, account: AccountRecord): string {
+  if (account.secretSealed === undefined) throw appError.conflict(`account "${account.name}" has no staged secret yet`);
+  return ctx.vault.open(account.secretSealed, aad.accountSecret(account.id, account.secretVersion));
+}

@@ -1,0 +1,102 @@
+import type { Selectable, Transaction } from 'kysely';
+import { AppError } from '../errors/index.js';
+import type { AuditEventRecord, AuditRepository, CheckpointRecord, Store } from '../ports/index.js';
+import { fromMs, fromOptionalMs, parseJson } from './columns.js';
+import type { AuditCheckpointsTable, AuditEventsTable, AuditHeadTable, Database } from './schema.js';
+
+/**
+ * The append-only audit chain. `insert` moves the head in the same statement set as the event,
+ * and only if the event extends the current head (seq + 1, prevHash = head hash): a caller that
+ * skipped `lockHead` or raced another appender fails closed instead of forking the chain
+ * (invariant I2). Must run inside `Store.transaction`.
+ */
+export function auditRepository(trx: Transaction<Database>, dialect: Store['dialect']): AuditRepository {
+  return {
+    async lockHead() {
+      let query = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
+      // SQLite: the immediate write transaction already holds the database's single write lock.
+      if (dialect === 'postgres') query = query.forUpdate();
+      const row = await query.executeTakeFirst();
+      if (row === undefined) throw new AppError('integrity', 'the audit chain head row is missing');
+      return toHead(row);
+    },
+
+    async insert(event) {
+      const moved = await trx
+        .updateTable('audit_head')
+        .set({ seq: event.seq, hash: event.hash })
+        .where('id', '=', 1)
+        .where('seq', '=', event.seq - 1)
+        .where('hash', '=', event.prevHash)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) {
+        throw new AppError('audit_failed', `audit event ${event.seq} does not extend the chain head`);
+      }
+      await trx
+        .insertInto('audit_events')
+        .values({
+          seq: event.seq,
+          at: event.at.getTime(),
+          actor: event.actor,
+          action: event.action,
+          subject: event.subject,
+          details: JSON.stringify(event.details),
+          prev_hash: event.prevHash,
+          hash: event.hash,
+        })
+        .execute();
+    },
+
+    async insertCheckpoint(checkpoint) {
+      const at = checkpoint.at.getTime();
+      await trx
+        .insertInto('audit_checkpoints')
+        .values({ seq: checkpoint.seq, hash: checkpoint.hash, at, signature: checkpoint.signature })
+        .execute();
+      await trx.updateTable('audit_head').set({ checkpoint_at: at }).where('id', '=', 1).execute();
+    },
+
+    async events(fromSeq, limit) {
+      const rows = await trx
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('seq', '>=', fromSeq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map(toAuditEvent);
+    },
+
+    async checkpoints() {
+      const rows = await trx.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
+      return rows.map(toCheckpoint);
+    },
+  };
+}
+
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly checkpointAt: Date | undefined;
+}
+
+export function toHead(row: Selectable<AuditHeadTable>): AuditHead {
+  return { seq: Number(row.seq), hash: row.hash, checkpointAt: fromOptionalMs(row.checkpoint_at) };
+}
+
+export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEventRecord {
+  return {
+    seq: Number(row.seq),
+    at: fromMs(row.at),
+    actor: row.actor,
+    action: row.action,
+    subject: row.subject,
+    details: parseJson<Record<string, unknown>>(row.details, 'audit_events.details'),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export function toCheckpoint(row: Selectable<AuditCheckpointsTable>): CheckpointRecord {
+  return { seq: Number(row.seq), hash: row.hash, at: fromMs(row.at), signature: row.signature };
+}

@@ -1,0 +1,147 @@
+import type { Selectable, Transaction } from 'kysely';
+import { asAccountId, asPolicyId, asTargetId, userRoles } from '../domain/index.js';
+import type { AccountMode, ApprovalMode, Policy, StagingState, TargetType } from '../domain/index.js';
+import { AppError } from '../errors/index.js';
+import type { AccountRecord, CatalogRepository, Store, TargetRecord } from '../ports/index.js';
+import { affected, fromNullable, member, newId, parseJson, toNullable } from './columns.js';
+import type { AccountsTable, Database, PoliciesTable, TargetsTable } from './schema.js';
+
+const targetTypes: readonly TargetType[] = ['postgres'];
+const accountModes: readonly AccountMode[] = ['prestaged', 'ephemeral'];
+const stagingStates: readonly StagingState[] = ['pending', 'staged'];
+const approvalModes: readonly ApprovalMode[] = ['post-hoc'];
+
+/**
+ * Targets, policies and accounts. `upsert*` are keyed by name: an existing row is updated in
+ * place and keeps its id, so grants and jobs that point at it stay valid. Must run inside
+ * `Store.transaction`.
+ */
+export function catalogRepository(trx: Transaction<Database>, dialect: Store['dialect']): CatalogRepository {
+  const targets = trx.selectFrom('targets').selectAll();
+  const policies = trx.selectFrom('policies').selectAll();
+  const accounts = trx.selectFrom('accounts').selectAll();
+  return {
+    async upsertTarget(target) {
+      const values = {
+        type: target.type,
+        settings: JSON.stringify(target.settings),
+        admin_secret_sealed: toNullable(target.adminSecretSealed),
+      };
+      const row = await trx
+        .insertInto('targets')
+        .values({ id: newId('tgt_'), name: target.name, ...values })
+        .onConflict((oc) => oc.column('name').doUpdateSet(values))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toTarget(row);
+    },
+
+    async upsertPolicy(policy) {
+      const values = policyColumns(policy);
+      const row = await trx
+        .insertInto('policies')
+        .values({ id: newId('pol_'), name: policy.name, ...values })
+        .onConflict((oc) => oc.column('name').doUpdateSet(values))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toPolicy(row);
+    },
+
+    async upsertAccount(account) {
+      // The secret columns (staging, secret_version, secret_sealed) are never touched here:
+      // only setAccountSecret changes them.
+      const values = {
+        target_id: account.targetId,
+        policy_id: account.policyId,
+        mode: account.mode,
+        principal: account.principal,
+      };
+      const row = await trx
+        .insertInto('accounts')
+        .values({ id: newId('acc_'), name: account.name, ...values })
+        .onConflict((oc) => oc.column('name').doUpdateSet(values))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toAccount(row);
+    },
+
+    listTargets: async () => (await targets.orderBy('name').execute()).map(toTarget),
+    listPolicies: async () => (await policies.orderBy('name').execute()).map(toPolicy),
+    listAccounts: async () => (await accounts.orderBy('name').execute()).map(toAccount),
+    findAccountByName: async (name) => mapOne(await accounts.where('name', '=', name).executeTakeFirst(), toAccount),
+    findAccountById: async (id) => mapOne(await accounts.where('id', '=', id).executeTakeFirst(), toAccount),
+    findTargetById: async (id) => mapOne(await targets.where('id', '=', id).executeTakeFirst(), toTarget),
+    findPolicyById: async (id) => mapOne(await policies.where('id', '=', id).executeTakeFirst(), toPolicy),
+
+    async setAccountSecret(id, sealed, version) {
+      const result = await trx
+        .updateTable('accounts')
+        .set({ secret_sealed: sealed, secret_version: version, staging: 'staged' })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (affected(result) === 0) throw new AppError('not_found', `account ${id} not found`);
+    },
+
+    async lockAccount(id) {
+      // SQLite: the immediate write transaction already excludes every other writer.
+      if (dialect !== 'postgres') return;
+      await trx.selectFrom('accounts').select('id').where('id', '=', id).forUpdate().execute();
+    },
+  };
+}
+
+function mapOne<R, T>(row: R | undefined, map: (row: R) => T): T | undefined {
+  return row === undefined ? undefined : map(row);
+}
+
+function policyColumns(policy: Omit<Policy, 'id'>) {
+  return {
+    conditions: JSON.stringify(policy.conditions),
+    incident_pattern: toNullable(policy.incidentPattern),
+    approval: JSON.stringify(policy.approval),
+    default_ttl_ms: policy.defaultTtlMs,
+    max_ttl_ms: policy.maxTtlMs,
+    min_ttl_ms: toNullable(policy.minTtlMs),
+    invokers: JSON.stringify(policy.invokers),
+  };
+}
+
+function toTarget(row: Selectable<TargetsTable>): TargetRecord {
+  return {
+    id: asTargetId(row.id),
+    name: row.name,
+    type: member(row.type, targetTypes, 'targets.type'),
+    settings: parseJson<Record<string, unknown>>(row.settings, 'targets.settings'),
+    adminSecretSealed: fromNullable(row.admin_secret_sealed),
+  };
+}
+
+function toPolicy(row: Selectable<PoliciesTable>): Policy {
+  const approval = parseJson<{ mode: string }>(row.approval, 'policies.approval');
+  const invokers = parseJson<string[]>(row.invokers, 'policies.invokers');
+  return {
+    id: asPolicyId(row.id),
+    name: row.name,
+    conditions: parseJson<string[]>(row.conditions, 'policies.conditions'),
+    incidentPattern: fromNullable(row.incident_pattern),
+    approval: { mode: member(approval.mode, approvalModes, 'policies.approval') },
+    defaultTtlMs: Number(row.default_ttl_ms),
+    maxTtlMs: Number(row.max_ttl_ms),
+    minTtlMs: row.min_ttl_ms === null ? undefined : Number(row.min_ttl_ms),
+    invokers: invokers.map((role) => member(role, userRoles, 'policies.invokers')),
+  };
+}
+
+function toAccount(row: Selectable<AccountsTable>): AccountRecord {
+  return {
+    id: asAccountId(row.id),
+    name: row.name,
+    targetId: asTargetId(row.target_id),
+    policyId: asPolicyId(row.policy_id),
+    mode: member(row.mode, accountModes, 'accounts.mode'),
+    principal: row.principal,
+    staging: member(row.staging, stagingStates, 'accounts.staging'),
+    secretVersion: Number(row.secret_version),
+    secretSealed: fromNullable(row.secret_sealed),
+  };
+}

@@ -1,0 +1,63 @@
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Store } from '../ports/index.js';
+import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
+import { kyselyStore } from './kysely-store.js';
+import type { Database } from './schema.js';
+
+/** How long a SQLite writer waits for another process's write lock before giving up. */
+const sqliteBusyTimeoutMs = 5_000;
+
+const int8Oid = 20;
+
+/**
+ * Opens (and migrates) the embedded SQLite store: WAL, `synchronous=FULL` so a committed audit
+ * event survives a power cut, foreign keys on, immediate write transactions.
+ *
+ * @param file path of the database file, or `':memory:'` for tests
+ * @example const store = await createSqliteStore(join(dataDir, 'breakglass.db'));
+ */
+export async function createSqliteStore(file: string): Promise<Store> {
+  const database = new SqliteDatabase(file, { timeout: sqliteBusyTimeoutMs });
+  try {
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  return kyselyStore(db, 'sqlite');
+}
+
+const parseInt8 = (value: string): number => Number(value);
+
+/** pg's type parsers, except int8 (bigint) which becomes a JS number instead of a string. */
+const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
+  oid === int8Oid && format !== 'binary'
+    ? parseInt8
+    : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
+
+/**
+ * Opens (and migrates) the PostgreSQL store over a connection pool. `int8` columns are parsed
+ * as JS numbers for this pool only (timestamps are epoch ms, far below 2^53), never globally.
+ *
+ * @param url a libpq connection URL
+ * @param options.poolSize maximum pool connections (default 10)
+ * @example const store = await createPostgresStore('postgres://breakglass@db/breakglass', { poolSize: 20 });
+ */
+export async function createPostgresStore(url: string, options: { poolSize?: number } = {}): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types: { getTypeParser: int8AsNumber },
+  });
+  // An idle client that loses its connection emits 'error' on the pool; unhandled, that would
+  // kill the process. The pool discards the client and the next query reports the failure.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return kyselyStore(db, 'postgres');
+}

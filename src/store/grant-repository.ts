@@ -1,0 +1,125 @@
+import type { Insertable, Selectable, Transaction } from 'kysely';
+import { asAccountId, asGrantId, asUserId, grantStates } from '../domain/index.js';
+import type { AccountMode, Certification, Grant, GrantState } from '../domain/index.js';
+import { AppError } from '../errors/index.js';
+import type { GrantRepository } from '../ports/index.js';
+import { affected, fromMs, fromNullable, fromOptionalMs, member, parseJson, toNullable, toOptionalMs } from './columns.js';
+import type { Database, GrantsTable } from './schema.js';
+
+const accountModes: readonly AccountMode[] = ['prestaged', 'ephemeral'];
+const endReasons: readonly NonNullable<Grant['endReason']>[] = ['expired', 'ended'];
+
+/** How a certification is kept in its JSON column: the instant as epoch ms. */
+interface CertificationJson extends Omit<Certification, 'at'> {
+  readonly at: number;
+}
+
+/**
+ * Break-glass cases. Ids come from the caller. `update` is a compare-and-set on the state, so
+ * two racing transitions of one grant cannot both win. Must run inside `Store.transaction`.
+ */
+export function grantRepository(trx: Transaction<Database>): GrantRepository {
+  return {
+    async insert(grant) {
+      await trx.insertInto('grants').values(toRow(grant)).execute();
+    },
+
+    async update(grant, expectedState) {
+      const { id, ...columns } = toRow(grant);
+      const result = await trx
+        .updateTable('grants')
+        .set(columns)
+        .where('id', '=', id)
+        .where('state', '=', expectedState)
+        .executeTakeFirst();
+      if (affected(result) === 1) return;
+      const current = await trx.selectFrom('grants').select('state').where('id', '=', id).executeTakeFirst();
+      if (current === undefined) throw new AppError('not_found', `grant ${id} not found`);
+      throw new AppError('conflict', `grant ${id} is ${current.state}, not ${expectedState}: it changed concurrently`);
+    },
+
+    async findById(id) {
+      const row = await trx.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toGrant(row);
+    },
+
+    /** Newest first. An empty `states` list matches nothing. */
+    async list(filter) {
+      let query = trx.selectFrom('grants').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc');
+      if (filter.states !== undefined) {
+        if (filter.states.length === 0) return [];
+        query = query.where('state', 'in', filter.states);
+      }
+      if (filter.accountId !== undefined) query = query.where('account_id', '=', filter.accountId);
+      if (filter.limit !== undefined) query = query.limit(filter.limit);
+      return (await query.execute()).map(toGrant);
+    },
+  };
+}
+
+function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
+  return {
+    id: grant.id,
+    account_id: grant.accountId,
+    requester_id: grant.requesterId,
+    requester_name: grant.requesterName,
+    condition: grant.condition,
+    reason: grant.reason,
+    incident: grant.incident,
+    state: grant.state,
+    mode: grant.mode,
+    created_at: grant.createdAt.getTime(),
+    activated_at: toOptionalMs(grant.activatedAt),
+    expires_at: grant.expiresAt.getTime(),
+    ended_at: toOptionalMs(grant.endedAt),
+    end_reason: toNullable(grant.endReason),
+    revoked_at: toOptionalMs(grant.revokedAt),
+    rotated_at: toOptionalMs(grant.rotatedAt),
+    revealed_at: toOptionalMs(grant.revealedAt),
+    closed_at: toOptionalMs(grant.closedAt),
+    certification: grant.certification === undefined ? null : JSON.stringify(certificationJson(grant.certification)),
+    failure: toNullable(grant.failure),
+  };
+}
+
+function certificationJson(c: Certification): CertificationJson {
+  return { by: c.by, byName: c.byName, at: c.at.getTime(), necessary: c.necessary, scoped: c.scoped, removed: c.removed, note: c.note };
+}
+
+function toCertification(text: string): Certification {
+  const c = parseJson<CertificationJson>(text, 'grants.certification');
+  return {
+    by: asUserId(c.by),
+    byName: c.byName,
+    at: fromMs(c.at),
+    necessary: c.necessary,
+    scoped: c.scoped,
+    removed: c.removed,
+    note: c.note,
+  };
+}
+
+function toGrant(row: Selectable<GrantsTable>): Grant {
+  return {
+    id: asGrantId(row.id),
+    accountId: asAccountId(row.account_id),
+    requesterId: asUserId(row.requester_id),
+    requesterName: row.requester_name,
+    condition: row.condition,
+    reason: row.reason,
+    incident: row.incident,
+    state: member<GrantState>(row.state, grantStates, 'grants.state'),
+    mode: member(row.mode, accountModes, 'grants.mode'),
+    createdAt: fromMs(row.created_at),
+    activatedAt: fromOptionalMs(row.activated_at),
+    expiresAt: fromMs(row.expires_at),
+    endedAt: fromOptionalMs(row.ended_at),
+    endReason: row.end_reason === null ? undefined : member(row.end_reason, endReasons, 'grants.end_reason'),
+    revokedAt: fromOptionalMs(row.revoked_at),
+    rotatedAt: fromOptionalMs(row.rotated_at),
+    revealedAt: fromOptionalMs(row.revealed_at),
+    closedAt: fromOptionalMs(row.closed_at),
+    certification: row.certification === null ? undefined : toCertification(row.certification),
+    failure: fromNullable(row.failure),
+  };
+}

@@ -1,0 +1,95 @@
+import { sql } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
+import { asJobId } from '../domain/index.js';
+import type { JobKind, JobRecord, JobRepository, Store } from '../ports/index.js';
+import { fromMs, fromNullable, member, newId } from './columns.js';
+import type { Database, JobsTable } from './schema.js';
+
+const jobKinds: readonly JobKind[] = ['expire', 'revoke', 'rotate', 'stage'];
+
+/**
+ * Durable due jobs with leases. A job is claimable when it is due and its lease is free or
+ * over; a worker that dies mid-job loses nothing, the job is claimed again when its lease ends
+ * (invariant I1). Must run inside `Store.transaction`.
+ */
+export function jobRepository(trx: Transaction<Database>, dialect: Store['dialect']): JobRepository {
+  return {
+    async schedule(job) {
+      const row = await trx
+        .insertInto('jobs')
+        .values({ id: newId('job_'), kind: job.kind, subject: job.subject, due_at: job.dueAt.getTime() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toJob(row);
+    },
+
+    async claimDue(now, owner, leaseUntil, limit) {
+      const at = now.getTime();
+      let due = trx
+        .selectFrom('jobs')
+        .select('id')
+        .where('due_at', '<=', at)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', at)]))
+        .orderBy('due_at')
+        .orderBy('id')
+        .limit(limit);
+      // PostgreSQL: peers claiming at the same moment skip each other's rows instead of waiting.
+      // SQLite: the immediate write transaction already excludes every other claimer.
+      if (dialect === 'postgres') due = due.forUpdate().skipLocked();
+      const ids = (await due.execute()).map((row) => row.id);
+      if (ids.length === 0) return [];
+      const rows = await trx
+        .updateTable('jobs')
+        .set({ lease_owner: owner, lease_until: leaseUntil.getTime() })
+        .where('id', 'in', ids)
+        .returningAll()
+        .execute();
+      return rows.map(toJob).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || a.id.localeCompare(b.id));
+    },
+
+    /** Idempotent: a job that is already gone is not an error. */
+    async complete(id) {
+      await trx.deleteFrom('jobs').where('id', '=', id).execute();
+    },
+
+    /** Idempotent like `complete`: retrying a job that is already gone does nothing. */
+    async retry(id, dueAt, lastError) {
+      await trx
+        .updateTable('jobs')
+        .set((eb) => ({
+          attempts: eb('attempts', '+', 1),
+          due_at: dueAt.getTime(),
+          last_error: lastError,
+          lease_owner: null,
+          lease_until: null,
+        }))
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /** The earliest instant at which some job becomes claimable (due and its lease over). */
+    async nextDueAt() {
+      const row = await trx
+        .selectFrom('jobs')
+        .select(sql<number | string | null>`min(case when lease_until > due_at then lease_until else due_at end)`.as('next'))
+        .executeTakeFirst();
+      return row === undefined || row.next === null ? undefined : fromMs(row.next);
+    },
+
+    async findBySubject(subject) {
+      const rows = await trx.selectFrom('jobs').selectAll().where('subject', '=', subject).orderBy('due_at').orderBy('id').execute();
+      return rows.map(toJob);
+    },
+  };
+}
+
+function toJob(row: Selectable<JobsTable>): JobRecord {
+  return {
+    id: asJobId(row.id),
+    kind: member(row.kind, jobKinds, 'jobs.kind'),
+    subject: row.subject,
+    dueAt: fromMs(row.due_at),
+    attempts: Number(row.attempts),
+    lastError: fromNullable(row.last_error),
+  };
+}

@@ -1,0 +1,54 @@
+import { Migrator } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { AppError } from '../errors/index.js';
+import type { Store, StoreTx } from '../ports/index.js';
+import { auditRepository } from './audit-repository.js';
+import { catalogRepository } from './catalog-repository.js';
+import { grantRepository } from './grant-repository.js';
+import { jobRepository } from './job-repository.js';
+import { migrationProvider } from './migrations/migration-provider.js';
+import type { Database } from './schema.js';
+import { settingsRepository } from './settings-repository.js';
+import { userRepository } from './user-repository.js';
+
+/**
+ * The `Store` over an open Kysely instance, after bringing its schema up to date. Every
+ * repository is built from the transaction handle only, so no write can escape the
+ * transaction it belongs to (invariant I2).
+ */
+export async function kyselyStore(db: Kysely<Database>, dialect: Store['dialect']): Promise<Store> {
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    dialect,
+    transaction: (work) => db.transaction().execute((trx) => work(storeTx(trx, dialect))),
+    close: () => db.destroy(),
+  };
+}
+
+function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx {
+  return {
+    users: userRepository(trx),
+    catalog: catalogRepository(trx, dialect),
+    grants: grantRepository(trx),
+    jobs: jobRepository(trx, dialect),
+    audit: auditRepository(trx, dialect),
+    settings: settingsRepository(trx),
+  };
+}
+
+/**
+ * Runs the pending migrations. Kysely's Migrator takes a lock (PostgreSQL: an advisory lock;
+ * SQLite: the write transaction), so instances that start together migrate once.
+ */
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error === undefined) return;
+  const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+  throw new AppError('internal', `database migration ${failed} failed`, { cause: error });
+}

@@ -1,0 +1,138 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row shapes of the Breakglass schema as Kysely sees them. Timestamps are epoch milliseconds
+ * (`bigint` columns, read back as JS numbers on both dialects); JSON is stored as text so the
+ * same migration and the same queries work on SQLite and PostgreSQL.
+ */
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  targets: TargetsTable;
+  policies: PoliciesTable;
+  accounts: AccountsTable;
+  grants: GrantsTable;
+  jobs: JobsTable;
+  audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_head: AuditHeadTable;
+  settings: SettingsTable;
+}
+
+export interface UsersTable {
+  id: string;
+  name: string;
+  /** JSON array of roles. */
+  roles: string;
+  created_at: number;
+}
+
+export interface ApiTokensTable {
+  token_hash: string;
+  user_id: string;
+  label: string;
+  created_at: number;
+}
+
+export interface TargetsTable {
+  id: string;
+  name: string;
+  type: string;
+  /** JSON object of connection settings (never a secret). */
+  settings: string;
+  admin_secret_sealed: string | null;
+}
+
+export interface PoliciesTable {
+  id: string;
+  name: string;
+  /** JSON array of condition names. */
+  conditions: string;
+  incident_pattern: string | null;
+  /** JSON object, e.g. {"mode":"post-hoc"}. */
+  approval: string;
+  default_ttl_ms: number;
+  max_ttl_ms: number;
+  min_ttl_ms: number | null;
+  /** JSON array of roles. */
+  invokers: string;
+}
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  target_id: string;
+  policy_id: string;
+  mode: string;
+  principal: string;
+  staging: Generated<string>;
+  secret_version: Generated<number>;
+  secret_sealed: string | null;
+}
+
+export interface GrantsTable {
+  id: string;
+  account_id: string;
+  requester_id: string;
+  requester_name: string;
+  condition: string;
+  reason: string;
+  incident: string;
+  state: string;
+  mode: string;
+  created_at: number;
+  activated_at: number | null;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  revoked_at: number | null;
+  rotated_at: number | null;
+  revealed_at: number | null;
+  closed_at: number | null;
+  /** JSON of the Certification, with `at` as epoch ms. */
+  certification: string | null;
+  failure: string | null;
+}
+
+export interface JobsTable {
+  id: string;
+  kind: string;
+  subject: string;
+  due_at: number;
+  attempts: Generated<number>;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  subject: string;
+  /** JSON object. */
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  at: number;
+  signature: string;
+}
+
+/** Exactly one row (id = 1): the chain head, locked to serialize appends on PostgreSQL. */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+  checkpoint_at: number | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
