@@ -66,19 +66,19 @@ describe('generatePassword', () => {
 
 describe('newId', () => {
   it('is prefix_ + 26 lowercase base32 symbols', () => {
-    const id = newId('gr');
+    const id = newId('gr_');
     expect(id).toMatch(/^gr_[a-z2-7]{26}$/);
     expect(encodeURIComponent(id)).toBe(id);
-    expect(newId('gr')).not.toBe(id);
+    expect(newId('gr_')).not.toBe(id);
   });
 
   it('does not repeat across many draws', () => {
-    const ids = new Set(Array.from({ length: 10_000 }, () => newId('ev')));
+    const ids = new Set(Array.from({ length: 10_000 }, () => newId('ev_')));
     expect(ids.size).toBe(10_000);
   });
 
   it('refuses a prefix that would make ids ambiguous or unsafe in URLs', () => {
-    for (const prefix of ['', 'gr_', 'GR', '1x', 'a/b', 'x'.repeat(17)]) {
+    for (const prefix of ['', 'gr', 'gr__', '_', 'GR_', '1x_', 'a/b_', `${'x'.repeat(17)}_`]) {
       expect(() => newId(prefix)).toThrow(AppError);
     }
   });

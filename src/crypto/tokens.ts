@@ -19,7 +19,7 @@ const PASSWORD_MAX = 1024;
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 /** 26 symbols x 5 bits = 130 random bits. */
 const ID_SYMBOLS = 26;
-const ID_PREFIX = /^[a-z][a-z0-9]{0,15}$/;
+const ID_PREFIX = /^[a-z][a-z0-9]{0,15}_$/;
 
 function randomString(alphabet: string, mask: number, length: number): string {
   const bytes = randomBytes(length);
@@ -99,16 +99,16 @@ export function generatePassword(length = 32): string {
 }
 
 /**
- * A new random id: `<prefix>_` + 26 lowercase base32 symbols (130 random bits). Safe in URLs,
- * file names and case-insensitive comparisons. The prefix (1–16 lowercase letters or digits,
- * starting with a letter) says what the id names; pass it without the underscore.
+ * A new random id: `prefix` + 26 lowercase base32 symbols (130 random bits). Safe in URLs,
+ * file names and case-insensitive comparisons. The prefix says what the id names: 1–16 lowercase
+ * letters or digits starting with a letter, then the `_` separator.
  *
  * @example
- * const grantId = asGrantId(newId('gr')); // 'gr_k3q…'
+ * const grantId = asGrantId(newId('gr_')); // 'gr_k3q…'
  */
 export function newId(prefix: string): string {
   if (!ID_PREFIX.test(prefix)) {
-    throw new AppError('validation', 'id prefix must be 1-16 lowercase letters or digits, starting with a letter');
+    throw new AppError('validation', 'id prefix must be 1-16 lowercase letters or digits, starting with a letter, then "_"');
   }
-  return `${prefix}_${randomString(ID_ALPHABET, 31, ID_SYMBOLS)}`;
+  return prefix + randomString(ID_ALPHABET, 31, ID_SYMBOLS);
 }

@@ -1,7 +1,7 @@
 import type { Selectable, Transaction } from 'kysely';
 import { AppError } from '../errors/index.js';
 import type { AuditEventRecord, AuditRepository, CheckpointRecord, Store } from '../ports/index.js';
-import { fromMs, fromOptionalMs, parseJson } from './columns.js';
+import { affected, fromMs, fromOptionalMs, parseJson } from './columns.js';
 import type { AuditCheckpointsTable, AuditEventsTable, AuditHeadTable, Database } from './schema.js';
 
 /**
@@ -29,7 +29,7 @@ export function auditRepository(trx: Transaction<Database>, dialect: Store['dial
         .where('seq', '=', event.seq - 1)
         .where('hash', '=', event.prevHash)
         .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) {
+      if (affected(moved) !== 1) {
         throw new AppError('audit_failed', `audit event ${event.seq} does not extend the chain head`);
       }
       await trx

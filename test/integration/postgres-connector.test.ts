@@ -2,7 +2,7 @@
  * The PostgreSQL pre-staged connector against a private scram-sha-256 cluster (a real server).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { inspect as utilInspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,32 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
     expect(await connector.verify({ username: nextRole('no_such_role'), password: 'x' })).toBe('rejected');
   });
 
+  it('non-ASCII secrets verify, whether hashed locally or (SASLprep-rewritten) by the server', async () => {
+    for (const secret of ['pässwörd-日本語-🔑', 'ｗｉｄｅ\u00A0space\u00ADsoft']) {
+      const role = nextRole();
+      await connector.stage(role, secret);
+      expect(await connector.verify({ username: role, password: secret })).toBe('accepted');
+      expect(await connector.verify({ username: role, password: `${secret}x` })).toBe('rejected');
+      await connector.enable(role, new Date(Date.now() + 60_000));
+      await (await login(role, secret)).end();
+      await connector.disable(role);
+    }
+  });
+
+  it('a crashed target (kill -9) is retryable and the connector recovers after restart', async () => {
+    const role = nextRole();
+    await connector.stage(role, 'crash-secret');
+    await cluster.kill9();
+    try {
+      const err = await thrown(connector.inspect(role));
+      expect(err.code).toBe('target_unavailable');
+      expect(err.retryable).toBe(true);
+    } finally {
+      await cluster.resume();
+    }
+    expect(await connector.inspect(role)).toMatchObject({ exists: true, canLogin: false });
+  });
+
   it('sql-injection: hostile role names are quoted, never executed', async () => {
     const hostile = [
       'a"b',
@@ -256,7 +282,7 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
       });
     });
     // A server that accepts and never answers: only the timeout can end the wait.
-    const sockets: import('node:net').Socket[] = [];
+    const sockets: Socket[] = [];
     const silent: Server = createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const silentPort = (silent.address() as { port: number }).port;

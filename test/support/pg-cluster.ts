@@ -144,9 +144,11 @@ export async function startPgCluster(): Promise<PgCluster> {
     process.once('exit', exitHook);
 
     const start = async () => {
+      // fsync=off survives a process crash (the OS still has the pages); synchronous_commit=off
+      // would not: kill9() would silently lose commits that the tests rely on.
       const options = [
         `-p ${port}`, `-k ${socketDir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off',
-        '-c synchronous_commit=off', '-c full_page_writes=off', '-c shared_buffers=16MB', '-c max_connections=60',
+        '-c full_page_writes=off', '-c shared_buffers=16MB', '-c max_connections=60',
         '-c password_encryption=scram-sha-256', '-c lc_messages=C',
       ].join(' ');
       await runPg('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', options]);

@@ -1,0 +1,38 @@
+/**
+ * The primitives the vault and the audit chain use (DESIGN.md §3, §4), all on node:crypto.
+ * Internals under `lib/` are not exported.
+ */
+export { canonicalJson } from './canonical-json.js';
+export { openWithRootKey, rewrapDataKey, sealWithRootKey } from './envelope.js';
+export { createKeyFile, loadKeyFile } from './key-file.js';
+export {
+  generateSigningKeyPair,
+  publicKeyFingerprint,
+  signCanonical,
+  verifyCanonical,
+  type SigningKeyPair,
+} from './signing.js';
+export { constantTimeEqual, generateApiToken, generatePassword, hashToken, newId } from './tokens.js';
+export {
+  genesisHash,
+  hashEvent,
+  linkEvent,
+  signCheckpoint,
+  verifyChain,
+  verifyCheckpoint,
+  type ChainEvent,
+  type ChainRow,
+  type ChainVerification,
+  type Checkpoint,
+} from './audit-chain.js';
+export {
+  bundleFormat,
+  bundleVersion,
+  serializeBundleHeader,
+  serializeBundleLine,
+  verifyBundle,
+  verifyBundleFile,
+  type BundleLine,
+  type BundleSource,
+  type VerifyBundleOptions,
+} from './audit-bundle.js';

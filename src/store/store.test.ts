@@ -1,0 +1,393 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { probeTcp, requireService } from '../../test/support/integration.js';
+import { asGrantId } from '../domain/index.js';
+import type { Grant, GrantState, Policy } from '../domain/index.js';
+import type { AccountRecord, AuditEventRecord, JobRecord, Store, UserRecord } from '../ports/index.js';
+import { createPostgresStore, createSqliteStore } from './create-store.js';
+
+/** One harness per dialect, so the same suite body runs on SQLite and on PostgreSQL. */
+interface Harness {
+  readonly name: Store['dialect'];
+  readonly skip: boolean;
+  setup(): Promise<void>;
+  /** A store over an empty, migrated database. */
+  fresh(): Promise<Store>;
+  /** Another store over the database of the last `fresh()`; migrations run again. */
+  reopen(): Promise<Store>;
+  teardown(): Promise<void>;
+}
+
+function sqliteHarness(): Harness {
+  let dir = '';
+  let file = '';
+  let count = 0;
+  return {
+    name: 'sqlite',
+    skip: false,
+    setup: async () => void (dir = await mkdtemp(join(tmpdir(), 'bg-store-test-'))),
+    fresh: () => createSqliteStore((file = join(dir, `store-${++count}.db`))),
+    reopen: () => createSqliteStore(file),
+    teardown: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+const zeroHash = '0'.repeat(64);
+const storeTables = 'users, api_tokens, targets, policies, accounts, grants, jobs, audit_events, audit_checkpoints, settings';
+
+function postgresHarness(skip: boolean): Harness {
+  const database = `bg_store_test_${randomBytes(6).toString('hex')}`;
+  const url = `postgres://postgres@127.0.0.1:5432/${database}`;
+  const run = async (connectionString: string, ...statements: string[]) => {
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      for (const statement of statements) await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+  return {
+    name: 'postgres',
+    skip,
+    setup: () => run(adminUrl, `create database ${database}`),
+    async fresh() {
+      const store = await createPostgresStore(url, { poolSize: 4 });
+      await run(
+        url,
+        `truncate table ${storeTables} cascade`,
+        `update audit_head set seq = 0, hash = '${zeroHash}', checkpoint_at = null`,
+      );
+      return store;
+    },
+    reopen: () => createPostgresStore(url, { poolSize: 4 }),
+    teardown: () => run(adminUrl, `drop database if exists ${database} with (force)`),
+  };
+}
+
+const postgres = await requireService('PostgreSQL on 127.0.0.1:5432', () => probeTcp('127.0.0.1', 5432));
+
+const t0 = new Date('2030-01-01T00:00:00.123Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+const hash = (n: number) => n.toString(16).padStart(64, '0');
+
+const policyInput: Omit<Policy, 'id'> = {
+  name: 'p0',
+  conditions: ['outage', 'lockout'],
+  incidentPattern: '^INC-\\d+$',
+  approval: { mode: 'post-hoc' },
+  defaultTtlMs: 3_600_000,
+  maxTtlMs: 14_400_000,
+  minTtlMs: 60_000,
+  invokers: ['responder'],
+};
+
+interface Seeded {
+  readonly user: UserRecord;
+  readonly owner: UserRecord;
+  readonly account: AccountRecord;
+}
+
+function seed(store: Store): Promise<Seeded> {
+  return store.transaction(async (tx) => {
+    const user = await tx.users.upsert({ name: 'alice', roles: ['responder'] }, t0);
+    const owner = await tx.users.upsert({ name: 'olivia', roles: ['incident-owner', 'auditor'] }, t0);
+    const target = await tx.catalog.upsertTarget({ name: 'db1', type: 'postgres', settings: { host: 'h', port: 5432 }, adminSecretSealed: 'sealed:admin' });
+    const policy = await tx.catalog.upsertPolicy(policyInput);
+    const account = await tx.catalog.upsertAccount({ name: 'bg-db1', targetId: target.id, policyId: policy.id, mode: 'prestaged', principal: 'bg_admin' });
+    return { user, owner, account };
+  });
+}
+
+function requestedGrant(s: Seeded, id: string, createdAt = t0): Grant {
+  return {
+    id: asGrantId(id),
+    accountId: s.account.id,
+    requesterId: s.user.id,
+    requesterName: s.user.name,
+    condition: 'outage',
+    reason: 'SSO is down',
+    incident: 'INC-42',
+    state: 'requested',
+    mode: 'prestaged',
+    createdAt,
+    activatedAt: undefined,
+    expiresAt: at(3_600_000),
+    endedAt: undefined,
+    endReason: undefined,
+    revokedAt: undefined,
+    rotatedAt: undefined,
+    revealedAt: undefined,
+    closedAt: undefined,
+    certification: undefined,
+    failure: undefined,
+  };
+}
+
+function closedGrant(s: Seeded, id: string): Grant {
+  return {
+    ...requestedGrant(s, id),
+    state: 'closed',
+    activatedAt: at(1),
+    endedAt: at(2),
+    endReason: 'ended',
+    revokedAt: at(3),
+    rotatedAt: at(4),
+    revealedAt: at(5),
+    closedAt: at(7),
+    certification: { by: s.owner.id, byName: s.owner.name, at: at(6), necessary: true, scoped: false, removed: true, note: 'ok "quoted" ✓' },
+    failure: 'a transient failure, later recovered',
+  };
+}
+
+function event(seq: number, extra: Partial<AuditEventRecord> = {}): AuditEventRecord {
+  return { seq, at: at(seq), actor: 'alice', action: 'grant.test', subject: `grt_${seq}`, details: { n: seq, nested: { ok: true } }, prevHash: hash(seq - 1), hash: hash(seq), ...extra };
+}
+
+const harnesses = [sqliteHarness(), postgresHarness(postgres.skip)];
+
+describe.each(harnesses)('store on $name', (harness) => {
+  describe.skipIf(harness.skip)(harness.name, () => {
+    const opened: Store[] = [];
+    const open = async (how: 'fresh' | 'reopen' = 'fresh') => {
+      const store = await harness[how]();
+      opened.push(store);
+      return store;
+    };
+    beforeAll(() => harness.setup());
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+    afterAll(() => harness.teardown());
+
+    it('migrations are idempotent: opening the same database twice keeps the data', async () => {
+      const first = await open();
+      expect(first.dialect).toBe(harness.name);
+      await first.transaction((tx) => tx.settings.set('k', 'v'));
+      const second = await open('reopen');
+      expect(await second.transaction((tx) => tx.settings.get('k'))).toBe('v');
+      expect(await second.transaction((tx) => tx.audit.lockHead())).toEqual({ seq: 0, hash: zeroHash, checkpointAt: undefined });
+    });
+
+    it('users: upsert keeps the id, tokens are found by hash', async () => {
+      const store = await open();
+      const later = at(1000);
+      const result = await store.transaction(async (tx) => {
+        const first = await tx.users.upsert({ name: 'alice', roles: ['responder'] }, t0);
+        const again = await tx.users.upsert({ name: 'alice', roles: ['responder', 'admin'] }, later);
+        await tx.users.addToken(first.id, 'sha256-of-token', 'laptop', t0);
+        return { first, again, byName: await tx.users.findByName('alice'), byId: await tx.users.findById(first.id), list: await tx.users.list(), byToken: await tx.users.findByTokenHash('sha256-of-token'), unknown: await tx.users.findByTokenHash('nope') };
+      });
+      expect(result.first.id).toMatch(/^usr_/);
+      expect(result.again).toStrictEqual({ id: result.first.id, name: 'alice', roles: ['responder', 'admin'], createdAt: t0 });
+      expect(result.byName).toStrictEqual(result.again);
+      expect(result.byId).toStrictEqual(result.again);
+      expect(result.byToken).toStrictEqual(result.again);
+      expect(result.list).toStrictEqual([result.again]);
+      expect(result.unknown).toBeUndefined();
+    });
+
+    it('catalog: upserts keep ids, the secret is only changed by setAccountSecret', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const result = await store.transaction(async (tx) => {
+        const target = await tx.catalog.upsertTarget({ name: 'db1', type: 'postgres', settings: { host: 'h2' }, adminSecretSealed: undefined });
+        const policy = await tx.catalog.upsertPolicy({ ...policyInput, minTtlMs: undefined, incidentPattern: undefined, maxTtlMs: 7_200_000 });
+        await tx.catalog.setAccountSecret(s.account.id, 'sealed:v1', 1);
+        await tx.catalog.lockAccount(s.account.id);
+        const account = await tx.catalog.upsertAccount({ name: 'bg-db1', targetId: target.id, policyId: policy.id, mode: 'prestaged', principal: 'bg_admin2' });
+        return { target, policy, account, lists: [await tx.catalog.listTargets(), await tx.catalog.listPolicies(), await tx.catalog.listAccounts()] };
+      });
+      expect(s.account).toMatchObject({ staging: 'pending', secretVersion: 0, secretSealed: undefined });
+      expect(s.account.id).toMatch(/^acc_/);
+      expect(result.target).toStrictEqual({ id: s.account.targetId, name: 'db1', type: 'postgres', settings: { host: 'h2' }, adminSecretSealed: undefined });
+      expect(result.policy).toStrictEqual({ ...policyInput, id: s.account.policyId, minTtlMs: undefined, incidentPattern: undefined, maxTtlMs: 7_200_000 });
+      expect(result.account).toStrictEqual({ ...s.account, principal: 'bg_admin2', staging: 'staged', secretVersion: 1, secretSealed: 'sealed:v1' });
+      expect(result.lists).toStrictEqual([[result.target], [result.policy], [result.account]]);
+      const found = await store.transaction(async (tx) => [
+        await tx.catalog.findAccountByName('bg-db1'),
+        await tx.catalog.findAccountById(s.account.id),
+        await tx.catalog.findTargetById(s.account.targetId),
+        await tx.catalog.findPolicyById(s.account.policyId),
+        await tx.catalog.findAccountByName('missing'),
+      ]);
+      expect(found).toStrictEqual([result.account, result.account, result.target, result.policy, undefined]);
+    });
+
+    it('grants: insert, update and findById round-trip every field, certification included', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const requested = requestedGrant(s, 'grt_a');
+      const closed = closedGrant(s, 'grt_a');
+      await store.transaction((tx) => tx.grants.insert(requested));
+      expect(await store.transaction((tx) => tx.grants.findById(requested.id))).toStrictEqual(requested);
+      await store.transaction((tx) => tx.grants.update(closed, 'requested'));
+      expect(await store.transaction((tx) => tx.grants.findById(requested.id))).toStrictEqual(closed);
+      expect(await store.transaction((tx) => tx.grants.findById(asGrantId('grt_missing')))).toBeUndefined();
+    });
+
+    it('grants: list filters by state and account, newest first, with a limit', async () => {
+      const store = await open();
+      const s = await seed(store);
+      await store.transaction(async (tx) => {
+        await tx.grants.insert(requestedGrant(s, 'grt_1', at(1)));
+        await tx.grants.insert({ ...requestedGrant(s, 'grt_2', at(2)), state: 'active' });
+        await tx.grants.insert({ ...requestedGrant(s, 'grt_3', at(3)), state: 'revoking' });
+      });
+      const ids = (grants: Grant[]) => grants.map((g) => g.id);
+      const list = (filter: { states?: GrantState[]; limit?: number }) =>
+        store.transaction(async (tx) => ids(await tx.grants.list({ ...filter, accountId: s.account.id })));
+      expect(await list({})).toEqual(['grt_3', 'grt_2', 'grt_1']);
+      expect(await list({ states: ['active', 'revoking'] })).toEqual(['grt_3', 'grt_2']);
+      expect(await list({ states: [] })).toEqual([]);
+      expect(await list({ limit: 1 })).toEqual(['grt_3']);
+    });
+
+    it('grants: an update with a stale expectedState fails with conflict and changes nothing', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const grant = requestedGrant(s, 'grt_c');
+      await store.transaction((tx) => tx.grants.insert(grant));
+      const stale = store.transaction((tx) => tx.grants.update({ ...grant, state: 'revoking' }, 'active'));
+      await expect(stale).rejects.toMatchObject({ name: 'AppError', code: 'conflict' });
+      const missing = store.transaction((tx) => tx.grants.update({ ...grant, id: asGrantId('grt_none') }, 'requested'));
+      await expect(missing).rejects.toMatchObject({ code: 'not_found' });
+      expect(await store.transaction((tx) => tx.grants.findById(grant.id))).toStrictEqual(grant);
+    });
+
+    it('jobs: schedule, claimDue with lease exclusion, retry, complete, nextDueAt', async () => {
+      const store = await open();
+      const job = await store.transaction((tx) => tx.jobs.schedule({ kind: 'expire', subject: 'grt_j', dueAt: at(100) }));
+      expect(job).toStrictEqual({ id: job.id, kind: 'expire', subject: 'grt_j', dueAt: at(100), attempts: 0, lastError: undefined });
+      expect(job.id).toMatch(/^job_/);
+      const claim = (now: number, owner = 'w1') => store.transaction((tx) => tx.jobs.claimDue(at(now), owner, at(now + 1000), 10));
+      const nextDueAt = () => store.transaction((tx) => tx.jobs.nextDueAt());
+      expect(await nextDueAt()).toEqual(at(100));
+      expect(await claim(99)).toEqual([]);
+      expect(await claim(100)).toStrictEqual([job]);
+      expect(await claim(500, 'w2')).toEqual([]); // leased to w1 until 1100
+      expect(await nextDueAt()).toEqual(at(1100));
+      expect(await claim(1100, 'w2')).toStrictEqual([job]); // the lease ended: w1 died
+      await store.transaction((tx) => tx.jobs.retry(job.id, at(5000), 'target down'));
+      const retried = { ...job, dueAt: at(5000), attempts: 1, lastError: 'target down' };
+      expect(await store.transaction((tx) => tx.jobs.findBySubject('grt_j'))).toStrictEqual([retried]);
+      expect(await nextDueAt()).toEqual(at(5000)); // the lease was cleared
+      expect(await claim(5000)).toStrictEqual([retried]);
+      await store.transaction((tx) => tx.jobs.complete(job.id));
+      expect(await store.transaction((tx) => tx.jobs.findBySubject('grt_j'))).toEqual([]);
+      expect(await nextDueAt()).toBeUndefined();
+    });
+
+    it('jobs: two concurrent transactions claim disjoint jobs', async () => {
+      const store = await open();
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < 6; i++) await tx.jobs.schedule({ kind: 'revoke', subject: `grt_${i}`, dueAt: at(i) });
+      });
+      const claim = (owner: string) => store.transaction((tx) => tx.jobs.claimDue(at(10), owner, at(1000), 3));
+      const [a, b] = await Promise.all([claim('a'), claim('b')]);
+      const ids = [...a, ...b].map((job: JobRecord) => job.id);
+      expect(ids).toHaveLength(6);
+      expect(new Set(ids).size).toBe(6);
+    });
+
+    it.runIf(harness.name === 'postgres')('jobs: an open claim is skipped, not waited for (FOR UPDATE SKIP LOCKED)', async () => {
+      const store = await open();
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < 4; i++) await tx.jobs.schedule({ kind: 'revoke', subject: `grt_${i}`, dueAt: at(i) });
+      });
+      let other: JobRecord[] = [];
+      // The second claim runs while the first transaction still holds its rows.
+      const mine = await store.transaction(async (tx) => {
+        const claimed = await tx.jobs.claimDue(at(10), 'a', at(1000), 2);
+        other = await store.transaction((tx2) => tx2.jobs.claimDue(at(10), 'b', at(1000), 10));
+        return claimed;
+      });
+      expect(mine.map((j) => j.subject)).toEqual(['grt_0', 'grt_1']);
+      expect(other.map((j) => j.subject)).toEqual(['grt_2', 'grt_3']);
+    });
+
+    it('audit: lockHead, insert advances the head, events page, checkpoints move checkpointAt', async () => {
+      const store = await open();
+      await store.transaction(async (tx) => {
+        expect(await tx.audit.lockHead()).toEqual({ seq: 0, hash: zeroHash, checkpointAt: undefined });
+        for (const seq of [1, 2, 3]) await tx.audit.insert(event(seq));
+        await tx.audit.insertCheckpoint({ seq: 3, hash: hash(3), at: at(3), signature: 'c2ln' });
+      });
+      const head = await store.transaction((tx) => tx.audit.lockHead());
+      expect(head).toEqual({ seq: 3, hash: hash(3), checkpointAt: at(3) });
+      expect(await store.transaction((tx) => tx.audit.events(2, 1))).toStrictEqual([event(2)]);
+      expect(await store.transaction((tx) => tx.audit.events(1, 100))).toStrictEqual([event(1), event(2), event(3)]);
+      expect(await store.transaction((tx) => tx.audit.checkpoints())).toStrictEqual([{ seq: 3, hash: hash(3), at: at(3), signature: 'c2ln' }]);
+    });
+
+    it('audit: an event that does not extend the head fails closed', async () => {
+      const store = await open();
+      await store.transaction((tx) => tx.audit.insert(event(1)));
+      await expect(store.transaction((tx) => tx.audit.insert(event(3)))).rejects.toMatchObject({ code: 'audit_failed' });
+      await expect(store.transaction((tx) => tx.audit.insert(event(2, { prevHash: hash(9) })))).rejects.toMatchObject({ code: 'audit_failed' });
+      await expect(store.transaction((tx) => tx.audit.insert(event(1)))).rejects.toMatchObject({ code: 'audit_failed' });
+      expect(await store.transaction((tx) => tx.audit.lockHead())).toMatchObject({ seq: 1, hash: hash(1) });
+    });
+
+    it('audit: concurrent appends are serialized on the head', async () => {
+      const store = await open();
+      const append = () =>
+        store.transaction(async (tx) => {
+          const head = await tx.audit.lockHead();
+          await tx.audit.insert(event(head.seq + 1, { prevHash: head.hash }));
+        });
+      await Promise.all(Array.from({ length: 8 }, append));
+      const events = await store.transaction((tx) => tx.audit.events(1, 100));
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    });
+
+    it('I2: a failed transaction leaves neither the state change nor its audit event', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const grant = requestedGrant(s, 'grt_i2');
+      await store.transaction((tx) => tx.grants.insert(grant));
+      const failing = store.transaction(async (tx) => {
+        await tx.grants.update({ ...grant, state: 'active', activatedAt: at(1) }, 'requested');
+        await tx.jobs.schedule({ kind: 'expire', subject: grant.id, dueAt: grant.expiresAt });
+        const head = await tx.audit.lockHead();
+        await tx.audit.insert(event(head.seq + 1, { prevHash: head.hash, subject: grant.id }));
+        throw new Error('notifier outbox write failed');
+      });
+      await expect(failing).rejects.toThrow('notifier outbox write failed');
+      const after = await store.transaction(async (tx) => ({
+        grant: await tx.grants.findById(grant.id),
+        head: await tx.audit.lockHead(),
+        events: await tx.audit.events(1, 10),
+        jobs: await tx.jobs.findBySubject(grant.id),
+      }));
+      expect(after).toStrictEqual({ grant, head: { seq: 0, hash: zeroHash, checkpointAt: undefined }, events: [], jobs: [] });
+    });
+
+    it('settings: set overwrites, ifAbsent keeps and returns the stored value', async () => {
+      const store = await open();
+      const result = await store.transaction(async (tx) => [
+        await tx.settings.get('audit.publicKey'),
+        await tx.settings.set('audit.publicKey', 'first', { ifAbsent: true }),
+        await tx.settings.set('audit.publicKey', 'second', { ifAbsent: true }),
+        await tx.settings.get('audit.publicKey'),
+        await tx.settings.set('audit.publicKey', 'third'),
+        await tx.settings.get('audit.publicKey'),
+      ]);
+      expect(result).toEqual([undefined, 'first', 'first', 'first', 'third', 'third']);
+    });
+
+    it('sql-injection: hostile names and keys are stored as data', async () => {
+      const store = await open();
+      const hostile = `x'); drop table users; --`;
+      const user = await store.transaction((tx) => tx.users.upsert({ name: hostile, roles: ['admin'] }, t0));
+      await store.transaction((tx) => tx.settings.set(hostile, `"'\\`));
+      expect(await store.transaction((tx) => tx.users.findByName(hostile))).toStrictEqual(user);
+      expect(await store.transaction((tx) => tx.settings.get(hostile))).toBe(`"'\\`);
+    });
+  });
+});
