@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { verifyBundle, verifyChain } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import { toChainCheckpoint, toChainRow } from '../modules/audit/audit-reader.js';
-import { readAuditOffline } from '../store/create-store.js';
+import { readAuditOffline } from '../store/read-audit-offline.js';
 import { dataDirPaths } from './data-dir.js';
 import { settingKeys } from './settings-keys.js';
 
@@ -34,5 +34,10 @@ export async function verifyDataDir(dataDir: string): Promise<AuditVerification>
   const rows = (async function* () {
     for await (const event of offline.events) yield toChainRow(event);
   })();
-  return summarise(await verifyChain(rows, offline.checkpoints.map(toChainCheckpoint), publicKey));
+  const result = summarise(await verifyChain(rows, offline.checkpoints.map(toChainCheckpoint), publicKey));
+  // The head row records how far the chain went: fewer events means the tail was deleted.
+  if (result.ok && result.headSeq < offline.head.seq) {
+    return { ok: false, firstBadSeq: result.headSeq + 1, reason: `events deleted after seq ${result.headSeq}`, events: result.events };
+  }
+  return result;
 }

@@ -1,4 +1,5 @@
 import { hashEvent, signCheckpoint } from '../../crypto/index.js';
+import { AppError } from '../../errors/index.js';
 import type { AuditEventRecord, Clock, StoreTx } from '../../ports/index.js';
 
 export interface AuditEntry {
@@ -45,7 +46,12 @@ export function createAuditLog(deps: { clock: Clock; privateKeyPem: string; publ
         details: { ...(entry.details ?? {}) },
       };
       const record: AuditEventRecord = { ...event, at, prevHash: head.hash, hash: hashEvent(head.hash, event) };
-      await tx.audit.insert(record);
+      try {
+        await tx.audit.insert(record);
+      } catch (cause) {
+        // Fail closed: the caller's transaction rolls back, so the action is not taken.
+        throw new AppError('audit_failed', `the audit event "${entry.action}" could not be written; the action was not taken`, { cause });
+      }
       const last = head.checkpointAt?.getTime() ?? Number.NEGATIVE_INFINITY;
       if (at.getTime() - last >= checkpointIntervalMs) await sign(tx, record.seq, record.hash, at);
       return record;
