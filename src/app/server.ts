@@ -61,7 +61,7 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
   const audit = await loadAuditLog(store, vault, clock);
   // The logger and the scheduler exist only once the app does; the context reaches them late.
   let log: Logger = silentLogger;
-  let scheduler: Scheduler | undefined;
+  const schedulerRef: { current?: Scheduler } = {};
   const ctx: ModuleContext = {
     store,
     clock,
@@ -70,7 +70,7 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     connectors: connectTo,
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
-    wake: () => scheduler?.wake(),
+    wake: () => schedulerRef.current?.wake(),
   };
   const app = await buildHttpApp({
     ctx,
@@ -79,7 +79,7 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     version,
   });
   log = app.log;
-  scheduler = createScheduler({
+  const running = createScheduler({
     store,
     clock,
     handlers: jobHandlers(ctx),
@@ -87,7 +87,7 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     log,
     ...(options.schedulerPollMs === undefined ? {} : { pollMs: options.schedulerPollMs }),
   });
-  const running = scheduler;
+  schedulerRef.current = running;
   // Checkpoints are signed at least every second of activity, also when activity stops.
   const checkpointTimer = setInterval(() => {
     store.transaction((tx) => audit.checkpoint(tx)).catch((error: unknown) => {

@@ -55,8 +55,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const issues = error.validation.map((v) => {
-        const where = [error.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.');
+      // The library's item type does not resolve under type-aware lint; its shape is stable.
+      const items = error.validation as readonly { instancePath: string; message?: string }[];
+      const context = (error as { validationContext?: string }).validationContext ?? 'request';
+      const issues = items.map((v) => {
+        const where = [context, ...v.instancePath.split('/').filter(Boolean)].join('.');
         return { where, message: `${where}: ${v.message ?? 'invalid'}` };
       });
       return reply.status(400).send(sendError('validation', issues.map((i) => i.message).join('; '), issues[0]?.where));

@@ -10,6 +10,7 @@ import { auditVerification, errorBody } from '../schemas.js';
 /** Verification and export of the audit chain. */
 export const auditRoutes =
   (ctx: ModuleContext): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
   async (plain) => {
     const app = plain.withTypeProvider<ZodTypeProvider>();
 

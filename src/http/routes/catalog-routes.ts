@@ -24,6 +24,7 @@ const accountView = z.object({
 /** Catalog (declared targets, policies, accounts, users) and API tokens. */
 export const catalogRoutes =
   (ctx: ModuleContext): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
   async (plain) => {
     const app = plain.withTypeProvider<ZodTypeProvider>();
 

@@ -14,6 +14,7 @@ const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody,
 /** Routes of a break-glass case: invoke, reveal, end, certify, show, list. */
 export const grantRoutes =
   (ctx: ModuleContext): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
   async (plain) => {
     const app = plain.withTypeProvider<ZodTypeProvider>();
     const view = async (grant: Parameters<typeof grantView>[0]) => grantView(grant, (await accountNames(ctx)).get(grant.accountId));

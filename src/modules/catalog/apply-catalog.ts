@@ -1,5 +1,5 @@
 import type { CatalogApply } from '../../config/catalog-file.js';
-import { parseDuration, type Actor, type UserRole } from '../../domain/index.js';
+import { parseDuration, type Actor } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx } from '../../ports/index.js';
 import { backoffDelay, type ModuleContext } from '../context.js';
@@ -57,7 +57,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
 
 async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Promise<void> {
   const now = ctx.clock.now();
-  for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles as UserRole[] }, now);
+  for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles }, now);
   const targetIds = new Map<string, AccountRecord['targetId']>();
   for (const [i, spec] of doc.targets.entries()) {
     const { name, type, password, timeout, ...settings } = spec;
@@ -83,7 +83,7 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply):
       defaultTtlMs: duration(spec.defaultTtl, `policies[${i}].defaultTtl`),
       maxTtlMs: duration(spec.maxTtl, `policies[${i}].maxTtl`),
       minTtlMs: spec.minTtl === undefined ? undefined : duration(spec.minTtl, `policies[${i}].minTtl`),
-      invokers: (spec.invokers ?? []) as UserRole[],
+      invokers: spec.invokers ?? [],
     });
     policyIds.set(spec.name, saved.id);
   }
