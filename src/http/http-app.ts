@@ -59,7 +59,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       const items = error.validation as readonly { instancePath: string; message?: string }[];
       const context = (error as { validationContext?: string }).validationContext ?? 'request';
       const issues = items.map((v) => {
-        const where = [context, ...v.instancePath.split('/').filter(Boolean)].join('.');
+        // Paths read like the catalog file's: accounts[0].policy; the body is implied.
+        const segments = v.instancePath.split('/').filter(Boolean);
+        const path = segments.reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+        const where = context === 'body' ? path || 'body' : [context, path].filter(Boolean).join('.');
         return { where, message: `${where}: ${v.message ?? 'invalid'}` };
       });
       return reply.status(400).send(sendError('validation', issues.map((i) => i.message).join('; '), issues[0]?.where));
@@ -76,6 +79,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send(sendError('not_found', `no route ${request.method} ${request.url}`)));
 
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const ok = await deps.ready().catch(() => false);

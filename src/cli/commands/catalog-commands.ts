@@ -1,0 +1,92 @@
+/** `apply`, `accounts` and `token create`: the declared catalog and access to the API. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseCatalogYaml, resolvePasswords, type CatalogApply } from '../../config/catalog-file.js';
+import { isAppError } from '../../errors/index.js';
+import { accountsResponseSchema, applyResponseSchema, tokenResponseSchema } from '../api-schemas.js';
+import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
+import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
+import { formatTable, type Output } from '../output.js';
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** Reads, validates and resolves the catalog; on any problem reports every issue and exits 2. */
+async function loadCatalog(file: string, env: Record<string, string | undefined>, out: Output): Promise<CatalogApply> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as { code?: string }).code === 'ENOENT' ? 'no such file' : 'cannot read it';
+    throw new CliError(exitCodes.usage, `${file}: ${reason}`, { cause: error });
+  }
+  try {
+    return resolvePasswords(parseCatalogYaml(text), env);
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'validation') throw error;
+    out.note(`error: ${file} is not a valid catalog; nothing was applied`);
+    for (const line of error.message.split('\n')) out.note(`  ${line}`);
+    throw new ExitWith(exitCodes.usage);
+  }
+}
+
+export function registerCatalogCommands(program: Command, ctx: CommandContext): void {
+  const apply = program
+    .command('apply')
+    .description('validate a catalog file (targets, policies, accounts, users) and apply it, all or nothing')
+    .requiredOption('-f, --file <file>', 'catalog YAML; target passwords are read from the variables named by passwordEnv');
+  serverOptions(jsonOption(apply));
+  example(apply, 'PG_ADMIN_PASSWORD=... breakglass apply -f catalog.yaml');
+  apply.action(async (options: { file: string } & JsonOption & ServerOptions) => {
+    const out = ctx.output(options);
+    const catalog = await loadCatalog(options.file, ctx.deps.env, out);
+    const result = await ctx.client(options, out).post('/v1/apply', applyResponseSchema, catalog);
+    out.result(result, () => {
+      const counts = [
+        plural(result.targets, 'target', 'targets'),
+        plural(result.policies, 'policy', 'policies'),
+        plural(result.accounts, 'account', 'accounts'),
+        plural(result.users, 'user', 'users'),
+      ];
+      const lines = [`applied ${options.file}: ${counts.join(', ')}`];
+      if (result.staging.length > 0) {
+        const mark = (staging: string) => (staging === 'staged' ? out.style.green(staging) : out.style.yellow(staging));
+        const rows = result.staging.map((s) => [s.account, mark(s.staging), s.error ?? '']);
+        lines.push('', formatTable(['ACCOUNT', 'STAGING', 'ERROR'], rows, out.style));
+        if (result.staging.some((s) => s.staging !== 'staged')) lines.push('', 'pending accounts are staged in the background; check with `breakglass accounts`');
+      }
+      return lines.join('\n');
+    });
+  });
+
+  const accounts = program.command('accounts').description('list the declared emergency accounts and whether their secret is staged');
+  serverOptions(jsonOption(accounts));
+  example(accounts, 'breakglass accounts', 'breakglass accounts --json | jq -r \'.accounts[].name\'');
+  accounts.action(async (options: JsonOption & ServerOptions) => {
+    const out = ctx.output(options);
+    const result = await ctx.client(options, out).get('/v1/accounts', accountsResponseSchema);
+    out.result(result, () =>
+      result.accounts.length === 0
+        ? 'no accounts; declare some in a catalog and run `breakglass apply -f catalog.yaml`'
+        : formatTable(
+            ['NAME', 'TARGET', 'TYPE', 'MODE', 'PRINCIPAL', 'POLICY', 'STAGING'],
+            result.accounts.map((a) => [a.name, a.target, a.type, a.mode, a.principal, a.policy, a.staging]),
+            out.style,
+          ),
+    );
+  });
+
+  const token = program.command('token').description('API tokens');
+  example(token, 'breakglass token create alice');
+  const create = token
+    .command('create')
+    .description('create an API token for a declared user (admin only); the token is shown once')
+    .argument('<user>', 'a user declared under users: in the catalog');
+  serverOptions(jsonOption(create));
+  example(create, 'breakglass token create alice', 'breakglass token create alice --json | jq -r .token');
+  create.action(async (user: string, options: JsonOption & ServerOptions) => {
+    const out = ctx.output(options);
+    const result = await ctx.client(options, out).post('/v1/tokens', tokenResponseSchema, { user });
+    out.result({ token: result.token }, () => `token for ${user}: ${result.token}`);
+    out.print(out.style.yellow('Shown once; hand it to the user over a secure channel. They set it as BREAKGLASS_TOKEN.'));
+  });
+}

@@ -1,0 +1,133 @@
+/** A break-glass case from the responder's and the incident owner's side. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { grantStates, parseDuration } from '../../domain/index.js';
+import { grantsResponseSchema, grantViewSchema, revealResponseSchema, type GrantView } from '../api-schemas.js';
+import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
+import { ExitWith, exitCodes } from '../exit-codes.js';
+import { grantDetails, grantTable, withNextSteps } from '../grant-format.js';
+import type { Output } from '../output.js';
+
+type Options = JsonOption & ServerOptions;
+
+const grantPath = (id: string, action?: string) => `/v1/grants/${encodeURIComponent(id)}${action === undefined ? '' : `/${action}`}`;
+
+function parseTtl(value: string): string {
+  if (parseDuration(value) === undefined) throw new InvalidArgumentError('use a duration such as 10s, 15m, 1h or 2d.');
+  return value;
+}
+
+/** Prints a grant that a command produced; a failed activation exits 1 after printing it. */
+function printGrant(out: Output, grant: GrantView, headline: string): void {
+  out.result(grant, () => withNextSteps(`${headline}\n\n${grantDetails(grant, out.style)}`, grant));
+  if (grant.state === 'failed') {
+    out.note(`error: activation failed${grant.failure === undefined ? '' : `: ${grant.failure}`}`);
+    throw new ExitWith(exitCodes.error);
+  }
+}
+
+function registerInvoke(program: Command, ctx: CommandContext): void {
+  const invoke = program
+    .command('invoke')
+    .description('invoke an emergency account: a grant, active at once under a post-hoc policy')
+    .argument('<account>', 'the emergency account (see `breakglass accounts`)')
+    .requiredOption('--condition <condition>', 'why normal access does not work: outage, lockout, security-incident, …')
+    .requiredOption('--reason <text>', 'what you need the access for (goes into the audit trail)')
+    .requiredOption('--incident <ref>', 'incident reference, e.g. INC-1234')
+    .option('--ttl <duration>', 'how long the grant lasts, e.g. 15m (default: the policy default)', parseTtl);
+  serverOptions(jsonOption(invoke));
+  example(invoke, 'breakglass invoke pg-breakglass --condition outage --reason "primary down, SSO unreachable" --incident INC-42 --ttl 30m');
+  invoke.action(async (account: string, options: Options & { condition: string; reason: string; incident: string; ttl?: string }) => {
+    const out = ctx.output(options);
+    const { condition, reason, incident, ttl } = options;
+    const body = { account, condition, reason, incident, ...(ttl === undefined ? {} : { ttl }) };
+    const grant = await ctx.client(options, out).post('/v1/grants', grantViewSchema, body);
+    printGrant(out, grant, `grant ${grant.id} on ${grant.account} is ${out.style.state(grant.state)} until ${grant.expiresAt}`);
+  });
+}
+
+function registerReveal(program: Command, ctx: CommandContext): void {
+  const reveal = program
+    .command('reveal')
+    .description('show the credential of your active grant; it can be revealed only once')
+    .argument('<grant-id>', 'the grant id printed by `breakglass invoke`');
+  serverOptions(jsonOption(reveal));
+  example(reveal, 'breakglass reveal gr_01J9ZB6D4N2M', 'breakglass reveal gr_01J9ZB6D4N2M --json > /dev/shm/cred.json');
+  reveal.action(async (id: string, options: Options) => {
+    const out = ctx.output(options);
+    const { username, password } = await ctx.client(options, out).post(grantPath(id, 'reveal'), revealResponseSchema);
+    out.result({ username, password }, () => [`username  ${username}`, `password  ${password}`].join('\n'));
+    out.note('warning: this is the only time the credential is shown; it stops working when the grant ends.');
+  });
+}
+
+function registerEnd(program: Command, ctx: CommandContext): void {
+  const end = program
+    .command('end')
+    .description('end a grant early: the credential is revoked on the target (and rotated)')
+    .argument('<grant-id>', 'the grant to end');
+  serverOptions(jsonOption(end));
+  example(end, 'breakglass end gr_01J9ZB6D4N2M');
+  end.action(async (id: string, options: Options) => {
+    const out = ctx.output(options);
+    const grant = await ctx.client(options, out).post(grantPath(id, 'end'), grantViewSchema);
+    printGrant(out, grant, `grant ${grant.id} is ${out.style.state(grant.state)}`);
+  });
+}
+
+const yesNo = (name: string, question: string) =>
+  new Option(`--${name} <yes|no>`, question).choices(['yes', 'no']).makeOptionMandatory();
+
+function registerCertify(program: Command, ctx: CommandContext): void {
+  const certify = program
+    .command('certify')
+    .description('certify a finished case (incident owner, not the requester) and close it')
+    .argument('<grant-id>', 'a grant awaiting certification')
+    .addOption(yesNo('necessary', 'was the emergency access necessary?'))
+    .addOption(yesNo('scoped', 'was it used only within its purpose?'))
+    .addOption(yesNo('removed', 'is the access fully removed (revoked, rotated)?'))
+    .requiredOption('--note <text>', 'what the review found');
+  serverOptions(jsonOption(certify));
+  example(certify, 'breakglass certify gr_01J9ZB6D4N2M --necessary yes --scoped yes --removed yes --note "INC-42 postmortem"');
+  certify.action(async (id: string, options: Options & { necessary: string; scoped: string; removed: string; note: string }) => {
+    const out = ctx.output(options);
+    const body = { necessary: options.necessary === 'yes', scoped: options.scoped === 'yes', removed: options.removed === 'yes', note: options.note };
+    const grant = await ctx.client(options, out).post(grantPath(id, 'certify'), grantViewSchema, body);
+    printGrant(out, grant, `grant ${grant.id} is ${out.style.state(grant.state)}`);
+  });
+}
+
+function registerLists(program: Command, ctx: CommandContext): void {
+  const grants = program
+    .command('grants')
+    .description('list grants, newest first')
+    .addOption(new Option('--state <state>', 'only grants in this state').choices(grantStates));
+  serverOptions(jsonOption(grants));
+  example(grants, 'breakglass grants --state awaiting-certification', "breakglass grants --json | jq -r '.grants[] | .id'");
+  grants.action(async (options: Options & { state?: string }) => {
+    const out = ctx.output(options);
+    const query = options.state === undefined ? '' : `?state=${encodeURIComponent(options.state)}`;
+    const result = await ctx.client(options, out).get(`/v1/grants${query}`, grantsResponseSchema);
+    out.result(result, () =>
+      result.grants.length === 0 ? `no grants${options.state === undefined ? '' : ` in state ${options.state}`}` : grantTable(result.grants, out.style),
+    );
+  });
+
+  const grant = program.command('grant').description('one grant');
+  example(grant, 'breakglass grant show gr_01J9ZB6D4N2M');
+  const show = grant.command('show').description('show a grant and what happens next').argument('<grant-id>', 'the grant to show');
+  serverOptions(jsonOption(show));
+  example(show, 'breakglass grant show gr_01J9ZB6D4N2M', 'breakglass grant show gr_01J9ZB6D4N2M --json | jq -r .state');
+  show.action(async (id: string, options: Options) => {
+    const out = ctx.output(options);
+    const view = await ctx.client(options, out).get(grantPath(id), grantViewSchema);
+    out.result(view, () => withNextSteps(grantDetails(view, out.style), view));
+  });
+}
+
+export function registerGrantCommands(program: Command, ctx: CommandContext): void {
+  registerInvoke(program, ctx);
+  registerReveal(program, ctx);
+  registerEnd(program, ctx);
+  registerCertify(program, ctx);
+  registerLists(program, ctx);
+}

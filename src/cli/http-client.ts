@@ -1,0 +1,132 @@
+/**
+ * The CLI's client of the HTTP API. Every failure becomes a `CliError` with the exit code
+ * that names it: the server's error code first, then the HTTP status, and `unreachable` when
+ * no answer came at all. The token is sent only as a header and never appears in a message.
+ */
+import type { z } from 'zod';
+import { formatIssues } from '../config/catalog-file.js';
+import { errorResponseSchema } from './api-schemas.js';
+import { CliError, exitCodeForError, exitCodeForStatus, exitCodes } from './exit-codes.js';
+
+export const hints = {
+  unauthenticated: 'set BREAKGLASS_TOKEN to a token from `breakglass token create`',
+  unreachable: 'is the server running? start it with `breakglass serve` or `npm start`, or set BREAKGLASS_ADDR',
+} as const;
+
+export interface ApiClientOptions {
+  readonly addr: string;
+  readonly token: string | undefined;
+  readonly fetch: typeof fetch;
+  /** Per request, including reading the body. */
+  readonly timeoutMs?: number;
+}
+
+export interface ApiClient {
+  readonly addr: string;
+  get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>>;
+  post<S extends z.ZodType>(path: string, schema: S, body?: unknown): Promise<z.output<S>>;
+  /** A successful response whose body is read by the caller (JSON Lines export). */
+  download(path: string, timeoutMs: number): Promise<Response>;
+}
+
+/** Checks `--addr` / BREAKGLASS_ADDR before anything is sent. */
+export function parseAddr(addr: string): string {
+  let url: URL;
+  try {
+    url = new URL(addr);
+  } catch {
+    throw new CliError(exitCodes.usage, `server address "${addr}" is not a URL such as http://127.0.0.1:8420`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CliError(exitCodes.usage, `server address "${addr}" must start with http:// or https://`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+const loopback = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** True when a token would travel in clear text beyond this machine. */
+export function sendsTokenInClear(addr: string): boolean {
+  const url = new URL(addr);
+  return url.protocol === 'http:' && !loopback.has(url.hostname);
+}
+
+/** Undici puts the reason (ECONNREFUSED, ENOTFOUND, …) in `cause`, sometimes nested. */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; errors?: { code?: unknown }[]; message?: unknown } }).cause;
+  const code = cause?.code ?? cause?.errors?.[0]?.code;
+  if (typeof code === 'string') return code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function errorFromResponse(response: Response): Promise<CliError> {
+  const text = await response.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const parsed = errorResponseSchema.safeParse(body);
+  if (!parsed.success) {
+    return new CliError(exitCodeForStatus(response.status), `the server answered ${response.status} ${response.statusText}`.trimEnd());
+  }
+  const { code, message, path } = parsed.data.error;
+  const exitCode = code === 'internal' ? exitCodeForStatus(response.status) : exitCodeForError(code);
+  const full = path !== undefined && !message.startsWith(path) ? `${path}: ${message}` : message;
+  const hint = response.status === 401 || code === 'unauthenticated' ? hints.unauthenticated : undefined;
+  return new CliError(exitCode, full, hint === undefined ? {} : { hint });
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const addr = parseAddr(options.addr);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+
+  async function send(method: 'GET' | 'POST', path: string, body: unknown, limitMs: number): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await options.fetch(`${addr}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(limitMs),
+      });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TimeoutError') {
+        throw new CliError(exitCodes.error, `no answer from ${addr} within ${Math.round(limitMs / 1000)}s`, { cause: error });
+      }
+      throw new CliError(exitCodes.unreachable, `cannot reach the server at ${addr} (${networkReason(error)})`, {
+        hint: hints.unreachable,
+        cause: error,
+      });
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  }
+
+  async function call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+    const response = await send(method, path, body, timeoutMs);
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch (error) {
+      throw new CliError(exitCodes.error, `unexpected answer from ${method} ${path}: not JSON`, { cause: error });
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new CliError(exitCodes.error, `unexpected answer from ${method} ${path}: ${formatIssues(parsed.error).join('; ')}`);
+    }
+    return parsed.data;
+  }
+
+  return {
+    addr,
+    get: (path, schema) => call('GET', path, schema),
+    post: (path, schema, body) => call('POST', path, schema, body),
+    download: (path, limitMs) => send('GET', path, undefined, limitMs),
+  };
+}

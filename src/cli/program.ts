@@ -1,0 +1,88 @@
+/**
+ * The `breakglass` command line. `buildProgram` wires the commands to injected dependencies;
+ * `runCli` runs one invocation and returns its exit code (it never calls process.exit, so it
+ * can be driven from tests and from the entry point in src/app/cli-main.ts alike).
+ */
+import { Command, CommanderError } from 'commander';
+import { isAppError } from '../errors/index.js';
+import type { CliDeps } from './cli-deps.js';
+import { coloursEnabled } from './output.js';
+import { createCommandContext, defaultAddr, example } from './command-context.js';
+import { registerAuditCommands } from './commands/audit-commands.js';
+import { registerCatalogCommands } from './commands/catalog-commands.js';
+import { registerGrantCommands } from './commands/grant-commands.js';
+import { registerServerCommands } from './commands/server-commands.js';
+import { CliError, ExitWith, exitCodeForError, exitCodeHelp, exitCodes } from './exit-codes.js';
+
+export type { AuditVerification, CliDeps } from './cli-deps.js';
+export { exitCodes } from './exit-codes.js';
+
+const environmentHelp = `Environment:
+  BREAKGLASS_ADDR      server address (default ${defaultAddr})
+  BREAKGLASS_TOKEN     API token (from \`breakglass init\` or \`breakglass token create\`)
+  BREAKGLASS_DATA_DIR  data directory for init, serve and audit verify (default ./.breakglass)
+  NO_COLOR             set to disable colours`;
+
+/**
+ * The command tree. Settings made here before the subcommands are created (output, exit
+ * override) are inherited by every subcommand.
+ * @example await buildProgram(deps).parseAsync(['node', 'breakglass', 'grants'])
+ */
+export function buildProgram(deps: CliDeps): Command {
+  const program = new Command('breakglass')
+    .description('Governed emergency privileged access: invoke, reveal once, expire, revoke, rotate, certify.')
+    .configureOutput({
+      writeOut: (text) => deps.stdout(text),
+      writeErr: (text) => deps.stderr(text),
+      getOutHasColors: () => coloursEnabled(deps),
+      getErrHasColors: () => false,
+    })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', `\n${exitCodeHelp}\n\n${environmentHelp}`);
+  example(
+    program,
+    'breakglass init --data-dir ./.breakglass && breakglass serve',
+    'export BREAKGLASS_TOKEN=...; breakglass apply -f catalog.yaml',
+    'breakglass invoke pg-breakglass --condition outage --reason "primary down" --incident INC-42',
+  );
+  const ctx = createCommandContext(deps);
+  registerServerCommands(program, ctx);
+  registerCatalogCommands(program, ctx);
+  registerGrantCommands(program, ctx);
+  registerAuditCommands(program, ctx);
+  return program;
+}
+
+function report(deps: CliDeps, message: string, hint: string | undefined): void {
+  const [first = '', ...rest] = message.split('\n');
+  deps.stderr(`error: ${[first, ...rest.map((line) => `  ${line}`)].join('\n')}\n`);
+  if (hint !== undefined) deps.stderr(`hint: ${hint}\n`);
+}
+
+/**
+ * Runs one invocation. `argv` is in the shape of `process.argv` (node, script, args…).
+ * @example process.exitCode = await runCli(process.argv, deps)
+ */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  try {
+    await buildProgram(deps).parseAsync(argv, { from: 'node' });
+    return exitCodes.ok;
+  } catch (error) {
+    if (error instanceof ExitWith) return error.exitCode;
+    if (error instanceof CommanderError) {
+      // Commander has printed its message already; --help and --version are not failures.
+      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+    }
+    if (error instanceof CliError) {
+      report(deps, error.message, error.hint);
+      return error.exitCode;
+    }
+    if (isAppError(error)) {
+      report(deps, error.message, undefined);
+      return exitCodeForError(error.code);
+    }
+    report(deps, error instanceof Error ? error.message : String(error), undefined);
+    return exitCodes.error;
+  }
+}

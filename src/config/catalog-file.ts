@@ -1,0 +1,261 @@
+/**
+ * The catalog document (targets, policies, accounts, users) that an admin writes in YAML and
+ * `breakglass apply` sends to the server. One schema for both sides:
+ * - `catalogFileSchema`: the file as written; a target names the environment variable that
+ *   holds its admin password (`passwordEnv`), never the password itself.
+ * - `catalogApplySchema`: the JSON body of `POST /v1/apply`; the CLI has replaced each
+ *   `passwordEnv` by `password`, so the server never sees names of variables it cannot read.
+ * Durations stay strings such as `15m` (checked here with `parseDuration`); the server parses
+ * them again when it stores the policy.
+ */
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { parseDuration, userRoles } from '../domain/index.js';
+import { AppError } from '../errors/index.js';
+
+const durationHint = 'use a number and s, m, h or d, e.g. 10s, 15m, 1h, 2d';
+
+const duration = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined, { error: (issue) => `"${String(issue.input)}" is not a duration; ${durationHint}` });
+
+const name = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
+
+const port = z
+  .number({ error: 'must be a number between 1 and 65535' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const pgIdentifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(63, 'must be at most 63 characters (PostgreSQL would truncate it)')
+  .refine((text) => !text.includes('\0'), 'must not contain NUL');
+
+const compilesAsRegExp = (source: string): boolean => {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Cross-field checks run on partly invalid objects too, so one pass reports every problem. */
+const isObjectPayload = (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null;
+
+/** Runs on partly invalid input too, so every problem is reported in one pass. */
+function checkTtlOrder(p: { defaultTtl: unknown; maxTtl: unknown; minTtl?: unknown }, ctx: z.RefinementCtx): void {
+  const ms = (value: unknown) => (typeof value === 'string' ? parseDuration(value) : undefined);
+  const [defaultMs, maxMs, minMs] = [ms(p.defaultTtl), ms(p.maxTtl), ms(p.minTtl)];
+  if (defaultMs !== undefined && maxMs !== undefined && defaultMs > maxMs) {
+    ctx.addIssue({ code: 'custom', path: ['maxTtl'], message: `maxTtl ${String(p.maxTtl)} is shorter than defaultTtl ${String(p.defaultTtl)}` });
+  }
+  if (defaultMs !== undefined && minMs !== undefined && minMs > defaultMs) {
+    ctx.addIssue({ code: 'custom', path: ['minTtl'], message: `minTtl ${String(p.minTtl)} is longer than defaultTtl ${String(p.defaultTtl)}` });
+  }
+}
+
+/** Connection settings shared by the file and the apply body; the secret part differs. */
+const postgresTargetBase = {
+  name,
+  type: z.literal('postgres'),
+  host: z.string().min(1, 'must not be empty').max(255),
+  port,
+  database: pgIdentifier,
+  user: pgIdentifier,
+  timeout: duration.optional(),
+};
+
+const targetTypeError = { error: 'unsupported target type; supported: postgres' };
+
+const fileTarget = z.discriminatedUnion('type', [z.strictObject({ ...postgresTargetBase, passwordEnv: envName.optional() })], targetTypeError);
+
+const applyTarget = z.discriminatedUnion(
+  'type',
+  [z.strictObject({ ...postgresTargetBase, password: z.string().min(1, 'must not be empty').optional() })],
+  targetTypeError,
+);
+
+const policy = z
+  .strictObject({
+    name,
+    conditions: z.array(z.string().min(1, 'must not be empty').max(64)).min(1, 'list at least one condition'),
+    incidentPattern: z
+      .string()
+      .max(500)
+      .refine(compilesAsRegExp, 'is not a valid regular expression')
+      .optional(),
+    approval: z.discriminatedUnion('mode', [z.strictObject({ mode: z.literal('post-hoc') })], {
+      error: 'unsupported approval mode; supported: post-hoc',
+    }),
+    defaultTtl: duration,
+    maxTtl: duration,
+    minTtl: duration.optional(),
+    invokers: z.array(z.enum(userRoles)).optional(),
+  })
+  .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload });
+
+const account = z.strictObject({
+  name,
+  target: name,
+  mode: z.enum(['prestaged'], { error: 'unsupported mode; supported: prestaged' }),
+  role: pgIdentifier,
+  policy: name,
+});
+
+const user = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9._-]{0,62}$/, 'use 1 to 63 lowercase letters, digits, ".", "_" and "-", starting with a letter'),
+  roles: z.array(z.enum(userRoles, { error: `unknown role; roles are ${userRoles.join(', ')}` })),
+});
+
+type Section = 'targets' | 'policies' | 'accounts' | 'users';
+const singular: Record<Section, string> = { targets: 'target', policies: 'policy', accounts: 'account', users: 'user' };
+
+/** The items of a section as far as they parsed: refinements also run on partly invalid input. */
+function namedItems(doc: unknown, section: Section): { index: number; item: Record<string, unknown> }[] {
+  const list = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)[section] : undefined;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((item: unknown, index) => (typeof item === 'object' && item !== null ? [{ index, item: item as Record<string, unknown> }] : []));
+}
+
+/** Unique names per section and account references to known targets and policies. */
+function checkReferences(doc: unknown, ctx: z.RefinementCtx): void {
+  const names = {} as Record<Section, Set<string>>;
+  for (const section of ['targets', 'policies', 'accounts', 'users'] as const) {
+    names[section] = new Set();
+    for (const { index, item } of namedItems(doc, section)) {
+      if (typeof item['name'] !== 'string') continue;
+      if (names[section].has(item['name'])) {
+        ctx.addIssue({ code: 'custom', path: [section, index, 'name'], message: `duplicate ${singular[section]} "${item['name']}"` });
+      }
+      names[section].add(item['name']);
+    }
+  }
+  for (const { index, item } of namedItems(doc, 'accounts')) {
+    for (const [field, section] of [['target', 'targets'], ['policy', 'policies']] as const) {
+      const ref = item[field];
+      if (typeof ref === 'string' && !names[section].has(ref)) {
+        ctx.addIssue({ code: 'custom', path: ['accounts', index, field], message: `unknown ${field} "${ref}"` });
+      }
+    }
+  }
+}
+
+function catalogSchema<T extends z.ZodType>(target: T) {
+  return z
+    .strictObject(
+      {
+        targets: z.array(target).default([]),
+        policies: z.array(policy).default([]),
+        accounts: z.array(account).default([]),
+        users: z.array(user).default([]),
+      },
+      { error: (issue) => (issue.code === 'invalid_type' ? 'a catalog is a mapping with targets, policies, accounts and users' : undefined) },
+    )
+    .superRefine((doc, ctx) => checkReferences(doc, ctx), { when: isObjectPayload });
+}
+
+/** The catalog as written in YAML. All four sections are optional. */
+export const catalogFileSchema = catalogSchema(fileTarget);
+export type CatalogFile = z.output<typeof catalogFileSchema>;
+
+/** The catalog as `POST /v1/apply` receives it: passwords resolved from the environment. */
+export const catalogApplySchema = catalogSchema(applyTarget);
+export type CatalogApply = z.output<typeof catalogApplySchema>;
+
+/** `accounts[0].policy` from `['accounts', 0, 'policy']`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join('');
+}
+
+interface IssueLine {
+  readonly path: string;
+  readonly line: string;
+}
+
+/** Unknown fields get one line each at their own path, which is where a typo is fixed. */
+function issueLines(error: z.ZodError): IssueLine[] {
+  return error.issues.flatMap((issue) => {
+    const entries =
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown field' }))
+        : [{ path: formatPath(issue.path), message: issue.message }];
+    return entries.map(({ path, message }) => ({ path, line: `${path === '' ? '(document)' : path}: ${message}` }));
+  });
+}
+
+/**
+ * One line per issue, `path: message`.
+ * @example formatIssues(error) → ['accounts[0].policy: unknown policy "p9"']
+ */
+export function formatIssues(error: z.ZodError): string[] {
+  return issueLines(error).map((issue) => issue.line);
+}
+
+function validationError(lines: readonly string[], path: string | undefined): AppError {
+  return new AppError('validation', lines.join('\n'), path === undefined || path === '' ? {} : { path });
+}
+
+/**
+ * Parses and validates a catalog file. Throws `AppError('validation')` whose message has one
+ * line per problem (`line 3, column 5: …` for YAML syntax, `accounts[0].policy: …` for the
+ * schema) and whose `path` is the first problem's path.
+ * @example parseCatalogYaml(readFileSync('catalog.yaml', 'utf8'))
+ */
+export function parseCatalogYaml(text: string): CatalogFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // The first syntax error is the cause; the parser's later ones are mostly its consequences.
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const { line, col } = lineCounter.linePos(syntax.pos[0]);
+    throw validationError([`line ${line}, column ${col}: ${syntax.message}`], undefined);
+  }
+  const parsed = catalogFileSchema.safeParse(doc.toJS({ maxAliasCount: 100 }) ?? {});
+  if (!parsed.success) {
+    const lines = issueLines(parsed.error);
+    throw validationError(
+      lines.map((l) => l.line),
+      lines[0]?.path,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Replaces each target's `passwordEnv` by the value of that environment variable. A variable
+ * that is unset or empty is an error (a missing secret is never defaulted); all of them are
+ * reported at once.
+ * @example resolvePasswords(file, process.env)
+ */
+export function resolvePasswords(file: CatalogFile, env: Readonly<Record<string, string | undefined>>): CatalogApply {
+  const problems: { path: string; line: string }[] = [];
+  const targets = file.targets.map((target, index) => {
+    const { passwordEnv, ...rest } = target;
+    if (passwordEnv === undefined) return rest;
+    const path = `targets[${index}].passwordEnv`;
+    const value = env[passwordEnv];
+    if (value === undefined || value === '') {
+      problems.push({ path, line: `${path}: environment variable ${passwordEnv} is ${value === undefined ? 'not set' : 'empty'}` });
+      return rest;
+    }
+    return { ...rest, password: value };
+  });
+  if (problems.length > 0) {
+    throw validationError(
+      problems.map((p) => p.line),
+      problems[0]?.path,
+    );
+  }
+  return { ...file, targets };
+}
