@@ -33,4 +33,5 @@ export default tseslint.config(
     },
   },
   { files: ['*.js', '*.cjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
 );

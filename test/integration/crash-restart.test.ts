@@ -35,7 +35,7 @@ describe.skipIf(binaries.skip)('I1 crash and restart', () => {
     const call = async (token: string, method: string, path: string, body?: unknown) => {
       const r = await fetch(`${server!.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       return (await r.json()) as any;
@@ -43,8 +43,10 @@ describe.skipIf(binaries.skip)('I1 crash and restart', () => {
     await call(admin, 'POST', '/v1/apply', catalogFor(cluster, { role: 'bg_crash' }));
     const alice = (await call(admin, 'POST', '/v1/tokens', { user: 'alice' })).token;
     const grant = await call(alice, 'POST', '/v1/grants', { account: 'pg-breakglass', condition: 'outage', reason: 'crash test', incident: 'INC-7', ttl: '3s' });
-    expect(grant.state).toBe('active');
-    const { password } = await call(alice, 'POST', `/v1/grants/${grant.id}/reveal`);
+    expect(grant.state, JSON.stringify(grant)).toBe('active');
+    const revealed = await call(alice, 'POST', `/v1/grants/${grant.id}/reveal`);
+    expect(revealed.password, JSON.stringify(revealed)).toBeTypeOf('string');
+    const password: string = revealed.password;
     const session = (await tryLogin(cluster, 'bg_crash', password)) as pg.Client;
     expect(session).toBeInstanceOf(pg.Client);
 
