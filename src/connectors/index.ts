@@ -1,9 +1,10 @@
 /**
- * The registry of connector types. One line per connector; only src/app wires it in.
+ * The registry of connector types. Adding a connector is one folder and one line here;
+ * only src/app wires the registry in.
  */
-import type { ConnectorFactory } from '../ports/index.js';
-import { createPostgresConnector } from './postgres/postgres-connector.js';
+import type { ConnectorDriver } from '../ports/index.js';
+import { postgresDriver } from './postgres/postgres-connector.js';
 
-export const connectorFactories: Readonly<Record<string, ConnectorFactory>> = Object.freeze({
-  postgres: createPostgresConnector,
+export const connectorDrivers: Readonly<Record<string, ConnectorDriver>> = Object.freeze({
+  postgres: postgresDriver,
 });

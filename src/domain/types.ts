@@ -32,7 +32,8 @@ export interface Policy {
   readonly invokers: readonly UserRole[];
 }
 
-export type TargetType = 'postgres';
+export const targetTypes = ['postgres', 'mysql', 'redis', 'ssh', 'ldap', 'exec'] as const;
+export type TargetType = (typeof targetTypes)[number];
 
 export interface Target {
   readonly id: TargetId;
@@ -53,8 +54,10 @@ export interface Account {
   readonly targetId: TargetId;
   readonly policyId: PolicyId;
   readonly mode: AccountMode;
-  /** The login name on the target (PostgreSQL role, MySQL user, …). */
+  /** The login name on the target (PostgreSQL role, MySQL user, LDAP DN, …); per grant when ephemeral. */
   readonly principal: string;
+  /** Type-specific settings from the catalog: role, user, privileges, rules, principals, … */
+  readonly spec: Readonly<Record<string, unknown>>;
   readonly staging: StagingState;
   /** Increments on every rotation; part of the secret's associated data. */
   readonly secretVersion: number;

@@ -1,9 +1,9 @@
 /**
  * What Breakglass needs from a target system. One interface, capability flags, one conformance
- * suite (DESIGN.md §7). Implementations live in src/connectors/<type>/ and throw `AppError`
- * with code `target_unavailable` (retryable: network, timeout, server starting) or
- * `target_error` (not retryable: permission denied, bad configuration). Errors never carry a
- * secret.
+ * suite (DESIGN.md §7, test/conformance/connector-conformance.ts). Implementations live in
+ * src/connectors/<type>/ and throw `AppError` with code `target_unavailable` (retryable:
+ * network, timeout, server starting), `target_error` (not retryable: permission denied, bad
+ * configuration) or `validation` (a hostile or malformed name). Errors never carry a secret.
  */
 export interface ConnectorCapabilities {
   /** Can terminate the live sessions of an account. */
@@ -20,39 +20,71 @@ export interface Credential {
   readonly password: string;
 }
 
+/**
+ * What the one-time reveal hands to the responder: `{username, password}` for databases,
+ * caches and directories; `{username, certificate, privateKey}` for SSH.
+ */
+export type RevealedCredential = { readonly username: string } & Readonly<Record<string, string>>;
+
 /** What the target says about an account right now (for verification and drift detection). */
 export interface AccountInspection {
   readonly exists: boolean;
   readonly canLogin: boolean;
   /** Native expiry of the credential on the target, if any. */
   readonly validUntil: Date | undefined;
-  /** Number of live sessions of the account. */
+  /** Number of live sessions of the account (0 where the target cannot tell). */
   readonly sessions: number;
 }
 
 /** Result of trying a credential: did the target accept the secret? */
 export type VerifyResult = 'accepted' | 'rejected';
 
-export interface PrestagedConnector {
-  readonly capabilities: ConnectorCapabilities;
+/** Account-level settings from the catalog (role, user, privileges, rules, principals, …). */
+export type AccountSpec = Readonly<Record<string, unknown>>;
+
+/** Pre-staged mode: a standing account kept disabled, enabled for a grant, rotated after. */
+export interface PrestagedOperations {
   /**
    * Makes the account exist in its disabled state with the given secret: create it when
    * missing, otherwise disable it and set the secret. Idempotent.
    */
-  stage(principal: string, secret: string): Promise<void>;
+  stage(principal: string, secret: string, spec?: AccountSpec): Promise<void>;
   /** Lets the account log in until `validUntil` (carried natively where the target can). */
   enable(principal: string, validUntil: Date): Promise<void>;
-  /** Stops new logins and terminates every live session of the account. */
+  /** Stops new logins and terminates every live session of the account. Idempotent. */
   disable(principal: string): Promise<void>;
-  /** Replaces the account's secret; the account stays disabled. */
+  /** Replaces the account's secret; the account stays (or becomes) disabled. */
   rotate(principal: string, newSecret: string): Promise<void>;
   /**
-   * Does the target accept this secret for the account? A disabled account whose secret is
-   * right counts as `accepted` where the target can tell (PostgreSQL authenticates before it
-   * checks LOGIN), so a rotation can be verified without enabling the account.
+   * Does the target accept this secret for the account? Must work while the account is
+   * disabled (PostgreSQL authenticates before it checks LOGIN; Redis compares the stored hash),
+   * so a rotation can be verified without enabling the account.
    */
   verify(credential: Credential): Promise<VerifyResult>;
   inspect(principal: string): Promise<AccountInspection>;
+}
+
+/** What an ephemeral credential is issued for. The connector derives names from `grantId`. */
+export interface IssueRequest {
+  readonly grantId: string;
+  readonly spec: AccountSpec;
+  readonly validUntil: Date;
+}
+
+/** Ephemeral mode: a per-grant credential created with the grant's scope and expiry. */
+export interface EphemeralOperations {
+  /** Creates the credential; idempotent per grant id (a retry replaces a half-made one). */
+  issue(request: IssueRequest): Promise<RevealedCredential>;
+  /** Destroys the credential and ends its sessions (or publishes its revocation). Idempotent. */
+  revoke(request: Omit<IssueRequest, 'validUntil'>): Promise<void>;
+  /** `exists: false` (or `canLogin: false`) once revoked; used to verify revocation. */
+  inspectIssued(request: Omit<IssueRequest, 'validUntil'>): Promise<AccountInspection>;
+}
+
+export interface Connector {
+  readonly capabilities: ConnectorCapabilities;
+  readonly prestaged?: PrestagedOperations;
+  readonly ephemeral?: EphemeralOperations;
   /** Releases pooled connections. */
   close(): Promise<void>;
 }
@@ -66,4 +98,21 @@ export interface TargetConnection {
   readonly timeoutMs?: number;
 }
 
-export type ConnectorFactory = (target: TargetConnection) => PrestagedConnector;
+/** One registered connector type. Adding a connector is one folder and one registry line. */
+export interface ConnectorDriver {
+  create(target: TargetConnection): Connector;
+  /**
+   * For targets whose secret Breakglass creates itself (the SSH certificate authority):
+   * called at apply time when the target has no admin secret yet.
+   */
+  generateAdminSecret?(): Promise<string>;
+  /** Public facts derived from the admin secret, e.g. `{caPublicKey}` for SSH. Never a secret. */
+  publicInfo?(adminSecret: string): Promise<Readonly<Record<string, string>>>;
+}
+
+export type ConnectorFactory = (target: TargetConnection) => Connector;
+
+/** The login name of a grant's ephemeral credential: stable per grant, safe on every target. */
+export function ephemeralPrincipal(grantId: string): string {
+  return `bg_${grantId.replace(/^gr_/, '').toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 32);
+}

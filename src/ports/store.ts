@@ -80,6 +80,9 @@ export interface GrantRepository {
   /** Writes the whole grant; `expectedState` guards against a concurrent transition. */
   update(grant: Grant, expectedState: GrantState): Promise<void>;
   findById(id: GrantId): Promise<Grant | undefined>;
+  /** The sealed credential of an ephemeral grant; `undefined` clears it (after the reveal). */
+  setCredential(id: GrantId, sealed: string | undefined): Promise<void>;
+  getCredential(id: GrantId): Promise<string | undefined>;
   list(filter: { states?: readonly GrantState[]; accountId?: AccountId; limit?: number }): Promise<Grant[]>;
 }
 

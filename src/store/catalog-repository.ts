@@ -1,12 +1,11 @@
 import type { Selectable, Transaction } from 'kysely';
-import { asAccountId, asPolicyId, asTargetId, userRoles } from '../domain/index.js';
-import type { AccountMode, ApprovalMode, Policy, StagingState, TargetType } from '../domain/index.js';
+import { asAccountId, asPolicyId, asTargetId, targetTypes, userRoles } from '../domain/index.js';
+import type { AccountMode, ApprovalMode, Policy, StagingState } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { AccountRecord, CatalogRepository, Store, TargetRecord } from '../ports/index.js';
 import { affected, fromNullable, member, newId, parseJson, toNullable } from './columns.js';
 import type { AccountsTable, Database, PoliciesTable, TargetsTable } from './schema.js';
 
-const targetTypes: readonly TargetType[] = ['postgres'];
 const accountModes: readonly AccountMode[] = ['prestaged', 'ephemeral'];
 const stagingStates: readonly StagingState[] = ['pending', 'staged'];
 const approvalModes: readonly ApprovalMode[] = ['post-hoc'];
@@ -55,6 +54,7 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         policy_id: account.policyId,
         mode: account.mode,
         principal: account.principal,
+        spec: JSON.stringify(account.spec),
       };
       const row = await trx
         .insertInto('accounts')
@@ -140,6 +140,7 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
     policyId: asPolicyId(row.policy_id),
     mode: member(row.mode, accountModes, 'accounts.mode'),
     principal: row.principal,
+    spec: parseJson<Record<string, unknown>>(row.spec, 'accounts.spec'),
     staging: member(row.staging, stagingStates, 'accounts.staging'),
     secretVersion: Number(row.secret_version),
     secretSealed: fromNullable(row.secret_sealed),

@@ -43,6 +43,15 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       return row === undefined ? undefined : toGrant(row);
     },
 
+    async setCredential(id, sealed) {
+      await trx.updateTable('grants').set({ credential_sealed: sealed ?? null }).where('id', '=', id).execute();
+    },
+
+    async getCredential(id) {
+      const row = await trx.selectFrom('grants').select('credential_sealed').where('id', '=', id).executeTakeFirst();
+      return row?.credential_sealed ?? undefined;
+    },
+
     /** Newest first. An empty `states` list matches nothing. */
     async list(filter) {
       let query = trx.selectFrom('grants').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc');

@@ -65,6 +65,8 @@ export interface AccountsTable {
   policy_id: string;
   mode: string;
   principal: string;
+  /** JSON object of the account's type-specific settings. */
+  spec: Generated<string>;
   staging: Generated<string>;
   secret_version: Generated<number>;
   secret_sealed: string | null;
@@ -92,6 +94,8 @@ export interface GrantsTable {
   /** JSON of the Certification, with `at` as epoch ms. */
   certification: string | null;
   failure: string | null;
+  /** Envelope-sealed credential of an ephemeral grant, until it is revealed. */
+  credential_sealed: Generated<string | null>;
 }
 
 export interface JobsTable {

@@ -7,9 +7,12 @@ import { inspect as utilInspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresConnector } from '../../src/connectors/postgres/postgres-connector.js';
-import { connectorFactories } from '../../src/connectors/index.js';
+import { connectorDrivers } from '../../src/connectors/index.js';
 import { AppError } from '../../src/errors/index.js';
-import type { PrestagedConnector } from '../../src/ports/index.js';
+import type { Connector, PrestagedOperations } from '../../src/ports/index.js';
+
+type PrestagedConnector = PrestagedOperations & Pick<Connector, 'close' | 'capabilities'>;
+const prestagedOf = (c: Connector): PrestagedConnector => ({ ...c.prestaged!, capabilities: c.capabilities, close: () => c.close() });
 import { requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 
@@ -72,7 +75,7 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
 
   beforeAll(async () => {
     cluster = await startPgCluster();
-    connector = createPostgresConnector({ type: 'postgres', settings: settings(), adminSecret: cluster.adminPassword });
+    connector = prestagedOf(createPostgresConnector({ type: 'postgres', settings: settings(), adminSecret: cluster.adminPassword }));
   });
 
   afterAll(async () => {
@@ -81,7 +84,7 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
   });
 
   it('is registered under "postgres" with the right capabilities', () => {
-    expect(connectorFactories['postgres']).toBe(createPostgresConnector);
+    expect(connectorDrivers['postgres']?.create).toBe(createPostgresConnector);
     expect(connector.capabilities).toEqual({
       supportsSessionKill: true,
       supportsNativeExpiry: true,
@@ -288,12 +291,12 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
     const silentPort = (silent.address() as { port: number }).port;
     try {
       for (const port of [closedPort, silentPort]) {
-        const down = createPostgresConnector({
+        const down = prestagedOf(createPostgresConnector({
           type: 'postgres',
           settings: { ...settings(), port },
           adminSecret: cluster.adminPassword,
           timeoutMs: 1000,
-        });
+        }));
         for (const call of [() => down.disable('bg_x'), () => down.verify({ username: 'bg_x', password: 'pw' })]) {
           const started = Date.now();
           const err = await thrown(call());
@@ -310,7 +313,7 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
   });
 
   it('a wrong admin password is a target_error, not retryable', async () => {
-    const wrong = createPostgresConnector({ type: 'postgres', settings: settings(), adminSecret: 'not-the-password' });
+    const wrong = prestagedOf(createPostgresConnector({ type: 'postgres', settings: settings(), adminSecret: 'not-the-password' }));
     const err = await thrown(wrong.inspect('bg_any'));
     expect(err.code).toBe('target_error');
     expect(err.retryable).toBe(false);

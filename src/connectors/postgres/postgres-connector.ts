@@ -9,7 +9,9 @@ import type {
   AccountInspection,
   ConnectorCapabilities,
   Credential,
-  PrestagedConnector,
+  Connector,
+  ConnectorDriver,
+  PrestagedOperations,
   TargetConnection,
   VerifyResult,
 } from '../../ports/index.js';
@@ -50,9 +52,9 @@ const capabilities: ConnectorCapabilities = Object.freeze({
  *     settings: { host: 'db.internal', port: 5432, database: 'postgres', user: 'breakglass_admin' },
  *     adminSecret: unsealedAdminPassword,
  *   });
- *   await pgTarget.enable('bg_oncall_dba', new Date(Date.now() + 3_600_000));
+ *   await pgTarget.prestaged?.enable('bg_oncall_dba', new Date(Date.now() + 3_600_000));
  */
-export function createPostgresConnector(target: TargetConnection): PrestagedConnector {
+export function createPostgresConnector(target: TargetConnection): Connector {
   const parsed = settingsSchema.safeParse(target.settings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -136,9 +138,7 @@ export function createPostgresConnector(target: TargetConnection): PrestagedConn
     return `PASSWORD ${escapeLiteral(scramVerifier(secret) ?? secret)}`;
   }
 
-  return {
-    capabilities,
-
+  const prestaged: PrestagedOperations = {
     async stage(principal, secret) {
       const role = checkRole(principal, settings.user);
       checkSecret(secret);
@@ -240,12 +240,18 @@ export function createPostgresConnector(target: TargetConnection): PrestagedConn
         sessions: row?.sessions ?? 0,
       };
     },
+  };
 
+  return {
+    capabilities,
+    prestaged,
     async close() {
       await pool.end();
     },
   };
 }
+
+export const postgresDriver: ConnectorDriver = { create: createPostgresConnector };
 
 /**
  * PostgreSQL authenticates before it looks at LOGIN, so "not permitted to log in" means the

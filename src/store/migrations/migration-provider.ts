@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial-schema.js';
+import { connectorSpecs } from './0002-connector-specs.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -7,6 +8,7 @@ import { initialSchema } from './0001-initial-schema.js';
  */
 const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
+  '0002-connector-specs': connectorSpecs,
 };
 
 export const migrationProvider: MigrationProvider = {
