@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { connectorFactories } from '../connectors/index.js';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { connectorDrivers } from '../connectors/index.js';
 import { loadKeyFile } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
@@ -35,11 +36,19 @@ export interface RunningServer {
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const connectTo: ConnectorFactory = (target) => {
-  const factory = connectorFactories[target.type];
-  if (!factory) throw new AppError('target_error', `no connector for target type "${target.type}"`);
-  return factory(target);
-};
+/** Connectors by target type; per-target files (the SSH KRL) default to the data directory. */
+function connectorsFor(dataDir: string): ConnectorFactory {
+  return (target) => {
+    const driver = connectorDrivers[target.type];
+    if (!driver) throw new AppError('target_error', `no connector for target type "${target.type}"`);
+    if (target.type === 'ssh' && target.settings['krlPath'] === undefined) {
+      const krlPath = join(dataDir, 'ssh', `${target.name ?? 'default'}.krl`);
+      mkdirSync(dirname(krlPath), { recursive: true, mode: 0o700 });
+      return driver.create({ ...target, settings: { ...target.settings, krlPath } });
+    }
+    return driver.create(target);
+  };
+}
 
 /** The composition root: wires store, vault, audit, connectors, scheduler and HTTP, then listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -67,7 +76,8 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     clock,
     vault,
     audit,
-    connectors: connectTo,
+    connectors: connectorsFor(options.dataDir),
+    drivers: (type) => connectorDrivers[type],
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
     wake: () => schedulerRef.current?.wake(),

@@ -63,26 +63,52 @@ function checkTtlOrder(p: { defaultTtl: unknown; maxTtl: unknown; minTtl?: unkno
   }
 }
 
-/** Connection settings shared by the file and the apply body; the secret part differs. */
-const postgresTargetBase = {
-  name,
-  type: z.literal('postgres'),
-  host: z.string().min(1, 'must not be empty').max(255),
-  port,
-  database: pgIdentifier,
-  user: pgIdentifier,
-  timeout: duration.optional(),
-};
+/** Connection settings per target type, shared by the file and the apply body. */
+const host = z.string().min(1, 'must not be empty').max(255);
+const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').max(4096);
+const targetShapes = {
+  postgres: { host, port, database: pgIdentifier, user: pgIdentifier },
+  mysql: { host, port, user: z.string().min(1).max(80) },
+  redis: { host, port, user: z.string().min(1).max(128).optional() },
+  ssh: { krlPath: absolutePath.optional() },
+  ldap: {
+    url: z.string().regex(/^ldaps?:\/\/[^\s]+$/, 'must be an ldap:// or ldaps:// URL'),
+    bindDn: z.string().min(1).max(1024),
+    baseDn: z.string().min(1).max(1024).optional(),
+  },
+  exec: {
+    command: absolutePath,
+    args: z.array(z.string().max(4096)).max(64).optional(),
+    workingDirectory: absolutePath.optional(),
+    capabilities: z
+      .strictObject({
+        supportsSessionKill: z.boolean().optional(),
+        supportsNativeExpiry: z.boolean().optional(),
+        supportsPrestaged: z.boolean().optional(),
+        supportsEphemeral: z.boolean().optional(),
+      })
+      .optional(),
+  },
+} as const;
 
-const targetTypeError = { error: 'unsupported target type; supported: postgres' };
+/** Target types whose admin secret Breakglass generates itself (the SSH CA key). */
+export const generatedSecretTypes: readonly string[] = ['ssh'];
 
-const fileTarget = z.discriminatedUnion('type', [z.strictObject({ ...postgresTargetBase, passwordEnv: envName.optional() })], targetTypeError);
+const targetTypeNames = Object.keys(targetShapes).join(', ');
+const targetTypeError = { error: `unsupported target type; supported: ${targetTypeNames}` };
 
-const applyTarget = z.discriminatedUnion(
-  'type',
-  [z.strictObject({ ...postgresTargetBase, password: z.string().min(1, 'must not be empty').optional() })],
-  targetTypeError,
-);
+function targetUnion<S extends z.ZodRawShape>(secret: S) {
+  const variant = <T extends keyof typeof targetShapes>(type: T) =>
+    z.strictObject({ name, type: z.literal(type), timeout: duration.optional(), ...targetShapes[type], ...secret });
+  return z.discriminatedUnion(
+    'type',
+    [variant('postgres'), variant('mysql'), variant('redis'), variant('ssh'), variant('ldap'), variant('exec')],
+    targetTypeError,
+  );
+}
+
+const fileTarget = targetUnion({ passwordEnv: envName.optional() });
+const applyTarget = targetUnion({ password: z.string().min(1, 'must not be empty').optional() });
 
 const policy = z
   .strictObject({
@@ -103,13 +129,48 @@ const policy = z
   })
   .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload });
 
+const noNul = (max: number) => z.string().min(1, 'must not be empty').max(max).refine((t) => !t.includes('\0'), 'must not contain NUL');
+
+/** Account fields; which are required depends on the target's type and the mode (checkAccountFields). */
 const account = z.strictObject({
   name,
   target: name,
-  mode: z.enum(['prestaged'], { error: 'unsupported mode; supported: prestaged' }),
-  role: pgIdentifier,
+  mode: z.enum(['prestaged', 'ephemeral'], { error: 'unsupported mode; supported: prestaged, ephemeral' }),
   policy: name,
+  role: pgIdentifier.optional(),
+  user: noNul(128).optional(),
+  dn: noNul(1024).optional(),
+  grantedRoles: z.array(pgIdentifier).max(32).optional(),
+  reassignOwnedTo: pgIdentifier.optional(),
+  dropOwned: z.boolean().optional(),
+  privileges: z.array(noNul(512)).min(1, 'list at least one privilege').max(32).optional(),
+  rules: noNul(4096).optional(),
+  principals: z.array(noNul(64)).min(1, 'list at least one principal').max(16).optional(),
 });
+
+/** Per target type and mode: the fields an account must have, and the ones it may have. */
+const accountFields: Record<string, Partial<Record<'prestaged' | 'ephemeral', { required: string[]; optional: string[] }>>> = {
+  postgres: {
+    prestaged: { required: ['role'], optional: [] },
+    ephemeral: { required: [], optional: ['grantedRoles', 'reassignOwnedTo', 'dropOwned'] },
+  },
+  mysql: { prestaged: { required: ['user'], optional: ['privileges'] }, ephemeral: { required: ['privileges'], optional: [] } },
+  redis: { prestaged: { required: ['user'], optional: ['rules'] }, ephemeral: { required: ['rules'], optional: [] } },
+  ssh: { ephemeral: { required: ['principals'], optional: [] } },
+  ldap: { prestaged: { required: ['dn'], optional: [] } },
+  exec: { prestaged: { required: ['user'], optional: [] }, ephemeral: { required: [], optional: [] } },
+};
+const accountSpecKeys = ['role', 'user', 'dn', 'grantedRoles', 'reassignOwnedTo', 'dropOwned', 'privileges', 'rules', 'principals'] as const;
+
+/** The account's type-specific settings, as the connector receives them. */
+export function accountSpec(item: Partial<Record<(typeof accountSpecKeys)[number], unknown>>): Record<string, unknown> {
+  return Object.fromEntries(accountSpecKeys.filter((key) => item[key] !== undefined).map((key) => [key, item[key]]));
+}
+
+/** The login name of a pre-staged account on its target; ephemeral ones get one per grant. */
+export function accountPrincipal(item: { role?: string | undefined; user?: string | undefined; dn?: string | undefined }): string {
+  return item.role ?? item.user ?? item.dn ?? '(per grant)';
+}
 
 const user = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9._-]{0,62}$/, 'use 1 to 63 lowercase letters, digits, ".", "_" and "-", starting with a letter'),
@@ -139,11 +200,36 @@ function checkReferences(doc: unknown, ctx: z.RefinementCtx): void {
       names[section].add(item['name']);
     }
   }
+  checkAccountFields(doc, ctx);
   for (const { index, item } of namedItems(doc, 'accounts')) {
     for (const [field, section] of [['target', 'targets'], ['policy', 'policies']] as const) {
       const ref = item[field];
       if (typeof ref === 'string' && !names[section].has(ref)) {
         ctx.addIssue({ code: 'custom', path: ['accounts', index, field], message: `unknown ${field} "${ref}"` });
+      }
+    }
+  }
+}
+
+/** Each account has the fields its target type and mode need, and no others. */
+function checkAccountFields(doc: unknown, ctx: z.RefinementCtx): void {
+  const types = new Map(namedItems(doc, 'targets').map(({ item }) => [item['name'], item['type']]));
+  for (const { index, item } of namedItems(doc, 'accounts')) {
+    const type = types.get(item['target']);
+    const mode = item['mode'];
+    if (typeof type !== 'string' || !(type in accountFields) || (mode !== 'prestaged' && mode !== 'ephemeral')) continue;
+    const fields = accountFields[type]?.[mode];
+    if (!fields) {
+      const modes = Object.keys(accountFields[type] ?? {}).join(', ');
+      ctx.addIssue({ code: 'custom', path: ['accounts', index, 'mode'], message: `${type} targets support mode ${modes}, not ${mode}` });
+      continue;
+    }
+    for (const key of fields.required) {
+      if (item[key] === undefined) ctx.addIssue({ code: 'custom', path: ['accounts', index, key], message: `required for ${mode} ${type} accounts` });
+    }
+    for (const key of accountSpecKeys) {
+      if (item[key] !== undefined && !fields.required.includes(key) && !fields.optional.includes(key)) {
+        ctx.addIssue({ code: 'custom', path: ['accounts', index, key], message: `not used by ${mode} ${type} accounts` });
       }
     }
   }

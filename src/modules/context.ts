@@ -1,4 +1,4 @@
-import type { Clock, ConnectorFactory, Store } from '../ports/index.js';
+import type { Clock, ConnectorDriver, ConnectorFactory, Store } from '../ports/index.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Vault } from './vault/vault.js';
 
@@ -18,6 +18,8 @@ export interface ModuleContext {
   readonly vault: Vault;
   readonly audit: AuditLog;
   readonly connectors: ConnectorFactory;
+  /** The registered driver of a target type (for secrets Breakglass generates, public info). */
+  readonly drivers: (type: string) => ConnectorDriver | undefined;
   readonly log: Logger;
   /** Tells the scheduler that a job became due earlier than it planned for. */
   readonly wake: () => void;

@@ -91,6 +91,8 @@ export interface Connector {
 
 /** Connection settings of a target plus its admin secret, unsealed only for the call. */
 export interface TargetConnection {
+  /** The target's name in the catalog (for messages and per-target files). */
+  readonly name?: string;
   readonly type: string;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly adminSecret: string | undefined;

@@ -52,11 +52,18 @@ export const grantRoutes =
         summary: 'Reveal the credential, once',
         tags: ['grants'],
         params: grantIdParams,
-        response: { 200: z.object({ username: z.string(), password: z.string() }), ...errors },
+        response: {
+          200: z.union([
+            z.object({ username: z.string(), password: z.string() }).describe('database, cache and directory accounts'),
+            z.object({ username: z.string(), certificate: z.string(), privateKey: z.string() }).describe('SSH certificates'),
+          ]),
+          ...errors,
+        },
       },
       handler: async (request, reply) => {
         const credential = await reveal(ctx, actorOf(request), asGrantId(request.params.id));
-        return reply.header('cache-control', 'no-store').send(credential);
+        // The serializer checks the shape against the union above; connectors promise one of them.
+        return reply.header('cache-control', 'no-store').send(credential as { username: string; password: string });
       },
     });
 

@@ -1,7 +1,7 @@
-import type { CatalogApply } from '../../config/catalog-file.js';
+import { accountPrincipal, accountSpec, generatedSecretTypes, type CatalogApply } from '../../config/catalog-file.js';
 import { parseDuration, type Actor } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
-import type { AccountRecord, StoreTx } from '../../ports/index.js';
+import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import { backoffDelay, type ModuleContext } from '../context.js';
 import { requireRole } from '../identity/identity.js';
 import { aad } from '../vault/vault.js';
@@ -42,7 +42,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
         users: doc.users.map((u) => u.name),
       },
     });
-    return (await tx.catalog.listAccounts()).filter((a) => a.staging === 'pending');
+    return (await tx.catalog.listAccounts()).filter((a) => a.mode === 'prestaged' && a.staging === 'pending');
   });
   const staging: ApplyResult['staging'][number][] = [];
   for (const account of pending) staging.push(await tryStage(ctx, account));
@@ -59,18 +59,18 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply):
   const now = ctx.clock.now();
   for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles }, now);
   const targetIds = new Map<string, AccountRecord['targetId']>();
+  const existing = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
   for (const [i, spec] of doc.targets.entries()) {
-    const { name, type, password, timeout, ...settings } = spec;
+    const { name, type, timeout, ...rest } = spec;
+    const { password, ...settings } = rest as typeof rest & { password?: string };
     const timeoutMs = timeout === undefined ? undefined : duration(timeout, `targets[${i}].timeout`);
-    const saved = await tx.catalog.upsertTarget({
-      name,
-      type,
-      settings: { ...settings, ...(timeoutMs === undefined ? {} : { timeoutMs }) },
-      adminSecretSealed: undefined,
-    });
-    // The id is known only after the upsert, and the associated data binds the secret to it.
-    const sealed = password === undefined ? undefined : ctx.vault.seal(password, aad.targetAdmin(saved.id));
-    await tx.catalog.upsertTarget({ ...saved, adminSecretSealed: sealed });
+    const record = { name, type, settings: { ...settings, ...(timeoutMs === undefined ? {} : { timeoutMs }) } };
+    const before = existing.get(name);
+    // The id is known only after the first upsert, and the associated data binds the secret to it.
+    const saved = before?.type === type ? before : await tx.catalog.upsertTarget({ ...record, adminSecretSealed: undefined });
+    const secret = password ?? (before?.type === type ? undefined : await generatedSecret(ctx, type));
+    const sealed = secret === undefined ? keptSecret(before, type) : ctx.vault.seal(secret, aad.targetAdmin(saved.id));
+    await tx.catalog.upsertTarget({ ...record, adminSecretSealed: sealed });
     targetIds.set(name, saved.id);
   }
   const policyIds = new Map<string, AccountRecord['policyId']>();
@@ -90,8 +90,28 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply):
   for (const [i, spec] of doc.accounts.entries()) {
     const targetId = targetIds.get(spec.target) ?? (await existingTargetId(tx, spec.target, `accounts[${i}].target`));
     const policyId = policyIds.get(spec.policy) ?? (await existingPolicyId(tx, spec.policy, `accounts[${i}].policy`));
-    await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId, mode: spec.mode, principal: spec.role });
+    await tx.catalog.upsertAccount({
+      name: spec.name,
+      targetId,
+      policyId,
+      mode: spec.mode,
+      principal: spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec),
+      spec: accountSpec(spec),
+    });
   }
+}
+
+/** A secret Breakglass creates itself for the target type (the SSH CA key), if any. */
+async function generatedSecret(ctx: ModuleContext, type: string): Promise<string | undefined> {
+  if (!generatedSecretTypes.includes(type)) return undefined;
+  const driver = ctx.drivers(type);
+  if (!driver?.generateAdminSecret) throw new AppError('target_error', `no connector can generate the secret of ${type} targets`);
+  return driver.generateAdminSecret();
+}
+
+/** Re-applying a target without a password keeps a generated secret, and drops a typed one. */
+function keptSecret(before: TargetRecord | undefined, type: string): string | undefined {
+  return before?.type === type && generatedSecretTypes.includes(type) ? before.adminSecretSealed : undefined;
 }
 
 async function existingTargetId(tx: StoreTx, name: string, path: string) {

@@ -2,7 +2,7 @@ import { generatePassword } from '../../crypto/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
-import { loadAccountTarget, withConnector } from '../targets.js';
+import { loadAccountTarget, prestagedOps, withConnector } from '../targets.js';
 import { aad } from '../vault/vault.js';
 
 /**
@@ -14,8 +14,9 @@ export async function stageAccount(ctx: ModuleContext, account: AccountRecord): 
   const target = await ctx.store.transaction((tx) => loadAccountTarget(tx, account));
   const secret = generatePassword();
   await withConnector(ctx, target, async (connector) => {
-    await connector.stage(account.principal, secret);
-    const verdict = await connector.verify({ username: account.principal, password: secret });
+    const ops = prestagedOps(connector, target);
+    await ops.stage(account.principal, secret, account.spec);
+    const verdict = await ops.verify({ username: account.principal, password: secret });
     if (verdict !== 'accepted') {
       throw new AppError('target_error', `target "${target.name}" did not accept the staged secret of "${account.principal}"`);
     }

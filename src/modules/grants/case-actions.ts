@@ -1,6 +1,8 @@
 import { checkEnd, checkReveal, type Actor, type Certification, type Grant, type GrantId, type GrantState } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
+import type { AccountRecord, RevealedCredential, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
+import { aad } from '../vault/vault.js';
 import { openAccountSecret } from '../targets.js';
 import { applyEvent, loadGrant } from './grant-store.js';
 
@@ -8,7 +10,7 @@ import { applyEvent, loadGrant } from './grant-store.js';
  * The one-time reveal. The refusal of a second reveal is itself audited, in its own
  * transaction, before the error reaches the caller.
  */
-export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<{ username: string; password: string }> {
+export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<RevealedCredential> {
   try {
     return await ctx.store.transaction(async (tx) => {
       const grant = await loadGrant(tx, id);
@@ -16,10 +18,12 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
       const account = await tx.catalog.findAccountById(grant.accountId);
       if (!account) throw appError.notFound(`account of grant ${id}`);
       // Unseal before recording the reveal: a failure here must not burn the one reveal.
-      const password = openAccountSecret(ctx, account);
+      const credential = await unsealCredential(ctx, tx, grant, account);
       await tx.grants.update({ ...grant, revealedAt: ctx.clock.now() }, grant.state);
+      // An ephemeral credential is kept only until its one reveal.
+      if (grant.mode === 'ephemeral') await tx.grants.setCredential(grant.id, undefined);
       await ctx.audit.append(tx, { actor: actor.name, action: 'grant.revealed', subject: id, details: { account: account.name } });
-      return { username: account.principal, password };
+      return credential;
     });
   } catch (error) {
     if (error instanceof AppError && error.code !== 'not_found' && error.code !== 'audit_failed') {
@@ -29,6 +33,13 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
     }
     throw error;
   }
+}
+
+async function unsealCredential(ctx: ModuleContext, tx: StoreTx, grant: Grant, account: AccountRecord): Promise<RevealedCredential> {
+  if (grant.mode === 'prestaged') return { username: account.principal, password: openAccountSecret(ctx, account) };
+  const sealed = await tx.grants.getCredential(grant.id);
+  if (sealed === undefined) throw new AppError('integrity', `grant ${grant.id} has no credential to reveal`);
+  return JSON.parse(ctx.vault.open(sealed, aad.grantCredential(grant.id))) as RevealedCredential;
 }
 
 /** Ends a grant before its TTL: revocation starts at once. */

@@ -2,7 +2,8 @@ import { newId } from '../../crypto/index.js';
 import { asGrantId, evaluateInvocation, type Actor, type Grant, type GrantState, type InvocationRequest } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
-import { loadAccountTarget, withConnector } from '../targets.js';
+import { aad } from '../vault/vault.js';
+import { ephemeralOps, loadAccountTarget, prestagedOps, withConnector } from '../targets.js';
 import { applyEvent } from './grant-store.js';
 
 export interface InvokeInput extends InvocationRequest {
@@ -27,12 +28,15 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     const policy = await tx.catalog.findPolicyById(account.policyId);
     if (!policy) throw appError.notFound(`policy of account "${account.name}"`);
     const { ttlMs } = evaluateInvocation(policy, actor, input);
-    if (account.staging !== 'staged') {
-      throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
-    }
-    const [busy] = await tx.grants.list({ accountId: account.id, states: busyStates, limit: 1 });
-    if (busy) {
-      throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
+    if (account.mode === 'prestaged') {
+      if (account.staging !== 'staged') {
+        throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
+      }
+      // One pre-staged secret, one holder: a second grant would share it and lose it at the first revocation.
+      const [busy] = await tx.grants.list({ accountId: account.id, states: busyStates, limit: 1 });
+      if (busy) {
+        throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
+      }
     }
     const grant: Grant = {
       id: asGrantId(newId('gr_')),
@@ -76,8 +80,16 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     return { grant, account, target: await loadAccountTarget(tx, account) };
   });
   ctx.wake();
+  let sealedCredential: string | undefined;
   try {
-    await withConnector(ctx, target, (connector) => connector.enable(account.principal, grant.expiresAt));
+    sealedCredential = await withConnector(ctx, target, async (connector) => {
+      if (account.mode === 'prestaged') {
+        await prestagedOps(connector, target).enable(account.principal, grant.expiresAt);
+        return undefined;
+      }
+      const credential = await ephemeralOps(connector, target).issue({ grantId: grant.id, spec: account.spec, validUntil: grant.expiresAt });
+      return ctx.vault.seal(JSON.stringify(credential), aad.grantCredential(grant.id));
+    });
   } catch (error) {
     const reason = error instanceof AppError ? error.message : 'unexpected error enabling the account';
     await ctx.store.transaction(async (tx) => {
@@ -88,7 +100,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     ctx.wake();
     throw new AppError('target_unavailable', `could not enable "${account.name}" on "${target.name}": ${reason}`, { cause: error });
   }
-  return ctx.store.transaction((tx) =>
-    applyEvent(ctx, tx, grant, { type: 'activate' }, 'system', { target: target.name, validUntil: grant.expiresAt.toISOString() }),
-  );
+  return ctx.store.transaction(async (tx) => {
+    if (sealedCredential !== undefined) await tx.grants.setCredential(grant.id, sealedCredential);
+    return applyEvent(ctx, tx, grant, { type: 'activate' }, 'system', { target: target.name, validUntil: grant.expiresAt.toISOString() });
+  });
 }

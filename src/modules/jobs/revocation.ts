@@ -4,7 +4,7 @@ import { AppError } from '../../errors/index.js';
 import type { JobRecord, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { applyEvent, loadGrant } from '../grants/grant-store.js';
-import { loadAccountTarget, openAccountSecret, withConnector } from '../targets.js';
+import { ephemeralOps, loadAccountTarget, openAccountSecret, prestagedOps, withConnector } from '../targets.js';
 import { aad } from '../vault/vault.js';
 
 /**
@@ -40,11 +40,18 @@ export async function revokeGrant(ctx: ModuleContext, job: JobRecord): Promise<v
   });
   if (grant.state !== 'revoking' && grant.state !== 'failed') return;
   const inspection = await withConnector(ctx, target, async (connector) => {
-    await connector.disable(account.principal);
-    return connector.inspect(account.principal);
+    if (grant.mode === 'prestaged') {
+      const ops = prestagedOps(connector, target);
+      await ops.disable(account.principal);
+      return ops.inspect(account.principal);
+    }
+    const ops = ephemeralOps(connector, target);
+    await ops.revoke({ grantId: grant.id, spec: account.spec });
+    return ops.inspectIssued({ grantId: grant.id, spec: account.spec });
   });
-  if (inspection.canLogin || inspection.sessions > 0) {
-    throw new AppError('target_unavailable', `"${account.principal}" on "${target.name}" is not disabled yet (canLogin=${inspection.canLogin}, sessions=${inspection.sessions})`);
+  // Verified, not assumed: the target itself must say the credential no longer works.
+  if ((inspection.exists && inspection.canLogin) || inspection.sessions > 0) {
+    throw new AppError('target_unavailable', `the credential of grant ${grant.id} on "${target.name}" is not revoked yet (canLogin=${inspection.canLogin}, sessions=${inspection.sessions})`);
   }
   await ctx.store.transaction(async (tx) => {
     const current = await loadGrant(tx, grant.id);
@@ -53,6 +60,7 @@ export async function revokeGrant(ctx: ModuleContext, job: JobRecord): Promise<v
       return;
     }
     if (current.state !== 'revoking') return;
+    if (current.mode === 'ephemeral') await tx.grants.setCredential(current.id, undefined);
     const revoked = await applyEvent(ctx, tx, current, { type: 'revocation-verified' }, 'system', {
       target: target.name,
       canLogin: inspection.canLogin,
@@ -88,9 +96,10 @@ export async function rotateGrant(ctx: ModuleContext, job: JobRecord): Promise<v
   const oldSecret = openAccountSecret(ctx, account);
   const newSecret = generatePassword();
   await withConnector(ctx, target, async (connector) => {
-    await connector.rotate(account.principal, newSecret);
-    const oldVerdict = await connector.verify({ username: account.principal, password: oldSecret });
-    const newVerdict = await connector.verify({ username: account.principal, password: newSecret });
+    const ops = prestagedOps(connector, target);
+    await ops.rotate(account.principal, newSecret);
+    const oldVerdict = await ops.verify({ username: account.principal, password: oldSecret });
+    const newVerdict = await ops.verify({ username: account.principal, password: newSecret });
     if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
       throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})`);
     }

@@ -1,5 +1,5 @@
 import { openWithRootKey, sealWithRootKey } from '../../crypto/index.js';
-import type { AccountId, TargetId } from '../../domain/index.js';
+import type { AccountId, GrantId, TargetId } from '../../domain/index.js';
 
 /**
  * Seals secrets under the root key (envelope encryption). The associated data binds each
@@ -22,4 +22,5 @@ export const aad = {
   targetAdmin: (id: TargetId) => `target:${id}:admin-secret`,
   accountSecret: (id: AccountId, version: number) => `account:${id}:secret:v${version}`,
   auditSigningKey: () => 'settings:audit.signing-key',
+  grantCredential: (id: GrantId) => `grant:${id}:credential`,
 } as const;
