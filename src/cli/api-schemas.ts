@@ -55,7 +55,13 @@ export const applyResponseSchema = z.looseObject({
 
 export const tokenResponseSchema = z.looseObject({ token: z.string().min(1) });
 
-export const revealResponseSchema = z.looseObject({ username: z.string(), password: z.string() });
+/** `{username, password}` for databases, caches and directories; `{username, certificate, privateKey}` for SSH. */
+export const revealResponseSchema = z.union([
+  z.object({ username: z.string(), password: z.string() }),
+  z.object({ username: z.string(), certificate: z.string(), privateKey: z.string() }),
+]);
+
+export const sshCaResponseSchema = z.object({ target: z.string(), caPublicKey: z.string() });
 
 export const auditVerificationSchema = z.union([
   z.looseObject({ ok: z.literal(true), events: z.number(), headSeq: z.number(), checkpoints: z.number() }),

@@ -12,6 +12,7 @@ import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerGrantCommands } from './commands/grant-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
+import { registerSshCommands } from './commands/ssh-commands.js';
 import { CliError, ExitWith, exitCodeForError, exitCodeHelp, exitCodes } from './exit-codes.js';
 
 export type { AuditVerification, CliDeps } from './cli-deps.js';
@@ -51,6 +52,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerCatalogCommands(program, ctx);
   registerGrantCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerSshCommands(program, ctx);
   return program;
 }
 

@@ -54,8 +54,19 @@ function registerReveal(program: Command, ctx: CommandContext): void {
   example(reveal, 'breakglass reveal gr_01J9ZB6D4N2M', 'breakglass reveal gr_01J9ZB6D4N2M --json > /dev/shm/cred.json');
   reveal.action(async (id: string, options: Options) => {
     const out = ctx.output(options);
-    const { username, password } = await ctx.client(options, out).post(grantPath(id, 'reveal'), revealResponseSchema);
-    out.result({ username, password }, () => [`username  ${username}`, `password  ${password}`].join('\n'));
+    const credential = await ctx.client(options, out).post(grantPath(id, 'reveal'), revealResponseSchema);
+    out.result(credential, () =>
+      'password' in credential
+        ? [`username  ${credential.username}`, `password  ${credential.password}`].join('\n')
+        : [
+            `username     ${credential.username}`,
+            'save the two blocks below as key and key-cert.pub (mode 0600), then: ssh -i key user@host',
+            '',
+            credential.privateKey.trimEnd(),
+            '',
+            credential.certificate.trimEnd(),
+          ].join('\n'),
+    );
     out.note('warning: this is the only time the credential is shown; it stops working when the grant ends.');
   });
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { catalogApplySchema } from '../../config/catalog-file.js';
 import { applyCatalog } from '../../modules/catalog/apply-catalog.js';
 import { listAccounts } from '../../modules/catalog/list-accounts.js';
+import { sshCaPublicKey } from '../../modules/catalog/ssh-ca.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { createToken } from '../../modules/identity/identity.js';
 import { actorOf } from '../actor.js';
@@ -50,6 +51,16 @@ export const catalogRoutes =
     app.get('/accounts', {
       schema: { summary: 'List declared emergency accounts', tags: ['catalog'], response: { 200: z.object({ accounts: z.array(accountView) }), ...errors } },
       handler: async () => ({ accounts: await listAccounts(ctx) }),
+    });
+
+    app.get('/ssh/ca', {
+      schema: {
+        summary: "The public key of an SSH target's certificate authority (for sshd TrustedUserCAKeys)",
+        tags: ['catalog'],
+        querystring: z.object({ target: z.string().min(1).max(64).optional() }),
+        response: { 200: z.object({ target: z.string(), caPublicKey: z.string() }), ...errors },
+      },
+      handler: async (request) => sshCaPublicKey(ctx, request.query.target),
     });
 
     app.post('/tokens', {
