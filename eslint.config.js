@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-check/**', 'node_modules/**', 'coverage/**', '.breakglass/**', 'web/**', 'examples/**'] },
+  { ignores: ['dist/**', 'dist-check/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', '.breakglass/**', 'web/**', 'examples/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -39,6 +39,14 @@ const pgIdentifier = z
   .max(63, 'must be at most 63 characters (PostgreSQL would truncate it)')
   .refine((text) => !text.includes('\0'), 'must not contain NUL');
 
+/**
+ * A quantified group that itself contains a quantifier (`(a+)+`, `(\\w*)*`, `(x+){2,}`) can
+ * backtrack exponentially: a responder's incident reference would freeze the server, and with
+ * it every revocation. Such patterns are refused.
+ */
+const nestedQuantifier = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,)/;
+const safeFromBacktracking = (source: string): boolean => !nestedQuantifier.test(source);
+
 const compilesAsRegExp = (source: string): boolean => {
   try {
     new RegExp(source);
@@ -62,6 +70,9 @@ function checkTtlOrder(p: { defaultTtl: unknown; maxTtl: unknown; minTtl?: unkno
     ctx.addIssue({ code: 'custom', path: ['minTtl'], message: `minTtl ${String(p.minTtl)} is longer than defaultTtl ${String(p.defaultTtl)}` });
   }
 }
+
+/** Per-operation timeout on a target: bounded, so one slow target cannot hold revocations for long. */
+const operationTimeout = duration.refine((text) => (parseDuration(text) ?? 0) <= 60_000, 'must be at most 60s');
 
 /** Connection settings per target type, shared by the file and the apply body. */
 const host = z.string().min(1, 'must not be empty').max(255);
@@ -99,7 +110,7 @@ const targetTypeError = { error: `unsupported target type; supported: ${targetTy
 
 function targetUnion<S extends z.ZodRawShape>(secret: S) {
   const variant = <T extends keyof typeof targetShapes>(type: T) =>
-    z.strictObject({ name, type: z.literal(type), timeout: duration.optional(), ...targetShapes[type], ...secret });
+    z.strictObject({ name, type: z.literal(type), timeout: operationTimeout.optional(), ...targetShapes[type], ...secret });
   return z.discriminatedUnion(
     'type',
     [variant('postgres'), variant('mysql'), variant('redis'), variant('ssh'), variant('ldap'), variant('exec')],
@@ -118,6 +129,7 @@ const policy = z
       .string()
       .max(500)
       .refine(compilesAsRegExp, 'is not a valid regular expression')
+      .refine(safeFromBacktracking, 'nests a quantifier inside a quantified group, which can backtrack for ever; simplify it')
       .optional(),
     approval: z.discriminatedUnion('mode', [z.strictObject({ mode: z.literal('post-hoc') })], {
       error: 'unsupported approval mode; supported: post-hoc',

@@ -4,7 +4,9 @@
  */
 import type { ConnectorDriver } from '../ports/index.js';
 import { postgresDriver } from './postgres/postgres-connector.js';
+import { sshDriver } from './ssh/ssh-connector.js';
 
 export const connectorDrivers: Readonly<Record<string, ConnectorDriver>> = Object.freeze({
   postgres: postgresDriver,
+  ssh: sshDriver,
 });

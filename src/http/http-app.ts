@@ -68,7 +68,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       return reply.status(400).send(sendError('validation', issues.map((i) => i.message).join('; '), issues[0]?.where));
     }
     if (isAppError(error)) {
-      return reply.status(errorStatus[error.code]).send(sendError(error.code, error.message, error.path));
+      const status = errorStatus[error.code];
+      // Fail-closed refusals (audit_failed, crypto, integrity) must leave a trace for operators;
+      // the message is secret-free by contract, the cause is not logged.
+      if (status >= 500) request.log.error({ code: error.code, err: error.message }, 'request failed');
+      return reply.status(status).send(sendError(error.code, error.message, error.path));
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {

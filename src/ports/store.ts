@@ -71,6 +71,8 @@ export interface CatalogRepository {
   findPolicyById(id: Policy['id']): Promise<Policy | undefined>;
   /** Records a new sealed secret; staging becomes `staged`, secretVersion becomes `version`. */
   setAccountSecret(id: AccountId, sealed: string, version: number): Promise<void>;
+  /** Forgets the staged secret: the account's principal or target changed, stage it again. */
+  resetStaging(id: AccountId): Promise<void>;
   /** Locks the account row until the transaction ends (PostgreSQL); a no-op on SQLite. */
   lockAccount(id: AccountId): Promise<void>;
 }
@@ -80,6 +82,8 @@ export interface GrantRepository {
   /** Writes the whole grant; `expectedState` guards against a concurrent transition. */
   update(grant: Grant, expectedState: GrantState): Promise<void>;
   findById(id: GrantId): Promise<Grant | undefined>;
+  /** Records the one reveal; false when the grant is not active or was already revealed. */
+  markRevealed(id: GrantId, at: Date): Promise<boolean>;
   /** The sealed credential of an ephemeral grant; `undefined` clears it (after the reveal). */
   setCredential(id: GrantId, sealed: string | undefined): Promise<void>;
   getCredential(id: GrantId): Promise<string | undefined>;

@@ -42,7 +42,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   async function runDue(): Promise<number> {
     const now = clock.now();
-    const jobs = await store.transaction((tx) => tx.jobs.claimDue(now, owner, new Date(now.getTime() + leaseMs), 20));
+    // One job per claim: the lease covers one job's work (bounded by connector timeouts), not a
+    // batch that could outlive it and let another instance run the same job.
+    const jobs = await store.transaction((tx) => tx.jobs.claimDue(now, owner, new Date(now.getTime() + leaseMs), 1));
     for (const job of jobs) {
       try {
         await handlers[job.kind](job);

@@ -82,6 +82,10 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
       if (affected(result) === 0) throw new AppError('not_found', `account ${id} not found`);
     },
 
+    async resetStaging(id) {
+      await trx.updateTable('accounts').set({ staging: 'pending', secret_sealed: null }).where('id', '=', id).execute();
+    },
+
     async lockAccount(id) {
       // SQLite: the immediate write transaction already excludes every other writer.
       if (dialect !== 'postgres') return;

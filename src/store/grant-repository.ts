@@ -43,6 +43,19 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       return row === undefined ? undefined : toGrant(row);
     },
 
+    async markRevealed(id, at) {
+      // Guarded on revealed_at too: under READ COMMITTED a state-only guard lets two
+      // concurrent reveals both pass.
+      const result = await trx
+        .updateTable('grants')
+        .set({ revealed_at: at.getTime() })
+        .where('id', '=', id)
+        .where('state', '=', 'active')
+        .where('revealed_at', 'is', null)
+        .executeTakeFirst();
+      return affected(result) === 1;
+    },
+
     async setCredential(id, sealed) {
       await trx.updateTable('grants').set({ credential_sealed: sealed ?? null }).where('id', '=', id).execute();
     },

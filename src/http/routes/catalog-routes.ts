@@ -7,6 +7,7 @@ import { listAccounts } from '../../modules/catalog/list-accounts.js';
 import { sshCaPublicKey } from '../../modules/catalog/ssh-ca.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { createToken } from '../../modules/identity/identity.js';
+import { AppError } from '../../errors/index.js';
 import { actorOf } from '../actor.js';
 import { errorBody } from '../schemas.js';
 
@@ -50,7 +51,11 @@ export const catalogRoutes =
 
     app.get('/accounts', {
       schema: { summary: 'List declared emergency accounts', tags: ['catalog'], response: { 200: z.object({ accounts: z.array(accountView) }), ...errors } },
-      handler: async () => ({ accounts: await listAccounts(ctx) }),
+      handler: async (request) => {
+        // Users with no role at all (declared but not yet trusted) learn nothing of the catalog.
+        if (actorOf(request).roles.length === 0) throw new AppError('forbidden', 'listing accounts needs a role');
+        return { accounts: await listAccounts(ctx) };
+      },
     });
 
     app.get('/ssh/ca', {

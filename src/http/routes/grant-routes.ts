@@ -37,14 +37,14 @@ export const grantRoutes =
       },
       handler: async (request) => {
         const names = await accountNames(ctx);
-        const grants = await listGrants(ctx, request.query.state ? { state: request.query.state } : {});
+        const grants = await listGrants(ctx, actorOf(request), request.query.state ? { state: request.query.state } : {});
         return { grants: grants.map((g) => grantView(g, names.get(g.accountId))) };
       },
     });
 
     app.get('/grants/:id', {
       schema: { summary: 'Show a grant', tags: ['grants'], params: grantIdParams, response: { 200: grantViewSchema, ...errors } },
-      handler: async (request) => view(await showGrant(ctx, asGrantId(request.params.id))),
+      handler: async (request) => view(await showGrant(ctx, actorOf(request), asGrantId(request.params.id))),
     });
 
     app.post('/grants/:id/reveal', {

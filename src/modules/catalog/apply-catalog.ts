@@ -30,6 +30,7 @@ const duration = (text: string, path: string): number => {
 export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: CatalogApply): Promise<ApplyResult> {
   requireRole(actor, 'admin');
   const pending = await ctx.store.transaction(async (tx) => {
+    await checkLiveChanges(tx, doc);
     await writeCatalog(ctx, tx, doc);
     await ctx.audit.append(tx, {
       actor: actor.name,
@@ -42,7 +43,11 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
         users: doc.users.map((u) => u.name),
       },
     });
-    return (await tx.catalog.listAccounts()).filter((a) => a.mode === 'prestaged' && a.staging === 'pending');
+    const unstaged = (await tx.catalog.listAccounts()).filter((a) => a.mode === 'prestaged' && a.staging === 'pending');
+    // Written with the catalog: if we crash before staging below, the scheduler still stages.
+    const dueAt = new Date(ctx.clock.now().getTime() + backoffDelay(ctx.retry, 0));
+    for (const account of unstaged) await tx.jobs.schedule({ kind: 'stage', subject: account.id, dueAt });
+    return unstaged;
   });
   const staging: ApplyResult['staging'][number][] = [];
   for (const account of pending) staging.push(await tryStage(ctx, account));
@@ -61,10 +66,8 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply):
   const targetIds = new Map<string, AccountRecord['targetId']>();
   const existing = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
   for (const [i, spec] of doc.targets.entries()) {
-    const { name, type, timeout, ...rest } = spec;
-    const { password, ...settings } = rest as typeof rest & { password?: string };
-    const timeoutMs = timeout === undefined ? undefined : duration(timeout, `targets[${i}].timeout`);
-    const record = { name, type, settings: { ...settings, ...(timeoutMs === undefined ? {} : { timeoutMs }) } };
+    const { name, type, password, settings } = targetParts(spec, i);
+    const record = { name, type, settings };
     const before = existing.get(name);
     // The id is known only after the first upsert, and the associated data binds the secret to it.
     const saved = before?.type === type ? before : await tx.catalog.upsertTarget({ ...record, adminSecretSealed: undefined });
@@ -87,19 +90,62 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply):
     });
     policyIds.set(spec.name, saved.id);
   }
+  const before = new Map((await tx.catalog.listAccounts()).map((a) => [a.name, a]));
   for (const [i, spec] of doc.accounts.entries()) {
     const targetId = targetIds.get(spec.target) ?? (await existingTargetId(tx, spec.target, `accounts[${i}].target`));
     const policyId = policyIds.get(spec.policy) ?? (await existingPolicyId(tx, spec.policy, `accounts[${i}].policy`));
-    await tx.catalog.upsertAccount({
-      name: spec.name,
-      targetId,
-      policyId,
-      mode: spec.mode,
-      principal: spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec),
-      spec: accountSpec(spec),
-    });
+    const principal = spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec);
+    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId, mode: spec.mode, principal, spec: accountSpec(spec) });
+    const old = before.get(spec.name);
+    // The sealed secret belongs to the old principal on the old target: stage the new one afresh.
+    if (old && (old.principal !== principal || old.targetId !== targetId || old.mode !== spec.mode)) await tx.catalog.resetStaging(saved.id);
   }
 }
+
+/** Grants whose revocation still needs the account's current target, principal and spec. */
+const liveStates = ['requested', 'active', 'revoking', 'revoked', 'rotating', 'failed'] as const;
+
+/**
+ * Refuses to change how an account reaches its credential (target, mode, principal, spec, the
+ * target's type or settings) while a grant of it is live: revocation would go to the wrong place.
+ * Changing a target's admin password stays allowed — it may be rotated mid-incident.
+ */
+async function checkLiveChanges(tx: StoreTx, doc: CatalogApply): Promise<void> {
+  const live = (await tx.grants.list({ states: liveStates, limit: 10_000 })).filter((g) => g.state !== 'failed' || g.revokedAt === undefined);
+  if (live.length === 0) return;
+  const liveAccounts = new Set(live.map((g) => g.accountId));
+  const accounts = await tx.catalog.listAccounts();
+  const targets = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
+  const busyTargets = new Set(accounts.filter((a) => liveAccounts.has(a.id)).map((a) => a.targetId));
+  for (const [i, spec] of doc.targets.entries()) {
+    const old = targets.get(spec.name);
+    if (!old || !busyTargets.has(old.id)) continue;
+    const { type, settings } = targetParts(spec, i);
+    const same = type === old.type && JSON.stringify(sorted(settings)) === JSON.stringify(sorted(old.settings));
+    if (!same) throw new AppError('conflict', `targets[${i}]: target "${spec.name}" has live grants; end them before changing its connection`, { path: `targets[${i}]` });
+  }
+  for (const [i, spec] of doc.accounts.entries()) {
+    const old = accounts.find((a) => a.name === spec.name);
+    if (!old || !liveAccounts.has(old.id)) continue;
+    const principal = spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec);
+    const same =
+      targets.get(spec.target)?.id === old.targetId &&
+      spec.mode === old.mode &&
+      principal === old.principal &&
+      JSON.stringify(sorted(accountSpec(spec))) === JSON.stringify(sorted(old.spec));
+    if (!same) throw new AppError('conflict', `accounts[${i}]: account "${spec.name}" has a live grant; end it before changing the account`, { path: `accounts[${i}]` });
+  }
+}
+
+/** A catalog target as stored: connection settings (timeout in ms) apart from its secret. */
+function targetParts(spec: CatalogApply['targets'][number], i: number) {
+  const { name, type, timeout, ...rest } = spec;
+  const { password, ...settings } = rest as typeof rest & { password?: string };
+  const timeoutMs = timeout === undefined ? undefined : duration(timeout, `targets[${i}].timeout`);
+  return { name, type, password, settings: { ...settings, ...(timeoutMs === undefined ? {} : { timeoutMs }) } };
+}
+
+const sorted = (value: Readonly<Record<string, unknown>>) => Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
 
 /** A secret Breakglass creates itself for the target type (the SSH CA key), if any. */
 async function generatedSecret(ctx: ModuleContext, type: string): Promise<string | undefined> {
@@ -109,9 +155,12 @@ async function generatedSecret(ctx: ModuleContext, type: string): Promise<string
   return driver.generateAdminSecret();
 }
 
-/** Re-applying a target without a password keeps a generated secret, and drops a typed one. */
+/**
+ * Re-applying a target without a password keeps its secret: losing the admin secret of a
+ * target would leave every revocation on it failing. A new type starts without one.
+ */
 function keptSecret(before: TargetRecord | undefined, type: string): string | undefined {
-  return before?.type === type && generatedSecretTypes.includes(type) ? before.adminSecretSealed : undefined;
+  return before?.type === type ? before.adminSecretSealed : undefined;
 }
 
 async function existingTargetId(tx: StoreTx, name: string, path: string) {
@@ -133,8 +182,6 @@ async function tryStage(ctx: ModuleContext, account: AccountRecord) {
   } catch (error) {
     const message = error instanceof AppError ? error.message : 'unexpected error';
     ctx.log.warn({ account: account.name, err: message }, 'staging failed; retrying in the background');
-    const dueAt = new Date(ctx.clock.now().getTime() + backoffDelay(ctx.retry, 0));
-    await ctx.store.transaction((tx) => tx.jobs.schedule({ kind: 'stage', subject: account.id, dueAt }));
     ctx.wake();
     return { account: account.name, staging: 'pending' as const, error: message };
   }

@@ -19,7 +19,9 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
       if (!account) throw appError.notFound(`account of grant ${id}`);
       // Unseal before recording the reveal: a failure here must not burn the one reveal.
       const credential = await unsealCredential(ctx, tx, grant, account);
-      await tx.grants.update({ ...grant, revealedAt: ctx.clock.now() }, grant.state);
+      if (!(await tx.grants.markRevealed(grant.id, ctx.clock.now()))) {
+        throw new AppError('already_revealed', `the credential of grant ${id} was already revealed`);
+      }
       // An ephemeral credential is kept only until its one reveal.
       if (grant.mode === 'ephemeral') await tx.grants.setCredential(grant.id, undefined);
       await ctx.audit.append(tx, { actor: actor.name, action: 'grant.revealed', subject: id, details: { account: account.name } });
@@ -39,7 +41,17 @@ async function unsealCredential(ctx: ModuleContext, tx: StoreTx, grant: Grant, a
   if (grant.mode === 'prestaged') return { username: account.principal, password: openAccountSecret(ctx, account) };
   const sealed = await tx.grants.getCredential(grant.id);
   if (sealed === undefined) throw new AppError('integrity', `grant ${grant.id} has no credential to reveal`);
-  return JSON.parse(ctx.vault.open(sealed, aad.grantCredential(grant.id))) as RevealedCredential;
+  const credential: unknown = JSON.parse(ctx.vault.open(sealed, aad.grantCredential(grant.id)));
+  // Checked before the reveal is recorded, so a malformed credential never burns the one reveal.
+  if (!isRevealable(credential)) throw new AppError('integrity', `grant ${grant.id} holds a credential of an unknown shape`);
+  return credential;
+}
+
+function isRevealable(value: unknown): value is RevealedCredential {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const str = (key: string) => typeof v[key] === 'string';
+  return str('username') && (str('password') || (str('certificate') && str('privateKey')));
 }
 
 /** Ends a grant before its TTL: revocation starts at once. */
@@ -65,12 +77,20 @@ export async function certify(ctx: ModuleContext, actor: Actor, id: GrantId, ans
   });
 }
 
-export async function showGrant(ctx: ModuleContext, id: GrantId): Promise<Grant> {
-  return ctx.store.transaction((tx) => loadGrant(tx, id));
+/** Who sees every case: they review, certify or audit them. Others see their own. */
+const overseers = new Set(['admin', 'incident-owner', 'auditor']);
+const seesAll = (actor: Actor) => actor.roles.some((role) => overseers.has(role));
+
+export async function showGrant(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<Grant> {
+  const grant = await ctx.store.transaction((tx) => loadGrant(tx, id));
+  // Not "forbidden": whether someone else's grant exists is itself not to be told.
+  if (!seesAll(actor) && grant.requesterId !== actor.id) throw appError.notFound(`grant ${id}`);
+  return grant;
 }
 
-export async function listGrants(ctx: ModuleContext, filter: { state?: GrantState }): Promise<Grant[]> {
-  return ctx.store.transaction((tx) => tx.grants.list(filter.state ? { states: [filter.state], limit: 500 } : { limit: 500 }));
+export async function listGrants(ctx: ModuleContext, actor: Actor, filter: { state?: GrantState }): Promise<Grant[]> {
+  const grants = await ctx.store.transaction((tx) => tx.grants.list(filter.state ? { states: [filter.state], limit: 500 } : { limit: 500 }));
+  return seesAll(actor) ? grants : grants.filter((g) => g.requesterId === actor.id);
 }
 
 /** Account names for views; one lookup for many grants. */

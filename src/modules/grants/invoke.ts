@@ -4,7 +4,7 @@ import { AppError, appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
 import { ephemeralOps, loadAccountTarget, prestagedOps, withConnector } from '../targets.js';
-import { applyEvent } from './grant-store.js';
+import { applyEvent, loadGrant } from './grant-store.js';
 
 export interface InvokeInput extends InvocationRequest {
   readonly account: string;
@@ -33,7 +33,10 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
       }
       // One pre-staged secret, one holder: a second grant would share it and lose it at the first revocation.
-      const [busy] = await tx.grants.list({ accountId: account.id, states: busyStates, limit: 1 });
+      const [busy] = (await tx.grants.list({ accountId: account.id, states: [...busyStates, 'failed'], limit: 50 })).filter(
+        // A failed activation may have half-enabled the account: busy until its cleanup is verified.
+        (g) => g.state !== 'failed' || g.revokedAt === undefined,
+      );
       if (busy) {
         throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
       }
@@ -100,8 +103,17 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     ctx.wake();
     throw new AppError('target_unavailable', `could not enable "${account.name}" on "${target.name}": ${reason}`, { cause: error });
   }
-  return ctx.store.transaction(async (tx) => {
+  const activated = await ctx.store.transaction(async (tx) => {
+    const current = await loadGrant(tx, grant.id);
+    if (current.state !== 'requested') {
+      // Expiry cleanup ran while the target was slow to enable: undo the late enable too.
+      await tx.jobs.schedule({ kind: 'revoke', subject: grant.id, dueAt: ctx.clock.now() });
+      return undefined;
+    }
     if (sealedCredential !== undefined) await tx.grants.setCredential(grant.id, sealedCredential);
-    return applyEvent(ctx, tx, grant, { type: 'activate' }, 'system', { target: target.name, validUntil: grant.expiresAt.toISOString() });
+    return applyEvent(ctx, tx, current, { type: 'activate' }, 'system', { target: target.name, validUntil: grant.expiresAt.toISOString() });
   });
+  ctx.wake();
+  if (!activated) throw new AppError('invalid_transition', `grant ${grant.id} expired before "${account.name}" was enabled; it is being revoked`);
+  return activated;
 }

@@ -39,6 +39,10 @@ export async function revokeGrant(ctx: ModuleContext, job: JobRecord): Promise<v
     return { grant, account, target: await loadAccountTarget(tx, account) };
   });
   if (grant.state !== 'revoking' && grant.state !== 'failed') return;
+  if (grant.state === 'failed' && grant.mode === 'prestaged' && (await accountHasLiveGrant(ctx, grant))) {
+    // A newer grant holds the account now; its own revocation disables it, ours must not cut it short.
+    return;
+  }
   const inspection = await withConnector(ctx, target, async (connector) => {
     if (grant.mode === 'prestaged') {
       const ops = prestagedOps(connector, target);
@@ -56,6 +60,8 @@ export async function revokeGrant(ctx: ModuleContext, job: JobRecord): Promise<v
   await ctx.store.transaction(async (tx) => {
     const current = await loadGrant(tx, grant.id);
     if (current.state === 'failed') {
+      // revokedAt on a failed grant: its cleanup is verified, the account is free again.
+      await tx.grants.update({ ...current, revokedAt: ctx.clock.now() }, 'failed');
       await ctx.audit.append(tx, { actor: 'system', action: 'grant.cleanup-verified', subject: grant.id, details: { target: target.name } });
       return;
     }
@@ -70,6 +76,13 @@ export async function revokeGrant(ctx: ModuleContext, job: JobRecord): Promise<v
     await nextAfterRevocation(ctx, tx, revoked);
   });
   ctx.wake();
+}
+
+async function accountHasLiveGrant(ctx: ModuleContext, grant: Grant): Promise<boolean> {
+  const live = await ctx.store.transaction((tx) =>
+    tx.grants.list({ accountId: grant.accountId, states: ['requested', 'active', 'revoking', 'revoked', 'rotating'], limit: 1 }),
+  );
+  return live.length > 0;
 }
 
 async function nextAfterRevocation(ctx: ModuleContext, tx: StoreTx, grant: Grant): Promise<void> {

@@ -1,0 +1,104 @@
+/**
+ * Bench 4: verifying the chain written by bench 3, streamed from the store page by page
+ * (`verifyStoredChain`, what `audit verify` does) and from rows already in memory
+ * (`verifyChain`, what `audit verify --file` does after parsing), against plain SHA-256 over
+ * the same number of canonical JSON strings.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson, verifyChain, type ChainRow, type ChainVerification } from '../src/crypto/index.js';
+import { chainRows, toChainCheckpoint, verifyStoredChain } from '../src/modules/audit/audit-reader.js';
+import type { Store, StoreTx } from '../src/ports/index.js';
+import { collectGarbage, trackHeap, type HeapTracker } from './lib/memory.js';
+import { summarize, type Summary } from './lib/stats.js';
+
+export interface VerifyFigures {
+  readonly runs: Summary;
+  readonly ratePerS: number;
+  /** Peak heapUsed growth during the timed runs, garbage included (an upper bound). */
+  readonly peakHeapGrowthMb?: number;
+  /** Live heap the verification needs: GC before each sample (stored), or the loaded chain (in memory). */
+  readonly liveHeapGrowthMb?: number;
+}
+
+/** A store that samples the heap after each transaction: right after a page of rows is loaded. */
+function sampling(store: Store, heap: HeapTracker, collect: boolean): Store {
+  return {
+    dialect: store.dialect,
+    close: () => store.close(),
+    async transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+      const result = await store.transaction(work);
+      heap.sample(collect);
+      return result;
+    },
+  };
+}
+
+function check(result: ChainVerification, expected: number): void {
+  if (!result.ok) throw new Error(`the bench chain does not verify: first bad seq ${result.firstBadSeq} (${result.reason})`);
+  if (result.events !== expected) throw new Error(`verified ${result.events} events, expected ${expected}`);
+}
+
+function figures(durations: number[], events: number, memory: Pick<VerifyFigures, 'peakHeapGrowthMb' | 'liveHeapGrowthMb'> = {}): VerifyFigures {
+  const runs = summarize(durations);
+  return { runs, ratePerS: (events / runs.p50) * 1000, ...memory };
+}
+
+/**
+ * `verifyStoredChain` `runs` times, heap sampled after every page; then once more, untimed,
+ * with a full GC before each sample, for the live heap it needs.
+ */
+export async function verifyStored(store: Store, publicKeyPem: string, events: number, runs: number): Promise<VerifyFigures> {
+  check(await verifyStoredChain(store, publicKeyPem), events); // warm-up, untimed
+  const durations: number[] = [];
+  let peak = 0;
+  for (let run = 0; run < runs; run++) {
+    const heap = trackHeap();
+    const start = performance.now();
+    const result = await verifyStoredChain(sampling(store, heap, false), publicKeyPem);
+    durations.push(performance.now() - start);
+    check(result, events);
+    peak = Math.max(peak, heap.peakGrowthMb());
+  }
+  const live = trackHeap();
+  check(await verifyStoredChain(sampling(store, live, true), publicKeyPem), events);
+  return figures(durations, events, { peakHeapGrowthMb: peak, liveHeapGrowthMb: live.peakGrowthMb() });
+}
+
+/** Loads the chain into memory once, then times `verifyChain` over the array. */
+export async function verifyInMemory(store: Store, publicKeyPem: string, events: number, runs: number): Promise<VerifyFigures> {
+  const loading = trackHeap();
+  const rows: ChainRow[] = [];
+  for await (const row of chainRows(store)) rows.push(row);
+  const chainMb = loading.retainedMb();
+  const checkpoints = (await store.transaction((tx) => tx.audit.checkpoints())).map(toChainCheckpoint);
+  check(await verifyChain(rows, checkpoints, publicKeyPem), events); // warm-up, untimed
+  const durations: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    collectGarbage();
+    const start = performance.now();
+    const result = await verifyChain(rows, checkpoints, publicKeyPem);
+    durations.push(performance.now() - start);
+    check(result, events);
+  }
+  return figures(durations, events, { liveHeapGrowthMb: chainMb });
+}
+
+/** SHA-256 (hex) of the canonical JSON of each event, precomputed: the hashing alone. */
+export async function sha256Baseline(store: Store, events: number, runs: number): Promise<VerifyFigures> {
+  const texts: string[] = [];
+  for await (const row of chainRows(store)) {
+    const { seq, at, actor, action, subject, details } = row;
+    texts.push(canonicalJson({ seq, at, actor, action, subject, details }));
+  }
+  if (texts.length !== events) throw new Error(`expected ${events} events, read ${texts.length}`);
+  const durations: number[] = [];
+  let sink = 0;
+  for (let run = -1; run < runs; run++) {
+    collectGarbage();
+    const start = performance.now();
+    for (const text of texts) sink += createHash('sha256').update(text, 'utf8').digest('hex').length;
+    if (run >= 0) durations.push(performance.now() - start); // run -1 is the warm-up
+  }
+  if (sink === 0) throw new Error('unreachable: nothing hashed');
+  return figures(durations, events);
+}
