@@ -1,6 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { verifyBundle, verifyChain } from '../crypto/index.js';
+import { loadKeyFile, publicKeyFingerprint, publicKeyFromPrivate, verifyBundle, verifyChain } from '../crypto/index.js';
+import { aad, createVault } from '../modules/vault/vault.js';
 import { AppError } from '../errors/index.js';
 import { toChainCheckpoint, toChainRow } from '../modules/audit/audit-reader.js';
 import { readAuditOffline } from '../store/read-audit-offline.js';
@@ -8,7 +9,7 @@ import { dataDirPaths } from './data-dir.js';
 import { settingKeys } from './settings-keys.js';
 
 export type AuditVerification =
-  | { ok: true; events: number; headSeq: number; checkpoints: number }
+  | { ok: true; events: number; headSeq: number; checkpoints: number; publicKeyFingerprint?: string }
   | { ok: false; firstBadSeq: number; reason: string; events: number };
 
 function summarise(result: Awaited<ReturnType<typeof verifyChain>>): AuditVerification {
@@ -17,11 +18,29 @@ function summarise(result: Awaited<ReturnType<typeof verifyChain>>): AuditVerifi
     : { ok: false, firstBadSeq: result.firstBadSeq, reason: result.reason, events: result.events };
 }
 
-/** `audit verify --file`: an exported bundle, with no server and no database. */
-export async function verifyBundleFile(path: string): Promise<AuditVerification> {
+/**
+ * `audit verify --file`: an exported bundle, with no server and no database. A bundle carries
+ * its own public key, so on its own it proves integrity, not authorship: pass the server's
+ * public key (`--public-key`) to check who signed it; the fingerprint is reported either way.
+ */
+export async function verifyBundleFile(path: string, options: { publicKeyPem?: string } = {}): Promise<AuditVerification> {
   if (!existsSync(path)) throw new AppError('not_found', `no bundle at ${path}`);
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  return summarise(await verifyBundle(lines));
+  const result = summarise(
+    await verifyBundle(lines, options.publicKeyPem === undefined ? {} : { expectedPublicKeyPem: options.publicKeyPem }),
+  );
+  const header = await firstLine(path);
+  const key = (JSON.parse(header) as { publicKey?: unknown }).publicKey;
+  return result.ok && typeof key === 'string' ? { ...result, publicKeyFingerprint: publicKeyFingerprint(key) } : result;
+}
+
+async function firstLine(path: string): Promise<string> {
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return '{}';
 }
 
 /** `audit verify --data-dir`: the embedded store of a stopped server, read-only. */
@@ -31,6 +50,8 @@ export async function verifyDataDir(dataDir: string): Promise<AuditVerification>
   const offline = await readAuditOffline(file);
   const publicKey = offline.settings(settingKeys.auditPublicKey);
   if (!publicKey) throw new AppError('integrity', 'the store has no audit public key');
+  const mismatch = signingKeyMismatch(dataDir, publicKey, offline.settings(settingKeys.auditPrivateKeySealed));
+  if (mismatch) return { ok: false, firstBadSeq: 0, reason: mismatch, events: 0 };
   const rows = (async function* () {
     for await (const event of offline.events) yield toChainRow(event);
   })();
@@ -40,4 +61,16 @@ export async function verifyDataDir(dataDir: string): Promise<AuditVerification>
     return { ok: false, firstBadSeq: result.headSeq + 1, reason: `events deleted after seq ${result.headSeq}`, events: result.events };
   }
   return result;
+}
+
+/**
+ * With the root key at hand, the stored public key must be the half of the sealed private key;
+ * otherwise someone re-signed the chain with a key of their own.
+ */
+function signingKeyMismatch(dataDir: string, publicKey: string, sealed: string | undefined): string | undefined {
+  const rootKey = dataDirPaths(dataDir).rootKey;
+  if (!existsSync(rootKey)) return undefined;
+  if (sealed === undefined) return 'the store has no sealed audit signing key';
+  const privateKeyPem = createVault(loadKeyFile(rootKey)).open(sealed, aad.auditSigningKey());
+  return publicKeyFromPrivate(privateKeyPem) === publicKey ? undefined : 'the audit public key does not match the sealed signing key (re-signed chain)';
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectorDrivers } from '../connectors/index.js';
-import { loadKeyFile } from '../crypto/index.js';
+import { loadKeyFile, publicKeyFromPrivate } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
 import { createAuditLog } from '../modules/audit/audit-log.js';
@@ -127,6 +127,12 @@ async function loadAuditLog(store: Store, vault: Vault, clock: Clock) {
     sealed: await tx.settings.get(settingKeys.auditPrivateKeySealed),
   }));
   if (!publicKeyPem || !sealed) throw new AppError('integrity', 'the audit signing key is missing from the store; was this database initialised?');
-  return createAuditLog({ clock, publicKeyPem, privateKeyPem: vault.open(sealed, aad.auditSigningKey()) });
+  const privateKeyPem = vault.open(sealed, aad.auditSigningKey());
+  // The stored public key must be the half of our sealed private key: someone with write access
+  // to the database but not the root key could otherwise re-sign a rewritten chain.
+  if (publicKeyFromPrivate(privateKeyPem) !== publicKeyPem) {
+    throw new AppError('integrity', 'the audit public key in the store does not match the sealed signing key; the store was tampered with');
+  }
+  return createAuditLog({ clock, publicKeyPem, privateKeyPem });
 }
 

@@ -6,7 +6,7 @@
 
 /** The result of verifying an audit chain (server, exported bundle or stopped data dir). */
 export type AuditVerification =
-  | { ok: true; events: number; headSeq: number; checkpoints: number }
+  | { ok: true; events: number; headSeq: number; checkpoints: number; publicKeyFingerprint?: string }
   | { ok: false; firstBadSeq: number; reason: string; events: number };
 
 export interface CliDeps {
@@ -15,7 +15,8 @@ export interface CliDeps {
   /** Runs the server until SIGINT/SIGTERM; resolves when it has stopped. `onListening` gets the URL. */
   serve(options: { dataDir: string; port: number; host: string; onListening: (url: string) => void }): Promise<void>;
   /** Offline verification of an exported bundle / of a stopped server's embedded store. */
-  verifyFile(path: string): Promise<AuditVerification>;
+  /** With `publicKeyPem`, the bundle must be signed by that key. */
+  verifyFile(path: string, options?: { publicKeyPem?: string }): Promise<AuditVerification>;
   verifyDataDir(dataDir: string): Promise<AuditVerification>;
   env: Record<string, string | undefined>;
   stdout: (text: string) => void;

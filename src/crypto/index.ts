@@ -8,6 +8,7 @@ export { createKeyFile, loadKeyFile } from './key-file.js';
 export {
   generateSigningKeyPair,
   publicKeyFingerprint,
+  publicKeyFromPrivate,
   signCanonical,
   verifyCanonical,
   type SigningKeyPair,

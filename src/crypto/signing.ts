@@ -98,3 +98,8 @@ export function publicKeyFingerprint(publicKeyPem: string): string {
   if (key === undefined) throw new AppError('crypto', 'invalid public key: expected an Ed25519 SPKI PEM public key');
   return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
 }
+
+/** The public half of an Ed25519 private key, as SPKI PEM: proves a stored public key is ours. */
+export function publicKeyFromPrivate(privateKeyPem: string): string {
+  return createPublicKey(privateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+}

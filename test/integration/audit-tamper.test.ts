@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initDataDir } from '../../src/app/init.js';
 import { verifyDataDir } from '../../src/app/offline-verify.js';
 import { startServer } from '../../src/app/server.js';
-import { hashEvent } from '../../src/crypto/index.js';
+import { generateSigningKeyPair, hashEvent, signCheckpoint } from '../../src/crypto/index.js';
 
 let pristine: string;
 
@@ -100,5 +100,43 @@ describe('audit chain of the embedded store', () => {
     });
     const result = await verifyDataDir(dir);
     expect(result.ok).toBe(false);
+  });
+});
+
+describe('a chain rewritten and re-signed with another key', () => {
+  /** Edits one event, recomputes every hash after it, re-signs every checkpoint with a new key
+   *  and swaps the stored public key: everything an attacker with the database but not the
+   *  root key can do. */
+  function resign(db: Database.Database): void {
+    const keys = generateSigningKeyPair();
+    const rows = db.prepare('select * from audit_events order by seq').all() as Row[];
+    let prev = '0'.repeat(64);
+    const hashes = new Map<number, string>();
+    for (const row of rows) {
+      const details = row.seq === 5 ? { user: 'mallory' } : (JSON.parse(row.details) as Record<string, unknown>);
+      const event = { seq: row.seq, at: new Date(row.at).toISOString(), actor: row.actor, action: row.action, subject: row.subject, details };
+      const hash = hashEvent(prev, event);
+      db.prepare('update audit_events set details = ?, prev_hash = ?, hash = ? where seq = ?').run(JSON.stringify(details), prev, hash, row.seq);
+      hashes.set(row.seq, hash);
+      prev = hash;
+    }
+    db.prepare('update audit_head set hash = ?').run(prev);
+    for (const cp of db.prepare('select seq, at from audit_checkpoints').all() as { seq: number; at: number }[]) {
+      const signed = signCheckpoint(keys.privateKeyPem, { seq: cp.seq, hash: hashes.get(cp.seq)!, at: new Date(cp.at).toISOString() });
+      db.prepare('update audit_checkpoints set hash = ?, signature = ? where seq = ?').run(signed.hash, signed.signature, cp.seq);
+    }
+    db.prepare(`update settings set value = ? where key = 'audit.public-key'`).run(keys.publicKeyPem);
+  }
+
+  it('tamper: verify --data-dir refuses a chain re-signed with a key that is not ours', async () => {
+    const dir = tampered(resign);
+    const result = await verifyDataDir(dir);
+    expect(result).toMatchObject({ ok: false });
+    expect(result.ok === false && result.reason).toMatch(/does not match the sealed signing key/);
+  });
+
+  it('tamper: the server refuses to start on a re-signed chain', async () => {
+    const dir = tampered(resign);
+    await expect(startServer({ dataDir: dir, port: 0, host: '127.0.0.1', logger: false })).rejects.toThrow(/does not match the sealed signing key/);
   });
 });

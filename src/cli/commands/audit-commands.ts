@@ -1,5 +1,5 @@
 /** `audit verify` (server, exported bundle or stopped data dir) and `audit export`. */
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { auditVerificationSchema } from '../api-schemas.js';
@@ -13,7 +13,8 @@ const exportTimeoutMs = 10 * 60_000;
 function report(out: Output, result: AuditVerification, source: string): void {
   out.result(result, () =>
     result.ok
-      ? `${out.style.green('audit chain ok')} (${source}): ${result.events} events, head seq ${result.headSeq}, ${result.checkpoints} signed checkpoints`
+      ? `${out.style.green('audit chain ok')} (${source}): ${result.events} events, head seq ${result.headSeq}, ${result.checkpoints} signed checkpoints` +
+        (result.publicKeyFingerprint ? `\nsigned by key SHA256:${result.publicKeyFingerprint}; compare it with the server's (or pass --public-key)` : '')
       : out.style.red(`audit chain broken at seq ${result.firstBadSeq}: ${result.reason}`),
   );
   if (!result.ok) throw new ExitWith(exitCodes.auditBroken);
@@ -58,15 +59,19 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
     .command('verify')
     .description('verify the audit chain end to end: on the server, in an exported bundle (--file) or in a stopped data dir (--data-dir)')
     .option('--file <file>', 'an exported bundle (no server, no database needed)')
-    .option('--data-dir <dir>', 'the data directory of a stopped server');
+    .option('--data-dir <dir>', 'the data directory of a stopped server')
+    .option('--public-key <file>', "with --file: the server's audit public key (PEM); the bundle must be signed by it");
   serverOptions(jsonOption(verify));
   example(verify, 'breakglass audit verify', 'breakglass audit verify --file audit.jsonl', 'breakglass audit verify --data-dir /var/lib/breakglass');
-  verify.action(async (options: JsonOption & ServerOptions & { file?: string; dataDir?: string }) => {
+  verify.action(async (options: JsonOption & ServerOptions & { file?: string; dataDir?: string; publicKey?: string }) => {
     const out = ctx.output(options);
     if (options.file !== undefined && options.dataDir !== undefined) {
       throw new CliError(exitCodes.usage, 'use either --file or --data-dir, not both');
     }
-    if (options.file !== undefined) return report(out, await ctx.deps.verifyFile(resolve(options.file)), options.file);
+    if (options.file !== undefined) {
+      const publicKeyPem = options.publicKey === undefined ? undefined : await readFile(resolve(options.publicKey), 'utf8');
+      return report(out, await ctx.deps.verifyFile(resolve(options.file), publicKeyPem === undefined ? {} : { publicKeyPem }), options.file);
+    }
     if (options.dataDir !== undefined) return report(out, await ctx.deps.verifyDataDir(resolve(options.dataDir)), options.dataDir);
     const client = ctx.client(options, out);
     return report(out, await client.get('/v1/audit/verify', auditVerificationSchema), client.addr);
