@@ -1,5 +1,7 @@
 /**
- * The PostgreSQL pre-staged connector against a private scram-sha-256 cluster (a real server).
+ * The PostgreSQL connector against private scram-sha-256 clusters (real servers): the shared
+ * conformance suite first, then what only PostgreSQL has (28000 vs 28P01, native VALID UNTIL,
+ * SCRAM verifiers in the server log, ownership on revoke, superuser-like memberships).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -9,16 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresConnector } from '../../src/connectors/postgres/postgres-connector.js';
 import { connectorDrivers } from '../../src/connectors/index.js';
 import { AppError } from '../../src/errors/index.js';
-import type { Connector, PrestagedOperations } from '../../src/ports/index.js';
-
-type PrestagedConnector = PrestagedOperations & Pick<Connector, 'close' | 'capabilities'>;
-const prestagedOf = (c: Connector): PrestagedConnector => ({ ...c.prestaged!, capabilities: c.capabilities, close: () => c.close() });
+import type { AccountSpec, Connector, EphemeralOperations, PrestagedOperations } from '../../src/ports/index.js';
+import { connectorConformance, type LoginResult } from '../conformance/connector-conformance.js';
 import { requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 
 const check = await requireService('PostgreSQL binaries (/usr/lib/postgresql/*/bin)', pgBinariesAvailable);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const q = pg.escapeIdentifier;
+const inAnHour = () => new Date(Date.now() + 3_600_000);
 
 /** Rejects with whatever the call throws, so tests can look at the AppError itself. */
 async function thrown(promise: Promise<unknown>): Promise<AppError> {
@@ -31,51 +33,144 @@ async function thrown(promise: Promise<unknown>): Promise<AppError> {
   throw new Error('expected the call to fail');
 }
 
-describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => {
+const settingsOf = (cluster: PgCluster) => ({ host: cluster.host, port: cluster.port, database: 'postgres', user: cluster.adminUser });
+
+function connectorOn(cluster: PgCluster, extra: { port?: number; timeoutMs?: number; adminSecret?: string } = {}): Connector {
+  const { port, timeoutMs, adminSecret } = extra;
+  return createPostgresConnector({
+    type: 'postgres',
+    settings: { ...settingsOf(cluster), ...(port === undefined ? {} : { port }) },
+    adminSecret: adminSecret ?? cluster.adminPassword,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+}
+
+/** A plain client logging in as the account, the way a human would. */
+async function login(cluster: PgCluster, user: string, password: string, database = 'postgres'): Promise<pg.Client> {
+  const client = new pg.Client({ ...settingsOf(cluster), database, user, password, connectionTimeoutMillis: 3000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  return client;
+}
+
+/** Conformance login: 28P01 (bad password, expired, no such role) and 28000 (NOLOGIN) are refusals. */
+async function conformanceLogin(cluster: PgCluster, user: string, password: string): Promise<LoginResult> {
+  let client: pg.Client;
+  try {
+    client = await login(cluster, user, password);
+  } catch (err) {
+    if (err instanceof pg.DatabaseError && (err.code === '28P01' || err.code === '28000')) return 'rejected';
+    throw err;
+  }
+  return {
+    alive: () => client.query('select 1').then(() => true, () => false),
+    close: () => client.end().catch(() => undefined),
+  };
+}
+
+/** Admin SQL on a short-lived client, so a test that takes the cluster down breaks nothing. */
+async function adminQuery<R extends pg.QueryResultRow>(cluster: PgCluster, sql: string, params: unknown[] = [], database = 'postgres') {
+  const client = await login(cluster, cluster.adminUser, cluster.adminPassword, database);
+  try {
+    return await client.query<R>(sql, params);
+  } finally {
+    await client.end();
+  }
+}
+
+async function loginError(cluster: PgCluster, user: string, password: string): Promise<pg.DatabaseError> {
+  try {
+    await (await login(cluster, user, password)).end();
+  } catch (err) {
+    expect(err).toBeInstanceOf(pg.DatabaseError);
+    return err as pg.DatabaseError;
+  }
+  throw new Error(`login as ${user} unexpectedly succeeded`);
+}
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const HOSTILE_NAMES = [
+  'a"b',
+  'x"; DROP ROLE admin; --',
+  "o'brien'); DROP ROLE admin; --",
+  'back\\slash\\',
+  '\u0430dmin', // Cyrillic "а": looks like admin, is not
+  'ADMIN',
+  'with space',
+  '$$dollar$$',
+  'r'.repeat(63),
+  `${'é'.repeat(31)}x`, // 63 bytes in UTF-8
+];
+/** Empty, NUL, too long for NAMEDATALEN (bytes, not characters), lone surrogate. */
+const REJECTED_NAMES = ['', 'nul\0byte', 'r'.repeat(64), 'é'.repeat(32), '\uD800lone'];
+
+connectorConformance(
+  'postgres',
+  async () => {
+    const cluster = await startPgCluster();
+    await adminQuery(cluster, 'create role bg_conf_reader nologin');
+    const downPort = await closedPort();
+    let n = 0;
+    return {
+      create: (options) => connectorOn(cluster, options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      unreachable: () => connectorOn(cluster, { port: downPort, timeoutMs: 1000 }),
+      prestaged: {
+        newPrincipal: () => `bg_conf_${++n}`,
+        login: (principal, secret) => conformanceLogin(cluster, principal, secret),
+        hostileNames: HOSTILE_NAMES,
+        rejectedNames: [...REJECTED_NAMES, cluster.adminUser],
+      },
+      ephemeral: {
+        spec: () => ({ grantedRoles: ['bg_conf_reader'] }),
+        login: (credential) => conformanceLogin(cluster, credential.username, credential['password'] ?? ''),
+      },
+      teardown: () => cluster.stop(),
+    };
+  },
+  { skip: check.skip },
+);
+
+describe.skipIf(check.skip)('postgres connector specifics (private scram cluster)', () => {
   let cluster: PgCluster;
-  let connector: PrestagedConnector;
+  let connector: Connector;
+  let prestaged: PrestagedOperations;
+  let ephemeral: EphemeralOperations;
   let counter = 0;
   const nextRole = (prefix = 'bg_acct') => `${prefix}_${++counter}`;
-
-  const settings = () => ({ host: cluster.host, port: cluster.port, database: 'postgres', user: cluster.adminUser });
-
-  /** A plain client logging in as the account, the way a human would. */
-  async function login(user: string, password: string): Promise<pg.Client> {
-    const client = new pg.Client({ ...settings(), user, password, connectionTimeoutMillis: 3000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    return client;
-  }
-
-  /** Admin SQL on a short-lived client, so a test that takes the cluster down breaks nothing. */
-  async function adminQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {
-    const client = await login(cluster.adminUser, cluster.adminPassword);
-    try {
-      return await client.query<R>(sql, params);
-    } finally {
-      await client.end();
-    }
-  }
-
-  async function loginError(user: string, password: string): Promise<pg.DatabaseError> {
-    try {
-      const client = await login(user, password);
-      await client.end();
-    } catch (err) {
-      expect(err).toBeInstanceOf(pg.DatabaseError);
-      return err as pg.DatabaseError;
-    }
-    throw new Error(`login as ${user} unexpectedly succeeded`);
-  }
+  const nextGrant = () => `gr_pg${Date.now().toString(36)}x${++counter}`;
+  const admin = <R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres') =>
+    adminQuery<R>(cluster, sql, params, database);
+  const memberships = async (role: string) =>
+    (await admin<{ rolname: string }>(
+      `select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid
+        where m.member = (select oid from pg_roles where rolname = $1) order by 1`,
+      [role],
+    )).rows.map((r) => r.rolname);
+  const issue = (grantId: string, spec: AccountSpec) => ephemeral.issue({ grantId, spec, validUntil: inAnHour() });
 
   beforeAll(async () => {
     cluster = await startPgCluster();
-    connector = prestagedOf(createPostgresConnector({ type: 'postgres', settings: settings(), adminSecret: cluster.adminPassword }));
+    connector = connectorOn(cluster);
+    prestaged = connector.prestaged!;
+    ephemeral = connector.ephemeral!;
+    await admin(`create role bg_reader nologin; create role bg_writer nologin;
+                 create table secrets_t (x int); create table open_t (x int); grant select on open_t to bg_reader;
+                 grant create on schema public to bg_writer`);
+    await admin('create database bg_other');
+    await admin('grant create on schema public to bg_writer', [], 'bg_other');
   });
 
   afterAll(async () => {
@@ -83,163 +178,257 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
     await cluster?.stop();
   });
 
-  it('is registered under "postgres" with the right capabilities', () => {
+  it('is registered under "postgres" with both modes', () => {
     expect(connectorDrivers['postgres']?.create).toBe(createPostgresConnector);
     expect(connector.capabilities).toEqual({
       supportsSessionKill: true,
       supportsNativeExpiry: true,
       supportsPrestaged: true,
-      supportsEphemeral: false,
+      supportsEphemeral: true,
     });
   });
 
-  it('stage creates a disabled role whose secret is right but cannot log in; idempotent', async () => {
+  it('stage: 28000 "not permitted to log in" means the secret was right, so verify works while disabled', async () => {
     const role = nextRole();
-    expect(await connector.inspect(role)).toEqual({ exists: false, canLogin: false, validUntil: undefined, sessions: 0 });
-    await connector.stage(role, 'first-secret');
-    await connector.stage(role, 'staged-secret');
+    expect(await prestaged.inspect(role)).toEqual({ exists: false, canLogin: false, validUntil: undefined, sessions: 0 });
+    await prestaged.stage(role, 'first-secret');
+    await prestaged.stage(role, 'staged-secret');
 
-    const err = await loginError(role, 'staged-secret');
+    const err = await loginError(cluster, role, 'staged-secret');
     expect(err.code).toBe('28000');
     expect(err.message).toMatch(/not permitted to log in/);
-    expect(await connector.verify({ username: role, password: 'staged-secret' })).toBe('accepted');
-    expect(await connector.verify({ username: role, password: 'first-secret' })).toBe('rejected');
-    expect(await connector.inspect(role)).toEqual({ exists: true, canLogin: false, validUntil: undefined, sessions: 0 });
-  });
-
-  it('enable lets a real client log in until the native VALID UNTIL', async () => {
-    const role = nextRole();
-    await connector.stage(role, 's3cret-enable');
-    const until = new Date(Date.now() + 3_600_000);
-    await connector.enable(role, until);
-
-    const client = await login(role, 's3cret-enable');
-    const res = await client.query<{ one: number }>('select 1 as one');
-    expect(res.rows[0]?.one).toBe(1);
-
-    const state = await connector.inspect(role);
-    expect(state.exists).toBe(true);
-    expect(state.canLogin).toBe(true);
-    expect(state.sessions).toBe(1);
-    expect(Math.abs((state.validUntil?.getTime() ?? 0) - until.getTime())).toBeLessThan(1000);
-    await client.end();
-  });
-
-  it('disable terminates a session opened before it and blocks new logins', async () => {
-    const role = nextRole();
-    await connector.stage(role, 'disable-me');
-    await connector.enable(role, new Date(Date.now() + 3_600_000));
-    const open = await login(role, 'disable-me');
-    await open.query('select 1');
-
-    await connector.disable(role);
-
-    await expect(open.query('select 1')).rejects.toThrow();
-    await open.end().catch(() => undefined);
-    expect((await loginError(role, 'disable-me')).code).toBe('28000');
-    expect(await connector.inspect(role)).toMatchObject({ exists: true, canLogin: false, sessions: 0 });
-    // Revocation converges: disabling twice, or a role that is gone, is not an error.
-    await connector.disable(role);
-    await connector.disable(nextRole('never_staged'));
+    expect((await loginError(cluster, role, 'first-secret')).code).toBe('28P01');
+    expect(await prestaged.verify({ username: role, password: 'staged-secret' })).toBe('accepted');
+    expect(await prestaged.verify({ username: role, password: 'first-secret' })).toBe('rejected');
+    expect(await prestaged.inspect(role)).toEqual({ exists: true, canLogin: false, validUntil: undefined, sessions: 0 });
   });
 
   it('rotate replaces the secret, keeps the role disabled, and survives an expired VALID UNTIL', async () => {
     const role = nextRole();
-    await connector.stage(role, 'old-secret');
+    await prestaged.stage(role, 'old-secret');
     // A grant that already ran out: VALID UNTIL in the past makes even a right password fail.
-    await connector.enable(role, new Date(Date.now() - 60_000));
-    await connector.disable(role);
-    expect(await connector.verify({ username: role, password: 'old-secret' })).toBe('rejected');
+    await prestaged.enable(role, new Date(Date.now() - 60_000));
+    await prestaged.disable(role);
+    expect(await prestaged.verify({ username: role, password: 'old-secret' })).toBe('rejected');
 
-    await connector.rotate(role, 'new-secret');
+    await prestaged.rotate(role, 'new-secret');
 
-    expect(await connector.verify({ username: role, password: 'old-secret' })).toBe('rejected');
-    expect(await connector.verify({ username: role, password: 'new-secret' })).toBe('accepted');
-    expect(await connector.inspect(role)).toMatchObject({ exists: true, canLogin: false, validUntil: undefined });
-    expect((await loginError(role, 'new-secret')).code).toBe('28000');
-    expect(await connector.verify({ username: role, password: '' })).toBe('rejected');
-    expect(await connector.verify({ username: nextRole('no_such_role'), password: 'x' })).toBe('rejected');
+    expect(await prestaged.verify({ username: role, password: 'old-secret' })).toBe('rejected');
+    expect(await prestaged.verify({ username: role, password: 'new-secret' })).toBe('accepted');
+    expect(await prestaged.inspect(role)).toMatchObject({ exists: true, canLogin: false, validUntil: undefined });
+    expect((await loginError(cluster, role, 'new-secret')).code).toBe('28000');
+    expect(await prestaged.verify({ username: role, password: '' })).toBe('rejected');
+    expect(await prestaged.verify({ username: nextRole('no_such_role'), password: 'x' })).toBe('rejected');
   });
 
   it('non-ASCII secrets verify, whether hashed locally or (SASLprep-rewritten) by the server', async () => {
     for (const secret of ['pässwörd-日本語-🔑', 'ｗｉｄｅ\u00A0space\u00ADsoft']) {
       const role = nextRole();
-      await connector.stage(role, secret);
-      expect(await connector.verify({ username: role, password: secret })).toBe('accepted');
-      expect(await connector.verify({ username: role, password: `${secret}x` })).toBe('rejected');
-      await connector.enable(role, new Date(Date.now() + 60_000));
-      await (await login(role, secret)).end();
-      await connector.disable(role);
+      await prestaged.stage(role, secret);
+      expect(await prestaged.verify({ username: role, password: secret })).toBe('accepted');
+      expect(await prestaged.verify({ username: role, password: `${secret}x` })).toBe('rejected');
+      await prestaged.enable(role, new Date(Date.now() + 60_000));
+      await (await login(cluster, role, secret)).end();
+      await prestaged.disable(role);
     }
   });
 
-  it('a crashed target (kill -9) is retryable and the connector recovers after restart', async () => {
+  it('VALID UNTIL is enforced natively: the login dies with Breakglass down (belt and braces)', async () => {
     const role = nextRole();
-    await connector.stage(role, 'crash-secret');
-    await cluster.kill9();
-    try {
-      const err = await thrown(connector.inspect(role));
-      expect(err.code).toBe('target_unavailable');
-      expect(err.retryable).toBe(true);
-    } finally {
-      await cluster.resume();
-    }
-    expect(await connector.inspect(role)).toMatchObject({ exists: true, canLogin: false });
+    await prestaged.stage(role, 'short-lived');
+    await prestaged.enable(role, new Date(Date.now() + 2000));
+    const early = await login(cluster, role, 'short-lived');
+    expect((await prestaged.inspect(role)).sessions).toBe(1);
+
+    await sleep(3000);
+
+    // The server itself refuses the expired credential: nobody called disable.
+    expect((await loginError(cluster, role, 'short-lived')).code).toBe('28P01');
+    // VALID UNTIL only gates authentication: a session opened before expiry lives on, which is
+    // why disable and revoke must terminate sessions.
+    await expect(early.query('select 1')).resolves.toBeDefined();
+    await early.end();
   });
 
-  it('sql-injection: hostile role names are quoted, never executed', async () => {
-    const hostile = [
-      'a"b',
-      'x"; DROP ROLE admin; --',
-      "o'brien'); DROP ROLE admin; --",
-      'back\\slash\\',
-      '\u0430dmin', // Cyrillic "а": looks like admin, is not
-      'ADMIN',
-      'with space',
-      '$$dollar$$',
-      'r'.repeat(63),
-      `${'é'.repeat(31)}x`, // 63 bytes in UTF-8
-    ];
+  it('sql-injection: hostile role names are quoted in every pre-staged operation', async () => {
     const password = `it's a \\ back'slash $$ and $tag$ "quote" ; --`;
-    for (const role of hostile) {
-      await connector.stage(role, password);
-      await connector.enable(role, new Date(Date.now() + 600_000));
-      const client = await login(role, password);
-      await client.end();
-      expect(await connector.verify({ username: role, password })).toBe('accepted');
-      await connector.disable(role);
-      await connector.rotate(role, `${password}2`);
-      expect(await connector.verify({ username: role, password: `${password}2` })).toBe('accepted');
-      expect(await connector.inspect(role)).toMatchObject({ exists: true, canLogin: false });
+    for (const role of HOSTILE_NAMES) {
+      await prestaged.stage(role, password);
+      await prestaged.enable(role, new Date(Date.now() + 600_000));
+      await (await login(cluster, role, password)).end();
+      expect(await prestaged.verify({ username: role, password })).toBe('accepted');
+      await prestaged.disable(role);
+      await prestaged.rotate(role, `${password}2`);
+      expect(await prestaged.verify({ username: role, password: `${password}2` })).toBe('accepted');
+      expect(await prestaged.inspect(role)).toMatchObject({ exists: true, canLogin: false });
     }
-    const names = await adminQuery<{ rolname: string; rolcanlogin: boolean; rolsuper: boolean }>(
+    const names = await admin<{ rolname: string; rolcanlogin: boolean; rolsuper: boolean }>(
       'select rolname, rolcanlogin, rolsuper from pg_roles where rolname = any($1)',
-      [[...hostile, 'admin']],
+      [[...HOSTILE_NAMES, 'admin']],
     );
-    expect(names.rows.map((r) => r.rolname).sort()).toEqual([...hostile, 'admin'].sort());
+    expect(names.rows.map((r) => r.rolname).sort()).toEqual([...HOSTILE_NAMES, 'admin'].sort());
     expect(names.rows.find((r) => r.rolname === 'admin')).toMatchObject({ rolcanlogin: true, rolsuper: true });
 
-    const rejected = ['', 'nul\0byte', 'r'.repeat(64), 'é'.repeat(32), '\uD800lone', cluster.adminUser];
-    for (const role of rejected) {
-      for (const call of [
-        connector.stage(role, 'x'),
-        connector.enable(role, new Date()),
-        connector.disable(role),
-        connector.rotate(role, 'x'),
-      ]) {
-        expect((await thrown(call)).code).toBe('validation');
+    for (const role of [...REJECTED_NAMES, cluster.adminUser]) {
+      for (const call of [() => prestaged.stage(role, 'x'), () => prestaged.enable(role, new Date()), () => prestaged.disable(role), () => prestaged.rotate(role, 'x')]) {
+        expect((await thrown(call())).code).toBe('validation');
       }
     }
     // Nothing truncated to 63 bytes was created behind our back.
-    expect((await adminQuery("select 1 from pg_roles where rolname like 'nul%'")).rowCount).toBe(0);
+    expect((await admin("select 1 from pg_roles where rolname like 'nul%'")).rowCount).toBe(0);
   });
 
-  it('secret-in-logs: secrets never appear in errors, causes, or the server log', async () => {
+  it('ephemeral issue: a plain LOGIN role, member of exactly the granted roles, natively bounded', async () => {
+    const grantId = nextGrant();
+    const until = inAnHour();
+    const credential = await ephemeral.issue({ grantId, spec: { grantedRoles: ['bg_reader', 'bg_reader'] }, validUntil: until });
+    expect(credential.username).toMatch(/^bg_pg/);
+    const attrs = await admin('select rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin from pg_roles where rolname = $1', [credential.username]);
+    expect(attrs.rows[0]).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false, rolcanlogin: true });
+    expect(await memberships(credential.username)).toEqual(['bg_reader']);
+    const seen = await ephemeral.inspectIssued({ grantId, spec: {} });
+    expect(Math.abs((seen.validUntil?.getTime() ?? 0) - until.getTime())).toBeLessThan(1000);
+
+    const client = await login(cluster, credential.username, credential['password']!);
+    await expect(client.query('select * from open_t')).resolves.toBeDefined();
+    await expect(client.query('select * from secrets_t')).rejects.toMatchObject({ code: '42501' });
+    await client.end();
+    await ephemeral.revoke({ grantId, spec: {} });
+  });
+
+  it('ephemeral issue retried: new password, memberships follow the spec, old sessions end', async () => {
+    const grantId = nextGrant();
+    const first = await issue(grantId, { grantedRoles: ['bg_reader', 'bg_writer'] });
+    const early = await login(cluster, first.username, first['password']!);
+    const second = await issue(grantId, { grantedRoles: ['bg_writer'] });
+    expect(second.username).toBe(first.username);
+    expect(second['password']).not.toBe(first['password']);
+    expect((await loginError(cluster, first.username, first['password']!)).code).toBe('28P01');
+    await expect(early.query('select 1')).rejects.toThrow();
+    await early.end().catch(() => undefined);
+    expect(await memberships(second.username)).toEqual(['bg_writer']);
+    await (await login(cluster, second.username, second['password']!)).end();
+    await ephemeral.revoke({ grantId, spec: {} });
+  });
+
+  it('ephemeral issue raced by itself converges on one role that one of the passwords opens', async () => {
+    const grantId = nextGrant();
+    const results = await Promise.all([issue(grantId, { grantedRoles: ['bg_reader'] }), issue(grantId, { grantedRoles: ['bg_reader'] })]);
+    const verdicts = await Promise.all(results.map((c) => login(cluster, c.username, c['password']!).then((cl) => cl.end().then(() => 'ok'), () => 'no')));
+    expect(verdicts).toContain('ok');
+    expect(await memberships(results[0].username)).toEqual(['bg_reader']);
+    await ephemeral.revoke({ grantId, spec: {} });
+  });
+
+  it('ephemeral revoke: DROP OWNED by default removes what the credential created, in every database', async () => {
+    const grantId = nextGrant();
+    const { username, password } = await issue(grantId, { grantedRoles: ['bg_writer'] });
+    for (const db of ['postgres', 'bg_other']) {
+      const client = await login(cluster, username, password!, db);
+      await client.query(`create table ${q(`made_by_${username}`)} (x int)`);
+      await client.end();
+    }
+    const open = await login(cluster, username, password!);
+    await ephemeral.revoke({ grantId, spec: { grantedRoles: ['bg_writer'] } });
+    await expect(open.query('select 1')).rejects.toThrow();
+    await open.end().catch(() => undefined);
+    expect(await ephemeral.inspectIssued({ grantId, spec: {} })).toEqual({ exists: false, canLogin: false, validUntil: undefined, sessions: 0 });
+    for (const db of ['postgres', 'bg_other']) {
+      expect((await admin('select 1 from pg_class where relname = $1', [`made_by_${username}`], db)).rowCount).toBe(0);
+    }
+  });
+
+  it('ephemeral revoke: reassignOwnedTo keeps the objects; dropOwned false refuses to drop an owner but kills access', async () => {
+    const keep = nextGrant();
+    const kept = await issue(keep, { grantedRoles: ['bg_writer'] });
+    await admin('create role bg_heir nologin');
+    const c1 = await login(cluster, kept.username, kept['password']!);
+    await c1.query('create table kept_t (x int)');
+    await c1.end();
+    await ephemeral.revoke({ grantId: keep, spec: { reassignOwnedTo: 'bg_heir' } });
+    expect((await ephemeral.inspectIssued({ grantId: keep, spec: {} })).exists).toBe(false);
+    expect((await admin("select tableowner from pg_tables where tablename = 'kept_t'")).rows).toEqual([{ tableowner: 'bg_heir' }]);
+
+    const stuck = nextGrant();
+    const owner = await issue(stuck, { grantedRoles: ['bg_writer'] });
+    const c2 = await login(cluster, owner.username, owner['password']!);
+    await c2.query('create table stuck_t (x int)');
+    const err = await thrown(ephemeral.revoke({ grantId: stuck, spec: { dropOwned: false } }));
+    expect(err.code).toBe('target_error');
+    expect(err.message).toMatch(/can no longer log in/);
+    expect(await c2.query('select 1').then(() => 'alive', () => 'dead')).toBe('dead');
+    await c2.end().catch(() => undefined);
+    expect(await ephemeral.inspectIssued({ grantId: stuck, spec: {} })).toMatchObject({ exists: true, canLogin: false, sessions: 0 });
+    // PASSWORD NULL as well as NOLOGIN: the secret itself is dead.
+    expect((await loginError(cluster, owner.username, owner['password']!)).code).toBe('28P01');
+    await ephemeral.revoke({ grantId: stuck, spec: {} }); // converges once configured to drop
+    expect((await ephemeral.inspectIssued({ grantId: stuck, spec: {} })).exists).toBe(false);
+  });
+
+  it('ephemeral refuses the admin role, superuser-like roles, unknown roles and malformed specs', async () => {
+    await admin(`create role bg_su superuser nologin; create role bg_via_su nologin in role bg_su;
+                 create role bg_cr createrole nologin; create role bg_via_admin nologin in role admin`);
+    const refused: [AccountSpec, string][] = [
+      [{ grantedRoles: ['bg_reader', cluster.adminUser] }, 'validation'],
+      [{ grantedRoles: ['bg_su'] }, 'validation'],
+      [{ grantedRoles: ['bg_via_su'] }, 'validation'],
+      [{ grantedRoles: ['bg_cr'] }, 'validation'],
+      [{ grantedRoles: ['bg_via_admin'] }, 'validation'],
+      [{ grantedRoles: ['pg_execute_server_program'] }, 'validation'],
+      [{ grantedRoles: ['pg_write_server_files'] }, 'validation'],
+      [{ grantedRoles: 'bg_reader' }, 'validation'],
+      [{ grantedRole: ['bg_reader'] }, 'validation'],
+      [{ dropOwned: 'yes' }, 'validation'],
+      [{ grantedRoles: ['bg_no_such_role'] }, 'target_error'],
+    ];
+    for (const [spec, code] of refused) {
+      const grantId = nextGrant();
+      expect((await thrown(issue(grantId, spec))).code, JSON.stringify(spec)).toBe(code);
+      expect((await ephemeral.inspectIssued({ grantId, spec: {} })).exists, JSON.stringify(spec)).toBe(false);
+    }
+    expect((await thrown(issue('gr_!!!', {}))).code).toBe('validation');
+    expect((await thrown(ephemeral.issue({ grantId: nextGrant(), spec: {}, validUntil: new Date('nope') }))).code).toBe('validation');
+  });
+
+  it('injection: hostile granted role names and reassign targets are quoted, never executed', async () => {
+    const groups = HOSTILE_NAMES.slice(0, 8).map((name) => `${name}_g`);
+    for (const name of groups) await admin(`create role ${q(name)} nologin; grant create on schema public to ${q(name)}`);
+    const heir = 'heir"; ALTER ROLE admin NOLOGIN; --';
+    await admin(`create role ${q(heir)} nologin`);
+
+    const grantId = nextGrant();
+    const { username, password } = await issue(grantId, { grantedRoles: groups });
+    expect(await memberships(username)).toEqual([...groups].sort());
+    const client = await login(cluster, username, password!);
+    await client.query('create table hostile_t (x int)');
+    await client.end();
+    await ephemeral.revoke({ grantId, spec: { grantedRoles: groups, reassignOwnedTo: heir } });
+    expect((await admin("select tableowner from pg_tables where tablename = 'hostile_t'")).rows).toEqual([{ tableowner: heir }]);
+    expect((await admin('select rolcanlogin, rolsuper from pg_roles where rolname = $1', ['admin'])).rows).toEqual([{ rolcanlogin: true, rolsuper: true }]);
+
+    for (const bad of REJECTED_NAMES) {
+      const id = nextGrant();
+      expect((await thrown(issue(id, { grantedRoles: ['bg_reader', bad] }))).code, JSON.stringify(bad)).toBe('validation');
+      expect((await thrown(issue(id, { reassignOwnedTo: bad }))).code, JSON.stringify(bad)).toBe('validation');
+      expect((await ephemeral.inspectIssued({ grantId: id, spec: {} })).exists).toBe(false);
+    }
+    // A bad spec at revoke time still ends access first: the role stays, but dead.
+    const late = nextGrant();
+    const alive = await issue(late, {});
+    const session = await login(cluster, alive.username, alive['password']!);
+    expect((await thrown(ephemeral.revoke({ grantId: late, spec: { reassignOwnedTo: 'x\0y' } }))).code).toBe('validation');
+    expect(await session.query('select 1').then(() => 'alive', () => 'dead')).toBe('dead');
+    await session.end().catch(() => undefined);
+    expect(await ephemeral.inspectIssued({ grantId: late, spec: {} })).toMatchObject({ exists: true, canLogin: false, sessions: 0 });
+    await ephemeral.revoke({ grantId: late, spec: {} });
+  });
+
+  it('secret-in-logs: secrets never appear in errors, causes, or the server log (even with log_statement=all)', async () => {
     const secret = 'Sup3r-secret-never-logged';
     const unicodeSecret = 'ｓｅｃｒｅｔ\u00A0wide'; // rewritten by SASLprep: hashed by the server
     const missing = nextRole('missing');
     for (const s of [secret, unicodeSecret]) {
-      const err = await thrown(connector.rotate(missing, s));
+      const err = await thrown(prestaged.rotate(missing, s));
       expect(err.code).toBe('target_error');
       expect(err.retryable).toBe(false);
       expect(err.message).toContain('42704');
@@ -248,56 +437,84 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
       expect(JSON.stringify(err)).not.toContain(s);
     }
     // A reserved name fails inside CREATE ROLE, the statement carrying the password.
-    const reserved = await thrown(connector.stage('pg_breakglass', secret));
+    const reserved = await thrown(prestaged.stage('pg_breakglass', secret));
     expect(reserved.code).toBe('target_error');
     expect(utilInspect(reserved, { depth: 10 })).not.toContain(secret);
 
-    // A failed statement is logged with its text by default (log_min_error_statement = error):
-    // only the locally built SCRAM verifier may be in it, never the plaintext.
-    expect(readFileSync(cluster.logFile, 'utf8')).toContain('SCRAM-SHA-256$');
-    expect(readFileSync(cluster.logFile, 'utf8')).not.toContain(secret);
+    // Every statement logged: a fresh pool (so its sessions pick the setting up) issues a credential.
+    await admin(`alter role ${q(cluster.adminUser)} set log_statement = 'all'`);
+    const logged = connectorOn(cluster);
+    const grantId = nextGrant();
+    const issued = await logged.ephemeral!.issue({ grantId, spec: { grantedRoles: ['bg_reader'] }, validUntil: inAnHour() });
+    await logged.ephemeral!.issue({ grantId, spec: {}, validUntil: inAnHour() }); // the ALTER path
+    await logged.ephemeral!.revoke({ grantId, spec: {} });
+    await logged.close();
+    await admin(`alter role ${q(cluster.adminUser)} reset log_statement`);
+
+    const log = readFileSync(cluster.logFile, 'utf8');
+    expect(log).toMatch(/CREATE ROLE "bg_pg\w+" WITH .* PASSWORD 'SCRAM-SHA-256\$/);
+    expect(log).toMatch(/ALTER ROLE "bg_pg\w+" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$/);
+    expect(log).not.toContain(secret);
+    expect(log).not.toContain(issued['password']);
 
     // With the target down the error is retryable and still carries no secret.
     const role = nextRole();
-    await connector.stage(role, 'before-outage');
+    await prestaged.stage(role, 'before-outage');
     await cluster.pause();
     try {
-      const down = await thrown(connector.rotate(role, secret));
+      const down = await thrown(prestaged.rotate(role, secret));
       expect(down.code).toBe('target_unavailable');
       expect(down.retryable).toBe(true);
       expect(utilInspect(down, { depth: 10 })).not.toContain(secret);
-      const verifyDown = await thrown(connector.verify({ username: role, password: secret }));
+      const verifyDown = await thrown(prestaged.verify({ username: role, password: secret }));
       expect(verifyDown.code).toBe('target_unavailable');
       expect(utilInspect(verifyDown, { depth: 10 })).not.toContain(secret);
     } finally {
       await cluster.resume();
     }
     // The pool recovers by itself once the target is back.
-    await connector.rotate(role, secret);
-    expect(await connector.verify({ username: role, password: secret })).toBe('accepted');
+    await prestaged.rotate(role, secret);
+    expect(await prestaged.verify({ username: role, password: secret })).toBe('accepted');
+  });
+
+  it('a crashed target (kill -9) is retryable and the connector recovers after restart', async () => {
+    const role = nextRole();
+    await prestaged.stage(role, 'crash-secret');
+    const grantId = nextGrant();
+    await issue(grantId, {});
+    await cluster.kill9();
+    // Orphaned backends notice the dead postmaster a moment later; until then a pooled
+    // connection can still answer, truthfully.
+    await sleep(500);
+    try {
+      for (const call of [() => prestaged.inspect(role), () => ephemeral.revoke({ grantId, spec: {} })]) {
+        const err = await thrown(call());
+        expect(err.code).toBe('target_unavailable');
+        expect(err.retryable).toBe(true);
+      }
+    } finally {
+      await cluster.resume();
+    }
+    expect(await prestaged.inspect(role)).toMatchObject({ exists: true, canLogin: false });
+    await ephemeral.revoke({ grantId, spec: {} });
+    expect((await ephemeral.inspectIssued({ grantId, spec: {} })).exists).toBe(false);
   });
 
   it('a stopped or silent target gives a retryable target_unavailable within the timeout', async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => resolve(port));
-      });
-    });
     // A server that accepts and never answers: only the timeout can end the wait.
     const sockets: Socket[] = [];
     const silent: Server = createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const silentPort = (silent.address() as { port: number }).port;
     try {
-      for (const port of [closedPort, silentPort]) {
-        const down = prestagedOf(createPostgresConnector({
-          type: 'postgres',
-          settings: { ...settings(), port },
-          adminSecret: cluster.adminPassword,
-          timeoutMs: 1000,
-        }));
-        for (const call of [() => down.disable('bg_x'), () => down.verify({ username: 'bg_x', password: 'pw' })]) {
+      for (const port of [await closedPort(), silentPort]) {
+        const down = connectorOn(cluster, { port, timeoutMs: 1000 });
+        for (const call of [
+          () => down.prestaged!.disable('bg_x'),
+          () => down.prestaged!.verify({ username: 'bg_x', password: 'pw' }),
+          () => down.ephemeral!.issue({ grantId: 'gr_down', spec: {}, validUntil: inAnHour() }),
+          () => down.ephemeral!.revoke({ grantId: 'gr_down', spec: {} }),
+        ]) {
           const started = Date.now();
           const err = await thrown(call());
           expect(err.code).toBe('target_unavailable');
@@ -312,37 +529,24 @@ describe.skipIf(check.skip)('postgres connector (private scram cluster)', () => 
     }
   });
 
-  it('a wrong admin password is a target_error, not retryable', async () => {
-    const wrong = prestagedOf(createPostgresConnector({ type: 'postgres', settings: settings(), adminSecret: 'not-the-password' }));
-    const err = await thrown(wrong.inspect('bg_any'));
-    expect(err.code).toBe('target_error');
-    expect(err.retryable).toBe(false);
-    expect(err.message).toContain('28P01');
+  it('a wrong admin password is a target_error (28P01), not retryable', async () => {
+    const wrong = connectorOn(cluster, { adminSecret: 'not-the-password' });
+    for (const call of [() => wrong.prestaged!.inspect('bg_any'), () => wrong.ephemeral!.issue({ grantId: nextGrant(), spec: {}, validUntil: inAnHour() })]) {
+      const err = await thrown(call());
+      expect(err.code).toBe('target_error');
+      expect(err.retryable).toBe(false);
+      expect(err.message).toContain('28P01');
+      expect(utilInspect(err, { depth: 10 })).not.toContain('not-the-password');
+    }
     await wrong.close();
   });
 
   it('rejects bad settings at construction', () => {
     const make = (s: Record<string, unknown>, adminSecret: string | undefined) => () =>
       createPostgresConnector({ type: 'postgres', settings: s, adminSecret });
-    expect(make({ ...settings(), port: 'x' }, 'pw')).toThrow(AppError);
-    expect(make({ ...settings(), host: '' }, 'pw')).toThrow(AppError);
+    expect(make({ ...settingsOf(cluster), port: 'x' }, 'pw')).toThrow(AppError);
+    expect(make({ ...settingsOf(cluster), host: '' }, 'pw')).toThrow(AppError);
     expect(make({ host: 'h', port: 5432, database: 'd' }, 'pw')).toThrow(/settings/);
-    expect(make(settings(), undefined)).toThrow(/admin secret/);
-  });
-
-  it('VALID UNTIL is enforced natively: the login dies with Breakglass down (belt and braces)', async () => {
-    const role = nextRole();
-    await connector.stage(role, 'short-lived');
-    await connector.enable(role, new Date(Date.now() + 2000));
-    const early = await login(role, 'short-lived');
-
-    await sleep(3000);
-
-    // The server itself refuses the expired credential: nobody called disable.
-    expect((await loginError(role, 'short-lived')).code).toBe('28P01');
-    // VALID UNTIL only gates authentication: a session opened before expiry lives on, which is
-    // why disable must terminate sessions.
-    await expect(early.query('select 1')).resolves.toBeDefined();
-    await early.end();
+    expect(make(settingsOf(cluster), undefined)).toThrow(/admin secret/);
   });
 });

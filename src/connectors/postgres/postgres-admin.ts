@@ -1,0 +1,195 @@
+/**
+ * The admin side of one PostgreSQL target: a small pool logged in as the connector's admin role,
+ * every statement bounded by the target's timeout and every failure turned into an AppError.
+ * Shared by the pre-staged and the ephemeral operations.
+ */
+import pg from 'pg';
+import type { AccountInspection } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import { toAppError } from './postgres-errors.js';
+import { scramVerifier } from './scram-verifier.js';
+
+const { Client, Pool, escapeLiteral } = pg;
+
+/** How long a session kill waits for terminated backends to leave pg_stat_activity. */
+const SESSION_DRAIN_MS = 2000;
+const SESSION_POLL_MS = 50;
+
+export interface PgSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+}
+
+/** Client-side and server-side bounds for every connection the connector opens. */
+export interface PgTimeouts {
+  readonly connectionTimeoutMillis: number;
+  readonly query_timeout: number;
+  readonly statement_timeout: number;
+  readonly lock_timeout: number;
+}
+
+/** Runs one statement; `secretBearing` keeps server text and driver error out of the AppError. */
+export type Sql = (sql: string, params?: unknown[], secretBearing?: boolean) => Promise<pg.QueryResult>;
+
+export interface PgAdmin {
+  readonly settings: PgSettings;
+  readonly timeouts: PgTimeouts;
+  /** A plain function (not a method) so callers may destructure it. */
+  readonly run: (op: string, role: string, sql: string, params?: unknown[], secretBearing?: boolean) => Promise<pg.QueryResult>;
+  /** Runs `fn` in one transaction on one pooled connection; any failure discards the connection. */
+  transaction<T>(op: string, role: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction on a short-lived admin connection to another database. */
+  onDatabase<T>(database: string, op: string, role: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  roleExists(op: string, role: string): Promise<boolean>;
+  /** Terminates every backend of the role until none is left, or gives up retryably. */
+  terminateSessions(op: string, role: string): Promise<void>;
+  inspectRole(op: string, role: string): Promise<AccountInspection>;
+  close(): Promise<void>;
+}
+
+/** `PASSWORD '<verifier>'`: the server stores a pre-hashed verifier as is (see scram-verifier.ts). */
+export function passwordClause(secret: string): string {
+  return `PASSWORD ${escapeLiteral(scramVerifier(secret) ?? secret)}`;
+}
+
+const boundSql = (query: (sql: string, params: unknown[]) => Promise<pg.QueryResult>, op: string, role: string): Sql =>
+  async (sql, params = [], secretBearing = false) => {
+    try {
+      return await query(sql, params);
+    } catch (err) {
+      throw toAppError(err, op, role, secretBearing);
+    }
+  };
+
+/** BEGIN, fn, COMMIT; on failure the connection is dropped, which rolls back without a round trip. */
+async function inTransaction<T>(sql: Sql, fn: (sql: Sql) => Promise<T>): Promise<{ result: T } | { failed: unknown }> {
+  try {
+    await sql('BEGIN');
+    const result = await fn(sql);
+    await sql('COMMIT');
+    return { result };
+  } catch (failed) {
+    return { failed };
+  }
+}
+
+export function createPgAdmin(settings: PgSettings, adminSecret: string, timeoutMs: number): PgAdmin {
+  const timeouts: PgTimeouts = {
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    statement_timeout: timeoutMs,
+    lock_timeout: timeoutMs,
+  };
+  const pool = new Pool({
+    ...settings,
+    password: adminSecret,
+    max: 2,
+    idleTimeoutMillis: 10_000,
+    allowExitOnIdle: true,
+    application_name: 'breakglass',
+    ...timeouts,
+  });
+  // An idle pooled client that loses its server (restart, admin shutdown) emits 'error' on the
+  // pool; unhandled, that would crash the whole process. The next query reconnects.
+  pool.on('error', () => undefined);
+
+  const run: PgAdmin['run'] = (op, role, sql, params = [], secretBearing = false) =>
+    boundSql((text, values) => pool.query(text, values), op, role)(sql, params, secretBearing);
+
+  const admin: PgAdmin = {
+    settings,
+    timeouts,
+    run,
+
+    async transaction(op, role, fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw toAppError(err, op, role, false);
+      }
+      const outcome = await inTransaction(boundSql((text, values) => client.query(text, values), op, role), fn);
+      client.release('failed' in outcome);
+      if ('failed' in outcome) throw outcome.failed;
+      return outcome.result;
+    },
+
+    async onDatabase(database, op, role, fn) {
+      const client = new Client({ ...settings, database, password: adminSecret, application_name: 'breakglass', ...timeouts });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const outcome = await inTransaction(boundSql((text, values) => client.query(text, values), op, role), fn);
+        if ('failed' in outcome) throw outcome.failed;
+        return outcome.result;
+      } catch (err) {
+        throw toAppError(err, `${op} (database ${JSON.stringify(database)})`, role, false);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+
+    async roleExists(op, role) {
+      const res = await run(op, role, 'select 1 from pg_roles where rolname = $1', [role]);
+      return res.rowCount === 1;
+    },
+
+    async terminateSessions(op, role) {
+      const deadline = Date.now() + SESSION_DRAIN_MS;
+      for (;;) {
+        // pg_terminate_backend only signals; the backend leaves pg_stat_activity when it exits.
+        const res = await run(
+          op,
+          role,
+          `select count(*)::int as live
+             from (select pg_terminate_backend(pid) from pg_stat_activity
+                    where usename = $1 and pid <> pg_backend_pid()) signalled`,
+          [role],
+        );
+        const live = (res.rows[0] as { live: number } | undefined)?.live ?? 0;
+        if (live === 0) return;
+        if (Date.now() >= deadline) {
+          throw new AppError(
+            'target_unavailable',
+            `postgres ${op} of role ${JSON.stringify(role)}: ${live} session(s) still alive after termination`,
+            { retryable: true },
+          );
+        }
+        await sleep(SESSION_POLL_MS);
+      }
+    },
+
+    async inspectRole(op, role) {
+      const res = await run(
+        op,
+        role,
+        `select r.rolname is not null as role_exists,
+                coalesce(r.rolcanlogin, false) as can_login,
+                case when isfinite(r.rolvaliduntil) then (extract(epoch from r.rolvaliduntil) * 1000)::float8 end as valid_until_ms,
+                (select count(*)::int from pg_stat_activity a where a.usename = $1) as sessions
+           from (select 1) one left join pg_roles r on r.rolname = $1`,
+        [role],
+      );
+      const row = res.rows[0] as
+        | { role_exists: boolean; can_login: boolean; valid_until_ms: number | null; sessions: number }
+        | undefined;
+      return {
+        exists: row?.role_exists === true,
+        canLogin: row?.can_login === true,
+        validUntil: row?.valid_until_ms == null ? undefined : new Date(row.valid_until_ms),
+        sessions: row?.sessions ?? 0,
+      };
+    },
+
+    async close() {
+      await pool.end();
+    },
+  };
+  return admin;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

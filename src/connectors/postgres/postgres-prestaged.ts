@@ -1,0 +1,95 @@
+/**
+ * Pre-staged PostgreSQL accounts: a standing role kept NOLOGIN with a sealed secret, given LOGIN
+ * with a native VALID UNTIL for the grant, then NOLOGIN + sessions terminated + rotated.
+ */
+import pg from 'pg';
+import type { AccountInspection, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import { passwordClause, type PgAdmin } from './postgres-admin.js';
+import { sqlStateOf, toAppError, verdictOf } from './postgres-errors.js';
+import { checkDate, checkRole, checkSecret } from './postgres-names.js';
+
+const { Client, escapeIdentifier, escapeLiteral } = pg;
+
+export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
+  const { settings, run } = admin;
+
+  return {
+    async stage(principal, secret) {
+      const role = checkRole(principal, settings.user);
+      checkSecret(secret);
+      const ident = escapeIdentifier(role);
+      // VALID UNTIL 'infinity': an expired VALID UNTIL makes the server reject even the right
+      // password, and a staged secret must be verifiable while the role is disabled.
+      const attrs = `NOLOGIN ${passwordClause(secret)} VALID UNTIL 'infinity'`;
+      const alter = () => run('stage', role, `ALTER ROLE ${ident} ${attrs}`, [], true);
+      if (await admin.roleExists('stage', role)) {
+        await alter();
+      } else {
+        try {
+          await run('stage', role, `CREATE ROLE ${ident} ${attrs}`, [], true);
+        } catch (err) {
+          // A concurrent stage created it between our check and CREATE: converge on ALTER.
+          if (sqlStateOf(err) !== '42710') throw err;
+          await alter();
+        }
+      }
+      await admin.terminateSessions('stage', role);
+    },
+
+    async enable(principal, validUntil) {
+      const role = checkRole(principal, settings.user);
+      const until = escapeLiteral(checkDate(validUntil, 'validUntil').toISOString());
+      await run('enable', role, `ALTER ROLE ${escapeIdentifier(role)} LOGIN VALID UNTIL ${until}`);
+    },
+
+    async disable(principal) {
+      const role = checkRole(principal, settings.user);
+      try {
+        await run('disable', role, `ALTER ROLE ${escapeIdentifier(role)} NOLOGIN`);
+      } catch (err) {
+        // Revocation must converge: a role that no longer exists cannot log in either.
+        if (sqlStateOf(err) !== '42704') throw err;
+      }
+      // NOLOGIN is only checked at connection start; sessions already open keep working.
+      await admin.terminateSessions('disable', role);
+    },
+
+    async rotate(principal, newSecret) {
+      const role = checkRole(principal, settings.user);
+      checkSecret(newSecret);
+      // NOLOGIN again on purpose: with VALID UNTIL 'infinity' a rotate on a role that was somehow
+      // still enabled would otherwise hand out a login that never expires.
+      const sql = `ALTER ROLE ${escapeIdentifier(role)} NOLOGIN ${passwordClause(newSecret)} VALID UNTIL 'infinity'`;
+      await run('rotate', role, sql, [], true);
+    },
+
+    async verify(credential: Credential): Promise<VerifyResult> {
+      const role = checkRole(credential.username, undefined);
+      // The driver refuses an empty password before the server is asked; the server never
+      // stores one either, so no empty secret can be right.
+      if (credential.password === '') return 'rejected';
+      const client = new Client({
+        ...settings,
+        user: role,
+        password: credential.password,
+        application_name: 'breakglass-verify',
+        ...admin.timeouts,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+      } catch (err) {
+        const verdict = verdictOf(err);
+        if (verdict !== undefined) return verdict;
+        throw toAppError(err, 'verify', role, true);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      return 'accepted';
+    },
+
+    async inspect(principal): Promise<AccountInspection> {
+      return await admin.inspectRole('inspect', checkRole(principal, undefined));
+    },
+  };
+}
