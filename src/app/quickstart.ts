@@ -1,5 +1,6 @@
 import { initDataDir } from './init.js';
 import { isInitialised } from './data-dir.js';
+import { serverEnv } from './server-env.js';
 import { startServer } from './server.js';
 
 /**
@@ -9,7 +10,8 @@ import { startServer } from './server.js';
 const dataDir = process.env['BREAKGLASS_DATA_DIR'] ?? '.breakglass';
 const port = Number(process.env['BREAKGLASS_PORT'] ?? 8420);
 const host = process.env['BREAKGLASS_HOST'] ?? '127.0.0.1';
-const databaseUrl = process.env['BREAKGLASS_DATABASE_URL'];
+const env = serverEnv(process.env);
+const databaseUrl = env.databaseUrl;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 if (!isInitialised(dataDir)) {
@@ -21,7 +23,7 @@ if (!isInitialised(dataDir)) {
   out(`  export BREAKGLASS_TOKEN=${adminToken}`);
   out('');
 }
-const server = await startServer({ dataDir, port, host, databaseUrl, logger: { level: process.env['BREAKGLASS_LOG_LEVEL'] ?? 'warn' } });
+const server = await startServer({ dataDir, port, host, databaseUrl, execDirs: env.execDirs, logger: { level: env.logLevel ?? 'warn' } });
 out(`Breakglass is listening on ${server.url}  (API docs: ${server.url}/docs)`);
 out(`  export BREAKGLASS_ADDR=${server.url}`);
 const stop = () => {

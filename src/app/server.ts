@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectorDrivers } from '../connectors/index.js';
 import { loadKeyFile, publicKeyFromPrivate } from '../crypto/index.js';
@@ -19,6 +19,8 @@ export interface ServerOptions {
   readonly port: number;
   readonly host: string;
   readonly databaseUrl?: string | undefined;
+  /** Directories whose executables exec targets may run (BREAKGLASS_EXEC_DIRS); none by default. */
+  readonly execDirs?: readonly string[];
   readonly clock?: Clock;
   readonly retry?: RetryPolicy;
   /** pino options, or false for silence (tests). */
@@ -36,11 +38,18 @@ export interface RunningServer {
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Connectors by target type; per-target files (the SSH KRL) default to the data directory. */
-function connectorsFor(dataDir: string): ConnectorFactory {
+/**
+ * Connectors by target type. Per-target files (the SSH KRL) default to the data directory;
+ * exec targets may run only executables under the directories the server allows.
+ */
+function connectorsFor(dataDir: string, execDirs: readonly string[]): ConnectorFactory {
   return (target) => {
     const driver = connectorDrivers[target.type];
     if (!driver) throw new AppError('target_error', `no connector for target type "${target.type}"`);
+    if (target.type === 'exec') checkExecAllowed(target.settings['command'], execDirs);
+    if (target.type === 'ssh' && typeof target.settings['krlPath'] === 'string' && !target.settings['krlPath'].endsWith('.krl')) {
+      throw new AppError('target_error', 'ssh krlPath must name a .krl file');
+    }
     if (target.type === 'ssh' && target.settings['krlPath'] === undefined) {
       const krlPath = join(dataDir, 'ssh', `${target.name ?? 'default'}.krl`);
       mkdirSync(dirname(krlPath), { recursive: true, mode: 0o700 });
@@ -76,7 +85,7 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     clock,
     vault,
     audit,
-    connectors: connectorsFor(options.dataDir),
+    connectors: connectorsFor(options.dataDir, options.execDirs ?? []),
     drivers: (type) => connectorDrivers[type],
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
@@ -85,7 +94,7 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
   const app = await buildHttpApp({
     ctx,
     ready: () => store.transaction(async (tx) => (await tx.settings.get(settingKeys.auditPublicKey)) !== undefined),
-    logger: options.logger ?? { level: process.env['BREAKGLASS_LOG_LEVEL'] ?? 'info' },
+    logger: options.logger ?? { level: 'info' },
     version,
   });
   log = app.log;
@@ -119,6 +128,14 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
       await store.close();
     },
   };
+}
+
+function checkExecAllowed(command: unknown, execDirs: readonly string[]): void {
+  const real = typeof command === 'string' && existsSync(command) ? realpathSync(command) : undefined;
+  const allowed = real !== undefined && execDirs.some((dir) => existsSync(dir) && real.startsWith(`${realpathSync(dir)}/`));
+  if (!allowed) {
+    throw new AppError('target_error', `exec target command is not under a directory the server allows; list its directory in BREAKGLASS_EXEC_DIRS`);
+  }
 }
 
 async function loadAuditLog(store: Store, vault: Vault, clock: Clock) {

@@ -1,0 +1,34 @@
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors/index.js';
+
+/**
+ * The server's environment, parsed once and frozen. Settings that decide what the server
+ * itself may execute or write live here, never in the catalog: a catalog arrives over the API,
+ * and an admin token must not amount to running arbitrary programs as the server user.
+ */
+const schema = z.object({
+  BREAKGLASS_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  BREAKGLASS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** Colon-separated directories whose executables `type: exec` targets may run. */
+  BREAKGLASS_EXEC_DIRS: z
+    .string()
+    .optional()
+    .transform((text) => (text ?? '').split(':').filter((dir) => dir !== ''))
+    .refine((dirs) => dirs.every((dir) => isAbsolute(dir)), 'every directory must be an absolute path'),
+});
+
+export type ServerEnv = Readonly<{ databaseUrl: string | undefined; logLevel: string | undefined; execDirs: readonly string[] }>;
+
+export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('validation', `${String(issue?.path[0])}: ${issue?.message ?? 'invalid'}`, { path: String(issue?.path[0]) });
+  }
+  return Object.freeze({
+    databaseUrl: parsed.data.BREAKGLASS_DATABASE_URL,
+    logLevel: parsed.data.BREAKGLASS_LOG_LEVEL,
+    execDirs: Object.freeze(parsed.data.BREAKGLASS_EXEC_DIRS),
+  });
+}
