@@ -3,10 +3,12 @@
  * only src/app wires the registry in.
  */
 import type { ConnectorDriver } from '../ports/index.js';
+import { mysqlDriver } from './mysql/mysql-connector.js';
 import { postgresDriver } from './postgres/postgres-connector.js';
 import { sshDriver } from './ssh/ssh-connector.js';
 
 export const connectorDrivers: Readonly<Record<string, ConnectorDriver>> = Object.freeze({
   postgres: postgresDriver,
+  mysql: mysqlDriver,
   ssh: sshDriver,
 });
