@@ -37,3 +37,13 @@ export {
   type BundleSource,
   type VerifyBundleOptions,
 } from './audit-bundle.js';
+export {
+  custodianKeyId,
+  custodianPublicKey,
+  generateCustodianKeyPair,
+  openWithPrivateKey,
+  sealToPublicKey,
+  sealedKeyId,
+  type CustodianKeyPair,
+} from './custodian-seal.js';
+export { combineCustodianShares, decodeShare, encodeShare, shareFingerprint, splitCustodianKey, type ShareEnvelope } from './custodian-shares.js';
