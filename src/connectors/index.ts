@@ -3,6 +3,7 @@
  * only src/app wires the registry in.
  */
 import type { ConnectorDriver } from '../ports/index.js';
+import { ldapDriver } from './ldap/ldap-connector.js';
 import { mysqlDriver } from './mysql/mysql-connector.js';
 import { postgresDriver } from './postgres/postgres-connector.js';
 import { sshDriver } from './ssh/ssh-connector.js';
@@ -10,5 +11,6 @@ import { sshDriver } from './ssh/ssh-connector.js';
 export const connectorDrivers: Readonly<Record<string, ConnectorDriver>> = Object.freeze({
   postgres: postgresDriver,
   mysql: mysqlDriver,
+  ldap: ldapDriver,
   ssh: sshDriver,
 });
