@@ -6,6 +6,7 @@ import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
 import { createAuditLog } from '../modules/audit/audit-log.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
+import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { aad, createVault, type Vault } from '../modules/vault/vault.js';
 import { systemClock, type Clock, type ConnectorFactory, type Store } from '../ports/index.js';
@@ -90,6 +91,7 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
     wake: () => schedulerRef.current?.wake(),
+    quorum: createQuorumPool(),
   };
   const app = await buildHttpApp({
     ctx,

@@ -158,6 +158,15 @@ const account = z.strictObject({
   privileges: z.array(noNul(512)).min(1, 'list at least one privilege').max(32).optional(),
   rules: noNul(4096).optional(),
   principals: z.array(noNul(64)).min(1, 'list at least one principal').max(16).optional(),
+  /** Cryptographic dual control: k of the custodians must present their shares to release. */
+  approval: z
+    .strictObject({
+      mode: z.literal('custodians', { error: 'accounts support approval mode custodians (post-hoc comes from the policy)' }),
+      threshold: z.number().int().min(2, 'a quorum needs at least 2 custodians').max(255),
+      window: duration.optional(),
+    })
+    .optional(),
+  custodians: z.array(name).min(2, 'list at least two custodians').max(255).optional(),
 });
 
 /** Per target type and mode: the fields an account must have, and the ones it may have. */
@@ -179,6 +188,16 @@ export function accountSpec(item: Partial<Record<(typeof accountSpecKeys)[number
   return Object.fromEntries(accountSpecKeys.filter((key) => item[key] !== undefined).map((key) => [key, item[key]]));
 }
 
+/** Default time custodians have to present their shares before a request expires. */
+export const defaultQuorumWindowMs = 30 * 60_000;
+
+/** The custodian quorum of an account, if it has one. */
+export function accountQuorum(item: { approval?: { threshold: number; window?: string | undefined } | undefined; custodians?: string[] | undefined }) {
+  if (!item.approval || !item.custodians) return undefined;
+  const windowMs = item.approval.window === undefined ? defaultQuorumWindowMs : (parseDuration(item.approval.window) ?? defaultQuorumWindowMs);
+  return { threshold: item.approval.threshold, custodians: item.custodians, windowMs };
+}
+
 /** The login name of a pre-staged account on its target; ephemeral ones get one per grant. */
 export function accountPrincipal(item: { role?: string | undefined; user?: string | undefined; dn?: string | undefined }): string {
   return item.role ?? item.user ?? item.dn ?? '(per grant)';
@@ -187,6 +206,8 @@ export function accountPrincipal(item: { role?: string | undefined; user?: strin
 const user = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9._-]{0,62}$/, 'use 1 to 63 lowercase letters, digits, ".", "_" and "-", starting with a letter'),
   roles: z.array(z.enum(userRoles, { error: `unknown role; roles are ${userRoles.join(', ')}` })),
+  /** A custodian's X25519 public key (from `breakglass custodian keygen`): shares are encrypted to it. */
+  recipient: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a recipient printed by `breakglass custodian keygen`').optional(),
 });
 
 type Section = 'targets' | 'policies' | 'accounts' | 'users';
@@ -213,6 +234,7 @@ function checkReferences(doc: unknown, ctx: z.RefinementCtx): void {
     }
   }
   checkAccountFields(doc, ctx);
+  checkCustodians(doc, ctx);
   for (const { index, item } of namedItems(doc, 'accounts')) {
     for (const [field, section] of [['target', 'targets'], ['policy', 'policies']] as const) {
       const ref = item[field];
@@ -220,6 +242,33 @@ function checkReferences(doc: unknown, ctx: z.RefinementCtx): void {
         ctx.addIssue({ code: 'custom', path: ['accounts', index, field], message: `unknown ${field} "${ref}"` });
       }
     }
+  }
+}
+
+/** Custodians are declared users with the custodian role, enough of them for the threshold. */
+function checkCustodians(doc: unknown, ctx: z.RefinementCtx): void {
+  const users = new Map(namedItems(doc, 'users').map(({ item }) => [item['name'], item['roles']]));
+  for (const { index, item } of namedItems(doc, 'accounts')) {
+    const approval = item['approval'] as { threshold?: unknown } | undefined;
+    const custodians = Array.isArray(item['custodians']) ? (item['custodians'] as unknown[]) : undefined;
+    const at = (key: string) => ['accounts', index, key];
+    if (approval && !custodians) ctx.addIssue({ code: 'custom', path: at('custodians'), message: 'approval mode custodians needs a custodians list' });
+    if (custodians && !approval) ctx.addIssue({ code: 'custom', path: at('approval'), message: 'custodians need approval: { mode: custodians, threshold: k }' });
+    if (item['mode'] === 'ephemeral' && approval) ctx.addIssue({ code: 'custom', path: at('approval'), message: 'custodian quorum protects a pre-staged secret; ephemeral accounts have none' });
+    if (!custodians) continue;
+    if (typeof approval?.threshold === 'number' && approval.threshold > custodians.length) {
+      ctx.addIssue({ code: 'custom', path: ['accounts', index, 'approval', 'threshold'], message: `threshold ${approval.threshold} is more than the ${custodians.length} custodians` });
+    }
+    custodians.forEach((custodian, i) => {
+      const roles = users.get(custodian);
+      if (new Set(custodians).size !== custodians.length && custodians.indexOf(custodian) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['accounts', index, 'custodians', i], message: `"${String(custodian)}" is listed twice` });
+      } else if (!Array.isArray(roles)) {
+        ctx.addIssue({ code: 'custom', path: ['accounts', index, 'custodians', i], message: `unknown user "${String(custodian)}"` });
+      } else if (!roles.includes('custodian')) {
+        ctx.addIssue({ code: 'custom', path: ['accounts', index, 'custodians', i], message: `user "${String(custodian)}" lacks the custodian role` });
+      }
+    });
   }
 }
 

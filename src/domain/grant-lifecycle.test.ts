@@ -25,6 +25,7 @@ function grant(state: GrantState, overrides: Partial<Grant> = {}): Grant {
     createdAt: t0,
     activatedAt: undefined,
     expiresAt: at(60_000),
+    ttlMs: 60_000,
     endedAt: undefined,
     endReason: undefined,
     revokedAt: undefined,
@@ -39,6 +40,8 @@ function grant(state: GrantState, overrides: Partial<Grant> = {}): Grant {
 
 const answers = { necessary: true, scoped: true, removed: true, note: 'ok' };
 const events: Record<GrantEvent['type'], GrantEvent> = {
+  'quorum-reached': { type: 'quorum-reached' },
+  'quorum-expired': { type: 'quorum-expired' },
   activate: { type: 'activate' },
   'activation-failed': { type: 'activation-failed', reason: 'target down' },
   deny: { type: 'deny' },
@@ -54,6 +57,9 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
 
 /** The legal transitions of DESIGN.md §2 for a pre-staged account, and where they lead. */
 const legal: Record<string, GrantState> = {
+  'awaiting-quorum/quorum-reached': 'requested',
+  'awaiting-quorum/quorum-expired': 'expired',
+  'awaiting-quorum/cancel': 'cancelled',
   'requested/activate': 'active',
   'requested/activation-failed': 'failed',
   'requested/deny': 'denied',
@@ -94,6 +100,17 @@ describe('grant lifecycle (ephemeral)', () => {
   });
   it('ephemeral credentials are never rotated', () => {
     expect(() => transition(grant('revoked', { mode: 'ephemeral' }), events['rotation-started'], t0)).toThrow(AppError);
+  });
+});
+
+describe('custodian quorum', () => {
+  it('the request waits for its quorum until the window closes, not after', () => {
+    expect(() => transition(grant('awaiting-quorum'), events['quorum-expired'], at(59_999))).toThrowError(/still open/);
+    expect(transition(grant('awaiting-quorum'), events['quorum-expired'], at(60_000)).state).toBe('expired');
+  });
+  it('the TTL counts from the release, not from the request', () => {
+    const g = transition(grant('awaiting-quorum', { ttlMs: 300_000 }), events['quorum-reached'], at(1_000_000));
+    expect(g.expiresAt).toEqual(at(1_300_000));
   });
 });
 

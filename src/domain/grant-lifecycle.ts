@@ -7,6 +7,8 @@ import type { Actor, Certification, Grant, GrantState } from './types.js';
  * listed here is refused with `invalid_transition`, whatever the caller believes.
  */
 export type GrantEvent =
+  | { readonly type: 'quorum-reached' }
+  | { readonly type: 'quorum-expired' }
   | { readonly type: 'activate' }
   | { readonly type: 'activation-failed'; readonly reason: string }
   | { readonly type: 'deny' }
@@ -26,7 +28,7 @@ export type GrantEvent =
 export type GrantEventType = GrantEvent['type'];
 
 /** States from which nothing moves any more. */
-export const terminalStates: readonly GrantState[] = ['closed', 'denied', 'cancelled', 'failed'];
+export const terminalStates: readonly GrantState[] = ['closed', 'denied', 'cancelled', 'failed', 'expired'];
 
 /** States in which a credential may still be usable on the target: revocation is owed. */
 export const liveStates: readonly GrantState[] = ['active', 'revoking'];
@@ -51,6 +53,16 @@ function expect(grant: Grant, event: GrantEvent, ...states: GrantState[]): void 
  */
 export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
   switch (event.type) {
+    case 'quorum-reached':
+      expect(grant, event, 'awaiting-quorum');
+      // The TTL counts from the release: time spent gathering custodians is not taken from it.
+      return { ...grant, state: 'requested', expiresAt: new Date(now.getTime() + grant.ttlMs) };
+    case 'quorum-expired':
+      expect(grant, event, 'awaiting-quorum');
+      if (now.getTime() < grant.expiresAt.getTime()) {
+        throw new AppError('invalid_transition', `the quorum window of grant ${grant.id} is still open`);
+      }
+      return { ...grant, state: 'expired', closedAt: now };
     case 'activate':
       expect(grant, event, 'requested');
       return { ...grant, state: 'active', activatedAt: now };
@@ -61,7 +73,7 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
       expect(grant, event, 'requested');
       return { ...grant, state: 'denied', closedAt: now };
     case 'cancel':
-      expect(grant, event, 'requested');
+      expect(grant, event, 'requested', 'awaiting-quorum');
       return { ...grant, state: 'cancelled', closedAt: now };
     case 'expire':
       expect(grant, event, 'active');

@@ -61,9 +61,19 @@ export interface Account {
   readonly staging: StagingState;
   /** Increments on every rotation; part of the secret's associated data. */
   readonly secretVersion: number;
+  /** Cryptographic dual control: k of these custodians must present shares to release. */
+  readonly quorum: Quorum | undefined;
+}
+
+export interface Quorum {
+  readonly threshold: number;
+  readonly custodians: readonly string[];
+  /** How long a request waits for the shares before it expires. */
+  readonly windowMs: number;
 }
 
 export const grantStates = [
+  'awaiting-quorum',
   'requested',
   'active',
   'revoking',
@@ -74,6 +84,7 @@ export const grantStates = [
   'denied',
   'cancelled',
   'failed',
+  'expired',
 ] as const;
 export type GrantState = (typeof grantStates)[number];
 
@@ -100,7 +111,10 @@ export interface Grant {
   readonly mode: AccountMode;
   readonly createdAt: Date;
   readonly activatedAt: Date | undefined;
+  /** While awaiting quorum: when the request expires. Once active: when the grant ends. */
   readonly expiresAt: Date;
+  /** The granted time-to-live; counted from activation. */
+  readonly ttlMs: number;
   /** When revocation began (TTL reached or early end). */
   readonly endedAt: Date | undefined;
   readonly endReason: 'expired' | 'ended' | undefined;

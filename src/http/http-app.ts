@@ -15,6 +15,7 @@ import { authenticate } from '../modules/identity/identity.js';
 import { errorStatus } from './error-status.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
+import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
 
 declare module 'fastify' {
@@ -105,6 +106,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(catalogRoutes(deps.ctx));
       await v1.register(grantRoutes(deps.ctx));
       await v1.register(auditRoutes(deps.ctx));
+      await v1.register(custodianRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

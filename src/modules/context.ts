@@ -1,5 +1,6 @@
 import type { Clock, ConnectorDriver, ConnectorFactory, Store } from '../ports/index.js';
 import type { AuditLog } from './audit/audit-log.js';
+import type { QuorumPool } from './custodians/quorum-pool.js';
 import type { Vault } from './vault/vault.js';
 
 /** The minimal structured logger the use cases need (pino satisfies it). Never pass a secret. */
@@ -24,6 +25,8 @@ export interface ModuleContext {
   /** Tells the scheduler that a job became due earlier than it planned for. */
   readonly wake: () => void;
   readonly retry: RetryPolicy;
+  /** Custodians' shares presented for grants, in memory only. */
+  readonly quorum: QuorumPool;
 }
 
 /** Backoff for work on targets that fail: retried for ever, never given up. */

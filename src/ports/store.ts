@@ -35,11 +35,13 @@ export interface UserRecord {
   readonly id: UserId;
   readonly name: string;
   readonly roles: readonly UserRole[];
+  /** A custodian's X25519 public key: ceremony shares are encrypted to it. */
+  readonly recipient?: string | undefined;
   readonly createdAt: Date;
 }
 
 export interface UserRepository {
-  upsert(user: { name: string; roles: readonly UserRole[] }, now: Date): Promise<UserRecord>;
+  upsert(user: { name: string; roles: readonly UserRole[]; recipient?: string | undefined }, now: Date): Promise<UserRecord>;
   findByName(name: string): Promise<UserRecord | undefined>;
   findById(id: UserId): Promise<UserRecord | undefined>;
   list(): Promise<UserRecord[]>;
@@ -58,6 +60,20 @@ export interface AccountRecord extends Account {
   readonly secretSealed: string | undefined;
 }
 
+export interface CustodianKeyRecord {
+  readonly accountId: AccountId;
+  /** Short id of the public key: which ceremony a share or a sealed file belongs to. */
+  readonly kid: string;
+  /** Raw X25519 public key, base64url. */
+  readonly publicKey: string;
+  readonly threshold: number;
+  /** One entry per custodian: who holds which share, known by its fingerprint only. */
+  readonly shares: readonly { readonly holder: string; readonly fingerprint: string }[];
+  /** Increments with every ceremony. */
+  readonly generation: number;
+  readonly createdAt: Date;
+}
+
 export interface CatalogRepository {
   upsertTarget(target: Omit<TargetRecord, 'id'>): Promise<TargetRecord>;
   upsertPolicy(policy: Omit<Policy, 'id'>): Promise<Policy>;
@@ -71,6 +87,10 @@ export interface CatalogRepository {
   findPolicyById(id: Policy['id']): Promise<Policy | undefined>;
   /** Records a new sealed secret; staging becomes `staged`, secretVersion becomes `version`. */
   setAccountSecret(id: AccountId, sealed: string, version: number): Promise<void>;
+  /** The public half of a dual-control account's key, and fingerprints of its shares. */
+  getCustodianKey(accountId: AccountId): Promise<CustodianKeyRecord | undefined>;
+  /** Replaces the account's custodian key (a new ceremony: the old shares stop working). */
+  setCustodianKey(key: CustodianKeyRecord): Promise<void>;
   /** Forgets the staged secret: the account's principal or target changed, stage it again. */
   resetStaging(id: AccountId): Promise<void>;
   /** Locks the account row until the transaction ends (PostgreSQL); a no-op on SQLite. */

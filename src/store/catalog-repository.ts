@@ -1,6 +1,6 @@
 import type { Selectable, Transaction } from 'kysely';
 import { asAccountId, asPolicyId, asTargetId, targetTypes, userRoles } from '../domain/index.js';
-import type { AccountMode, ApprovalMode, Policy, StagingState } from '../domain/index.js';
+import type { AccountMode, ApprovalMode, Policy, Quorum, StagingState } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { AccountRecord, CatalogRepository, Store, TargetRecord } from '../ports/index.js';
 import { affected, fromNullable, member, newId, parseJson, toNullable } from './columns.js';
@@ -55,6 +55,7 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         mode: account.mode,
         principal: account.principal,
         spec: JSON.stringify(account.spec),
+        quorum: account.quorum === undefined ? null : JSON.stringify(account.quorum),
       };
       const row = await trx
         .insertInto('accounts')
@@ -80,6 +81,36 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         .where('id', '=', id)
         .executeTakeFirst();
       if (affected(result) === 0) throw new AppError('not_found', `account ${id} not found`);
+    },
+
+    async getCustodianKey(accountId) {
+      const row = await trx.selectFrom('custodian_keys').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        accountId: asAccountId(row.account_id),
+        kid: row.kid,
+        publicKey: row.public_key,
+        threshold: Number(row.threshold),
+        shares: parseJson<{ holder: string; fingerprint: string }[]>(row.shares, 'custodian_keys.shares'),
+        generation: Number(row.generation),
+        createdAt: new Date(Number(row.created_at)),
+      };
+    },
+
+    async setCustodianKey(key) {
+      const values = {
+        kid: key.kid,
+        public_key: key.publicKey,
+        threshold: key.threshold,
+        shares: JSON.stringify(key.shares),
+        generation: key.generation,
+        created_at: key.createdAt.getTime(),
+      };
+      await trx
+        .insertInto('custodian_keys')
+        .values({ account_id: key.accountId, ...values })
+        .onConflict((oc) => oc.column('account_id').doUpdateSet(values))
+        .execute();
     },
 
     async resetStaging(id) {
@@ -145,6 +176,7 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
     mode: member(row.mode, accountModes, 'accounts.mode'),
     principal: row.principal,
     spec: parseJson<Record<string, unknown>>(row.spec, 'accounts.spec'),
+    quorum: row.quorum === null ? undefined : parseJson<Quorum>(row.quorum, 'accounts.quorum'),
     staging: member(row.staging, stagingStates, 'accounts.staging'),
     secretVersion: Number(row.secret_version),
     secretSealed: fromNullable(row.secret_sealed),

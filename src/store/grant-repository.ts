@@ -101,6 +101,7 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     closed_at: toOptionalMs(grant.closedAt),
     certification: grant.certification === undefined ? null : JSON.stringify(certificationJson(grant.certification)),
     failure: toNullable(grant.failure),
+    ttl_ms: grant.ttlMs,
   };
 }
 
@@ -143,5 +144,7 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     closedAt: fromOptionalMs(row.closed_at),
     certification: row.certification === null ? undefined : toCertification(row.certification),
     failure: fromNullable(row.failure),
+    // Grants from before TTLs were stored: their expiry was set at invoke.
+    ttlMs: row.ttl_ms === null ? Number(row.expires_at) - Number(row.created_at) : Number(row.ttl_ms),
   };
 }

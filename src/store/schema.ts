@@ -11,6 +11,7 @@ export interface Database {
   targets: TargetsTable;
   policies: PoliciesTable;
   accounts: AccountsTable;
+  custodian_keys: CustodianKeysTable;
   grants: GrantsTable;
   jobs: JobsTable;
   audit_events: AuditEventsTable;
@@ -24,6 +25,8 @@ export interface UsersTable {
   name: string;
   /** JSON array of roles. */
   roles: string;
+  /** A custodian's X25519 public key (base64url), for shares encrypted to them. */
+  recipient: Generated<string | null>;
   created_at: number;
 }
 
@@ -67,6 +70,8 @@ export interface AccountsTable {
   principal: string;
   /** JSON object of the account's type-specific settings. */
   spec: Generated<string>;
+  /** JSON of the custodian Quorum, or null. */
+  quorum: string | null;
   staging: Generated<string>;
   secret_version: Generated<number>;
   secret_sealed: string | null;
@@ -96,6 +101,17 @@ export interface GrantsTable {
   failure: string | null;
   /** Envelope-sealed credential of an ephemeral grant, until it is revealed. */
   credential_sealed: Generated<string | null>;
+  ttl_ms: number | null;
+}
+
+export interface CustodianKeysTable {
+  account_id: string;
+  kid: string;
+  public_key: string;
+  threshold: number;
+  shares: string;
+  generation: number;
+  created_at: number;
 }
 
 export interface JobsTable {

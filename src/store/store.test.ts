@@ -99,7 +99,7 @@ function seed(store: Store): Promise<Seeded> {
     const owner = await tx.users.upsert({ name: 'olivia', roles: ['incident-owner', 'auditor'] }, t0);
     const target = await tx.catalog.upsertTarget({ name: 'db1', type: 'postgres', settings: { host: 'h', port: 5432 }, adminSecretSealed: 'sealed:admin' });
     const policy = await tx.catalog.upsertPolicy(policyInput);
-    const account = await tx.catalog.upsertAccount({ name: 'bg-db1', targetId: target.id, policyId: policy.id, mode: 'prestaged', principal: 'bg_admin', spec: { role: 'bg_admin' } });
+    const account = await tx.catalog.upsertAccount({ name: 'bg-db1', targetId: target.id, policyId: policy.id, mode: 'prestaged', principal: 'bg_admin', spec: { role: 'bg_admin' }, quorum: undefined });
     return { user, owner, account };
   });
 }
@@ -118,6 +118,7 @@ function requestedGrant(s: Seeded, id: string, createdAt = t0): Grant {
     createdAt,
     activatedAt: undefined,
     expiresAt: at(3_600_000),
+    ttlMs: 3_600_000,
     endedAt: undefined,
     endReason: undefined,
     revokedAt: undefined,
@@ -200,14 +201,14 @@ describe.each(harnesses)('store on $name', (harness) => {
         const policy = await tx.catalog.upsertPolicy({ ...policyInput, minTtlMs: undefined, incidentPattern: undefined, maxTtlMs: 7_200_000 });
         await tx.catalog.setAccountSecret(s.account.id, 'sealed:v1', 1);
         await tx.catalog.lockAccount(s.account.id);
-        const account = await tx.catalog.upsertAccount({ name: 'bg-db1', targetId: target.id, policyId: policy.id, mode: 'prestaged', principal: 'bg_admin2', spec: { role: 'bg_admin2', note: 'ü "quoted"' } });
+        const account = await tx.catalog.upsertAccount({ name: 'bg-db1', targetId: target.id, policyId: policy.id, mode: 'prestaged', principal: 'bg_admin2', spec: { role: 'bg_admin2', note: 'ü "quoted"' }, quorum: { threshold: 2, custodians: ['carol', 'dave'], windowMs: 1_800_000 } });
         return { target, policy, account, lists: [await tx.catalog.listTargets(), await tx.catalog.listPolicies(), await tx.catalog.listAccounts()] };
       });
       expect(s.account).toMatchObject({ staging: 'pending', secretVersion: 0, secretSealed: undefined, spec: { role: 'bg_admin' } });
       expect(s.account.id).toMatch(/^acc_/);
       expect(result.target).toStrictEqual({ id: s.account.targetId, name: 'db1', type: 'postgres', settings: { host: 'h2' }, adminSecretSealed: undefined });
       expect(result.policy).toStrictEqual({ ...policyInput, id: s.account.policyId, minTtlMs: undefined, incidentPattern: undefined, maxTtlMs: 7_200_000 });
-      expect(result.account).toStrictEqual({ ...s.account, principal: 'bg_admin2', spec: { role: 'bg_admin2', note: 'ü "quoted"' }, staging: 'staged', secretVersion: 1, secretSealed: 'sealed:v1' });
+      expect(result.account).toStrictEqual({ ...s.account, principal: 'bg_admin2', spec: { role: 'bg_admin2', note: 'ü "quoted"' }, quorum: { threshold: 2, custodians: ['carol', 'dave'], windowMs: 1_800_000 }, staging: 'staged', secretVersion: 1, secretSealed: 'sealed:v1' });
       expect(result.lists).toStrictEqual([[result.target], [result.policy], [result.account]]);
       const found = await store.transaction(async (tx) => [
         await tx.catalog.findAccountByName('bg-db1'),

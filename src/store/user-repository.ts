@@ -11,8 +11,8 @@ export function userRepository(trx: Transaction<Database>): UserRepository {
     async upsert(user, now) {
       const row = await trx
         .insertInto('users')
-        .values({ id: newId('usr_'), name: user.name, roles: JSON.stringify(user.roles), created_at: now.getTime() })
-        .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ roles: eb.ref('excluded.roles') })))
+        .values({ id: newId('usr_'), name: user.name, roles: JSON.stringify(user.roles), recipient: user.recipient ?? null, created_at: now.getTime() })
+        .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ roles: eb.ref('excluded.roles'), recipient: eb.ref('excluded.recipient') })))
         .returningAll()
         .executeTakeFirstOrThrow();
       return toUser(row);
@@ -58,6 +58,7 @@ function toUser(row: Selectable<UsersTable>): UserRecord {
     id: asUserId(row.id),
     name: row.name,
     roles: roles.map((role): UserRole => member(role, userRoles, 'users.roles')),
+    recipient: row.recipient ?? undefined,
     createdAt: fromMs(row.created_at),
   };
 }

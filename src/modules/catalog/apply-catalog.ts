@@ -1,4 +1,4 @@
-import { accountPrincipal, accountSpec, generatedSecretTypes, type CatalogApply } from '../../config/catalog-file.js';
+import { accountPrincipal, accountQuorum, accountSpec, generatedSecretTypes, type CatalogApply } from '../../config/catalog-file.js';
 import { parseDuration, type Actor } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
@@ -43,7 +43,13 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
         users: doc.users.map((u) => u.name),
       },
     });
-    const unstaged = (await tx.catalog.listAccounts()).filter((a) => a.mode === 'prestaged' && a.staging === 'pending');
+    const unstaged: AccountRecord[] = [];
+    for (const account of await tx.catalog.listAccounts()) {
+      if (account.mode !== 'prestaged' || account.staging !== 'pending') continue;
+      // A dual-control account is staged after its ceremony: its secret is sealed to the custodians' key.
+      if (account.quorum && !(await tx.catalog.getCustodianKey(account.id))) continue;
+      unstaged.push(account);
+    }
     // Written with the catalog: if we crash before staging below, the scheduler still stages.
     const dueAt = new Date(ctx.clock.now().getTime() + backoffDelay(ctx.retry, 0));
     for (const account of unstaged) await tx.jobs.schedule({ kind: 'stage', subject: account.id, dueAt });
@@ -62,7 +68,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
 
 async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Promise<void> {
   const now = ctx.clock.now();
-  for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles }, now);
+  for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles, recipient: user.recipient }, now);
   const targetIds = new Map<string, AccountRecord['targetId']>();
   const existing = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
   for (const [i, spec] of doc.targets.entries()) {
@@ -95,10 +101,13 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply):
     const targetId = targetIds.get(spec.target) ?? (await existingTargetId(tx, spec.target, `accounts[${i}].target`));
     const policyId = policyIds.get(spec.policy) ?? (await existingPolicyId(tx, spec.policy, `accounts[${i}].policy`));
     const principal = spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec);
-    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId, mode: spec.mode, principal, spec: accountSpec(spec) });
+    const quorum = accountQuorum(spec);
+    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId, mode: spec.mode, principal, spec: accountSpec(spec), quorum });
     const old = before.get(spec.name);
-    // The sealed secret belongs to the old principal on the old target: stage the new one afresh.
-    if (old && (old.principal !== principal || old.targetId !== targetId || old.mode !== spec.mode)) await tx.catalog.resetStaging(saved.id);
+    // The sealed secret belongs to the old principal on the old target, or is sealed the old way
+    // (root key versus custodian key): stage it afresh.
+    const sealingChanged = (old?.quorum === undefined) !== (quorum === undefined);
+    if (old && (old.principal !== principal || old.targetId !== targetId || old.mode !== spec.mode || sealingChanged)) await tx.catalog.resetStaging(saved.id);
   }
 }
 
@@ -132,7 +141,8 @@ async function checkLiveChanges(tx: StoreTx, doc: CatalogApply): Promise<void> {
       targets.get(spec.target)?.id === old.targetId &&
       spec.mode === old.mode &&
       principal === old.principal &&
-      JSON.stringify(sorted(accountSpec(spec))) === JSON.stringify(sorted(old.spec));
+      JSON.stringify(sorted(accountSpec(spec))) === JSON.stringify(sorted(old.spec)) &&
+      JSON.stringify(accountQuorum(spec) ?? null) === JSON.stringify(old.quorum ?? null);
     if (!same) throw new AppError('conflict', `accounts[${i}]: account "${spec.name}" has a live grant; end it before changing the account`, { path: `accounts[${i}]` });
   }
 }

@@ -3,7 +3,7 @@ import { AppError } from '../../errors/index.js';
 import type { AccountRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { loadAccountTarget, prestagedOps, withConnector } from '../targets.js';
-import { aad } from '../vault/vault.js';
+import { sealAccountSecret } from '../custodians/account-secret.js';
 
 /**
  * Puts a pre-staged account in its standing state on the target: it exists, cannot log in,
@@ -23,7 +23,7 @@ export async function stageAccount(ctx: ModuleContext, account: AccountRecord): 
   });
   const version = account.secretVersion + 1;
   await ctx.store.transaction(async (tx) => {
-    await tx.catalog.setAccountSecret(account.id, ctx.vault.seal(secret, aad.accountSecret(account.id, version)), version);
+    await tx.catalog.setAccountSecret(account.id, await sealAccountSecret(ctx, tx, account, secret, version), version);
     await ctx.audit.append(tx, {
       actor: 'system',
       action: 'account.staged',

@@ -38,7 +38,8 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
 }
 
 async function unsealCredential(ctx: ModuleContext, tx: StoreTx, grant: Grant, account: AccountRecord): Promise<RevealedCredential> {
-  if (grant.mode === 'prestaged') return { username: account.principal, password: openAccountSecret(ctx, account) };
+  // A dual-control secret was released into the grant when the quorum was reached.
+  if (grant.mode === 'prestaged' && !account.quorum) return { username: account.principal, password: openAccountSecret(ctx, account) };
   const sealed = await tx.grants.getCredential(grant.id);
   if (sealed === undefined) throw new AppError('integrity', `grant ${grant.id} has no credential to reveal`);
   const credential: unknown = JSON.parse(ctx.vault.open(sealed, aad.grantCredential(grant.id)));

@@ -1,6 +1,7 @@
 import { newId } from '../../crypto/index.js';
 import { asGrantId, evaluateInvocation, type Actor, type Grant, type GrantState, type InvocationRequest } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
+import type { AccountRecord, TargetRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
 import { ephemeralOps, loadAccountTarget, prestagedOps, withConnector } from '../targets.js';
@@ -11,7 +12,7 @@ export interface InvokeInput extends InvocationRequest {
 }
 
 /** States in which an account's pre-staged secret is still in play: no second grant then. */
-const busyStates: readonly GrantState[] = ['requested', 'active', 'revoking', 'revoked', 'rotating'];
+const busyStates: readonly GrantState[] = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating'];
 
 /**
  * Opens a break-glass case. With a post-hoc policy the account is enabled on the target at
@@ -41,6 +42,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
       }
     }
+    // Dual control: the request waits for k custodians' shares; the TTL starts at the release.
+    const quorum = account.quorum;
     const grant: Grant = {
       id: asGrantId(newId('gr_')),
       accountId: account.id,
@@ -49,11 +52,12 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
       condition: input.condition,
       reason: input.reason,
       incident: input.incident,
-      state: 'requested',
+      state: quorum ? 'awaiting-quorum' : 'requested',
       mode: account.mode,
       createdAt: now,
       activatedAt: undefined,
-      expiresAt: new Date(now.getTime() + ttlMs),
+      expiresAt: new Date(now.getTime() + (quorum ? quorum.windowMs : ttlMs)),
+      ttlMs,
       endedAt: undefined,
       endReason: undefined,
       revokedAt: undefined,
@@ -77,12 +81,23 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         ttlMs,
         expiresAt: grant.expiresAt.toISOString(),
         policy: policy.name,
-        approval: policy.approval.mode,
+        approval: quorum ? 'custodians' : policy.approval.mode,
+        ...(quorum ? { threshold: quorum.threshold, custodians: quorum.custodians, quorumDeadline: grant.expiresAt.toISOString() } : {}),
       },
     });
     return { grant, account, target: await loadAccountTarget(tx, account) };
   });
   ctx.wake();
+  if (grant.state === 'awaiting-quorum') return grant;
+  return activateGrant(ctx, grant, account, target);
+}
+
+/**
+ * Makes a requested grant usable on its target: enables the pre-staged account (with the
+ * grant's expiry carried natively) or issues the ephemeral credential, then marks it active.
+ * A failure leaves the grant `failed` with a cleanup job; a late success after expiry is undone.
+ */
+export async function activateGrant(ctx: ModuleContext, grant: Grant, account: AccountRecord, target: TargetRecord): Promise<Grant> {
   let sealedCredential: string | undefined;
   try {
     sealedCredential = await withConnector(ctx, target, async (connector) => {

@@ -1,7 +1,8 @@
 import { generatePassword } from '../../crypto/index.js';
 import { asGrantId, type Grant } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
-import type { JobRecord, StoreTx } from '../../ports/index.js';
+import type { AccountRecord, JobRecord, StoreTx } from '../../ports/index.js';
+import { sealAccountSecret } from '../custodians/account-secret.js';
 import type { ModuleContext } from '../context.js';
 import { applyEvent, loadGrant } from '../grants/grant-store.js';
 import { ephemeralOps, loadAccountTarget, openAccountSecret, prestagedOps, withConnector } from '../targets.js';
@@ -18,7 +19,16 @@ import { aad } from '../vault/vault.js';
 export async function expireGrant(ctx: ModuleContext, job: JobRecord): Promise<void> {
   await ctx.store.transaction(async (tx) => {
     const grant = await loadGrant(tx, asGrantId(job.subject));
+    if (grant.state === 'awaiting-quorum') {
+      // The custodians did not gather in time: the request expires; nothing was enabled.
+      if (ctx.clock.now().getTime() < grant.expiresAt.getTime()) return;
+      await applyEvent(ctx, tx, grant, { type: 'quorum-expired' }, 'system', { presented: ctx.quorum.holders(grant.id) });
+      ctx.quorum.drop(grant.id);
+      return;
+    }
     if (grant.state === 'active') {
+      // A later expiry job exists when the TTL restarted at the quorum release.
+      if (ctx.clock.now().getTime() < grant.expiresAt.getTime()) return;
       await applyEvent(ctx, tx, grant, { type: 'expire' }, 'system');
     } else if (grant.state === 'requested') {
       await applyEvent(ctx, tx, grant, { type: 'activation-failed', reason: 'activation was interrupted' }, 'system');
@@ -85,6 +95,17 @@ async function accountHasLiveGrant(ctx: ModuleContext, grant: Grant): Promise<bo
   return live.length > 0;
 }
 
+/**
+ * The secret in use before rotation, to prove it is rejected afterwards. A dual-control secret
+ * cannot be opened by the server; it was released into the grant at the quorum.
+ */
+async function previousSecret(ctx: ModuleContext, grant: Grant, account: AccountRecord): Promise<string> {
+  if (!account.quorum) return openAccountSecret(ctx, account);
+  const sealed = await ctx.store.transaction((tx) => tx.grants.getCredential(grant.id));
+  if (sealed === undefined) throw new AppError('integrity', `grant ${grant.id} lost its released secret; rotation cannot prove the old one dead`);
+  return (JSON.parse(ctx.vault.open(sealed, aad.grantCredential(grant.id))) as { password: string }).password;
+}
+
 async function nextAfterRevocation(ctx: ModuleContext, tx: StoreTx, grant: Grant): Promise<void> {
   if (grant.mode === 'prestaged') {
     await applyEvent(ctx, tx, grant, { type: 'rotation-started' }, 'system');
@@ -106,7 +127,7 @@ export async function rotateGrant(ctx: ModuleContext, job: JobRecord): Promise<v
     return { grant, account, target: await loadAccountTarget(tx, account) };
   });
   if (grant.state !== 'rotating') return;
-  const oldSecret = openAccountSecret(ctx, account);
+  const oldSecret = await previousSecret(ctx, grant, account);
   const newSecret = generatePassword();
   await withConnector(ctx, target, async (connector) => {
     const ops = prestagedOps(connector, target);
@@ -121,7 +142,9 @@ export async function rotateGrant(ctx: ModuleContext, job: JobRecord): Promise<v
   await ctx.store.transaction(async (tx) => {
     const current = await loadGrant(tx, grant.id);
     if (current.state !== 'rotating') return;
-    await tx.catalog.setAccountSecret(account.id, ctx.vault.seal(newSecret, aad.accountSecret(account.id, version)), version);
+    await tx.catalog.setAccountSecret(account.id, await sealAccountSecret(ctx, tx, account, newSecret, version), version);
+    // The released dual-control secret is dead now: wipe it.
+    await tx.grants.setCredential(current.id, undefined);
     await applyEvent(ctx, tx, current, { type: 'rotation-verified' }, 'system', {
       target: target.name,
       secretVersion: version,

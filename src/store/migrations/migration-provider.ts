@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial-schema.js';
 import { connectorSpecs } from './0002-connector-specs.js';
+import { dualControl } from './0003-dual-control.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -9,6 +10,7 @@ import { connectorSpecs } from './0002-connector-specs.js';
 const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-connector-specs': connectorSpecs,
+  '0003-dual-control': dualControl,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,22 @@
+import { sealToPublicKey, sealedKeyId } from '../../crypto/index.js';
+import { AppError } from '../../errors/index.js';
+import type { AccountRecord, StoreTx } from '../../ports/index.js';
+import type { ModuleContext } from '../context.js';
+import { aad } from '../vault/vault.js';
+
+/**
+ * Seals an account's pre-staged secret the way its policy demands: to the custodians' public
+ * key for dual-control accounts (the server cannot open it again), else under the root key.
+ */
+export async function sealAccountSecret(ctx: Pick<ModuleContext, 'vault'>, tx: StoreTx, account: AccountRecord, secret: string, version: number): Promise<string> {
+  const data = aad.accountSecret(account.id, version);
+  if (!account.quorum) return ctx.vault.seal(secret, data);
+  const key = await tx.catalog.getCustodianKey(account.id);
+  if (!key) throw new AppError('conflict', `account "${account.name}" needs its key ceremony first: breakglass ceremony ${account.name}`);
+  return sealToPublicKey(key.publicKey, secret, data);
+}
+
+/** Is this sealed secret sealed to a custodian key (and so closed to the server)? */
+export function isCustodianSealed(sealed: string): boolean {
+  return sealedKeyId(sealed) !== undefined;
+}
