@@ -14,7 +14,7 @@ export interface CeremonyResult {
   readonly plaintextFor: string[];
 }
 
-/** A share encrypted to a custodian's recipient key (open with `breakglass custodian decrypt`). */
+/** A share encrypted to a custodian's recipient key: `bgshare1e.<holder>.<sealed>` (opened by `share submit --identity`). */
 export const encryptedSharePrefix = 'bgshare1e.';
 export const shareRecipientAad = (account: string, holder: string) => `share:${account}:${holder}`;
 
@@ -50,7 +50,10 @@ export async function runCeremony(ctx: ModuleContext, actor: Actor, accountName:
   quorum.custodians.forEach((holder, i) => {
     const text = encodeShare({ kid, account: account.name, holder, threshold: quorum.threshold, total: quorum.custodians.length, share: raw[i]! });
     const recipient = recipients.get(holder);
-    if (recipient) shares[holder] = encryptedSharePrefix + Buffer.from(sealToPublicKey(recipient, text, shareRecipientAad(account.name, holder))).toString('base64url');
+    if (recipient) {
+      const sealed = Buffer.from(sealToPublicKey(recipient, text, shareRecipientAad(account.name, holder))).toString('base64url');
+      shares[holder] = `${encryptedSharePrefix}${holder}.${sealed}`;
+    }
     else {
       shares[holder] = text;
       plaintextFor.push(holder);

@@ -79,7 +79,7 @@ export async function certify(ctx: ModuleContext, actor: Actor, id: GrantId, ans
 }
 
 /** Who sees every case: they review, certify or audit them. Others see their own. */
-const overseers = new Set(['admin', 'incident-owner', 'auditor']);
+const overseers = new Set(['admin', 'incident-owner', 'auditor', 'custodian']);
 const seesAll = (actor: Actor) => actor.roles.some((role) => overseers.has(role));
 
 export async function showGrant(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<Grant> {
