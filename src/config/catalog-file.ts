@@ -179,7 +179,7 @@ const accountFields: Record<string, Partial<Record<'prestaged' | 'ephemeral', { 
   redis: { prestaged: { required: ['user'], optional: ['rules'] }, ephemeral: { required: ['rules'], optional: [] } },
   ssh: { ephemeral: { required: ['principals'], optional: [] } },
   ldap: { prestaged: { required: ['dn'], optional: [] } },
-  exec: { prestaged: { required: ['user'], optional: [] }, ephemeral: { required: [], optional: [] } },
+  exec: { prestaged: { required: ['user'], optional: ['privileges'] }, ephemeral: { required: [], optional: ['privileges'] } },
 };
 const accountSpecKeys = ['role', 'user', 'dn', 'grantedRoles', 'reassignOwnedTo', 'dropOwned', 'privileges', 'rules', 'principals'] as const;
 

@@ -3,6 +3,7 @@
  * only src/app wires the registry in.
  */
 import type { ConnectorDriver } from '../ports/index.js';
+import { execDriver } from './exec/exec-connector.js';
 import { ldapDriver } from './ldap/ldap-connector.js';
 import { mysqlDriver } from './mysql/mysql-connector.js';
 import { postgresDriver } from './postgres/postgres-connector.js';
@@ -12,5 +13,6 @@ export const connectorDrivers: Readonly<Record<string, ConnectorDriver>> = Objec
   postgres: postgresDriver,
   mysql: mysqlDriver,
   ldap: ldapDriver,
+  exec: execDriver,
   ssh: sshDriver,
 });
