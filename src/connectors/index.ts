@@ -7,6 +7,7 @@ import { execDriver } from './exec/exec-connector.js';
 import { ldapDriver } from './ldap/ldap-connector.js';
 import { mysqlDriver } from './mysql/mysql-connector.js';
 import { postgresDriver } from './postgres/postgres-connector.js';
+import { redisDriver } from './redis/redis-connector.js';
 import { sshDriver } from './ssh/ssh-connector.js';
 
 export const connectorDrivers: Readonly<Record<string, ConnectorDriver>> = Object.freeze({
@@ -14,5 +15,6 @@ export const connectorDrivers: Readonly<Record<string, ConnectorDriver>> = Objec
   mysql: mysqlDriver,
   ldap: ldapDriver,
   exec: execDriver,
+  redis: redisDriver,
   ssh: sshDriver,
 });

@@ -1,0 +1,212 @@
+/**
+ * The admin side of one Redis target. Each operation opens its own short connection as the
+ * admin user: no reconnects, no offline queue, every command bounded by the target's timeout,
+ * so a dead or silent server fails the call instead of parking it. Shared by both modes.
+ */
+import { Redis } from 'ioredis';
+import type { AccountInspection } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import { isNoAclFile, isNoSuchUser, toAppError } from './redis-errors.js';
+
+/** How long a session kill waits until no client of the user is left in CLIENT LIST. */
+const SESSION_DRAIN_MS = 2000;
+const SESSION_POLL_MS = 50;
+
+export interface RedisSettings {
+  readonly host: string;
+  readonly port: number;
+  /** The admin user Breakglass logs in as (`default` unless the catalog names one). */
+  readonly user: string;
+}
+
+/** What ACL GETUSER says about a user, as far as Breakglass cares. */
+export interface AclUser {
+  readonly flags: readonly string[];
+  /** Lowercase hex SHA-256 of each accepted password. */
+  readonly passwords: readonly string[];
+}
+
+/** One admin connection, for the duration of one operation. */
+export interface AdminSession {
+  /**
+   * Sends one command, each argument separately (no quoting, no string building). Server text in
+   * errors is kept with password hashes masked (see toAppError); no command here carries a
+   * plaintext secret except the admin AUTH, which never goes through `call`.
+   */
+  call(args: readonly string[]): Promise<unknown>;
+  getUser(user: string): Promise<AclUser | undefined>;
+  countSessions(user: string): Promise<number>;
+  /** Kills every client authenticated as the user until CLIENT LIST shows none, or fails retryably. */
+  endSessions(user: string): Promise<void>;
+  /** ACL SAVE where the server keeps users in an ACL file, so a restart cannot bring back old state. */
+  persist(): Promise<void>;
+  inspect(user: string): Promise<AccountInspection>;
+}
+
+export interface RedisAdmin {
+  readonly settings: RedisSettings;
+  /** Users no mutation may touch: the admin user and `default`. */
+  readonly protectedUsers: readonly string[];
+  run<T>(op: string, user: string, fn: (session: AdminSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function createRedisAdmin(settings: RedisSettings, adminSecret: string | undefined, timeoutMs: number): RedisAdmin {
+  const open = new Set<Redis>();
+
+  async function connect(op: string, user: string): Promise<Redis> {
+    const client = new Redis({
+      host: settings.host,
+      port: settings.port,
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      reconnectOnError: () => false,
+      enableOfflineQueue: false,
+      // The ready check (INFO) needs a permission the admin may lack and waits out LOADING on
+      // its own clock; a LOADING reply to our first command is classified as retryable instead.
+      enableReadyCheck: false,
+      autoResubscribe: false,
+      disableClientInfo: true,
+    });
+    let lastError: unknown;
+    // Without a listener ioredis reports errors on the console; the cause is kept for the throw.
+    client.on('error', (err: unknown) => (lastError = err));
+    open.add(client);
+    try {
+      await client.connect();
+      // AUTH is sent by hand and awaited: with the driver's own AUTH the first command could
+      // reach the server before the refusal and run as `default`.
+      if (adminSecret !== undefined) await client.call('AUTH', settings.user, adminSecret);
+    } catch (err) {
+      release(client);
+      // A failed connect rejects with a bare "Connection is closed."; the reason came as an event.
+      throw toAppError(lastError ?? err, op, user, true);
+    }
+    return client;
+  }
+
+  // Disconnect, not QUIT: nothing is left to flush and a dead server must not hold us up.
+  const release = (client: Redis) => {
+    open.delete(client);
+    client.disconnect();
+  };
+
+  const admin: RedisAdmin = {
+    settings,
+    protectedUsers: [...new Set([settings.user, 'default'])],
+
+    async run(op, user, fn) {
+      const client = await connect(op, user);
+      try {
+        return await fn(adminSession(client, op, user));
+      } finally {
+        release(client);
+      }
+    },
+
+    close() {
+      for (const client of [...open]) release(client);
+      return Promise.resolve();
+    },
+  };
+  return admin;
+}
+
+function adminSession(client: Redis, op: string, user: string): AdminSession {
+  const raw = (args: readonly string[]) => client.call(args[0] ?? '', ...args.slice(1));
+  const call = async (args: readonly string[]) => {
+    try {
+      return await raw(args);
+    } catch (err) {
+      throw toAppError(err, op, user, false);
+    }
+  };
+  const clientsOf = async (name: string) => sessionIds(String(await call(['CLIENT', 'LIST'])), name);
+
+  const session: AdminSession = {
+    call,
+
+    async getUser(name) {
+      return parseAclUser(await call(['ACL', 'GETUSER', name]), op, user);
+    },
+
+    async countSessions(name) {
+      return (await clientsOf(name)).length;
+    },
+
+    async endSessions(name) {
+      const deadline = Date.now() + SESSION_DRAIN_MS;
+      for (;;) {
+        try {
+          // One command that also catches a client authenticating while we look.
+          await raw(['CLIENT', 'KILL', 'USER', name]);
+        } catch (err) {
+          if (!isNoSuchUser(err)) throw toAppError(err, op, user, false);
+          // The user is gone (ACL DELUSER): nobody can authenticate as it any more, so
+          // whatever CLIENT LIST still shows can be killed by id without a race.
+          for (const id of await clientsOf(name)) await call(['CLIENT', 'KILL', 'ID', id]).catch(() => undefined);
+        }
+        const live = (await clientsOf(name)).length;
+        if (live === 0) return;
+        if (Date.now() >= deadline) {
+          throw new AppError('target_unavailable', `redis ${op} of user ${JSON.stringify(user)}: ${live} client(s) still connected after CLIENT KILL`, { retryable: true });
+        }
+        await sleep(SESSION_POLL_MS);
+      }
+    },
+
+    async persist() {
+      try {
+        await raw(['ACL', 'SAVE']);
+      } catch (err) {
+        // Users live only in memory (or in redis.conf, which ACL SAVE cannot write): nothing to do.
+        if (!isNoAclFile(err)) throw toAppError(err, `${op} (ACL SAVE)`, user, false);
+      }
+    },
+
+    async inspect(name) {
+      const found = await session.getUser(name);
+      const sessions = await session.countSessions(name);
+      if (found === undefined) return { exists: false, canLogin: false, validUntil: undefined, sessions };
+      const on = found.flags.includes('on');
+      // `on` without any password (and without nopass) still refuses every AUTH.
+      const canLogin = on && (found.flags.includes('nopass') || found.passwords.length > 0);
+      return { exists: true, canLogin, validUntil: undefined, sessions };
+    },
+  };
+  return session;
+}
+
+/**
+ * The ids of CLIENT LIST entries authenticated as `name`. Lines are space-separated `key=value`
+ * fields and Redis refuses whitespace in user names, so an exact `user=<name>` field is exact.
+ */
+export function sessionIds(clientList: string, name: string): string[] {
+  const ids: string[] = [];
+  for (const line of clientList.split('\n')) {
+    const fields = line.trim().split(' ');
+    if (!fields.includes(`user=${name}`)) continue;
+    const id = fields.find((f) => f.startsWith('id='))?.slice(3);
+    if (id !== undefined && /^\d+$/.test(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** ACL GETUSER replies with alternating field names and values, or nil for no such user. */
+export function parseAclUser(reply: unknown, op: string, user: string): AclUser | undefined {
+  if (reply === null) return undefined;
+  if (!Array.isArray(reply)) {
+    throw new AppError('target_error', `redis ${op} of user ${JSON.stringify(user)}: unexpected ACL GETUSER reply`);
+  }
+  const fields = new Map<string, unknown>();
+  for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
+  const strings = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+  return { flags: strings(fields.get('flags')), passwords: strings(fields.get('passwords')) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,74 @@
+/**
+ * The Redis connector: pre-staged ACL users (redis-prestaged.ts) and per-grant ephemeral ACL
+ * users (redis-ephemeral.ts), over short admin connections (redis-admin.ts).
+ * Invariants and import rules: ./README.md.
+ */
+import { z } from 'zod';
+import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnection } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import { createRedisAdmin } from './redis-admin.js';
+import { redisEphemeral } from './redis-ephemeral.js';
+import { checkUser, DEFAULT_USER } from './redis-names.js';
+import { redisPrestaged } from './redis-prestaged.js';
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+const settingsSchema = z.object({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1).optional(),
+});
+
+const capabilities: ConnectorCapabilities = Object.freeze({
+  supportsSessionKill: true,
+  // Redis ACL users carry no expiry; the grant's end is enforced by Breakglass calling disable.
+  supportsNativeExpiry: false,
+  supportsPrestaged: true,
+  supportsEphemeral: true,
+});
+
+function invalid(message: string, path: string): AppError {
+  return new AppError('validation', `redis target ${message}`, { path });
+}
+
+/**
+ * Creates the connector for one Redis target (a single node: ACL changes do not replicate).
+ * Nothing connects until the first call. `adminSecret` may be undefined when the admin is the
+ * `default` user without a password.
+ *
+ * @example
+ *   const cache = createRedisConnector({
+ *     type: 'redis',
+ *     settings: { host: 'cache.internal', port: 6379, user: 'breakglass_admin' },
+ *     adminSecret: unsealedAdminPassword,
+ *   });
+ *   await cache.prestaged?.enable('oncall', grantEnd);
+ *   const { username, password } = await cache.ephemeral!.issue({
+ *     grantId: 'gr_01hx…', spec: { rules: 'on ~sessions:* +@read' }, validUntil: grantEnd,
+ *   });
+ */
+export function createRedisConnector(target: TargetConnection): Connector {
+  const parsed = settingsSchema.safeParse(target.settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalid(`settings are invalid: ${issue?.message ?? 'unknown'}`, `settings.${issue?.path.join('.') ?? ''}`);
+  }
+  const user = checkUser(parsed.data.user ?? DEFAULT_USER, [], 'settings.user');
+  if (target.adminSecret === '') throw invalid('admin secret is empty', 'adminSecret');
+  if (target.adminSecret === undefined && user !== DEFAULT_USER) {
+    // Only `default` is used without AUTH; another admin user needs its password.
+    throw invalid(`has no admin secret for admin user ${JSON.stringify(user)}`, 'adminSecret');
+  }
+  const timeoutMs = target.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw invalid('timeoutMs must be a positive integer', 'timeoutMs');
+
+  const admin = createRedisAdmin({ host: parsed.data.host, port: parsed.data.port, user }, target.adminSecret, timeoutMs);
+  return {
+    capabilities,
+    prestaged: redisPrestaged(admin),
+    ephemeral: redisEphemeral(admin),
+    close: () => admin.close(),
+  };
+}
+
+export const redisDriver: ConnectorDriver = { create: createRedisConnector };

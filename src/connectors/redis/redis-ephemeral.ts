@@ -1,0 +1,58 @@
+/**
+ * Ephemeral Redis credentials: one ACL user per grant, named `ephemeralPrincipal(grantId)`,
+ * created `on` with a random password and the spec's rules, deleted at the end (ACL DELUSER,
+ * which also disconnects its clients; the connector checks CLIENT LIST and kills leftovers).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AccountInspection, EphemeralOperations, IssueRequest, RevealedCredential } from '../../ports/index.js';
+import { ephemeralPrincipal } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import type { RedisAdmin } from './redis-admin.js';
+import { checkDate, checkUser, hashedPasswordRule } from './redis-names.js';
+import { parseEphemeralSpec } from './redis-rules.js';
+
+/** 24 random bytes, base64url: 32 ASCII characters, never typed by hand. */
+const PASSWORD_BYTES = 24;
+
+/** The grant's user name, refused when the grant id leaves nothing to tell grants apart. */
+function issuedUser(grantId: unknown, protect: readonly string[]): string {
+  const name = typeof grantId === 'string' ? ephemeralPrincipal(grantId) : '';
+  if (name.length <= 'bg_'.length) {
+    throw new AppError('validation', 'redis grant id must contain letters or digits', { path: 'grantId' });
+  }
+  return checkUser(name, protect, 'grantId');
+}
+
+export function redisEphemeral(admin: RedisAdmin): EphemeralOperations {
+  return {
+    async issue(request: IssueRequest): Promise<RevealedCredential> {
+      const user = issuedUser(request.grantId, admin.protectedUsers);
+      checkDate(request.validUntil, 'validUntil'); // no native expiry: revoke runs at the grant's end
+      const { rules } = parseEphemeralSpec(request.spec);
+      const password = randomBytes(PASSWORD_BYTES).toString('base64url');
+      await admin.run('issue', user, async (session) => {
+        // `reset` makes a retry replace a half-made user entirely; all or nothing per command.
+        await session.call(['ACL', 'SETUSER', user, 'reset', 'on', hashedPasswordRule(password), ...rules]);
+        // Whoever authenticated with an earlier, never revealed password of this grant goes.
+        await session.endSessions(user);
+        await session.persist();
+      });
+      return { username: user, password };
+    },
+
+    async revoke(request): Promise<void> {
+      // The spec is not looked at: nothing in it may stand in the way of removing access.
+      const user = issuedUser(request.grantId, admin.protectedUsers);
+      await admin.run('revoke', user, async (session) => {
+        await session.call(['ACL', 'DELUSER', user]);
+        await session.endSessions(user);
+        await session.persist();
+      });
+    },
+
+    async inspectIssued(request): Promise<AccountInspection> {
+      const user = issuedUser(request.grantId, []);
+      return await admin.run('inspectIssued', user, (session) => session.inspect(user));
+    },
+  };
+}

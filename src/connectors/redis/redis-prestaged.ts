@@ -1,0 +1,91 @@
+/**
+ * Pre-staged Redis users: a standing ACL user kept `off` with a sealed secret, switched `on` for
+ * a grant, then `off` with its clients killed and its password replaced. Redis has no expiry on
+ * users, so the grant's end is enforced by Breakglass calling `disable`, not by the server.
+ */
+import type { AccountInspection, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import type { AdminSession, RedisAdmin } from './redis-admin.js';
+import { checkDate, checkSecret, checkUser, hashedPasswordRule, matchesStoredHash } from './redis-names.js';
+import { parsePrestagedSpec } from './redis-rules.js';
+
+async function mustExist(session: AdminSession, op: string, user: string): Promise<void> {
+  if ((await session.getUser(user)) === undefined) {
+    // ACL SETUSER would silently create it: a user nobody staged is not ours to make up here.
+    throw new AppError('target_error', `redis ${op} of user ${JSON.stringify(user)} failed: no such user (stage it first)`);
+  }
+}
+
+export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
+  const mutable = (principal: string) => checkUser(principal, admin.protectedUsers);
+
+  return {
+    async stage(principal, secret, spec) {
+      const user = mutable(principal);
+      const password = hashedPasswordRule(checkSecret(secret));
+      const { rules } = parsePrestagedSpec(spec, user);
+      await admin.run('stage', user, async (session) => {
+        // `reset` first: whatever the user was (on, nopass, extra passwords, other rules), it
+        // ends up exactly staged. ACL SETUSER applies all of it or, on any bad rule, nothing.
+        await session.call(['ACL', 'SETUSER', user, 'reset', 'off', password, ...rules]);
+        await session.endSessions(user);
+        await session.persist();
+      });
+    },
+
+    async enable(principal, validUntil) {
+      const user = mutable(principal);
+      checkDate(validUntil, 'validUntil'); // no native expiry: Breakglass disables at the grant's end
+      await admin.run('enable', user, async (session) => {
+        await mustExist(session, 'enable', user);
+        await session.call(['ACL', 'SETUSER', user, 'on']);
+        await session.persist();
+      });
+    },
+
+    async disable(principal) {
+      const user = mutable(principal);
+      await admin.run('disable', user, async (session) => {
+        // Revocation converges: a missing user cannot log in, and SETUSER would create it.
+        if ((await session.getUser(user)) !== undefined) {
+          await session.call(['ACL', 'SETUSER', user, 'off']);
+        }
+        // `off` is checked only at AUTH: clients already authenticated keep working until killed.
+        await session.endSessions(user);
+        await session.persist();
+      });
+    },
+
+    async rotate(principal, newSecret) {
+      const user = mutable(principal);
+      const password = hashedPasswordRule(checkSecret(newSecret));
+      await admin.run('rotate', user, async (session) => {
+        await mustExist(session, 'rotate', user);
+        // `off` as well: the account stays, or becomes, disabled whatever state it was found in.
+        await session.call(['ACL', 'SETUSER', user, 'resetpass', password, 'off']);
+        await session.endSessions(user);
+        await session.persist();
+      });
+    },
+
+    /**
+     * AUTH cannot tell a disabled user from a wrong password (both are WRONGPASS), so the secret
+     * is checked the way AUTH checks it: its SHA-256 against the hashes the server holds.
+     */
+    async verify(credential: Credential): Promise<VerifyResult> {
+      const user = checkUser(credential.username, [], 'username');
+      const candidate = credential.password;
+      if (typeof candidate !== 'string') throw new AppError('validation', 'redis verify needs a password string', { path: 'password' });
+      const found = await admin.run('verify', user, (session) => session.getUser(user));
+      if (found === undefined) return 'rejected';
+      // nopass: the server takes any password, so this one too (and rotation did not take).
+      if (found.flags.includes('nopass')) return 'accepted';
+      return matchesStoredHash(candidate, found.passwords) ? 'accepted' : 'rejected';
+    },
+
+    async inspect(principal): Promise<AccountInspection> {
+      const user = checkUser(principal);
+      return await admin.run('inspect', user, (session) => session.inspect(user));
+    },
+  };
+}
