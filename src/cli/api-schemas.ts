@@ -71,3 +71,32 @@ export const auditVerificationSchema = z.union([
 export const errorResponseSchema = z.object({
   error: z.looseObject({ code: z.string(), message: z.string(), path: z.string().optional() }),
 });
+
+/** A user or custodian name as the catalog allows it; also safe as part of a file name. */
+const custodianName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'not a custodian name').max(200);
+
+/**
+ * `GET /v1/accounts/{name}/kit`: the offline kit of a dual-control account (DESIGN.md §3), and
+ * the content of `sealed.json`. Nothing in it is secret: `sealed` opens only with k shares.
+ * `version` is checked by the kit commands, so a newer kit gets "upgrade the CLI", not a parse error.
+ */
+export const kitDocumentSchema = z.looseObject({
+  format: z.literal('breakglass-kit'),
+  version: z.number().int(),
+  account: z.string().min(1),
+  username: z.string(),
+  target: z.looseObject({ name: z.string(), type: z.string(), host: z.string().optional(), port: z.number().int().optional() }),
+  kid: z.string().min(1),
+  publicKey: z.string().min(1),
+  threshold: z.number().int().min(2),
+  custodians: z.array(z.looseObject({ name: custodianName, fingerprint: z.string().min(1) })).min(2),
+  kitSerial: z.string().min(1),
+  secretVersion: z.number().int(),
+  aad: z.string().min(1),
+  sealed: z.string().min(1),
+  issuedAt: isoDate,
+});
+export type KitDocument = z.output<typeof kitDocumentSchema>;
+
+/** The output of `breakglass ceremony ACCOUNT --json` as `kit export --shares` reads it: one share text per custodian. */
+export const ceremonySharesSchema = z.looseObject({ shares: z.record(z.string(), z.string()) });

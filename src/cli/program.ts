@@ -11,6 +11,8 @@ import { createCommandContext, defaultAddr, example } from './command-context.js
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerGrantCommands } from './commands/grant-commands.js';
+import { registerKitCommands } from './commands/kit-commands.js';
+import { registerCustodianCommands } from './commands/custodian-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerSshCommands } from './commands/ssh-commands.js';
 import { CliError, ExitWith, exitCodeForError, exitCodeHelp, exitCodes } from './exit-codes.js';
@@ -53,6 +55,8 @@ export function buildProgram(deps: CliDeps): Command {
   registerGrantCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerSshCommands(program, ctx);
+  registerCustodianCommands(program, ctx);
+  registerKitCommands(program, ctx);
   return program;
 }
 

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
@@ -84,6 +85,8 @@ describe.skipIf(maria.skip || redis.skip || ssh.skip)('every connector through t
     bob = (await h.call(h.adminToken, 'POST', '/v1/tokens', { user: 'bob' })).body.token;
     const ca = await h.call(alice, 'GET', '/v1/ssh/ca');
     expect(ca.body.caPublicKey).toMatch(/^ssh-ed25519 /);
+    // Hosts get the KRL from config management; here sshd reads the server's own copy.
+    mkdirSync(join(h.dataDir, 'ssh'), { recursive: true, mode: 0o700 });
     sshd = await startSshd({ caPublicKey: ca.body.caPublicKey, krlPath: join(h.dataDir, 'ssh', 'hosts.krl') });
   });
   afterAll(async () => {

@@ -1,0 +1,140 @@
+/**
+ * `kit export`, `kit open`, `kit status`: the offline kit (DESIGN.md §3), for when Breakglass
+ * itself is down. `export` and `status` ask the server; `open` needs no server and no database:
+ * it reads sealed.json and the custodians' share files and does the crypto locally.
+ */
+import type { Command } from 'commander';
+import { kitDocumentSchema, type KitDocument } from '../api-schemas.js';
+import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
+import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
+import { describeTarget, kitProblems, readKitFile, readSmallFile } from '../kit/kit-document.js';
+import { ceremonyShares, renderKitFiles, writeKitDir } from '../kit/kit-export.js';
+import { openKit, type ShareInput } from '../kit/kit-open.js';
+import type { Output } from '../output.js';
+
+const kitPath = (account: string) => `/v1/accounts/${encodeURIComponent(account)}/kit`;
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** The server's kit, refused if its parts do not fit together (nothing is written then). */
+async function fetchKit(ctx: CommandContext, account: string, options: ServerOptions, out: Output): Promise<KitDocument> {
+  const kit = await ctx.client(options, out).get(kitPath(account), kitDocumentSchema);
+  const problems = kit.account === account ? kitProblems(kit) : [`it is the kit of ${kit.account}`];
+  if (problems.length > 0) throw new CliError(exitCodes.error, `the server's kit of ${account} is not consistent: ${problems.join('; ')}`);
+  return kit;
+}
+
+function registerExport(kit: Command, ctx: CommandContext): void {
+  const exportCmd = kit
+    .command('export')
+    .description('write the offline kit of an account: sealed.json, one printable envelope per custodian, README.txt')
+    .argument('<account>', 'a dual-control account that has had its key ceremony')
+    .requiredOption('--out <dir>', 'directory to write to (created with mode 0700; files 0600)')
+    .option('--shares <file>', 'the output of `breakglass ceremony ACCOUNT --json`: print each custodian\'s share (text and QR code) in their envelope');
+  serverOptions(jsonOption(exportCmd));
+  example(
+    exportCmd,
+    'breakglass kit export pg-vault --out ./kit-pg-vault',
+    'breakglass ceremony pg-vault --json > /dev/shm/ceremony.json && breakglass kit export pg-vault --out /dev/shm/kit --shares /dev/shm/ceremony.json',
+  );
+  exportCmd.action(async (account: string, options: JsonOption & ServerOptions & { out: string; shares?: string }) => {
+    const out = ctx.output(options);
+    const sharesText = options.shares === undefined ? undefined : await readSmallFile(options.shares, 1024 * 1024);
+    const document = await fetchKit(ctx, account, options, out);
+    const shares = sharesText === undefined || options.shares === undefined ? undefined : ceremonyShares(document, sharesText, options.shares);
+    const files = await renderKitFiles(document, shares);
+    const paths = await writeKitDir(options.out, files, (text) => out.note(text));
+    out.result({ dir: options.out, kitSerial: document.kitSerial, files: paths }, () =>
+      [
+        `exported the kit of ${document.account} (serial ${document.kitSerial}, ${document.threshold} of ${document.custodians.length} custodians) to ${options.out}:`,
+        ...files.map((file, i) => `  ${paths[i] ?? file.name}${file.name.startsWith('envelope-') ? (file.holdsShare ? '  (with share)' : '  (no share)') : ''}`),
+        '',
+        'next: open each envelope in a browser and print it (or "Save as PDF"); hand it sealed to its custodian.',
+        '      Keep copies of sealed.json with the envelopes; re-export it after each rotation (`breakglass kit status` tells).',
+      ].join('\n'),
+    );
+    if (shares === undefined) {
+      out.note('warning: the envelopes hold no share; each custodian attaches or writes their own share in their envelope');
+    } else {
+      out.note(`warning: ${options.out} now holds every custodian's share: print the envelopes, hand each one sealed to its custodian, then delete the envelope files and ${options.shares ?? 'the ceremony output'}`);
+    }
+  });
+}
+
+function registerOpen(kit: Command, ctx: CommandContext): void {
+  const open = kit
+    .command('open')
+    .description('open a kit offline with the shares of k custodians and print the credential (no server, no database)')
+    .requiredOption('--sealed <file>', 'the sealed.json written by `breakglass kit export`')
+    .option('--share-file <file>', "a file holding one custodian's share (bgshare1.…); once per custodian", collect);
+  jsonOption(open);
+  example(
+    open,
+    'breakglass kit open --sealed sealed.json --share-file /dev/shm/share-carol.txt --share-file /dev/shm/share-dave.txt',
+    'breakglass kit open --sealed sealed.json --share-file a.txt --share-file b.txt --json > /dev/shm/cred.json',
+  );
+  open.action(async (options: JsonOption & { sealed: string; shareFile?: string[] }) => {
+    const out = ctx.output(options);
+    const document = await readKitFile(options.sealed);
+    const inputs: ShareInput[] = [];
+    for (const file of options.shareFile ?? []) inputs.push({ source: file, text: await readSmallFile(file, 64 * 1024) });
+    const credential = await openKit(document, inputs);
+    out.result(credential, () =>
+      [`account   ${document.account} on ${describeTarget(document)}`, `username  ${credential.username}`, `password  ${credential.password}`].join('\n'),
+    );
+    out.note(
+      'warning: this credential was opened outside Breakglass. Report the use to the security team and the incident owner now;\n' +
+        `         when Breakglass is back, record the case (\`breakglass invoke ${document.account} …\`) so the secret is rotated and certified,\n` +
+        '         and hold a new key ceremony: the account key was rebuilt on this machine. Delete the share files.',
+    );
+  });
+}
+
+function registerStatus(kit: Command, ctx: CommandContext): void {
+  const status = kit
+    .command('status')
+    .description("show the serial of an account's current kit; with --sealed, whether a sealed.json is current (exit 1 when stale)")
+    .argument('<account>', 'a dual-control account')
+    .option('--sealed <file>', 'a sealed.json to compare with the current kit');
+  serverOptions(jsonOption(status));
+  example(status, 'breakglass kit status pg-vault', 'breakglass kit status pg-vault --sealed /media/safe/kit-pg-vault/sealed.json');
+  status.action(async (account: string, options: JsonOption & ServerOptions & { sealed?: string }) => {
+    const out = ctx.output(options);
+    const local = options.sealed === undefined ? undefined : await readKitFile(options.sealed);
+    if (local !== undefined && local.account !== account) {
+      throw new CliError(exitCodes.usage, `${options.sealed ?? 'the sealed file'} is the kit of ${local.account}, not of ${account}`);
+    }
+    const kitDoc = await fetchKit(ctx, account, options, out);
+    const current = { account: kitDoc.account, kitSerial: kitDoc.kitSerial, secretVersion: kitDoc.secretVersion, issuedAt: kitDoc.issuedAt };
+    const stale = local !== undefined && local.kitSerial !== kitDoc.kitSerial;
+    const result = local === undefined ? current : { ...current, sealed: { file: options.sealed, kitSerial: local.kitSerial, current: !stale } };
+    out.result(result, () => {
+      const lines = [`kit of ${kitDoc.account}: serial ${kitDoc.kitSerial} (secret version ${kitDoc.secretVersion}, issued ${kitDoc.issuedAt})`];
+      if (local !== undefined) {
+        lines.push(
+          stale
+            ? out.style.red(`STALE: this sealed file is serial ${local.kitSerial}, the current one is ${kitDoc.kitSerial} (re-export the kit)`)
+            : out.style.green('current'),
+        );
+      }
+      return lines.join('\n');
+    });
+    if (stale) {
+      out.note(`hint: breakglass kit export ${account} --out DIR${local.kid === kitDoc.kid ? ' (the envelopes stay valid: same ceremony)' : ' (new ceremony: the envelopes are stale too)'}`);
+      throw new ExitWith(exitCodes.error);
+    }
+  });
+}
+
+export function registerKitCommands(program: Command, ctx: CommandContext): void {
+  const kit = program.command('kit').description('the offline kit: a sealed credential and printable custodian envelopes, for when Breakglass is down');
+  example(
+    kit,
+    'breakglass kit export pg-vault --out ./kit-pg-vault',
+    'breakglass kit open --sealed sealed.json --share-file share-carol.txt --share-file share-dave.txt',
+    'breakglass kit status pg-vault --sealed ./kit-pg-vault/sealed.json',
+  );
+  registerExport(kit, ctx);
+  registerOpen(kit, ctx);
+  registerStatus(kit, ctx);
+}
