@@ -58,7 +58,7 @@ function toUser(row: Selectable<UsersTable>): UserRecord {
     id: asUserId(row.id),
     name: row.name,
     roles: roles.map((role): UserRole => member(role, userRoles, 'users.roles')),
-    recipient: row.recipient ?? undefined,
+    ...(row.recipient === null ? {} : { recipient: row.recipient }),
     createdAt: fromMs(row.created_at),
   };
 }
