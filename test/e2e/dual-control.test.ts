@@ -107,6 +107,11 @@ describe.skipIf(binaries.skip)('dual control, end to end', () => {
     expect(await tryLogin(cluster, 'bg_vault', credential.password)).toBe('28P01');
     expect(json(['certify', grant.id, '--necessary', 'yes', '--scoped', 'yes', '--removed', 'yes', '--note', 'ok'], 'bob').state).toBe('closed');
 
+    // I3: the server's own output never carried either secret or a share.
+    for (const secret of [credential.password, ...Object.values(shares as Record<string, string>).map((t) => t.slice(10, 60))]) {
+      expect(server!.output()).not.toContain(secret);
+    }
+
     // The offline kit: k shares open the rotated secret with no server; k-1 do not.
     const kitDir = join(dataDir, 'kit');
     expect(cli(['kit', 'export', 'pg-vault', '--out', kitDir]).code).toBe(0);
@@ -169,6 +174,29 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
     await cluster?.stop();
   });
 
+  it('a share encrypted to a custodian\'s own key is opened with their key file only', async () => {
+    const keyFile = join(dataDir, 'carol.key');
+    const keygen = JSON.parse(cli(['custodian', 'keygen', '--out', keyFile, '--json']).stdout) as { recipient: string };
+    writeFileSync(
+      join(dataDir, 'catalog.yaml'),
+      catalog(cluster.port, cluster.adminUser, '3s').replace('{ name: carol, roles: [custodian] }', `{ name: carol, roles: [custodian], recipient: ${keygen.recipient} }`),
+    );
+    expect(cli(['apply', '-f', join(dataDir, 'catalog.yaml')]).code).toBe(0);
+    const shares = json(['ceremony', 'pg-vault']).shares as Record<string, string>;
+    expect(shares['carol']).toMatch(/^bgshare1e\.carol\./);
+    expect(shares['dave']).toMatch(/^bgshare1\./);
+    await eventually(async () => json(['accounts']).accounts[0].staging === 'staged', 20_000, 'staging');
+    const grant = json(['invoke', 'pg-vault', '--condition', 'outage', '--reason', 'r', '--incident', 'INC-8', '--ttl', '5m'], 'alice');
+    const file = join(dataDir, 'carol-enc.share');
+    writeFileSync(file, shares['carol']!);
+    expect(cli(['share', 'submit', grant.id, '--share-file', file], 'carol').code).toBe(2);
+    const wrongKey = join(dataDir, 'other.key');
+    cli(['custodian', 'keygen', '--out', wrongKey]);
+    expect(cli(['share', 'submit', grant.id, '--share-file', file, '--identity', wrongKey], 'carol').code).toBe(2);
+    expect(json(['share', 'submit', grant.id, '--share-file', file, '--identity', keyFile], 'carol').presented).toBe(1);
+    await eventually(async () => json(['grant', 'show', grant.id], 'alice').state === 'expired', 15_000, 'quorum window expiry');
+  });
+
   it('a new ceremony makes the old shares useless; a request expires when its window closes', async () => {
     const old = json(['ceremony', 'pg-vault']).shares as Record<string, string>;
     const fresh = json(['ceremony', 'pg-vault']).shares as Record<string, string>;
@@ -179,10 +207,10 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
       return path;
     };
     const grant = json(['invoke', 'pg-vault', '--condition', 'outage', '--reason', 'r', '--incident', 'INC-6', '--ttl', '5m'], 'alice');
-    const stale = cli(['share', 'submit', grant.id, '--share-file', file('old-carol', old['carol']!)], 'carol');
+    const stale = cli(['share', 'submit', grant.id, '--share-file', file('old-dave', old['dave']!)], 'dave');
     expect(stale.code).toBe(2);
     expect(stale.stderr).toMatch(/another key ceremony/);
-    expect(json(['share', 'submit', grant.id, '--share-file', file('new-carol', fresh['carol']!)], 'carol').presented).toBe(1);
+    expect(json(['share', 'submit', grant.id, '--share-file', file('new-dave', fresh['dave']!)], 'dave').presented).toBe(1);
     await eventually(async () => json(['grant', 'show', grant.id], 'alice').state === 'expired', 15_000, 'quorum window expiry');
     expect(cli(['share', 'submit', grant.id, '--share-file', file('new-dave', fresh['dave']!)], 'dave').code).not.toBe(0);
 
