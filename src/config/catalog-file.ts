@@ -164,6 +164,8 @@ const account = z.strictObject({
       mode: z.literal('custodians', { error: 'accounts support approval mode custodians (post-hoc comes from the policy)' }),
       threshold: z.number().int().min(2, 'a quorum needs at least 2 custodians').max(255),
       window: duration.optional(),
+      /** Keep the account able to log in between grants, so the offline kit works with Breakglass down. */
+      offlineAccess: z.boolean().optional(),
     })
     .optional(),
   custodians: z.array(name).min(2, 'list at least two custodians').max(255).optional(),
@@ -192,10 +194,13 @@ export function accountSpec(item: Partial<Record<(typeof accountSpecKeys)[number
 export const defaultQuorumWindowMs = 30 * 60_000;
 
 /** The custodian quorum of an account, if it has one. */
-export function accountQuorum(item: { approval?: { threshold: number; window?: string | undefined } | undefined; custodians?: string[] | undefined }) {
+export function accountQuorum(item: {
+  approval?: { threshold: number; window?: string | undefined; offlineAccess?: boolean | undefined } | undefined;
+  custodians?: string[] | undefined;
+}) {
   if (!item.approval || !item.custodians) return undefined;
   const windowMs = item.approval.window === undefined ? defaultQuorumWindowMs : (parseDuration(item.approval.window) ?? defaultQuorumWindowMs);
-  return { threshold: item.approval.threshold, custodians: item.custodians, windowMs };
+  return { threshold: item.approval.threshold, custodians: item.custodians, windowMs, ...(item.approval.offlineAccess ? { offlineAccess: true } : {}) };
 }
 
 /** The login name of a pre-staged account on its target; ephemeral ones get one per grant. */

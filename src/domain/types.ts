@@ -70,6 +70,12 @@ export interface Quorum {
   readonly custodians: readonly string[];
   /** How long a request waits for the shares before it expires. */
   readonly windowMs: number;
+  /**
+   * The account stays able to log in between grants, so the offline kit works when Breakglass
+   * is down: its secret is known to k custodians together and nobody else, and every use is
+   * followed by a verified rotation.
+   */
+  readonly offlineAccess?: boolean;
 }
 
 export const grantStates = [

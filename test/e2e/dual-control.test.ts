@@ -17,7 +17,7 @@ import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/
 
 const binaries = await requireService('PostgreSQL server binaries (initdb, pg_ctl)', () => pgBinariesAvailable());
 
-const catalog = (port: number, user: string, window = '30m') => `targets:
+const catalog = (port: number, user: string, window = '30m', offline = false) => `targets:
   - { name: prod-pg, type: postgres, host: 127.0.0.1, port: ${port}, database: postgres, user: ${user}, passwordEnv: PG_ADMIN_PASSWORD }
 policies:
   - { name: p0, conditions: [outage], approval: { mode: post-hoc }, defaultTtl: 15m, maxTtl: 1h }
@@ -27,7 +27,7 @@ accounts:
     mode: prestaged
     role: bg_vault
     policy: p0
-    approval: { mode: custodians, threshold: 2, window: ${window} }
+    approval: { mode: custodians, threshold: 2, window: ${window}, offlineAccess: ${offline} }
     custodians: [carol, dave, erin]
 users:
   - { name: alice, roles: [responder] }
@@ -65,7 +65,7 @@ describe.skipIf(binaries.skip)('dual control, end to end', () => {
     expect(init.code, init.stderr).toBe(0);
     tokens['admin'] = env.BREAKGLASS_TOKEN = (JSON.parse(init.stdout) as { adminToken: string }).adminToken;
     server = await serveProcess(dataDir, port);
-    writeFileSync(join(dataDir, 'catalog.yaml'), catalog(cluster.port, cluster.adminUser));
+    writeFileSync(join(dataDir, 'catalog.yaml'), catalog(cluster.port, cluster.adminUser, '30m', true));
     expect(cli(['apply', '-f', join(dataDir, 'catalog.yaml')]).code).toBe(0);
     for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) tokens[user] = json(['token', 'create', user]).token;
   });
@@ -123,8 +123,10 @@ describe.skipIf(binaries.skip)('dual control, end to end', () => {
     const rotated = JSON.parse(opened.stdout) as { username: string; password: string };
     expect(rotated.username).toBe('bg_vault');
     expect(rotated.password).not.toBe(credential.password);
-    // Right password, disabled role: PostgreSQL answers "not permitted to log in" (28000).
-    expect(await tryLogin(cluster, 'bg_vault', rotated.password)).toBe('28000');
+    // Offline access: the account stands ready, so the opened secret logs in with Breakglass down.
+    const offline = await tryLogin(cluster, 'bg_vault', rotated.password);
+    expect(offline).toBeInstanceOf(pg.Client);
+    await (offline as pg.Client).end();
     const short = runCliProcess(['kit', 'open', '--sealed', join(kitDir, 'sealed.json'), '--share-file', files['carol']!, '--json']);
     expect(short.code).not.toBe(0);
     expect(short.stdout).not.toContain(rotated.password);

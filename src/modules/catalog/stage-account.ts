@@ -4,6 +4,7 @@ import type { AccountRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { loadAccountTarget, prestagedOps, withConnector } from '../targets.js';
 import { sealAccountSecret } from '../custodians/account-secret.js';
+import { restoreStandby } from '../custodians/standby.js';
 
 /**
  * Puts a pre-staged account in its standing state on the target: it exists, cannot log in,
@@ -20,6 +21,7 @@ export async function stageAccount(ctx: ModuleContext, account: AccountRecord): 
     if (verdict !== 'accepted') {
       throw new AppError('target_error', `target "${target.name}" did not accept the staged secret of "${account.principal}"`);
     }
+    await restoreStandby(ops, account);
   });
   const version = account.secretVersion + 1;
   await ctx.store.transaction(async (tx) => {

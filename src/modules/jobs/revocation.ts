@@ -3,6 +3,7 @@ import { asGrantId, type Grant } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, JobRecord, StoreTx } from '../../ports/index.js';
 import { sealAccountSecret } from '../custodians/account-secret.js';
+import { restoreStandby } from '../custodians/standby.js';
 import type { ModuleContext } from '../context.js';
 import { applyEvent, loadGrant } from '../grants/grant-store.js';
 import { ephemeralOps, loadAccountTarget, openAccountSecret, prestagedOps, withConnector } from '../targets.js';
@@ -137,6 +138,8 @@ export async function rotateGrant(ctx: ModuleContext, job: JobRecord): Promise<v
     if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
       throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})`);
     }
+    // Only a verified new secret goes back on standby for the offline kit.
+    await restoreStandby(ops, account);
   });
   const version = account.secretVersion + 1;
   await ctx.store.transaction(async (tx) => {
@@ -150,6 +153,7 @@ export async function rotateGrant(ctx: ModuleContext, job: JobRecord): Promise<v
       secretVersion: version,
       oldSecret: 'rejected',
       newSecret: 'accepted',
+      standby: account.quorum?.offlineAccess === true,
     });
   });
 }
