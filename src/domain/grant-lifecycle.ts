@@ -55,6 +55,9 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
   switch (event.type) {
     case 'quorum-reached':
       expect(grant, event, 'awaiting-quorum');
+      if (now.getTime() >= grant.expiresAt.getTime()) {
+        throw new AppError('invalid_transition', `the quorum window of grant ${grant.id} closed before the last share arrived`);
+      }
       // The TTL counts from the release: time spent gathering custodians is not taken from it.
       return { ...grant, state: 'requested', expiresAt: new Date(now.getTime() + grant.ttlMs) };
     case 'quorum-expired':

@@ -40,7 +40,10 @@ async function openShare(text: string, identity: string | undefined, grantAccoun
   const compact = text.replace(/\s+/g, '');
   if (!compact.startsWith(encryptedPrefix)) return compact;
   if (identity === undefined) throw new CliError(exitCodes.usage, 'this share is encrypted to you: pass --identity FILE (from `breakglass custodian keygen`)');
-  const [holder, body] = compact.slice(encryptedPrefix.length).split('.');
+  // The holder may contain dots; the sealed part (base64url) never does.
+  const rest = compact.slice(encryptedPrefix.length);
+  const cut = rest.lastIndexOf('.');
+  const [holder, body] = [rest.slice(0, Math.max(cut, 0)), rest.slice(cut + 1)];
   const key = Buffer.from((await readFile(identity, 'utf8')).trim(), 'base64url');
   const sealed = Buffer.from(body ?? '', 'base64url').toString('utf8');
   try {
@@ -121,6 +124,26 @@ export function registerCustodianCommands(program: Command, ctx: CommandContext)
       pair.privateKey.fill(0);
     }
     out.result({ recipient: pair.publicKey, keyFile: options.out }, () => `recipient: ${pair.publicKey}\nkey file:  ${options.out} (keep it safe; shares encrypted to you open only with it)`);
+  });
+
+  const decrypt = custodian
+    .command('decrypt')
+    .description('decrypt a share encrypted to you into a plain share file, e.g. for `breakglass kit open` while Breakglass is down')
+    .requiredOption('--share-file <file>', 'your encrypted share (bgshare1e.…)')
+    .requiredOption('--identity <file>', 'your key file')
+    .requiredOption('--account <name>', 'the account the share is for')
+    .requiredOption('--out <file>', 'where to write the plain share (created 0600, never overwritten)');
+  jsonOption(decrypt);
+  example(decrypt, 'breakglass custodian decrypt --share-file carol.share --identity ~/.breakglass-custodian.key --account pg-vault --out /dev/shm/carol.share');
+  decrypt.action(async (options: JsonOption & { shareFile: string; identity: string; account: string; out: string }) => {
+    const out = ctx.output(options);
+    const plain = await openShare(await readSecretInput(options.shareFile, readStdin), options.identity, options.account);
+    try {
+      await writeFile(options.out, `${plain}\n`, { mode: 0o600, flag: 'wx' });
+    } catch {
+      throw new CliError(exitCodes.usage, `${options.out}: cannot create it (it must not exist yet)`);
+    }
+    out.result({ file: options.out }, () => `plain share written to ${options.out} (0600); shred it after use`);
   });
 
   const recipient = custodian.command('recipient').description('print the recipient of a key file').requiredOption('--identity <file>', 'your key file');

@@ -85,6 +85,20 @@ function registerEnd(program: Command, ctx: CommandContext): void {
   });
 }
 
+function registerCancel(program: Command, ctx: CommandContext): void {
+  const cancel = program
+    .command('cancel')
+    .description('withdraw a request still waiting for its custodians (nothing was enabled yet)')
+    .argument('<grant-id>', 'the grant to cancel');
+  serverOptions(jsonOption(cancel));
+  example(cancel, 'breakglass cancel gr_01J9ZB6D4N2M');
+  cancel.action(async (id: string, options: Options) => {
+    const out = ctx.output(options);
+    const grant = await ctx.client(options, out).post(grantPath(id, 'cancel'), grantViewSchema);
+    printGrant(out, grant, `grant ${grant.id} is ${out.style.state(grant.state)}`);
+  });
+}
+
 const yesNo = (name: string, question: string) =>
   new Option(`--${name} <yes|no>`, question).choices(['yes', 'no']).makeOptionMandatory();
 
@@ -139,6 +153,7 @@ export function registerGrantCommands(program: Command, ctx: CommandContext): vo
   registerInvoke(program, ctx);
   registerReveal(program, ctx);
   registerEnd(program, ctx);
+  registerCancel(program, ctx);
   registerCertify(program, ctx);
   registerLists(program, ctx);
 }

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { asGrantId, grantStates } from '../../domain/index.js';
 import type { ModuleContext } from '../../modules/context.js';
-import { accountNames, certify, endGrant, listGrants, reveal, showGrant } from '../../modules/grants/case-actions.js';
+import { accountNames, cancelGrant, certify, endGrant, listGrants, reveal, showGrant } from '../../modules/grants/case-actions.js';
 import { invoke } from '../../modules/grants/invoke.js';
 import { actorOf } from '../actor.js';
 import { certifyBody, errorBody, grantIdParams, grantViewSchema, invokeBody } from '../schemas.js';
@@ -70,6 +70,11 @@ export const grantRoutes =
     app.post('/grants/:id/end', {
       schema: { summary: 'End a grant early', tags: ['grants'], params: grantIdParams, response: { 200: grantViewSchema, ...errors } },
       handler: async (request) => view(await endGrant(ctx, actorOf(request), asGrantId(request.params.id))),
+    });
+
+    app.post('/grants/:id/cancel', {
+      schema: { summary: 'Withdraw a request still waiting for its custodians', tags: ['grants'], params: grantIdParams, response: { 200: grantViewSchema, ...errors } },
+      handler: async (request) => view(await cancelGrant(ctx, actorOf(request), asGrantId(request.params.id))),
     });
 
     app.post('/grants/:id/certify', {

@@ -31,7 +31,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
   requireRole(actor, 'admin');
   const pending = await ctx.store.transaction(async (tx) => {
     await checkLiveChanges(tx, doc);
-    await writeCatalog(ctx, tx, doc);
+    await writeCatalog(ctx, tx, doc, actor.name);
     await ctx.audit.append(tx, {
       actor: actor.name,
       action: 'catalog.applied',
@@ -66,7 +66,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
   };
 }
 
-async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Promise<void> {
+async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, actorName: string): Promise<void> {
   const now = ctx.clock.now();
   for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles, recipient: user.recipient }, now);
   const targetIds = new Map<string, AccountRecord['targetId']>();
@@ -106,13 +106,23 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply):
     const old = before.get(spec.name);
     // The sealed secret belongs to the old principal on the old target, or is sealed the old way
     // (root key versus custodian key): stage it afresh.
-    const sealingChanged = (old?.quorum === undefined) !== (quorum === undefined);
+    const sealingChanged = (old?.quorum === undefined) !== (quorum === undefined) || Boolean(old?.quorum?.offlineAccess) !== Boolean(quorum?.offlineAccess);
+    if (old && JSON.stringify(old.quorum ?? null) !== JSON.stringify(quorum ?? null)) {
+      // Weakening dual control is the one catalog change an insider would want unnoticed.
+      await ctx.audit.append(tx, {
+        actor: actorName,
+        action: quorum ? 'account.quorum-changed' : 'account.quorum-removed',
+        subject: spec.name,
+        details: { before: old.quorum ?? null, after: quorum ?? null },
+      });
+      if (!quorum) ctx.log.warn({ account: spec.name }, 'custodian quorum removed from an account');
+    }
     if (old && (old.principal !== principal || old.targetId !== targetId || old.mode !== spec.mode || sealingChanged)) await tx.catalog.resetStaging(saved.id);
   }
 }
 
 /** Grants whose revocation still needs the account's current target, principal and spec. */
-const liveStates = ['requested', 'active', 'revoking', 'revoked', 'rotating', 'failed'] as const;
+const liveStates = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating', 'failed'] as const;
 
 /**
  * Refuses to change how an account reaches its credential (target, mode, principal, spec, the

@@ -62,6 +62,9 @@ export async function runCeremony(ctx: ModuleContext, actor: Actor, accountName:
   const fingerprints = quorum.custodians.map((holder, i) => ({ holder, fingerprint: shareFingerprint(raw[i]!) }));
   for (const share of raw) share.fill(0);
   await ctx.store.transaction(async (tx) => {
+    await tx.catalog.lockAccount(account.id);
+    const live = await tx.grants.list({ accountId: account.id, states: ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating'], limit: 1 });
+    if (live.length > 0) throw appError.conflict(`account "${account.name}" got a live grant during the ceremony; hold it again after the grant is closed`);
     const previous = await tx.catalog.getCustodianKey(account.id);
     await tx.catalog.setCustodianKey({
       accountId: account.id,
@@ -79,7 +82,16 @@ export async function runCeremony(ctx: ModuleContext, actor: Actor, accountName:
       actor: actor.name,
       action: 'custodian.ceremony',
       subject: account.name,
-      details: { kid, threshold: quorum.threshold, custodians: quorum.custodians, generation: (previous?.generation ?? 0) + 1, plaintextFor, previousKid: previous?.kid },
+      details: {
+        kid,
+        threshold: quorum.threshold,
+        custodians: quorum.custodians,
+        generation: (previous?.generation ?? 0) + 1,
+        plaintextFor,
+        // Which key each share was encrypted to: a recipient swapped by an insider shows here.
+        recipients: Object.fromEntries([...recipients].map(([holder, recipient]) => [holder, recipient ?? null])),
+        previousKid: previous?.kid,
+      },
     });
   });
   ctx.wake();

@@ -46,11 +46,16 @@ export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, 
     }
     throw error;
   }
-  const presented = ctx.quorum.add(grantId, actor.name, envelope.share);
-  envelope.share.fill(0);
-  await ctx.store.transaction((tx) =>
-    ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-presented', subject: grantId, details: { custodian: actor.name, presented, threshold: c.key.threshold } }),
-  );
+  // Audited first: a share whose audit event cannot be written does not count (I2).
+  const presented = ctx.quorum.holders(grantId).length + 1;
+  try {
+    await ctx.store.transaction((tx) =>
+      ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-presented', subject: grantId, details: { custodian: actor.name, presented, threshold: c.key.threshold } }),
+    );
+    ctx.quorum.add(grantId, actor.name, envelope.share);
+  } finally {
+    envelope.share.fill(0);
+  }
   if (presented < c.key.threshold) return { grant: c.grant, presented, threshold: c.key.threshold };
   return { grant: await release(ctx, c), presented, threshold: c.key.threshold };
 }
@@ -60,7 +65,7 @@ function checkShare(ctx: ModuleContext, actor: Actor, c: Context, shareText: str
   if (grant.state !== 'awaiting-quorum' || ctx.clock.now().getTime() >= grant.expiresAt.getTime()) {
     throw new AppError('invalid_transition', `grant ${grant.id} is ${grant.state}; it no longer takes shares`);
   }
-  if (!account.quorum?.custodians.includes(actor.name)) throw new AppError('forbidden', `${actor.name} is not a custodian of account "${account.name}"`);
+  if (!actor.roles.includes('custodian') || !account.quorum?.custodians.includes(actor.name)) throw new AppError('forbidden', `${actor.name} is not a custodian of account "${account.name}"`);
   const envelope = decodeShare(shareText);
   if (envelope.account !== account.name) throw new AppError('validation', `this share is for account "${envelope.account}", not "${account.name}"`, { path: 'share' });
   if (envelope.kid !== key.kid) throw new AppError('validation', `this share is from another key ceremony (${envelope.kid}); account "${account.name}" now uses ${key.kid}`, { path: 'share' });

@@ -68,6 +68,17 @@ export async function endGrant(ctx: ModuleContext, actor: Actor, id: GrantId): P
   return grant;
 }
 
+/** Withdraws a request still waiting for its custodians, so it stops holding the account. */
+export async function cancelGrant(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<Grant> {
+  const grant = await ctx.store.transaction(async (tx) => {
+    const grant = await loadGrant(tx, id);
+    checkEnd(grant, actor);
+    return applyEvent(ctx, tx, grant, { type: 'cancel' }, actor, { presented: ctx.quorum.holders(id) });
+  });
+  ctx.quorum.drop(id);
+  return grant;
+}
+
 export type CertifyInput = Pick<Certification, 'necessary' | 'scoped' | 'removed' | 'note'>;
 
 /** The incident owner's certification; closes the case (invariant I5 lives in the domain). */

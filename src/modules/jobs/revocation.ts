@@ -1,7 +1,7 @@
 import { generatePassword } from '../../crypto/index.js';
 import { asGrantId, type Grant } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
-import type { AccountRecord, JobRecord, StoreTx } from '../../ports/index.js';
+import type { AccountRecord, JobRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import { sealAccountSecret } from '../custodians/account-secret.js';
 import { restoreStandby } from '../custodians/standby.js';
 import type { ModuleContext } from '../context.js';
@@ -32,6 +32,8 @@ export async function expireGrant(ctx: ModuleContext, job: JobRecord): Promise<v
       if (ctx.clock.now().getTime() < grant.expiresAt.getTime()) return;
       await applyEvent(ctx, tx, grant, { type: 'expire' }, 'system');
     } else if (grant.state === 'requested') {
+      // The quorum window's job may fire while a released grant is being enabled: its own expiry decides.
+      if (ctx.clock.now().getTime() < grant.expiresAt.getTime()) return;
       await applyEvent(ctx, tx, grant, { type: 'activation-failed', reason: 'activation was interrupted' }, 'system');
     } else {
       return;
@@ -68,12 +70,13 @@ export async function revokeGrant(ctx: ModuleContext, job: JobRecord): Promise<v
   if ((inspection.exists && inspection.canLogin) || inspection.sessions > 0) {
     throw new AppError('target_unavailable', `the credential of grant ${grant.id} on "${target.name}" is not revoked yet (canLogin=${inspection.canLogin}, sessions=${inspection.sessions})`);
   }
+  const retired = grant.state === 'failed' ? await retireReleasedSecret(ctx, grant, account, target) : {};
   await ctx.store.transaction(async (tx) => {
     const current = await loadGrant(tx, grant.id);
     if (current.state === 'failed') {
       // revokedAt on a failed grant: its cleanup is verified, the account is free again.
       await tx.grants.update({ ...current, revokedAt: ctx.clock.now() }, 'failed');
-      await ctx.audit.append(tx, { actor: 'system', action: 'grant.cleanup-verified', subject: grant.id, details: { target: target.name } });
+      await ctx.audit.append(tx, { actor: 'system', action: 'grant.cleanup-verified', subject: grant.id, details: { target: target.name, ...retired } });
       return;
     }
     if (current.state !== 'revoking') return;
@@ -94,6 +97,43 @@ async function accountHasLiveGrant(ctx: ModuleContext, grant: Grant): Promise<bo
     tx.grants.list({ accountId: grant.accountId, states: ['requested', 'active', 'revoking', 'revoked', 'rotating'], limit: 1 }),
   );
   return live.length > 0;
+}
+
+/**
+ * Rotates on the target and proves it: the old secret rejected, the new one accepted. Only a
+ * verified new secret goes back on standby for the offline kit. Returns the new secret.
+ */
+async function rotateVerified(ctx: ModuleContext, account: AccountRecord, target: TargetRecord, oldSecret: string): Promise<string> {
+  const newSecret = generatePassword();
+  await withConnector(ctx, target, async (connector) => {
+    const ops = prestagedOps(connector, target);
+    await ops.rotate(account.principal, newSecret);
+    const oldVerdict = await ops.verify({ username: account.principal, password: oldSecret });
+    const newVerdict = await ops.verify({ username: account.principal, password: newSecret });
+    if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
+      throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})`);
+    }
+    await restoreStandby(ops, account);
+  });
+  return newSecret;
+}
+
+/**
+ * A dual-control secret released into a grant whose activation then failed: the server holds
+ * it under the root key, so it must not survive — rotate it away, as after any use.
+ */
+async function retireReleasedSecret(ctx: ModuleContext, grant: Grant, account: AccountRecord, target: TargetRecord): Promise<Record<string, unknown>> {
+  if (!account.quorum || grant.mode !== 'prestaged') return {};
+  const sealed = await ctx.store.transaction((tx) => tx.grants.getCredential(grant.id));
+  if (sealed === undefined) return {};
+  const released = (JSON.parse(ctx.vault.open(sealed, aad.grantCredential(grant.id))) as { password: string }).password;
+  const newSecret = await rotateVerified(ctx, account, target, released);
+  const version = account.secretVersion + 1;
+  await ctx.store.transaction(async (tx) => {
+    await tx.catalog.setAccountSecret(account.id, await sealAccountSecret(ctx, tx, account, newSecret, version), version);
+    await tx.grants.setCredential(grant.id, undefined);
+  });
+  return { rotatedReleasedSecret: true, secretVersion: version };
 }
 
 /**
@@ -128,19 +168,7 @@ export async function rotateGrant(ctx: ModuleContext, job: JobRecord): Promise<v
     return { grant, account, target: await loadAccountTarget(tx, account) };
   });
   if (grant.state !== 'rotating') return;
-  const oldSecret = await previousSecret(ctx, grant, account);
-  const newSecret = generatePassword();
-  await withConnector(ctx, target, async (connector) => {
-    const ops = prestagedOps(connector, target);
-    await ops.rotate(account.principal, newSecret);
-    const oldVerdict = await ops.verify({ username: account.principal, password: oldSecret });
-    const newVerdict = await ops.verify({ username: account.principal, password: newSecret });
-    if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
-      throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})`);
-    }
-    // Only a verified new secret goes back on standby for the offline kit.
-    await restoreStandby(ops, account);
-  });
+  const newSecret = await rotateVerified(ctx, account, target, await previousSecret(ctx, grant, account));
   const version = account.secretVersion + 1;
   await ctx.store.transaction(async (tx) => {
     const current = await loadGrant(tx, grant.id);
