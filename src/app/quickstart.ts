@@ -1,5 +1,6 @@
 import { initDataDir } from './init.js';
 import { isInitialised } from './data-dir.js';
+import { promptHidden } from './root-key/prompt.js';
 import { serverEnv } from './server-env.js';
 import { startServer } from './server.js';
 
@@ -17,15 +18,28 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 if (!isInitialised(dataDir)) {
   const { adminToken } = await initDataDir({ dataDir, databaseUrl });
   out(`Initialised ${dataDir} (embedded SQLite store, root key in ${dataDir}/root.key, mode 0600).`);
-  out('WARNING: the root key sits beside the data in quick-start mode; see README "Security model".');
+  out('WARNING: the root key sits beside the data in quick-start mode; see README "Root key sealing" (breakglass operator rekey --seal …).');
   out('');
   out(`Admin token (shown once, store it now): ${adminToken}`);
   out(`  export BREAKGLASS_TOKEN=${adminToken}`);
   out('');
 }
-const server = await startServer({ dataDir, port, host, databaseUrl, execDirs: env.execDirs, logger: { level: env.logLevel ?? 'warn' } });
+// A data dir sealed with a passphrase or an HSM (see README "Root key sealing") opens with
+// BREAKGLASS_PASSPHRASE / BREAKGLASS_PKCS11_PIN, or a prompt on a terminal.
+const secret = (value: string | undefined, prompt: string, name: string) => () =>
+  value !== undefined ? Promise.resolve(value) : process.stdin.isTTY ? promptHidden(prompt) : Promise.reject(new Error(`set ${name}: there is no terminal to ask for it`));
+const server = await startServer({
+  dataDir,
+  port,
+  host,
+  databaseUrl,
+  execDirs: env.execDirs,
+  logger: { level: env.logLevel ?? 'warn' },
+  unsealInputs: { passphrase: secret(env.passphrase, 'passphrase: ', 'BREAKGLASS_PASSPHRASE'), pkcs11Pin: secret(env.pkcs11Pin, 'HSM user PIN: ', 'BREAKGLASS_PKCS11_PIN') },
+});
 out(`Breakglass is listening on ${server.url}  (API docs: ${server.url}/docs)`);
 out(`  export BREAKGLASS_ADDR=${server.url}`);
+if (server.sealStatus().sealed) out('SEALED: present unseal shares with `npx breakglass operator unseal`; nothing runs until then.');
 const stop = () => {
   server.close().then(
     () => process.exit(0),

@@ -16,9 +16,23 @@ const schema = z.object({
     .optional()
     .transform((text) => (text ?? '').split(':').filter((dir) => dir !== ''))
     .refine((dirs) => dirs.every((dir) => isAbsolute(dir)), 'every directory must be an absolute path'),
+  /** Opens (and, at init, sets) a passphrase-sealed root key. Secret: never logged. */
+  BREAKGLASS_PASSPHRASE: z.string().optional(),
+  /** The new passphrase for `breakglass operator rekey`. */
+  BREAKGLASS_NEW_PASSPHRASE: z.string().optional(),
+  /** The token user PIN of a pkcs11-sealed root key. */
+  BREAKGLASS_PKCS11_PIN: z.string().optional(),
 });
 
-export type ServerEnv = Readonly<{ databaseUrl: string | undefined; logLevel: string | undefined; execDirs: readonly string[] }>;
+export type ServerEnv = Readonly<{
+  databaseUrl: string | undefined;
+  logLevel: string | undefined;
+  execDirs: readonly string[];
+  /** Root key seal secrets (see README "Root key sealing"). */
+  passphrase: string | undefined;
+  newPassphrase: string | undefined;
+  pkcs11Pin: string | undefined;
+}>;
 
 export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
   const parsed = schema.safeParse(env);
@@ -30,5 +44,8 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     databaseUrl: parsed.data.BREAKGLASS_DATABASE_URL,
     logLevel: parsed.data.BREAKGLASS_LOG_LEVEL,
     execDirs: Object.freeze(parsed.data.BREAKGLASS_EXEC_DIRS),
+    passphrase: parsed.data.BREAKGLASS_PASSPHRASE || undefined,
+    newPassphrase: parsed.data.BREAKGLASS_NEW_PASSPHRASE || undefined,
+    pkcs11Pin: parsed.data.BREAKGLASS_PKCS11_PIN || undefined,
   });
 }

@@ -1,18 +1,22 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectorDrivers } from '../connectors/index.js';
-import { loadKeyFile, publicKeyFromPrivate } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
-import { createAuditLog } from '../modules/audit/audit-log.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
 import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
-import { aad, createVault, type Vault } from '../modules/vault/vault.js';
-import { systemClock, type Clock, type ConnectorFactory, type Store } from '../ports/index.js';
+import { createVault } from '../modules/vault/vault.js';
+import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type SealGate, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
-import { dataDirPaths, isInitialised } from './data-dir.js';
+import { isInitialised } from './data-dir.js';
 import { openStore } from './open-store.js';
+import { announceServer, assertNoKeyOperation } from './root-key/data-dir-locks.js';
+import { readRootKeyMaterial, type ShamirDescriptor } from './root-key/descriptor.js';
+import { assertKeyMatchesStore, assertMaterialIsCurrent, recoverRootKeyChange } from './root-key/journal.js';
+import { keyProviderFor } from './root-key/key-providers.js';
+import { openAuditLog } from './root-key/open-audit-log.js';
+import { startSealedServer, type Assembled } from './root-key/sealed-server.js';
 import { settingKeys } from './settings-keys.js';
 
 export interface ServerOptions {
@@ -27,13 +31,19 @@ export interface ServerOptions {
   /** pino options, or false for silence (tests). */
   readonly logger?: boolean | { level: string };
   readonly schedulerPollMs?: number;
+  /** Secrets that open the root key's seal at start (passphrase, HSM PIN); unused for keyfile and shamir. */
+  readonly unsealInputs?: UnsealInputs;
 }
 
 export interface RunningServer {
   readonly url: string;
+  /** The app answering now: the sealed app until a shamir-sealed server is unsealed. */
   readonly app: App;
+  /** Throws AppError('sealed') while the server is sealed. */
   readonly ctx: ModuleContext;
+  /** Throws AppError('sealed') while the server is sealed. */
   readonly scheduler: Scheduler;
+  sealStatus(): SealStatus;
   close(): Promise<void>;
 }
 
@@ -60,24 +70,132 @@ function connectorsFor(dataDir: string, execDirs: readonly string[]): ConnectorF
   };
 }
 
-/** The composition root: wires store, vault, audit, connectors, scheduler and HTTP, then listens. */
+/**
+ * The composition root: wires store, vault, audit, connectors, scheduler and HTTP, then listens.
+ * The root key comes from the data dir's seal: a key file, a passphrase or an HSM open it at
+ * start (`unsealInputs`); a `shamir` seal starts the server sealed until operators present
+ * enough unseal shares (`POST /v1/sys/unseal`).
+ */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   if (!isInitialised(options.dataDir)) {
     throw new AppError('not_found', `${options.dataDir} is not initialised; run \`breakglass init --data-dir ${options.dataDir}\` first`);
   }
   const clock = options.clock ?? systemClock;
-  const vault = createVault(loadKeyFile(dataDirPaths(options.dataDir).rootKey));
-  const store = await openStore(options.dataDir, options.databaseUrl);
+  // Announce first, then look for a rekey or rotation: see data-dir-locks.ts.
+  const withdraw = announceServer(options.dataDir);
+  let store: Store | undefined;
   try {
-    return await wire(options, store, vault, clock);
+    assertNoKeyOperation(options.dataDir);
+    store = await openStore(options.dataDir, options.databaseUrl);
+    await recoverRootKeyChange(options.dataDir, store);
+    const material = readRootKeyMaterial(options.dataDir);
+    await assertMaterialIsCurrent(store, material);
+    const provider = keyProviderFor(options.dataDir, material);
+    const running =
+      material.descriptor?.seal === 'shamir'
+        ? await startSealed(options, store, material.descriptor, clock)
+        : await startUnsealed(options, store, provider, clock);
+    const opened = store;
+    return {
+      sealStatus: () => running.sealStatus(),
+      get url() {
+        return running.url;
+      },
+      get app() {
+        return running.app;
+      },
+      get ctx() {
+        return running.ctx;
+      },
+      get scheduler() {
+        return running.scheduler;
+      },
+      async close() {
+        try {
+          await running.close();
+          await opened.close();
+        } finally {
+          withdraw();
+        }
+      },
+    };
   } catch (error) {
-    await store.close();
+    await store?.close();
+    withdraw();
     throw error;
   }
 }
 
-async function wire(options: ServerOptions, store: Store, vault: Vault, clock: Clock): Promise<RunningServer> {
-  const audit = await loadAuditLog(store, vault, clock);
+/** Seals that open at start: the key file, a passphrase, an HSM. */
+async function startUnsealed(options: ServerOptions, store: Store, provider: KeyProvider, clock: Clock): Promise<RunningServer> {
+  const rootKey = await provider.unseal(options.unsealInputs ?? {});
+  await assertKeyMatchesStore(store, rootKey);
+  const status: SealStatus = { sealed: false, mode: provider.mode, threshold: null, shares: null, progress: 0 };
+  const gate: SealGate = {
+    status: () => status,
+    unseal: () => Promise.reject(new AppError('conflict', `this server's root key is sealed with ${provider.mode}, not unseal shares; it was unsealed at start`)),
+  };
+  const parts = await assemble(options, store, rootKey, clock, { mode: provider.mode, ...provider.describe }, gate);
+  let url: string;
+  try {
+    url = await parts.app.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await parts.stop();
+    throw error;
+  }
+  parts.start();
+  return { url, app: parts.app, ctx: parts.ctx, scheduler: parts.scheduler, sealStatus: () => status, close: () => parts.stop() };
+}
+
+/** The shamir seal: listen sealed, wire everything once the shares are in. */
+async function startSealed(options: ServerOptions, store: Store, descriptor: ShamirDescriptor, clock: Clock): Promise<RunningServer> {
+  const sealed = await startSealedServer({
+    host: options.host,
+    port: options.port,
+    logger: options.logger ?? { level: 'info' },
+    descriptor,
+    clock,
+    async assemble(rootKey, summary, gate) {
+      await assertKeyMatchesStore(store, rootKey);
+      return assemble(options, store, rootKey, clock, { ...summary }, gate);
+    },
+  });
+  const unsealed = () => {
+    const parts = sealed.assembled();
+    if (parts === undefined) throw new AppError('sealed', 'the server is sealed');
+    return parts;
+  };
+  return {
+    url: sealed.url,
+    get app() {
+      return sealed.app();
+    },
+    get ctx() {
+      return unsealed().ctx;
+    },
+    get scheduler() {
+      return unsealed().scheduler;
+    },
+    sealStatus: () => sealed.session.status(),
+    close: () => sealed.close(),
+  };
+}
+
+/**
+ * Everything that needs the root key: the vault, the audit log (its signing key is sealed), the
+ * app and the scheduler. Records the unseal in the audit chain first; if that fails, nothing starts.
+ */
+async function assemble(
+  options: ServerOptions,
+  store: Store,
+  rootKey: Buffer,
+  clock: Clock,
+  unsealDetails: Readonly<Record<string, unknown>>,
+  seal: SealGate,
+): Promise<Assembled> {
+  const vault = createVault(rootKey);
+  const audit = await openAuditLog(store, vault, clock);
+  await store.transaction((tx) => audit.append(tx, { actor: 'system', action: 'root-key.unsealed', subject: 'root-key', details: unsealDetails }));
   // The logger and the scheduler exist only once the app does; the context reaches them late.
   let log: Logger = silentLogger;
   const schedulerRef: { current?: Scheduler } = {};
@@ -98,9 +216,10 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     ready: () => store.transaction(async (tx) => (await tx.settings.get(settingKeys.auditPublicKey)) !== undefined),
     logger: options.logger ?? { level: 'info' },
     version,
+    seal,
   });
   log = app.log;
-  const running = createScheduler({
+  const scheduler = createScheduler({
     store,
     clock,
     handlers: jobHandlers(ctx),
@@ -108,26 +227,26 @@ async function wire(options: ServerOptions, store: Store, vault: Vault, clock: C
     log,
     ...(options.schedulerPollMs === undefined ? {} : { pollMs: options.schedulerPollMs }),
   });
-  schedulerRef.current = running;
-  // Checkpoints are signed at least every second of activity, also when activity stops.
-  const checkpointTimer = setInterval(() => {
-    store.transaction((tx) => audit.checkpoint(tx)).catch((error: unknown) => {
-      log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'audit checkpoint failed');
-    });
-  }, 1_000);
-  const address = await app.listen({ port: options.port, host: options.host });
-  running.start();
+  schedulerRef.current = scheduler;
+  let checkpointTimer: NodeJS.Timeout | undefined;
   return {
-    url: address,
-    app,
     ctx,
-    scheduler: running,
-    async close() {
+    app,
+    scheduler,
+    start() {
+      // Checkpoints are signed at least every second of activity, also when activity stops.
+      checkpointTimer = setInterval(() => {
+        store.transaction((tx) => audit.checkpoint(tx)).catch((error: unknown) => {
+          log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'audit checkpoint failed');
+        });
+      }, 1_000);
+      scheduler.start();
+    },
+    async stop() {
       clearInterval(checkpointTimer);
-      await running.stop();
+      await scheduler.stop();
       await app.close();
       await store.transaction((tx) => audit.checkpoint(tx)).catch(() => false);
-      await store.close();
     },
   };
 }
@@ -139,19 +258,3 @@ function checkExecAllowed(command: unknown, execDirs: readonly string[]): void {
     throw new AppError('target_error', `exec target command is not under a directory the server allows; list its directory in BREAKGLASS_EXEC_DIRS`);
   }
 }
-
-async function loadAuditLog(store: Store, vault: Vault, clock: Clock) {
-  const { publicKeyPem, sealed } = await store.transaction(async (tx) => ({
-    publicKeyPem: await tx.settings.get(settingKeys.auditPublicKey),
-    sealed: await tx.settings.get(settingKeys.auditPrivateKeySealed),
-  }));
-  if (!publicKeyPem || !sealed) throw new AppError('integrity', 'the audit signing key is missing from the store; was this database initialised?');
-  const privateKeyPem = vault.open(sealed, aad.auditSigningKey());
-  // The stored public key must be the half of our sealed private key: someone with write access
-  // to the database but not the root key could otherwise re-sign a rewritten chain.
-  if (publicKeyFromPrivate(privateKeyPem) !== publicKeyPem) {
-    throw new AppError('integrity', 'the audit public key in the store does not match the sealed signing key; the store was tampered with');
-  }
-  return createAuditLog({ clock, publicKeyPem, privateKeyPem });
-}
-

@@ -13,6 +13,7 @@ import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerGrantCommands } from './commands/grant-commands.js';
 import { registerKitCommands } from './commands/kit-commands.js';
 import { registerCustodianCommands } from './commands/custodian-commands.js';
+import { registerOperatorCommands } from './commands/operator-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerSshCommands } from './commands/ssh-commands.js';
 import { CliError, ExitWith, exitCodeForError, exitCodeHelp, exitCodes } from './exit-codes.js';
@@ -57,6 +58,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerSshCommands(program, ctx);
   registerCustodianCommands(program, ctx);
   registerKitCommands(program, ctx);
+  registerOperatorCommands(program, ctx);
   return program;
 }
 

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'audit_failed'
   | 'integrity'
   | 'crypto'
+  /** The root key is sealed: the server answers only seal status and unseal until k shares arrive. */
+  | 'sealed'
   | 'internal';
 
 export class AppError extends Error {

@@ -16,5 +16,6 @@ export const errorStatus: Record<ErrorCode, number> = {
   audit_failed: 500,
   integrity: 500,
   crypto: 500,
+  sealed: 503,
   internal: 500,
 };

@@ -12,11 +12,13 @@ import type { Actor } from '../domain/index.js';
 import { isAppError } from '../errors/index.js';
 import type { ModuleContext } from '../modules/context.js';
 import { authenticate } from '../modules/identity/identity.js';
+import type { SealGate } from '../ports/index.js';
 import { errorStatus } from './error-status.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
+import { sysRoutes } from './routes/sys-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,17 +32,26 @@ export interface HttpDeps {
   readonly ready: () => Promise<boolean>;
   readonly logger: FastifyServerOptions['logger'];
   readonly version: string;
+  /** The root key's seal: `/v1/sys/seal-status` and `/v1/sys/unseal`. */
+  readonly seal?: SealGate;
 }
 
 export type App = FastifyInstance;
 
 const sendError = (code: string, message: string, path?: string) => ({ error: { code, message, ...(path ? { path } : {}) } });
 
-/** Builds the Fastify app: zod-validated routes under /v1, OpenAPI 3.1, one error handler. */
-export async function buildHttpApp(deps: HttpDeps): Promise<App> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 1_048_576 }).withTypeProvider<ZodTypeProvider>();
+function createApp(logger: FastifyServerOptions['logger']) {
+  const base = Fastify({ logger: logger ?? false, bodyLimit: 1_048_576 });
+  installErrorHandler(base);
+  const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  return app;
+}
+
+/** Builds the Fastify app: zod-validated routes under /v1, OpenAPI 3.1, one error handler. */
+export async function buildHttpApp(deps: HttpDeps): Promise<App> {
+  const app = createApp(deps.logger);
   app.decorateRequest('actor', undefined);
 
   await app.register(fastifySwagger, {
@@ -54,6 +65,57 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  app.setNotFoundHandler((request, reply) => reply.status(404).send(sendError('not_found', `no route ${request.method} ${request.url}`)));
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const ok = await deps.ready().catch(() => false);
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
+  });
+
+  if (deps.seal) await app.register(sysRoutes(deps.seal));
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (request, reply) => {
+        const header = request.headers.authorization ?? '';
+        const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+        const actor = token ? await authenticate(deps.ctx, token) : undefined;
+        if (!actor) {
+          return reply.status(401).send(sendError('unauthenticated', 'missing or invalid bearer token; set BREAKGLASS_TOKEN'));
+        }
+        request.actor = actor;
+        return undefined;
+      });
+      await v1.register(catalogRoutes(deps.ctx));
+      await v1.register(grantRoutes(deps.ctx));
+      await v1.register(auditRoutes(deps.ctx));
+      await v1.register(custodianRoutes(deps.ctx));
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+/**
+ * The app of a server whose root key is sealed (shamir): liveness, readiness (503), the seal
+ * status and unseal routes, and a 503 `sealed` error for everything else, until the
+ * threshold-th share arrives and the full app takes over.
+ */
+export async function buildSealedHttpApp(deps: { seal: SealGate; logger: FastifyServerOptions['logger'] }): Promise<App> {
+  const app = createApp(deps.logger);
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => reply.status(503).send({ status: 'sealed' }));
+  await app.register(sysRoutes(deps.seal));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(503).send(sendError('sealed', 'the server is sealed: present unseal shares with `breakglass operator unseal` (see `breakglass operator seal-status`)')),
+  );
+  return app;
+}
+
+/** One error handler for every app: validation → 400 with paths, AppError → its status, else 500. */
+function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       // The library's item type does not resolve under type-aware lint; its shape is stable.
@@ -82,33 +144,4 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
     request.log.error({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'unhandled error');
     return reply.status(500).send(sendError('internal', 'internal error; see the server log'));
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send(sendError('not_found', `no route ${request.method} ${request.url}`)));
-
-  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const ok = await deps.ready().catch(() => false);
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
-  });
-
-  await app.register(
-    async (v1) => {
-      v1.addHook('onRequest', async (request, reply) => {
-        const header = request.headers.authorization ?? '';
-        const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-        const actor = token ? await authenticate(deps.ctx, token) : undefined;
-        if (!actor) {
-          return reply.status(401).send(sendError('unauthenticated', 'missing or invalid bearer token; set BREAKGLASS_TOKEN'));
-        }
-        request.actor = actor;
-        return undefined;
-      });
-      await v1.register(catalogRoutes(deps.ctx));
-      await v1.register(grantRoutes(deps.ctx));
-      await v1.register(auditRoutes(deps.ctx));
-      await v1.register(custodianRoutes(deps.ctx));
-    },
-    { prefix: '/v1' },
-  );
-  return app;
 }

@@ -1,3 +1,4 @@
 export * from './clock.js';
 export * from './connector.js';
 export * from './store.js';
+export * from './key-provider.js';

@@ -10,6 +10,7 @@ import type {
   UserId,
   UserRole,
 } from '../domain/index.js';
+import type { SealedValueRepository } from './key-provider.js';
 
 /**
  * Persistence port. Every write happens inside `Store.transaction`, and the repositories are
@@ -29,6 +30,8 @@ export interface StoreTx {
   readonly jobs: JobRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
+  /** Root key rotation only (src/app/root-key). */
+  readonly sealedValues: SealedValueRepository;
 }
 
 export interface UserRecord {

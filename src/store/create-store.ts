@@ -2,6 +2,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Store } from '../ports/index.js';
+import { storeApplicationName } from './application-name.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { kyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
@@ -47,12 +48,15 @@ const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
  *
  * @param url a libpq connection URL
  * @param options.poolSize maximum pool connections (default 10)
+ * @param options.applicationName PostgreSQL `application_name` (default `breakglass-store`)
  * @example const store = await createPostgresStore('postgres://breakglass@db/breakglass', { poolSize: 20 });
  */
-export async function createPostgresStore(url: string, options: { poolSize?: number } = {}): Promise<Store> {
+export async function createPostgresStore(url: string, options: { poolSize?: number; applicationName?: string } = {}): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
+    // Names the server's connections, so a root key rotation can tell that an instance is running.
+    application_name: options.applicationName ?? storeApplicationName,
     types: { getTypeParser: int8AsNumber },
   });
   // An idle client that loses its connection emits 'error' on the pool; unhandled, that would

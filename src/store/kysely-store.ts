@@ -8,6 +8,7 @@ import { grantRepository } from './grant-repository.js';
 import { jobRepository } from './job-repository.js';
 import { migrationProvider } from './migrations/migration-provider.js';
 import type { Database } from './schema.js';
+import { sealedValueRepository } from './sealed-value-repository.js';
 import { settingsRepository } from './settings-repository.js';
 import { userRepository } from './user-repository.js';
 
@@ -38,6 +39,7 @@ function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx
     jobs: jobRepository(trx, dialect),
     audit: auditRepository(trx, dialect),
     settings: settingsRepository(trx),
+    sealedValues: sealedValueRepository(trx, dialect),
   };
 }
 

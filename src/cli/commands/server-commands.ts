@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { example, jsonOption, type CommandContext, type JsonOption } from '../command-context.js';
+import { sealChoice, sealOptions, sealSecretSources, type SealFlags } from './operator-commands.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -10,26 +11,51 @@ export function parsePort(value: string): number {
 }
 
 export function registerServerCommands(program: Command, ctx: CommandContext): void {
-  const init = program
-    .command('init')
-    .description('create a data directory (keys, embedded store) and print the one-time admin token')
-    .option('--data-dir <dir>', 'data directory (env BREAKGLASS_DATA_DIR)', ctx.dataDirDefault);
+  const init = sealOptions(
+    program
+      .command('init')
+      .description('create a data directory (sealed root key, embedded store) and print the one-time admin token')
+      .option('--data-dir <dir>', 'data directory (env BREAKGLASS_DATA_DIR)', ctx.dataDirDefault),
+    'keyfile',
+  );
   jsonOption(init);
-  example(init, 'breakglass init --data-dir /var/lib/breakglass', 'breakglass init --data-dir ./.breakglass --json | jq -r .adminToken');
-  init.action(async (options: { dataDir: string } & JsonOption) => {
+  init.addHelpText(
+    'after',
+    '\nSeals: keyfile (quick start: the key sits beside the data), passphrase (argon2id; BREAKGLASS_PASSPHRASE or a prompt),\n' +
+      'shamir (k-of-n unseal shares, printed once; the server starts sealed), pkcs11 (an HSM key; PIN in BREAKGLASS_PKCS11_PIN).',
+  );
+  example(
+    init,
+    'breakglass init --data-dir /var/lib/breakglass',
+    'breakglass init --data-dir ./.breakglass --json | jq -r .adminToken',
+    'breakglass init --seal shamir --unseal-shares 5 --unseal-threshold 3 --json > /dev/shm/init.json',
+    'BREAKGLASS_PKCS11_PIN=... breakglass init --seal pkcs11 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pkcs11-token breakglass',
+  );
+  init.action(async (options: { dataDir: string } & SealFlags & JsonOption) => {
     const out = ctx.output(options);
-    const { adminToken, dataDir } = await ctx.deps.init({ dataDir: resolve(options.dataDir) });
-    out.result({ adminToken }, () =>
-      [
-        `initialised ${dataDir}`,
-        '',
-        `admin token: ${adminToken}`,
-        out.style.yellow('This token is shown once; store it now (a password manager, not a shell history).'),
-        '',
-        `next: breakglass serve --data-dir ${dataDir}`,
-        '      export BREAKGLASS_TOKEN=<the admin token>; breakglass apply -f catalog.yaml',
-      ].join('\n'),
-    );
+    const seal = sealChoice(options) ?? { mode: 'keyfile' as const };
+    const { adminToken, dataDir, unsealShares } = await ctx.deps.init({
+      dataDir: resolve(options.dataDir),
+      seal,
+      secrets: sealSecretSources(ctx.deps, { passphraseIsNew: true }),
+    });
+    if (seal.mode === 'keyfile') {
+      out.note(
+        `warning: the root key is in ${dataDir}/root.key, beside the data it protects (keyfile seal, for a quick start). ` +
+          'Anyone who copies the directory opens every secret; in production use --seal passphrase, shamir or pkcs11 (or `breakglass operator rekey --seal …` later).',
+      );
+    }
+    out.result(unsealShares === undefined ? { adminToken } : { adminToken, unsealShares }, () => {
+      const lines = [`initialised ${dataDir} (root key seal: ${seal.mode})`, '', `admin token: ${adminToken}`, out.style.yellow('This token is shown once; store it now (a password manager, not a shell history).'), ''];
+      if (unsealShares !== undefined) {
+        const threshold = seal.unsealThreshold ?? 3;
+        lines.push(out.style.bold(`unseal shares (shown once; give each to a different operator; any ${threshold} unseal the server):`));
+        unsealShares.forEach((share, i) => lines.push(`  ${i + 1}/${unsealShares.length}  ${share}`));
+        lines.push(out.style.yellow('Breakglass keeps none of them. The server starts SEALED: operators unseal it with `breakglass operator unseal`.'), '');
+      }
+      lines.push(`next: breakglass serve --data-dir ${dataDir}`, '      export BREAKGLASS_TOKEN=<the admin token>; breakglass apply -f catalog.yaml');
+      return lines.join('\n');
+    });
   });
 
   const serve = program
@@ -45,7 +71,13 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
       dataDir: resolve(options.dataDir),
       port: options.port,
       host: options.host,
-      onListening: (url) => out.print(`breakglass listening on ${url} (stop with Ctrl-C)`),
+      secrets: sealSecretSources(ctx.deps),
+      onListening: (url, seal) => {
+        out.print(`breakglass listening on ${url} (stop with Ctrl-C)`);
+        if (seal?.sealed === true) {
+          out.print(out.style.yellow(`SEALED: nothing runs (no revocation) until ${seal.threshold ?? 'k'} operators run \`breakglass operator unseal\``));
+        }
+      },
     });
   });
 }

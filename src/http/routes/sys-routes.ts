@@ -1,0 +1,44 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { sealModes, type SealGate } from '../../ports/index.js';
+import { errorBody } from '../schemas.js';
+
+export const sealStatusSchema = z.object({
+  sealed: z.boolean(),
+  mode: z.enum(sealModes),
+  threshold: z.number().int().nullable().describe('shares needed to unseal (shamir), else null'),
+  shares: z.number().int().nullable().describe('shares issued (shamir), else null'),
+  progress: z.number().int().describe('valid distinct shares presented so far'),
+});
+
+/** A share is ~70 characters; a paper copy may carry line breaks. */
+export const unsealBody = z.object({ share: z.string().min(1).max(2000) });
+
+/**
+ * `/v1/sys/…`: the seal of the root key. No bearer token: a sealed server cannot check one (the
+ * users' tokens are in the store, usable only once unsealed), and the answers hold no secret.
+ * Registered at the root with full paths so the `/v1` authentication hook does not apply.
+ */
+export const sysRoutes =
+  (gate: SealGate): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
+  async (plain) => {
+    const app = plain.withTypeProvider<ZodTypeProvider>();
+
+    app.get('/v1/sys/seal-status', {
+      schema: { summary: 'Is the root key sealed, and how many unseal shares are in', tags: ['sys'], security: [], response: { 200: sealStatusSchema } },
+      handler: () => gate.status(),
+    });
+
+    app.post('/v1/sys/unseal', {
+      schema: {
+        summary: 'Present one unseal share (shamir seal); the threshold-th valid share unseals the server',
+        tags: ['sys'],
+        security: [],
+        body: unsealBody,
+        response: { 200: sealStatusSchema, 400: errorBody, 409: errorBody, 500: errorBody, 503: errorBody },
+      },
+      handler: (request) => gate.unseal(request.body.share),
+    });
+  };
