@@ -57,7 +57,8 @@ function connectorsFor(dataDir: string, execDirs: readonly string[]): ConnectorF
   return (target) => {
     const driver = connectorDrivers[target.type];
     if (!driver) throw new AppError('target_error', `no connector for target type "${target.type}"`);
-    if (target.type === 'exec') checkExecAllowed(target.settings['command'], execDirs);
+    // The checked, resolved path is what runs: a symlink swapped after the check changes nothing.
+    if (target.type === 'exec') return driver.create({ ...target, settings: { ...target.settings, command: allowedExecutable(target.settings['command'], execDirs) } });
     if (target.type === 'ssh' && typeof target.settings['krlPath'] === 'string' && !target.settings['krlPath'].endsWith('.krl')) {
       throw new AppError('target_error', 'ssh krlPath must name a .krl file');
     }
@@ -251,10 +252,11 @@ async function assemble(
   };
 }
 
-function checkExecAllowed(command: unknown, execDirs: readonly string[]): void {
+function allowedExecutable(command: unknown, execDirs: readonly string[]): string {
   const real = typeof command === 'string' && existsSync(command) ? realpathSync(command) : undefined;
   const allowed = real !== undefined && execDirs.some((dir) => existsSync(dir) && real.startsWith(`${realpathSync(dir)}/`));
-  if (!allowed) {
+  if (!allowed || real === undefined) {
     throw new AppError('target_error', `exec target command is not under a directory the server allows; list its directory in BREAKGLASS_EXEC_DIRS`);
   }
+  return real;
 }

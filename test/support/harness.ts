@@ -40,7 +40,7 @@ export async function createStoreDatabase(): Promise<{ url: string; drop(): Prom
   };
 }
 
-export async function startHarness(options: { dialect: Dialect; databaseUrl?: string; dataDir?: string; adminToken?: string }): Promise<Harness> {
+export async function startHarness(options: { dialect: Dialect; databaseUrl?: string; dataDir?: string; adminToken?: string; execDirs?: string[] }): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'bg-e2e-'));
   const databaseUrl = options.dialect === 'postgres' ? options.databaseUrl : undefined;
   const adminToken = options.adminToken ?? (await initDataDir({ dataDir, databaseUrl })).adminToken;
@@ -57,6 +57,7 @@ export async function startHarness(options: { dialect: Dialect; databaseUrl?: st
     host: '127.0.0.1',
     databaseUrl,
     retry: { baseMs: 200, maxMs: 1_000 },
+    ...(options.execDirs ? { execDirs: options.execDirs } : {}),
     schedulerPollMs: 200,
     logger: { level: 'debug', stream } as unknown as { level: string },
   });
