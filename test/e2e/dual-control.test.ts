@@ -167,7 +167,7 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
     env = { BREAKGLASS_ADDR: `http://127.0.0.1:${port}`, PG_ADMIN_PASSWORD: cluster.adminPassword, BREAKGLASS_TOKEN: '' };
     tokens['admin'] = env.BREAKGLASS_TOKEN = (JSON.parse(cli(['init', '--data-dir', dataDir, '--json']).stdout) as { adminToken: string }).adminToken;
     server = await serveProcess(dataDir, port);
-    writeFileSync(join(dataDir, 'catalog.yaml'), catalog(cluster.port, cluster.adminUser, '3s'));
+    writeFileSync(join(dataDir, 'catalog.yaml'), catalog(cluster.port, cluster.adminUser, '10s'));
     expect(cli(['apply', '-f', join(dataDir, 'catalog.yaml')]).code).toBe(0);
     for (const user of ['alice', 'carol', 'dave']) tokens[user] = json(['token', 'create', user]).token;
   });
@@ -181,7 +181,7 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
     const keygen = JSON.parse(cli(['custodian', 'keygen', '--out', keyFile, '--json']).stdout) as { recipient: string };
     writeFileSync(
       join(dataDir, 'catalog.yaml'),
-      catalog(cluster.port, cluster.adminUser, '3s').replace('{ name: carol, roles: [custodian] }', `{ name: carol, roles: [custodian], recipient: ${keygen.recipient} }`),
+      catalog(cluster.port, cluster.adminUser, '10s').replace('{ name: carol, roles: [custodian] }', `{ name: carol, roles: [custodian], recipient: ${keygen.recipient} }`),
     );
     expect(cli(['apply', '-f', join(dataDir, 'catalog.yaml')]).code).toBe(0);
     const shares = json(['ceremony', 'pg-vault']).shares as Record<string, string>;
@@ -218,7 +218,7 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
     expect(stale.code).toBe(2);
     expect(stale.stderr).toMatch(/another key ceremony/);
     expect(json(['share', 'submit', grant.id, '--share-file', file('new-dave', fresh['dave']!)], 'dave').presented).toBe(1);
-    await eventually(async () => json(['grant', 'show', grant.id], 'alice').state === 'expired', 15_000, 'quorum window expiry');
+    await eventually(async () => json(['grant', 'show', grant.id], 'alice').state === 'expired', 25_000, 'quorum window expiry');
     expect(cli(['share', 'submit', grant.id, '--share-file', file('new-dave', fresh['dave']!)], 'dave').code).not.toBe(0);
 
     // The chain records who presented shares and who was refused, never a share.
