@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { custodianKeyId, encodeShare, generateCustodianKeyPair, sealToPublicKey, shareFingerprint, splitCustodianKey } from '../crypto/index.js';
+import { custodianKeyId, encodeShare, generateCustodianKeyPair, kitBinding, sealToPublicKey, shareFingerprint, splitCustodianKey } from '../crypto/index.js';
 import { shareLines, shareQrSvg } from './kit/kit-envelope.js';
 import { runCli, type CliDeps } from './program.js';
 
@@ -17,7 +17,7 @@ async function ceremony(account = 'pg-vault') {
   const shares: Record<string, string> = {};
   holders.forEach((holder, i) => (shares[holder] = encodeShare({ kid, account, holder, threshold: 2, total: 3, share: raw[i]! })));
   const kitAt = (secretVersion: number) => {
-    const aad = `account:acc_01J9:secret:v${secretVersion}`;
+    const aad = `account:acc_01J9:secret:v${secretVersion}` + kitBinding({ account, username: 'bg_vault', target: { type: 'postgres', host: '127.0.0.1', port: 5432 } });
     return {
       format: 'breakglass-kit',
       version: 1,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as crypto from '../crypto/index.js';
-import { custodianKeyId, encodeShare, generateCustodianKeyPair, sealToPublicKey, shareFingerprint, splitCustodianKey } from '../crypto/index.js';
+import { custodianKeyId, encodeShare, generateCustodianKeyPair, kitBinding, sealToPublicKey, shareFingerprint, splitCustodianKey } from '../crypto/index.js';
 import { runCli, type CliDeps } from './program.js';
 
 // Captures the key `kit open` rebuilds, to prove it is wiped after use.
@@ -29,7 +29,7 @@ async function ceremony(account = 'pg-vault', holders = ['carol', 'dave', 'erin'
   const raw = await splitCustodianKey(pair.privateKey, holders.length, threshold);
   const shares: Record<string, string> = {};
   holders.forEach((holder, i) => (shares[holder] = encodeShare({ kid, account, holder, threshold, total: holders.length, share: raw[i]! })));
-  const aad = 'account:acc_01J9:secret:v3';
+  const aad = 'account:acc_01J9:secret:v3' + kitBinding({ account, username: 'bg_vault', target: { type: 'postgres', host: '127.0.0.1', port: 5432 } });
   const kit = {
     format: 'breakglass-kit',
     version: 1,
@@ -148,6 +148,17 @@ describe('kit open: offline, k of n custodians', () => {
     expect(result.stdout).toBe('');
     const rebound = await run('--sealed', file('aad.json', JSON.stringify({ ...main.kit, aad: 'account:acc_OTHER:secret:v3' })), ...shareFiles('carol', 'dave'));
     expect(rebound.code).toBe(1);
+  });
+
+  it('security: a kit whose displayed target was altered does not open (no password typed into a host an attacker chose)', async () => {
+    const redirected = { ...main.kit, target: { ...main.kit.target, host: 'evil.example.net' } };
+    const result = await run('--sealed', file('redirect.json', JSON.stringify(redirected)), ...shareFiles('carol', 'dave'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('does not match its seal');
+    expect(result.stdout).not.toContain(password);
+    // Altering the associated data to match the new host breaks the seal itself.
+    const resealed = { ...redirected, aad: 'account:acc_01J9:secret:v3' + kitBinding({ account: 'pg-vault', username: 'bg_vault', target: redirected.target }) };
+    expect((await run('--sealed', file('redirect2.json', JSON.stringify(resealed)), ...shareFiles('carol', 'dave'))).code).toBe(1);
   });
 
   it('a kit whose key id or serial was altered is refused before any share is used', async () => {

@@ -114,3 +114,13 @@ function privateKeyObject(privateKey: Buffer): KeyObject {
   if (privateKey.length !== 32) throw new AppError('crypto', 'not an X25519 private key');
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
 }
+
+/**
+ * What a custodian-sealed secret is for — account, login and target — bound into its associated
+ * data, so an offline kit whose displayed target was altered does not open (nobody types the
+ * real password into a host an attacker chose).
+ */
+export function kitBinding(binding: { account: string; username: string; target: { type: string; host?: string | undefined; port?: number | undefined } }): string {
+  const { type, host, port } = binding.target;
+  return `|kit:${JSON.stringify({ account: binding.account, username: binding.username, type, host: host ?? null, port: port ?? null })}`;
+}

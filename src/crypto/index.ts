@@ -41,6 +41,7 @@ export {
   custodianKeyId,
   custodianPublicKey,
   generateCustodianKeyPair,
+  kitBinding,
   openWithPrivateKey,
   sealToPublicKey,
   sealedKeyId,

@@ -4,7 +4,7 @@
  * wrong share gets a clear refusal naming its file instead of a vague "cannot open". Then k
  * shares rebuild the account key, the key opens the sealed credential and is wiped.
  */
-import { combineCustodianShares, decodeShare, openWithPrivateKey, shareFingerprint, type ShareEnvelope } from '../../crypto/index.js';
+import { combineCustodianShares, decodeShare, kitBinding, openWithPrivateKey, shareFingerprint, type ShareEnvelope } from '../../crypto/index.js';
 import { isAppError } from '../../errors/index.js';
 import type { KitDocument } from '../api-schemas.js';
 import { CliError, exitCodes } from '../exit-codes.js';
@@ -94,6 +94,11 @@ export async function openKit(kit: KitDocument, inputs: readonly ShareInput[]): 
     throw new CliError(exitCodes.error, `${error.message}: the kit file may have been altered`);
   } finally {
     for (const share of shares) share.share.fill(0);
+  }
+  // The displayed account, login and target are bound into the seal: an altered one does not open.
+  if (!kit.aad.endsWith(kitBinding({ account: kit.account, username: kit.username, target: kit.target }))) {
+    key.fill(0);
+    throw new CliError(exitCodes.error, "the kit's account, login or target does not match its seal: the kit file was altered; do not use it");
   }
   let plaintext: Buffer;
   try {

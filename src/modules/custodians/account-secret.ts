@@ -1,4 +1,4 @@
-import { sealToPublicKey, sealedKeyId } from '../../crypto/index.js';
+import { kitBinding, sealToPublicKey, sealedKeyId } from '../../crypto/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
@@ -9,11 +9,24 @@ import { aad } from '../vault/vault.js';
  * key for dual-control accounts (the server cannot open it again), else under the root key.
  */
 export async function sealAccountSecret(ctx: Pick<ModuleContext, 'vault'>, tx: StoreTx, account: AccountRecord, secret: string, version: number): Promise<string> {
-  const data = aad.accountSecret(account.id, version);
-  if (!account.quorum) return ctx.vault.seal(secret, data);
+  if (!account.quorum) return ctx.vault.seal(secret, aad.accountSecret(account.id, version));
   const key = await tx.catalog.getCustodianKey(account.id);
   if (!key) throw new AppError('conflict', `account "${account.name}" needs its key ceremony first: breakglass ceremony ${account.name}`);
-  return sealToPublicKey(key.publicKey, secret, data);
+  return sealToPublicKey(key.publicKey, secret, await custodianSecretAad(tx, account, version));
+}
+
+/** The associated data of a custodian-sealed secret: its row and version, and what it opens. */
+export async function custodianSecretAad(tx: StoreTx, account: AccountRecord, version: number): Promise<string> {
+  const target = await tx.catalog.findTargetById(account.targetId);
+  const { host, port } = target?.settings ?? {};
+  return (
+    aad.accountSecret(account.id, version) +
+    kitBinding({
+      account: account.name,
+      username: account.principal,
+      target: { type: target?.type ?? '', host: typeof host === 'string' ? host : undefined, port: typeof port === 'number' ? port : undefined },
+    })
+  );
 }
 
 /** Is this sealed secret sealed to a custodian key (and so closed to the server)? */

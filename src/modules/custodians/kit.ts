@@ -2,8 +2,7 @@ import type { Actor } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { requireRole } from '../identity/identity.js';
-import { aad } from '../vault/vault.js';
-import { isCustodianSealed } from './account-secret.js';
+import { custodianSecretAad, isCustodianSealed } from './account-secret.js';
 
 /**
  * The offline kit of a dual-control account: everything k custodians need to open the current
@@ -40,7 +39,7 @@ export async function kitDocument(ctx: ModuleContext, actor: Actor, accountName:
       custodians: key.shares.map((s) => ({ name: s.holder, fingerprint: s.fingerprint })),
       kitSerial: `${key.kid}.${account.secretVersion}`,
       secretVersion: account.secretVersion,
-      aad: aad.accountSecret(account.id, account.secretVersion),
+      aad: await custodianSecretAad(tx, account, account.secretVersion),
       sealed: account.secretSealed,
       issuedAt: ctx.clock.now().toISOString(),
     };

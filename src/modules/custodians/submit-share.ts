@@ -6,6 +6,7 @@ import type { ModuleContext } from '../context.js';
 import { applyEvent, loadGrant } from '../grants/grant-store.js';
 import { activateGrant } from '../grants/invoke.js';
 import { loadAccountTarget } from '../targets.js';
+import { custodianSecretAad } from './account-secret.js';
 import { aad } from '../vault/vault.js';
 
 export interface ShareReceipt {
@@ -15,6 +16,7 @@ export interface ShareReceipt {
 }
 
 interface Context {
+  secretAad: string;
   grant: Grant;
   account: AccountRecord;
   key: CustodianKeyRecord;
@@ -35,7 +37,7 @@ export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, 
     const account = await tx.catalog.findAccountById(grant.accountId);
     const key = account ? await tx.catalog.getCustodianKey(account.id) : undefined;
     if (!account || !account.quorum || !key) throw new AppError('invalid_transition', `grant ${grantId} does not wait for custodians`);
-    return { grant, account, key, target: await loadAccountTarget(tx, account) };
+    return { grant, account, key, target: await loadAccountTarget(tx, account), secretAad: await custodianSecretAad(tx, account, account.secretVersion) };
   });
   let envelope: ShareEnvelope;
   try {
@@ -86,7 +88,7 @@ async function release(ctx: ModuleContext, c: Context): Promise<Grant> {
     const privateKey = await combineCustodianShares(shares, c.key.publicKey);
     try {
       if (c.account.secretSealed === undefined) throw appError.conflict(`account "${c.account.name}" has no staged secret`);
-      password = openWithPrivateKey(privateKey, c.account.secretSealed, aad.accountSecret(c.account.id, c.account.secretVersion)).toString('utf8');
+      password = openWithPrivateKey(privateKey, c.account.secretSealed, c.secretAad).toString('utf8');
     } finally {
       privateKey.fill(0);
     }
