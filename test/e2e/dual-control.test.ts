@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKeyFile, openWithRootKey } from '../../src/crypto/index.js';
+import { randomBytes } from 'node:crypto';
+import { encodeShare, loadKeyFile, openWithRootKey } from '../../src/crypto/index.js';
 import { freePort, runCliProcess, serveProcess, type ServeProcess } from '../support/cli-process.js';
 import { eventually, tryLogin } from '../support/harness.js';
 import { requireService } from '../support/integration.js';
@@ -214,6 +215,11 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
       return path;
     };
     const grant = json(['invoke', 'pg-vault', '--condition', 'outage', '--reason', 'r', '--incident', 'INC-6', '--ttl', '5m'], 'alice');
+    // A share of another account is refused by name, before anything else.
+    const foreign = encodeShare({ kid: 'kid-of-another', account: 'pg-other', holder: 'dave', threshold: 2, total: 3, share: randomBytes(33) });
+    const wrongAccount = cli(['share', 'submit', grant.id, '--share-file', file('foreign-dave', foreign)], 'dave');
+    expect(wrongAccount.code).toBe(2);
+    expect(wrongAccount.stderr).toMatch(/for account "pg-other"/);
     const stale = cli(['share', 'submit', grant.id, '--share-file', file('old-dave', old['dave']!)], 'dave');
     expect(stale.code).toBe(2);
     expect(stale.stderr).toMatch(/another key ceremony/);
