@@ -62,9 +62,9 @@ describe.skipIf(maria.skip || redis.skip || ssh.skip)('every connector through t
       ],
       policies: [{ name: 'p0', conditions: ['outage'], approval: { mode: 'post-hoc' }, defaultTtl: '15m', maxTtl: '1h' }],
       accounts: [
-        { name: 'maria-bg', target: 'maria', mode: 'prestaged', user: `bgt_e2e_${tag}`, policy: 'p0' },
+        { name: 'maria-bg', target: 'maria', mode: 'prestaged', user: `bge2e_${tag}`, policy: 'p0' },
         { name: 'maria-jit', target: 'maria', mode: 'ephemeral', privileges: ['SELECT ON mysql.*'], policy: 'p0' },
-        { name: 'redis-bg', target: 'cache', mode: 'prestaged', user: `bgt_e2e_${tag}`, policy: 'p0' },
+        { name: 'redis-bg', target: 'cache', mode: 'prestaged', user: `bge2e_${tag}`, policy: 'p0' },
         { name: 'redis-jit', target: 'cache', mode: 'ephemeral', rules: 'on ~* &* +@all', policy: 'p0' },
         { name: 'ssh-root', target: 'hosts', mode: 'ephemeral', principals: ['bgssh'], policy: 'p0' },
       ],
@@ -93,11 +93,11 @@ describe.skipIf(maria.skip || redis.skip || ssh.skip)('every connector through t
     await sshd?.stop();
     await h?.stop();
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-    await conn.query(`DROP USER IF EXISTS 'bgt_e2e_${tag}'@'%'`);
+    await conn.query(`DROP USER IF EXISTS 'bge2e_${tag}'@'%'`);
     await conn.end();
     const r = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
     await r.connect();
-    await r.call('ACL', 'DELUSER', `bgt_e2e_${tag}`);
+    await r.call('ACL', 'DELUSER', `bge2e_${tag}`);
     r.disconnect();
   });
 

@@ -10,7 +10,7 @@ import { probeTcp, requireService } from '../support/integration.js';
 
 const maria = await requireService('MariaDB on 127.0.0.1:3306', () => probeTcp('127.0.0.1', 3306));
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/exec-mariadb.sh');
-const user = `bgx_allow_${Math.random().toString(36).slice(2, 8)}`;
+const user = `bgallow_${Math.random().toString(36).slice(2, 8)}`;
 
 const catalog = {
   targets: [
