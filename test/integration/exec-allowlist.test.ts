@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { probeTcp, requireService } from '../support/integration.js';
 
 const maria = await requireService('MariaDB on 127.0.0.1:3306', () => probeTcp('127.0.0.1', 3306));
@@ -43,7 +43,10 @@ describe.skipIf(maria.skip)('exec targets run only what the server allows', () =
   it('an exec command under an allowed directory stages the account', async () => {
     h = await startHarness({ dialect: 'sqlite', execDirs: [dirname(EXAMPLE)] });
     const applied = await h.call(h.adminToken, 'POST', '/v1/apply', catalog);
-    expect(applied.body.staging, JSON.stringify(applied.body)).toEqual([{ account: 'script-bg', staging: 'staged' }]);
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    // Staged at once, or by the scheduler's retry when the shared MariaDB is busy with other suites.
+    const harness = h;
+    await eventually(async () => (await harness.call(harness.adminToken, 'GET', '/v1/accounts')).body.accounts[0]?.staging === 'staged', 30_000, 'staging through the script');
     const mysql = await import('mysql2/promise');
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
     await conn.query(`DROP USER IF EXISTS '${user}'@'127.0.0.1'`);
