@@ -283,7 +283,7 @@ describe('rotate-root and rekey on the embedded store', () => {
     writeFileSync(join(dataDir, 'root-key.new.json'), '{}', { mode: 0o600 });
     writeFileSync(
       join(dataDir, 'root-key.pending.json'),
-      JSON.stringify({ version: 1, op: 'rotation', sealId: 'never-committed-seal-id', install: [['root.key.new', 'root.key'], ['root-key.new.json', 'root-key.json']], remove: [] }),
+      JSON.stringify({ version: 1, op: 'rotation', sealId: 'never-committed-seal-id', previousSealId: storeSealId(dataDir), install: [['root.key.new', 'root.key'], ['root-key.new.json', 'root-key.json']], remove: [] }),
     );
     const server = await startServer({ dataDir, port: 0, host: '127.0.0.1', logger: false });
     try {
@@ -293,6 +293,26 @@ describe('rotate-root and rekey on the embedded store', () => {
     }
     expect(loadKeyFile(join(dataDir, 'root.key')).equals(oldKey)).toBe(true);
     expect(leftovers(dataDir)).toEqual([]);
+  });
+
+  it('crash after the commit, then started against the wrong (empty) store: the staged key is kept, nothing is rolled back', async () => {
+    const dataDir = tempDataDir();
+    await initDataDir({ dataDir });
+    await expect(
+      rotateRootKey({
+        dataDir,
+        inputs: {},
+        afterCommit: () => {
+          throw new Error('simulated crash');
+        },
+      }),
+    ).rejects.toThrow('simulated crash');
+    const { renameSync } = await import('node:fs');
+    // The real store is elsewhere (e.g. PostgreSQL and BREAKGLASS_DATABASE_URL forgotten).
+    renameSync(join(dataDir, 'breakglass.db'), join(dataDir, 'real-store.db'));
+    await expect(startServer({ dataDir, port: 0, host: '127.0.0.1', logger: false })).rejects.toThrow(/does not show its outcome/);
+    expect(existsSync(join(dataDir, 'root.key.new'))).toBe(true);
+    expect(existsSync(join(dataDir, 'root-key.pending.json'))).toBe(true);
   });
 
   it('a rotation refuses while a server runs on the data dir, and a server refuses while a rotation runs', async () => {
@@ -425,3 +445,14 @@ describe('operator rekey and rotate-root from the CLI', () => {
     }
   });
 });
+
+/** The seal id the store records now (null when none), read directly from the SQLite file. */
+function storeSealId(dataDir: string): string | null {
+  const db = new Database(join(dataDir, 'breakglass.db'), { readonly: true });
+  try {
+    const row = db.prepare("select value from settings where key = 'root-key.seal-id'").get() as { value: string } | undefined;
+    return row?.value ?? null;
+  } finally {
+    db.close();
+  }
+}

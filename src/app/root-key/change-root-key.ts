@@ -130,7 +130,9 @@ export async function replaceMaterial(
   if (sealed.unsealShares !== undefined && options.deliverShares === undefined) {
     throw new AppError('validation', 'new unseal shares would be created, but nothing is there to show them');
   }
-  const journal: Journal = { version: 1, op, sealId: sealed.descriptor.id, install: [], remove: [] };
+  // What the store records now: recovery rolls back only if the store still says exactly this.
+  const previousSealId = (await open.store.transaction((tx) => tx.settings.get(rootKeySettings.sealId))) ?? null;
+  const journal: Journal = { version: 1, op, sealId: sealed.descriptor.id, previousSealId, install: [], remove: [] };
   if (sealed.descriptor.seal === 'keyfile') {
     writeRootKeyFile(materialPath(dataDir, materialFiles.stagedKeyFile), rootKey);
     journal.install.push([materialFiles.stagedKeyFile, materialFiles.keyFile]);

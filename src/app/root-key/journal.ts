@@ -34,6 +34,8 @@ const journalSchema = z.strictObject({
   version: z.literal(1),
   op: z.enum(['rekey', 'rotation']),
   sealId: z.string().min(16),
+  /** The store's seal id before the change (null: none recorded yet). */
+  previousSealId: z.string().min(16).nullable(),
   install: z.array(z.tuple([materialFile, materialFile])),
   remove: z.array(materialFile),
 });
@@ -90,10 +92,23 @@ export async function recoverRootKeyChange(dataDir: string, store: Store): Promi
     removeIfExists(dataDir, materialFiles.stagedDescriptor);
     return 'none';
   }
-  const sealId = await store.transaction((tx) => tx.settings.get(rootKeySettings.sealId));
+  const { sealId, initialised } = await store.transaction(async (tx) => ({
+    sealId: await tx.settings.get(rootKeySettings.sealId),
+    initialised: (await tx.settings.get('audit.public-key')) !== undefined,
+  }));
   if (sealId === journal.sealId) {
     completeJournal(dataDir, journal);
     return 'completed';
+  }
+  // Roll back only when this store provably still holds the old state: an empty or wrong store
+  // (say, the SQLite default opened by mistake for a PostgreSQL deployment) must never cost the
+  // staged key that the real store's values may already be sealed under.
+  if (!initialised || (sealId ?? null) !== journal.previousSealId) {
+    throw new AppError(
+      'integrity',
+      `an interrupted root key ${journal.op} is pending and this store does not show its outcome; ` +
+        'start with the store it ran against (BREAKGLASS_DATABASE_URL); the staged root key files were kept',
+    );
   }
   abandonJournal(dataDir);
   return 'abandoned';

@@ -50,15 +50,17 @@ export function createShareCollector(descriptor: ShamirDescriptor): ShareCollect
         decoded.share.fill(0);
         throw new AppError('validation', 'this is not one of the current unseal shares (it was altered, or never issued); it does not count', { path: 'share' });
       }
+      // The position comes from the issued fingerprints, not the share's own (relabelable) header.
+      const index = descriptor.fingerprints.indexOf(fingerprint) + 1;
       if (shares.has(fingerprint)) {
         decoded.share.fill(0);
-        throw new AppError('conflict', `unseal share ${decoded.index} was already presented; it counts once (${shares.size} of ${descriptor.threshold} so far)`);
+        throw new AppError('conflict', `unseal share ${index} was already presented; it counts once (${shares.size} of ${descriptor.threshold} so far)`);
       }
       if (shares.size >= descriptor.threshold) {
         decoded.share.fill(0);
         throw new AppError('conflict', `${descriptor.threshold} shares are in already`);
       }
-      shares.set(fingerprint, { index: decoded.index, share: decoded.share });
+      shares.set(fingerprint, { index, share: decoded.share });
       return shares.size;
     },
     async combine() {
