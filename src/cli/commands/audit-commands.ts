@@ -1,5 +1,5 @@
 /** `audit verify` (server, exported bundle or stopped data dir) and `audit export`. */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { auditVerificationSchema } from '../api-schemas.js';
@@ -7,6 +7,7 @@ import type { AuditVerification } from '../cli-deps.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { writePrivateFile } from '../private-file.js';
 
 const exportTimeoutMs = 10 * 60_000;
 
@@ -25,12 +26,9 @@ function report(out: Output, result: AuditVerification, source: string): void {
  * even half-written), syncs it and renames it into place. Returns the number of lines.
  */
 async function writeBundle(response: Response, out: string): Promise<number> {
-  const tmp = `${out}.tmp`;
-  await rm(tmp, { force: true });
-  const file = await open(tmp, 'wx', 0o600);
   let lines = 0;
   let last = 0x0a;
-  try {
+  await writePrivateFile(out, async (file) => {
     const reader = response.body?.getReader();
     for (;;) {
       const chunk = reader === undefined ? undefined : await reader.read();
@@ -40,14 +38,7 @@ async function writeBundle(response: Response, out: string): Promise<number> {
       last = bytes.at(-1) ?? last;
       await file.write(bytes);
     }
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await rm(tmp, { force: true });
-    throw error;
-  }
-  await file.close();
-  await rename(tmp, out);
+  });
   return last === 0x0a ? lines : lines + 1;
 }
 

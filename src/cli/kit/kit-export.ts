@@ -3,10 +3,11 @@
  * README.txt. Everything is rendered in memory first, so a bad shares file or kit writes nothing.
  * Each file is written to `NAME.tmp` with mode 0600, synced and renamed into place.
  */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ceremonySharesSchema, type KitDocument } from '../api-schemas.js';
 import { CliError, exitCodes } from '../exit-codes.js';
+import { writePrivateFile } from '../private-file.js';
 import { renderEnvelope } from './kit-envelope.js';
 import { renderReadme } from './kit-readme.js';
 import { checkShareForKit, parseShareFile } from './kit-open.js';
@@ -66,20 +67,8 @@ export async function renderKitFiles(kit: KitDocument, shares: ReadonlyMap<strin
   return files;
 }
 
-async function writePrivate(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await rm(tmp, { force: true });
-  const file = await open(tmp, 'wx', 0o600);
-  try {
-    await file.writeFile(content, 'utf8');
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await rm(tmp, { force: true });
-    throw error;
-  }
-  await file.close();
-  await rename(tmp, path);
+function writePrivate(path: string, content: string): Promise<void> {
+  return writePrivateFile(path, (file) => file.writeFile(content, 'utf8'));
 }
 
 /**
