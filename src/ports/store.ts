@@ -168,6 +168,8 @@ export interface AuditRepository {
   insertCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
   events(fromSeq: number, limit: number): Promise<AuditEventRecord[]>;
   checkpoints(): Promise<CheckpointRecord[]>;
+  /** The newest checkpoint only (the once-a-second signing tick must not read them all). */
+  lastCheckpoint(): Promise<CheckpointRecord | undefined>;
 }
 
 export interface SettingsRepository {

@@ -71,6 +71,11 @@ export function auditRepository(trx: Transaction<Database>, dialect: Store['dial
       const rows = await trx.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
       return rows.map(toCheckpoint);
     },
+
+    async lastCheckpoint() {
+      const row = await trx.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      return row === undefined ? undefined : toCheckpoint(row);
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import type { ModuleContext } from '../../modules/context.js';
 import { runCeremony } from '../../modules/custodians/ceremony.js';
 import { kitDocument } from '../../modules/custodians/kit.js';
 import { submitShare } from '../../modules/custodians/submit-share.js';
-import { accountNames } from '../../modules/grants/case-actions.js';
+import { accountName } from '../../modules/grants/case-actions.js';
 import { actorOf } from '../actor.js';
 import { errorBody, grantIdParams, grantViewSchema } from '../schemas.js';
 import { grantView } from '../views.js';
@@ -43,7 +43,7 @@ export const custodianRoutes =
       },
       handler: async (request) => {
         const receipt = await submitShare(ctx, actorOf(request), request.params.id, request.body.share);
-        return { ...receipt, grant: grantView(receipt.grant, (await accountNames(ctx)).get(receipt.grant.accountId)) };
+        return { ...receipt, grant: grantView(receipt.grant, await accountName(ctx, receipt.grant)) };
       },
     });
 

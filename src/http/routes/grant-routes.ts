@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { asGrantId, grantStates } from '../../domain/index.js';
 import type { ModuleContext } from '../../modules/context.js';
-import { accountNames, cancelGrant, certify, endGrant, listGrants, reveal, showGrant } from '../../modules/grants/case-actions.js';
+import { accountName, accountNames, cancelGrant, certify, endGrant, listGrants, reveal, showGrant } from '../../modules/grants/case-actions.js';
 import { invoke } from '../../modules/grants/invoke.js';
 import { actorOf } from '../actor.js';
 import { certifyBody, errorBody, grantIdParams, grantViewSchema, invokeBody } from '../schemas.js';
@@ -17,7 +17,7 @@ export const grantRoutes =
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
   async (plain) => {
     const app = plain.withTypeProvider<ZodTypeProvider>();
-    const view = async (grant: Parameters<typeof grantView>[0]) => grantView(grant, (await accountNames(ctx)).get(grant.accountId));
+    const view = async (grant: Parameters<typeof grantView>[0]) => grantView(grant, await accountName(ctx, grant));
 
     app.post('/grants', {
       schema: { summary: 'Invoke an emergency account', tags: ['grants'], body: invokeBody, response: { 201: grantViewSchema, ...errors } },

@@ -105,6 +105,11 @@ export async function listGrants(ctx: ModuleContext, actor: Actor, filter: { sta
   return seesAll(actor) ? grants : grants.filter((g) => g.requesterId === actor.id);
 }
 
+/** The account name for one grant's view: one row, not the whole catalog. */
+export async function accountName(ctx: ModuleContext, grant: Grant): Promise<string | undefined> {
+  return (await ctx.store.transaction((tx) => tx.catalog.findAccountById(grant.accountId)))?.name;
+}
+
 /** Account names for views; one lookup for many grants. */
 export async function accountNames(ctx: ModuleContext): Promise<Map<string, string>> {
   const accounts = await ctx.store.transaction((tx) => tx.catalog.listAccounts());
