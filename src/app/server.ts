@@ -6,6 +6,7 @@ import { buildHttpApp, type App } from '../http/http-app.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
 import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
+import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createVault } from '../modules/vault/vault.js';
 import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type SealGate, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
@@ -211,6 +212,8 @@ async function assemble(
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
     wake: () => schedulerRef.current?.wake(),
     quorum: createQuorumPool(),
+    accountLocks: createKeyedMutex(),
+    grantObservers: [],
   };
   const app = await buildHttpApp({
     ctx,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors/index.js';
-import { checkEnd, checkReveal, transition, type GrantEvent } from './grant-lifecycle.js';
+import { checkReveal, holdsAccount, transition, type GrantEvent } from './grant-lifecycle.js';
 import { asAccountId, asGrantId, asUserId } from './ids.js';
 import { grantStates, type Actor, type Grant, type GrantState } from './types.js';
 
@@ -43,6 +43,7 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   'quorum-reached': { type: 'quorum-reached' },
   'quorum-expired': { type: 'quorum-expired' },
   activate: { type: 'activate' },
+  reveal: { type: 'reveal' },
   'activation-failed': { type: 'activation-failed', reason: 'target down' },
   deny: { type: 'deny' },
   cancel: { type: 'cancel' },
@@ -52,6 +53,7 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   'rotation-started': { type: 'rotation-started' },
   'rotation-verified': { type: 'rotation-verified' },
   'certification-requested': { type: 'certification-requested' },
+  'cleanup-verified': { type: 'cleanup-verified' },
   certify: { type: 'certify', actor: bob, answers },
 };
 
@@ -61,6 +63,7 @@ const legal: Record<string, GrantState> = {
   'awaiting-quorum/quorum-expired': 'expired',
   'awaiting-quorum/cancel': 'cancelled',
   'requested/activate': 'active',
+  'active/reveal': 'active',
   'requested/activation-failed': 'failed',
   'requested/deny': 'denied',
   'requested/cancel': 'cancelled',
@@ -70,6 +73,7 @@ const legal: Record<string, GrantState> = {
   'revoked/rotation-started': 'rotating',
   'rotating/rotation-verified': 'awaiting-certification',
   'awaiting-certification/certify': 'closed',
+  'failed/cleanup-verified': 'failed',
 };
 
 describe('grant lifecycle (pre-staged)', () => {
@@ -79,8 +83,8 @@ describe('grant lifecycle (pre-staged)', () => {
       const key = `${state}/${type}`;
       const target = legal[key];
       if (target) {
-        // The quorum must arrive before its window closes; everything else is tried after expiry.
-        const when = key === 'awaiting-quorum/quorum-reached' ? t0 : late;
+        // The quorum must arrive before its window closes, and a reveal before expiry; everything else is tried after expiry.
+        const when = key === 'awaiting-quorum/quorum-reached' || key === 'active/reveal' ? t0 : late;
         it(`${key} → ${target}`, () => {
           expect(transition(grant(state), event, when).state).toBe(target);
         });
@@ -165,21 +169,28 @@ describe('I5 closure', () => {
   );
 });
 
-describe('reveal and end guards', () => {
-  it('only the requester may reveal, once, while active', () => {
-    expect(() => checkReveal(grant('active'), alice, t0)).not.toThrow();
-    expect(() => checkReveal(grant('active'), bob, t0)).toThrowError(expect.objectContaining({ code: 'forbidden' }) as Error);
-    expect(() => checkReveal(grant('active', { revealedAt: t0 }), alice, t0)).toThrowError(
+describe('reveal', () => {
+  it('reveals once, while active and unexpired, and records when', () => {
+    expect(transition(grant('active'), events.reveal, at(5)).revealedAt).toEqual(at(5));
+    expect(() => checkReveal(grant('active'), t0)).not.toThrow();
+    expect(() => checkReveal(grant('active', { revealedAt: t0 }), t0)).toThrowError(
       expect.objectContaining({ code: 'already_revealed' }) as Error,
     );
-    expect(() => checkReveal(grant('revoking'), alice, t0)).toThrowError(
-      expect.objectContaining({ code: 'invalid_transition' }) as Error,
-    );
-    expect(() => checkReveal(grant('active'), alice, at(60_000))).toThrow(AppError);
+    expect(() => checkReveal(grant('revoking'), t0)).toThrowError(expect.objectContaining({ code: 'invalid_transition' }) as Error);
+    expect(() => checkReveal(grant('active'), at(60_000))).toThrow(AppError);
   });
-  it('the requester, an incident owner or an admin may end a grant; another responder may not', () => {
-    expect(() => checkEnd(grant('active'), alice)).not.toThrow();
-    expect(() => checkEnd(grant('active'), bob)).not.toThrow();
-    expect(() => checkEnd(grant('active'), mallory)).toThrow(AppError);
+});
+
+describe('holdsAccount: the one definition of "a grant still holds this account"', () => {
+  it.each(grantStates)('%s', (state) => {
+    const holding = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating', 'failed'].includes(state);
+    expect(holdsAccount(grant(state))).toBe(holding);
+  });
+  it('a failed grant holds its account until its cleanup is verified, and not after', () => {
+    const failed = grant('failed');
+    expect(holdsAccount(failed)).toBe(true);
+    const cleaned = transition(failed, events['cleanup-verified'], at(7));
+    expect(cleaned).toMatchObject({ state: 'failed', revokedAt: at(7) });
+    expect(holdsAccount(cleaned)).toBe(false);
   });
 });

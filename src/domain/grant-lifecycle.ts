@@ -1,4 +1,5 @@
 import { AppError } from '../errors/index.js';
+import { authorize } from './permissions.js';
 import type { Actor, Certification, Grant, GrantState } from './types.js';
 
 /**
@@ -10,6 +11,8 @@ export type GrantEvent =
   | { readonly type: 'quorum-reached' }
   | { readonly type: 'quorum-expired' }
   | { readonly type: 'activate' }
+  /** The one-time reveal of the credential to the requester. */
+  | { readonly type: 'reveal' }
   | { readonly type: 'activation-failed'; readonly reason: string }
   | { readonly type: 'deny' }
   | { readonly type: 'cancel' }
@@ -19,6 +22,8 @@ export type GrantEvent =
   | { readonly type: 'rotation-started' }
   | { readonly type: 'rotation-verified' }
   | { readonly type: 'certification-requested' }
+  /** A failed activation's cleanup (disable, end sessions) confirmed by the target: the account is free. */
+  | { readonly type: 'cleanup-verified' }
   | {
       readonly type: 'certify';
       readonly actor: Actor;
@@ -27,13 +32,24 @@ export type GrantEvent =
 
 export type GrantEventType = GrantEvent['type'];
 
-/** States from which nothing moves any more. */
-export const terminalStates: readonly GrantState[] = ['closed', 'denied', 'cancelled', 'failed', 'expired'];
+/**
+ * States in which a grant holds its account: access was or may be given and is not yet proven
+ * gone (revocation, rotation or a failed activation's cleanup still owed), or a quorum request
+ * may still release it. While any grant holds an account, no second grant, ceremony or catalog
+ * change may take it. A `failed` grant holds it until its cleanup is verified (`revokedAt`),
+ * because the activation may have half-enabled the account.
+ */
+export const holdingStates: readonly GrantState[] = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating'];
 
-/** States in which a credential may still be usable on the target: revocation is owed. */
-export const liveStates: readonly GrantState[] = ['active', 'revoking'];
+/** Does this grant still hold its account? The one definition; the store filters with the same rule. */
+export function holdsAccount(grant: Pick<Grant, 'state' | 'revokedAt'>): boolean {
+  return holdingStates.includes(grant.state) || (grant.state === 'failed' && grant.revokedAt === undefined);
+}
 
-const certifierRoles = new Set(['incident-owner', 'admin']);
+/** Is the account enabled for this grant right now, or about to be? Revoking another grant must not cut it off. */
+export function usesAccountNow(grant: Pick<Grant, 'state'>): boolean {
+  return grant.state === 'requested' || grant.state === 'active';
+}
 
 function refuse(grant: Grant, event: GrantEvent): never {
   throw new AppError(
@@ -69,6 +85,9 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
     case 'activate':
       expect(grant, event, 'requested');
       return { ...grant, state: 'active', activatedAt: now };
+    case 'reveal':
+      checkReveal(grant, now);
+      return { ...grant, revealedAt: now };
     case 'activation-failed':
       expect(grant, event, 'requested');
       return { ...grant, state: 'failed', failure: event.reason, closedAt: now };
@@ -102,6 +121,10 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
       expect(grant, event, 'revoked');
       if (grant.mode !== 'ephemeral') refuse(grant, event);
       return { ...grant, state: 'awaiting-certification' };
+    case 'cleanup-verified':
+      // Repeated cleanups are allowed: a late enable after the first one is undone the same way.
+      expect(grant, event, 'failed');
+      return { ...grant, revokedAt: now };
     case 'certify':
       return certify(grant, event, now);
   }
@@ -110,38 +133,21 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
 function certify(grant: Grant, event: Extract<GrantEvent, { type: 'certify' }>, now: Date): Grant {
   expect(grant, event, 'awaiting-certification');
   const { actor, answers } = event;
-  if (actor.id === grant.requesterId) {
-    throw new AppError(
-      'separation_of_duties',
-      'the requester of a grant cannot certify it; ask the incident owner',
-    );
-  }
-  if (!actor.roles.some((role) => certifierRoles.has(role))) {
-    throw new AppError('forbidden', 'certifying needs the incident-owner or admin role');
-  }
+  // I5 is part of the lifecycle: no close without someone other than the requester. The rule's home is the permission table.
+  authorize(actor, 'grant.certify', { grant });
   const certification: Certification = { ...answers, by: actor.id, byName: actor.name, at: now };
   return { ...grant, state: 'closed', certification, closedAt: now };
 }
 
 /**
- * May this actor see the credential of this grant now? Only the requester, only while the
- * grant is active and unexpired, and only once.
+ * Can the credential of this grant be revealed now? Only while the grant is active and
+ * unexpired, and only once. (Who may reveal is the permission table's `grant.reveal`.)
  */
-export function checkReveal(grant: Grant, actor: Actor, now: Date): void {
-  if (actor.id !== grant.requesterId) {
-    throw new AppError('forbidden', 'only the requester of a grant can reveal its credential');
-  }
+export function checkReveal(grant: Grant, now: Date): void {
   if (grant.state !== 'active' || now.getTime() >= grant.expiresAt.getTime()) {
     throw new AppError('invalid_transition', `grant ${grant.id} is ${grant.state}; nothing to reveal`);
   }
   if (grant.revealedAt !== undefined) {
     throw new AppError('already_revealed', `the credential of grant ${grant.id} was already revealed`);
   }
-}
-
-/** Who may end a grant early: its requester, an incident owner or an admin. */
-export function checkEnd(grant: Grant, actor: Actor): void {
-  const allowed =
-    actor.id === grant.requesterId || actor.roles.some((role) => certifierRoles.has(role));
-  if (!allowed) throw new AppError('forbidden', 'only the requester, an incident owner or an admin can end a grant');
 }

@@ -1,6 +1,6 @@
 import { AppError } from '../errors/index.js';
 import { formatDuration, parseDuration } from './duration.js';
-import type { Actor, Policy } from './types.js';
+import type { Policy } from './types.js';
 
 export interface InvocationRequest {
   readonly condition: string;
@@ -10,17 +10,12 @@ export interface InvocationRequest {
   readonly ttl: string | undefined;
 }
 
-const defaultInvokers = ['responder', 'admin'] as const;
-
 /**
  * Checks an invocation against its policy and returns the TTL to grant.
- * Throws `policy_violation` (or `forbidden`) with a message that says what to change.
+ * Throws `policy_violation` with a message that says what to change. Who may invoke is the
+ * permission table's `grant.invoke` (with the policy's `invokers`), checked before this.
  */
-export function evaluateInvocation(policy: Policy, actor: Actor, request: InvocationRequest): { ttlMs: number } {
-  const invokers = policy.invokers.length > 0 ? policy.invokers : defaultInvokers;
-  if (!actor.roles.some((role) => invokers.includes(role))) {
-    throw new AppError('forbidden', `policy "${policy.name}" lets only ${invokers.join(', ')} invoke`);
-  }
+export function evaluateInvocation(policy: Policy, request: InvocationRequest): { ttlMs: number } {
   if (!policy.conditions.includes(request.condition)) {
     throw new AppError(
       'policy_violation',

@@ -1,6 +1,8 @@
 import type { Clock, ConnectorDriver, ConnectorFactory, Store } from '../ports/index.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { QuorumPool } from './custodians/quorum-pool.js';
+import type { GrantObserver } from './grants/grant-observer.js';
+import type { KeyedMutex } from './lib/keyed-mutex.js';
 import type { Vault } from './vault/vault.js';
 
 /** The minimal structured logger the use cases need (pino satisfies it). Never pass a secret. */
@@ -27,6 +29,13 @@ export interface ModuleContext {
   readonly retry: RetryPolicy;
   /** Custodians' shares presented for grants, in memory only. */
   readonly quorum: QuorumPool;
+  /** Serializes changes of one account's secret (stage, rotate) within this process. */
+  readonly accountLocks: KeyedMutex;
+  /**
+   * Told of every grant transition inside its transaction, after its audit event: where the
+   * alerts outbox hangs (invariant I6), so an alert is written with the change or not at all.
+   */
+  readonly grantObservers: readonly GrantObserver[];
 }
 
 /** Backoff for work on targets that fail: retried for ever, never given up. */

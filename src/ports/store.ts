@@ -88,8 +88,12 @@ export interface CatalogRepository {
   findAccountById(id: AccountId): Promise<AccountRecord | undefined>;
   findTargetById(id: Target['id']): Promise<TargetRecord | undefined>;
   findPolicyById(id: Policy['id']): Promise<Policy | undefined>;
-  /** Records a new sealed secret; staging becomes `staged`, secretVersion becomes `version`. */
-  setAccountSecret(id: AccountId, sealed: string, version: number): Promise<void>;
+  /**
+   * Records a new sealed secret: staging becomes `staged`, secretVersion becomes `expected + 1`.
+   * A compare-and-set on the version: throws `conflict` when the account's version is no longer
+   * `expected` (another stage or rotation wrote first), so two writers never both win.
+   */
+  setAccountSecret(id: AccountId, sealed: string, expected: number): Promise<void>;
   /** The public half of a dual-control account's key, and fingerprints of its shares. */
   getCustodianKey(accountId: AccountId): Promise<CustodianKeyRecord | undefined>;
   /** Replaces the account's custodian key (a new ceremony: the old shares stop working). */
@@ -102,31 +106,38 @@ export interface CatalogRepository {
 
 export interface GrantRepository {
   insert(grant: Grant): Promise<void>;
-  /** Writes the whole grant; `expectedState` guards against a concurrent transition. */
-  update(grant: Grant, expectedState: GrantState): Promise<void>;
+  /**
+   * Writes the whole grant as a compare-and-set on what `previous` read: its state and its
+   * reveal, so two racing transitions (or two reveals) of one grant cannot both win.
+   */
+  update(grant: Grant, previous: Pick<Grant, 'state' | 'revealedAt'>): Promise<void>;
   findById(id: GrantId): Promise<Grant | undefined>;
-  /** Records the one reveal; false when the grant is not active or was already revealed. */
-  markRevealed(id: GrantId, at: Date): Promise<boolean>;
   /** The sealed credential of an ephemeral grant; `undefined` clears it (after the reveal). */
   setCredential(id: GrantId, sealed: string | undefined): Promise<void>;
   getCredential(id: GrantId): Promise<string | undefined>;
   list(filter: { states?: readonly GrantState[]; accountId?: AccountId; limit?: number }): Promise<Grant[]>;
+  /** The grants that hold this account (domain `holdsAccount`, filtered in SQL), oldest first. */
+  holdingAccount(accountId: AccountId): Promise<Grant[]>;
+  /** Every account some grant holds (domain `holdsAccount`, filtered in SQL). */
+  accountsHeld(): Promise<AccountId[]>;
 }
 
-export type JobKind = 'expire' | 'revoke' | 'rotate' | 'stage';
+/** Work the scheduler does on a grant: start revocation at the TTL, revoke, rotate. */
+export type GrantJob = { readonly kind: 'expire' | 'revoke' | 'rotate'; readonly grantId: GrantId };
+/** Work the scheduler does on an account: stage its secret on the target. */
+export type AccountJob = { readonly kind: 'stage'; readonly accountId: AccountId };
+export type JobSpec = GrantJob | AccountJob;
+export type JobKind = JobSpec['kind'];
 
-export interface JobRecord {
+export type JobRecord = JobSpec & {
   readonly id: JobId;
-  readonly kind: JobKind;
-  /** The grant or account the job works on. */
-  readonly subject: string;
   readonly dueAt: Date;
   readonly attempts: number;
   readonly lastError: string | undefined;
-}
+};
 
 export interface JobRepository {
-  schedule(job: { kind: JobKind; subject: string; dueAt: Date }): Promise<JobRecord>;
+  schedule(job: JobSpec & { readonly dueAt: Date }): Promise<JobRecord>;
   /**
    * Claims up to `limit` jobs due at `now` whose lease is free, leasing them to `owner` until
    * `leaseUntil` (PostgreSQL: FOR UPDATE SKIP LOCKED).
@@ -136,7 +147,8 @@ export interface JobRepository {
   /** Puts a failed job back with a later due time and its attempt count. */
   retry(id: JobId, dueAt: Date, lastError: string): Promise<void>;
   nextDueAt(): Promise<Date | undefined>;
-  findBySubject(subject: string): Promise<JobRecord[]>;
+  /** The jobs of one grant or account. */
+  findFor(subject: GrantId | AccountId): Promise<JobRecord[]>;
 }
 
 export interface AuditEventRecord {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelay, type Logger, type RetryPolicy } from '../modules/context.js';
-import type { JobHandler } from '../modules/jobs/job-handlers.js';
+import { jobSubject, runJob, type JobHandlers } from '../modules/jobs/job-handlers.js';
 import { isAppError } from '../errors/index.js';
-import type { Clock, JobKind, Store } from '../ports/index.js';
+import type { Clock, Store } from '../ports/index.js';
 
 export interface Scheduler {
   /** Starts the loop; overdue jobs (after a crash or restart) run at once. */
@@ -17,7 +17,7 @@ export interface Scheduler {
 export interface SchedulerOptions {
   readonly store: Store;
   readonly clock: Clock;
-  readonly handlers: Record<JobKind, JobHandler>;
+  readonly handlers: JobHandlers;
   readonly retry: RetryPolicy;
   readonly log: Logger;
   /** Longest sleep between looks at the jobs table (other instances may add jobs). */
@@ -47,13 +47,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const jobs = await store.transaction((tx) => tx.jobs.claimDue(now, owner, new Date(now.getTime() + leaseMs), 1));
     for (const job of jobs) {
       try {
-        await handlers[job.kind](job);
+        await runJob(handlers, job);
         await store.transaction((tx) => tx.jobs.complete(job.id));
       } catch (error) {
         const delay = backoffDelay(retry, job.attempts);
         const message = isAppError(error) ? error.message : 'unexpected error';
-        log.warn({ job: job.kind, subject: job.subject, attempts: job.attempts + 1, retryInMs: delay, err: message }, 'job failed; will retry');
-        if (!isAppError(error)) log.error({ job: job.kind, subject: job.subject, err: error instanceof Error ? error.name : 'unknown' }, 'unexpected job error');
+        log.warn({ job: job.kind, subject: jobSubject(job), attempts: job.attempts + 1, retryInMs: delay, err: message }, 'job failed; will retry');
+        if (!isAppError(error)) log.error({ job: job.kind, subject: jobSubject(job), err: error instanceof Error ? error.name : 'unknown' }, 'unexpected job error');
         await store.transaction((tx) => tx.jobs.retry(job.id, new Date(clock.now().getTime() + delay), message));
       }
     }

@@ -74,13 +74,17 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
     findTargetById: async (id) => mapOne(await targets.where('id', '=', id).executeTakeFirst(), toTarget),
     findPolicyById: async (id) => mapOne(await policies.where('id', '=', id).executeTakeFirst(), toPolicy),
 
-    async setAccountSecret(id, sealed, version) {
+    async setAccountSecret(id, sealed, expected) {
       const result = await trx
         .updateTable('accounts')
-        .set({ secret_sealed: sealed, secret_version: version, staging: 'staged' })
+        .set({ secret_sealed: sealed, secret_version: expected + 1, staging: 'staged' })
         .where('id', '=', id)
+        .where('secret_version', '=', expected)
         .executeTakeFirst();
-      if (affected(result) === 0) throw new AppError('not_found', `account ${id} not found`);
+      if (affected(result) === 1) return;
+      const current = await trx.selectFrom('accounts').select('secret_version').where('id', '=', id).executeTakeFirst();
+      if (current === undefined) throw new AppError('not_found', `account ${id} not found`);
+      throw new AppError('conflict', `account ${id} is at secret version ${Number(current.secret_version)}, not ${expected}: another stage or rotation wrote first`);
     },
 
     async getCustodianKey(accountId) {

@@ -1,5 +1,5 @@
-import type { Insertable, Selectable, Transaction } from 'kysely';
-import { asAccountId, asGrantId, asUserId, grantStates } from '../domain/index.js';
+import type { ExpressionBuilder, Insertable, Selectable, Transaction } from 'kysely';
+import { asAccountId, asGrantId, asUserId, grantStates, holdingStates } from '../domain/index.js';
 import type { AccountMode, Certification, Grant, GrantState } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { GrantRepository } from '../ports/index.js';
@@ -24,36 +24,30 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       await trx.insertInto('grants').values(toRow(grant)).execute();
     },
 
-    async update(grant, expectedState) {
+    async update(grant, previous) {
       const { id, ...columns } = toRow(grant);
+      // Guarded on revealed_at too: under READ COMMITTED a state-only guard lets two concurrent
+      // reveals of an active grant both pass.
+      const revealedAt = toOptionalMs(previous.revealedAt);
       const result = await trx
         .updateTable('grants')
         .set(columns)
         .where('id', '=', id)
-        .where('state', '=', expectedState)
+        .where('state', '=', previous.state)
+        .where((eb) => (revealedAt === null ? eb('revealed_at', 'is', null) : eb('revealed_at', '=', revealedAt)))
         .executeTakeFirst();
       if (affected(result) === 1) return;
-      const current = await trx.selectFrom('grants').select('state').where('id', '=', id).executeTakeFirst();
+      const current = await trx.selectFrom('grants').select(['state', 'revealed_at']).where('id', '=', id).executeTakeFirst();
       if (current === undefined) throw new AppError('not_found', `grant ${id} not found`);
-      throw new AppError('conflict', `grant ${id} is ${current.state}, not ${expectedState}: it changed concurrently`);
+      if (current.state === 'active' && previous.state === 'active' && current.revealed_at !== null) {
+        throw new AppError('already_revealed', `the credential of grant ${id} was already revealed`);
+      }
+      throw new AppError('conflict', `grant ${id} is ${current.state}, not ${previous.state}: it changed concurrently`);
     },
 
     async findById(id) {
       const row = await trx.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : toGrant(row);
-    },
-
-    async markRevealed(id, at) {
-      // Guarded on revealed_at too: under READ COMMITTED a state-only guard lets two
-      // concurrent reveals both pass.
-      const result = await trx
-        .updateTable('grants')
-        .set({ revealed_at: at.getTime() })
-        .where('id', '=', id)
-        .where('state', '=', 'active')
-        .where('revealed_at', 'is', null)
-        .executeTakeFirst();
-      return affected(result) === 1;
     },
 
     async setCredential(id, sealed) {
@@ -76,8 +70,22 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).map(toGrant);
     },
+
+    async holdingAccount(accountId) {
+      const rows = await trx.selectFrom('grants').selectAll().where('account_id', '=', accountId).where(holding).orderBy('created_at').orderBy('id').execute();
+      return rows.map(toGrant);
+    },
+
+    async accountsHeld() {
+      const rows = await trx.selectFrom('grants').select('account_id').distinct().where(holding).execute();
+      return rows.map((row) => asAccountId(row.account_id));
+    },
   };
 }
+
+/** The domain's `holdsAccount` as SQL: a holding state, or failed with its cleanup not yet verified. */
+const holding = (eb: ExpressionBuilder<Database, 'grants'>) =>
+  eb.or([eb('state', 'in', holdingStates), eb.and([eb('state', '=', 'failed'), eb('revoked_at', 'is', null)])]);
 
 function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
   return {

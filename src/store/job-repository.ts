@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Selectable, Transaction } from 'kysely';
-import { asJobId } from '../domain/index.js';
-import type { JobKind, JobRecord, JobRepository, Store } from '../ports/index.js';
+import { asAccountId, asGrantId, asJobId } from '../domain/index.js';
+import type { JobKind, JobRecord, JobRepository, JobSpec, Store } from '../ports/index.js';
 import { fromMs, fromNullable, member, newId } from './columns.js';
 import type { Database, JobsTable } from './schema.js';
 
@@ -17,7 +17,7 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
     async schedule(job) {
       const row = await trx
         .insertInto('jobs')
-        .values({ id: newId('job_'), kind: job.kind, subject: job.subject, due_at: job.dueAt.getTime() })
+        .values({ id: newId('job_'), kind: job.kind, subject: subjectOf(job), due_at: job.dueAt.getTime() })
         .returningAll()
         .executeTakeFirstOrThrow();
       return toJob(row);
@@ -76,20 +76,18 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
       return row === undefined || row.next === null ? undefined : fromMs(row.next);
     },
 
-    async findBySubject(subject) {
+    async findFor(subject) {
       const rows = await trx.selectFrom('jobs').selectAll().where('subject', '=', subject).orderBy('due_at').orderBy('id').execute();
       return rows.map(toJob);
     },
   };
 }
 
+/** The row keeps one `subject` column: a grant id for grant jobs, an account id for staging. */
+const subjectOf = (job: JobSpec): string => (job.kind === 'stage' ? job.accountId : job.grantId);
+
 function toJob(row: Selectable<JobsTable>): JobRecord {
-  return {
-    id: asJobId(row.id),
-    kind: member(row.kind, jobKinds, 'jobs.kind'),
-    subject: row.subject,
-    dueAt: fromMs(row.due_at),
-    attempts: Number(row.attempts),
-    lastError: fromNullable(row.last_error),
-  };
+  const kind = member(row.kind, jobKinds, 'jobs.kind');
+  const common = { id: asJobId(row.id), dueAt: fromMs(row.due_at), attempts: Number(row.attempts), lastError: fromNullable(row.last_error) };
+  return kind === 'stage' ? { ...common, kind, accountId: asAccountId(row.subject) } : { ...common, kind, grantId: asGrantId(row.subject) };
 }

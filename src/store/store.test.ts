@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTcp, requireService } from '../../test/support/integration.js';
-import { asGrantId } from '../domain/index.js';
+import { asGrantId, holdsAccount } from '../domain/index.js';
 import type { Grant, GrantState, Policy } from '../domain/index.js';
 import type { AccountRecord, AuditEventRecord, JobRecord, Store, UserRecord } from '../ports/index.js';
 import { createPostgresStore, createSqliteStore } from './create-store.js';
@@ -199,7 +199,7 @@ describe.each(harnesses)('store on $name', (harness) => {
       const result = await store.transaction(async (tx) => {
         const target = await tx.catalog.upsertTarget({ name: 'db1', type: 'postgres', settings: { host: 'h2' }, adminSecretSealed: undefined });
         const policy = await tx.catalog.upsertPolicy({ ...policyInput, minTtlMs: undefined, incidentPattern: undefined, maxTtlMs: 7_200_000 });
-        await tx.catalog.setAccountSecret(s.account.id, 'sealed:v1', 1);
+        await tx.catalog.setAccountSecret(s.account.id, 'sealed:v1', 0);
         await tx.catalog.lockAccount(s.account.id);
         const account = await tx.catalog.upsertAccount({ name: 'bg-db1', targetId: target.id, policyId: policy.id, mode: 'prestaged', principal: 'bg_admin2', spec: { role: 'bg_admin2', note: 'ü "quoted"' }, quorum: { threshold: 2, custodians: ['carol', 'dave'], windowMs: 1_800_000 } });
         return { target, policy, account, lists: [await tx.catalog.listTargets(), await tx.catalog.listPolicies(), await tx.catalog.listAccounts()] };
@@ -227,9 +227,53 @@ describe.each(harnesses)('store on $name', (harness) => {
       const closed = closedGrant(s, 'grt_a');
       await store.transaction((tx) => tx.grants.insert(requested));
       expect(await store.transaction((tx) => tx.grants.findById(requested.id))).toStrictEqual(requested);
-      await store.transaction((tx) => tx.grants.update(closed, 'requested'));
+      await store.transaction((tx) => tx.grants.update(closed, requested));
       expect(await store.transaction((tx) => tx.grants.findById(requested.id))).toStrictEqual(closed);
       expect(await store.transaction((tx) => tx.grants.findById(asGrantId('grt_missing')))).toBeUndefined();
+    });
+
+    it('catalog: setAccountSecret is a compare-and-set on the version (two writers of version N+1: one wins)', async () => {
+      const store = await open();
+      const s = await seed(store);
+      await store.transaction((tx) => tx.catalog.setAccountSecret(s.account.id, 'sealed:first', 0));
+      const second = store.transaction((tx) => tx.catalog.setAccountSecret(s.account.id, 'sealed:second', 0));
+      await expect(second).rejects.toMatchObject({ code: 'conflict' });
+      const account = await store.transaction((tx) => tx.catalog.findAccountById(s.account.id));
+      expect(account).toMatchObject({ secretSealed: 'sealed:first', secretVersion: 1, staging: 'staged' });
+    });
+
+    it('grants: holdingAccount and accountsHeld filter with the domain rule, in SQL', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const states: [string, Partial<Grant>][] = [
+        ['grt_h1', { state: 'active' }],
+        ['grt_h2', { state: 'failed' }],
+        ['grt_h3', { state: 'failed', revokedAt: at(9) }],
+        ['grt_h4', { state: 'closed' }],
+        ['grt_h5', { state: 'awaiting-quorum' }],
+      ];
+      await store.transaction(async (tx) => {
+        for (const [i, [id, fields]] of states.entries()) await tx.grants.insert({ ...requestedGrant(s, id, at(i)), ...fields });
+      });
+      const holding = await store.transaction((tx) => tx.grants.holdingAccount(s.account.id));
+      expect(holding.map((g) => g.id)).toEqual(['grt_h1', 'grt_h2', 'grt_h5']);
+      expect(holding.every(holdsAccount)).toBe(true);
+      expect(await store.transaction((tx) => tx.grants.accountsHeld())).toEqual([s.account.id]);
+      await store.transaction((tx) => tx.grants.update({ ...holding[0]!, state: 'closed' }, holding[0]!));
+      await store.transaction((tx) => tx.grants.update({ ...holding[1]!, revokedAt: at(10) }, holding[1]!));
+      await store.transaction((tx) => tx.grants.update({ ...holding[2]!, state: 'expired' }, holding[2]!));
+      expect(await store.transaction((tx) => tx.grants.accountsHeld())).toEqual([]);
+    });
+
+    it('grants: an update guards the reveal too, so two reveals of one active grant cannot both win', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const active: Grant = { ...requestedGrant(s, 'grt_r'), state: 'active' };
+      await store.transaction((tx) => tx.grants.insert(active));
+      await store.transaction((tx) => tx.grants.update({ ...active, revealedAt: at(1) }, active));
+      const again = store.transaction((tx) => tx.grants.update({ ...active, revealedAt: at(2) }, active));
+      await expect(again).rejects.toMatchObject({ code: 'already_revealed' });
+      expect((await store.transaction((tx) => tx.grants.findById(active.id)))?.revealedAt).toEqual(at(1));
     });
 
     it('grants: list filters by state and account, newest first, with a limit', async () => {
@@ -254,17 +298,17 @@ describe.each(harnesses)('store on $name', (harness) => {
       const s = await seed(store);
       const grant = requestedGrant(s, 'grt_c');
       await store.transaction((tx) => tx.grants.insert(grant));
-      const stale = store.transaction((tx) => tx.grants.update({ ...grant, state: 'revoking' }, 'active'));
+      const stale = store.transaction((tx) => tx.grants.update({ ...grant, state: 'revoking' }, { ...grant, state: 'active' }));
       await expect(stale).rejects.toMatchObject({ name: 'AppError', code: 'conflict' });
-      const missing = store.transaction((tx) => tx.grants.update({ ...grant, id: asGrantId('grt_none') }, 'requested'));
+      const missing = store.transaction((tx) => tx.grants.update({ ...grant, id: asGrantId('grt_none') }, grant));
       await expect(missing).rejects.toMatchObject({ code: 'not_found' });
       expect(await store.transaction((tx) => tx.grants.findById(grant.id))).toStrictEqual(grant);
     });
 
     it('jobs: schedule, claimDue with lease exclusion, retry, complete, nextDueAt', async () => {
       const store = await open();
-      const job = await store.transaction((tx) => tx.jobs.schedule({ kind: 'expire', subject: 'grt_j', dueAt: at(100) }));
-      expect(job).toStrictEqual({ id: job.id, kind: 'expire', subject: 'grt_j', dueAt: at(100), attempts: 0, lastError: undefined });
+      const job = await store.transaction((tx) => tx.jobs.schedule({ kind: 'expire', grantId: asGrantId('grt_j'), dueAt: at(100) }));
+      expect(job).toStrictEqual({ id: job.id, kind: 'expire', grantId: 'grt_j', dueAt: at(100), attempts: 0, lastError: undefined });
       expect(job.id).toMatch(/^job_/);
       const claim = (now: number, owner = 'w1') => store.transaction((tx) => tx.jobs.claimDue(at(now), owner, at(now + 1000), 10));
       const nextDueAt = () => store.transaction((tx) => tx.jobs.nextDueAt());
@@ -276,18 +320,18 @@ describe.each(harnesses)('store on $name', (harness) => {
       expect(await claim(1100, 'w2')).toStrictEqual([job]); // the lease ended: w1 died
       await store.transaction((tx) => tx.jobs.retry(job.id, at(5000), 'target down'));
       const retried = { ...job, dueAt: at(5000), attempts: 1, lastError: 'target down' };
-      expect(await store.transaction((tx) => tx.jobs.findBySubject('grt_j'))).toStrictEqual([retried]);
+      expect(await store.transaction((tx) => tx.jobs.findFor(asGrantId('grt_j')))).toStrictEqual([retried]);
       expect(await nextDueAt()).toEqual(at(5000)); // the lease was cleared
       expect(await claim(5000)).toStrictEqual([retried]);
       await store.transaction((tx) => tx.jobs.complete(job.id));
-      expect(await store.transaction((tx) => tx.jobs.findBySubject('grt_j'))).toEqual([]);
+      expect(await store.transaction((tx) => tx.jobs.findFor(asGrantId('grt_j')))).toEqual([]);
       expect(await nextDueAt()).toBeUndefined();
     });
 
     it('jobs: two concurrent transactions claim disjoint jobs', async () => {
       const store = await open();
       await store.transaction(async (tx) => {
-        for (let i = 0; i < 6; i++) await tx.jobs.schedule({ kind: 'revoke', subject: `grt_${i}`, dueAt: at(i) });
+        for (let i = 0; i < 6; i++) await tx.jobs.schedule({ kind: 'revoke', grantId: asGrantId(`grt_${i}`), dueAt: at(i) });
       });
       const claim = (owner: string) => store.transaction((tx) => tx.jobs.claimDue(at(10), owner, at(1000), 3));
       const [a, b] = await Promise.all([claim('a'), claim('b')]);
@@ -299,7 +343,7 @@ describe.each(harnesses)('store on $name', (harness) => {
     it.runIf(harness.name === 'postgres')('jobs: an open claim is skipped, not waited for (FOR UPDATE SKIP LOCKED)', async () => {
       const store = await open();
       await store.transaction(async (tx) => {
-        for (let i = 0; i < 4; i++) await tx.jobs.schedule({ kind: 'revoke', subject: `grt_${i}`, dueAt: at(i) });
+        for (let i = 0; i < 4; i++) await tx.jobs.schedule({ kind: 'revoke', grantId: asGrantId(`grt_${i}`), dueAt: at(i) });
       });
       let other: JobRecord[] = [];
       // The second claim runs while the first transaction still holds its rows.
@@ -308,8 +352,8 @@ describe.each(harnesses)('store on $name', (harness) => {
         other = await store.transaction((tx2) => tx2.jobs.claimDue(at(10), 'b', at(1000), 10));
         return claimed;
       });
-      expect(mine.map((j) => j.subject)).toEqual(['grt_0', 'grt_1']);
-      expect(other.map((j) => j.subject)).toEqual(['grt_2', 'grt_3']);
+      expect(mine.map((j) => (j.kind === 'stage' ? j.accountId : j.grantId))).toEqual(['grt_0', 'grt_1']);
+      expect(other.map((j) => (j.kind === 'stage' ? j.accountId : j.grantId))).toEqual(['grt_2', 'grt_3']);
     });
 
     it('audit: lockHead, insert advances the head, events page, checkpoints move checkpointAt', async () => {
@@ -353,8 +397,8 @@ describe.each(harnesses)('store on $name', (harness) => {
       const grant = requestedGrant(s, 'grt_i2');
       await store.transaction((tx) => tx.grants.insert(grant));
       const failing = store.transaction(async (tx) => {
-        await tx.grants.update({ ...grant, state: 'active', activatedAt: at(1) }, 'requested');
-        await tx.jobs.schedule({ kind: 'expire', subject: grant.id, dueAt: grant.expiresAt });
+        await tx.grants.update({ ...grant, state: 'active', activatedAt: at(1) }, grant);
+        await tx.jobs.schedule({ kind: 'expire', grantId: grant.id, dueAt: grant.expiresAt });
         const head = await tx.audit.lockHead();
         await tx.audit.insert(event(head.seq + 1, { prevHash: head.hash, subject: grant.id }));
         throw new Error('notifier outbox write failed');
@@ -364,7 +408,7 @@ describe.each(harnesses)('store on $name', (harness) => {
         grant: await tx.grants.findById(grant.id),
         head: await tx.audit.lockHead(),
         events: await tx.audit.events(1, 10),
-        jobs: await tx.jobs.findBySubject(grant.id),
+        jobs: await tx.jobs.findFor(grant.id),
       }));
       expect(after).toStrictEqual({ grant, head: { seq: 0, hash: zeroHash, checkpointAt: undefined }, events: [], jobs: [] });
     });

@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { exportBundle, verifyStoredChain } from '../../modules/audit/audit-reader.js';
+import { exportAudit, verifyAudit } from '../../modules/audit/audit-access.js';
 import type { ModuleContext } from '../../modules/context.js';
-import { requireRole } from '../../modules/identity/identity.js';
 import { actorOf } from '../actor.js';
 import { auditVerification, errorBody } from '../schemas.js';
 
@@ -17,8 +16,7 @@ export const auditRoutes =
     app.get('/audit/verify', {
       schema: { summary: 'Verify the audit chain end to end', tags: ['audit'], response: { 200: auditVerification, 401: errorBody, 403: errorBody } },
       handler: async (request) => {
-        requireRole(actorOf(request), 'admin', 'auditor', 'incident-owner');
-        const result = await verifyStoredChain(ctx.store, ctx.audit.publicKeyPem);
+        const result = await verifyAudit(ctx, actorOf(request));
         return result.ok
           ? { ok: true as const, events: result.events, headSeq: result.headSeq, checkpoints: result.checkpoints }
           : { ok: false as const, firstBadSeq: result.firstBadSeq, reason: result.reason, events: result.events };
@@ -28,8 +26,8 @@ export const auditRoutes =
     app.get('/audit/export', {
       schema: { summary: 'Export the chain as a self-contained JSON Lines bundle', tags: ['audit'], produces: ['application/x-ndjson'] },
       handler: async (request, reply) => {
-        requireRole(actorOf(request), 'admin', 'auditor');
-        return reply.type('application/x-ndjson').send(Readable.from(exportBundle(ctx.store, ctx.audit.publicKeyPem, ctx.clock)));
+        const bundle = exportAudit(ctx, actorOf(request));
+        return reply.type('application/x-ndjson').send(Readable.from(bundle));
       },
     });
   };

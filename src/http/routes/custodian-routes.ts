@@ -5,7 +5,7 @@ import type { ModuleContext } from '../../modules/context.js';
 import { runCeremony } from '../../modules/custodians/ceremony.js';
 import { kitDocument } from '../../modules/custodians/kit.js';
 import { submitShare } from '../../modules/custodians/submit-share.js';
-import { accountName } from '../../modules/grants/case-actions.js';
+import { accountName } from '../../modules/grants/show-grant.js';
 import { actorOf } from '../actor.js';
 import { errorBody, grantIdParams, grantViewSchema } from '../schemas.js';
 import { grantView } from '../views.js';

@@ -1,12 +1,13 @@
 import { hashEvent, signCheckpoint } from '../../crypto/index.js';
+import type { AuditAction } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AuditEventRecord, Clock, StoreTx } from '../../ports/index.js';
 
 export interface AuditEntry {
   /** User name, or `system` for work the engine does by itself. */
   readonly actor: string;
-  /** Dotted verb such as `grant.revealed`. */
-  readonly action: string;
+  /** A name from the closed list of the domain (`auditActions`), past tense: `grant.revealed`. */
+  readonly action: AuditAction;
   /** What it happened to: a grant id, an account name, … */
   readonly subject: string;
   /** Never a secret. */

@@ -1,9 +1,8 @@
 import { accountPrincipal, accountQuorum, accountSpec, generatedSecretTypes, type CatalogApply } from '../../config/catalog-file.js';
-import { parseDuration, type Actor } from '../../domain/index.js';
+import { authorize, parseDuration, type Actor } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import { backoffDelay, type ModuleContext } from '../context.js';
-import { requireRole } from '../identity/identity.js';
 import { aad } from '../vault/vault.js';
 import { stageAccount } from './stage-account.js';
 
@@ -28,7 +27,7 @@ const duration = (text: string, path: string): number => {
  * stored and appear in no audit event.
  */
 export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: CatalogApply): Promise<ApplyResult> {
-  requireRole(actor, 'admin');
+  authorize(actor, 'catalog.apply');
   const pending = await ctx.store.transaction(async (tx) => {
     await checkLiveChanges(tx, doc);
     await writeCatalog(ctx, tx, doc, actor.name);
@@ -52,7 +51,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
     }
     // Written with the catalog: if we crash before staging below, the scheduler still stages.
     const dueAt = new Date(ctx.clock.now().getTime() + backoffDelay(ctx.retry, 0));
-    for (const account of unstaged) await tx.jobs.schedule({ kind: 'stage', subject: account.id, dueAt });
+    for (const account of unstaged) await tx.jobs.schedule({ kind: 'stage', accountId: account.id, dueAt });
     return unstaged;
   });
   const staging: ApplyResult['staging'][number][] = [];
@@ -121,18 +120,14 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, 
   }
 }
 
-/** Grants whose revocation still needs the account's current target, principal and spec. */
-const liveStates = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating', 'failed'] as const;
-
 /**
  * Refuses to change how an account reaches its credential (target, mode, principal, spec, the
- * target's type or settings) while a grant of it is live: revocation would go to the wrong place.
+ * target's type or settings) while a grant holds it: revocation would go to the wrong place.
  * Changing a target's admin password stays allowed — it may be rotated mid-incident.
  */
 async function checkLiveChanges(tx: StoreTx, doc: CatalogApply): Promise<void> {
-  const live = (await tx.grants.list({ states: liveStates, limit: 10_000 })).filter((g) => g.state !== 'failed' || g.revokedAt === undefined);
-  if (live.length === 0) return;
-  const liveAccounts = new Set(live.map((g) => g.accountId));
+  const liveAccounts = new Set<string>(await tx.grants.accountsHeld());
+  if (liveAccounts.size === 0) return;
   const accounts = await tx.catalog.listAccounts();
   const targets = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
   const busyTargets = new Set(accounts.filter((a) => liveAccounts.has(a.id)).map((a) => a.targetId));
@@ -197,7 +192,7 @@ async function existingPolicyId(tx: StoreTx, name: string, path: string) {
 
 async function tryStage(ctx: ModuleContext, account: AccountRecord) {
   try {
-    await stageAccount(ctx, account);
+    await stageAccount(ctx, account.id);
     return { account: account.name, staging: 'staged' as const };
   } catch (error) {
     const message = error instanceof AppError ? error.message : 'unexpected error';

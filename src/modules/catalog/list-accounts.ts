@@ -1,3 +1,4 @@
+import { authorize, type Actor } from '../../domain/index.js';
 import type { ModuleContext } from '../context.js';
 
 export interface AccountView {
@@ -11,7 +12,8 @@ export interface AccountView {
 }
 
 /** The declared accounts with their target and policy names (no secrets). */
-export async function listAccounts(ctx: Pick<ModuleContext, 'store'>): Promise<AccountView[]> {
+export async function listAccounts(ctx: Pick<ModuleContext, 'store'>, actor: Actor): Promise<AccountView[]> {
+  authorize(actor, 'catalog.read');
   return ctx.store.transaction(async (tx) => {
     const [accounts, targets, policies] = await Promise.all([tx.catalog.listAccounts(), tx.catalog.listTargets(), tx.catalog.listPolicies()]);
     const targetById = new Map(targets.map((t) => [t.id, t]));

@@ -15,6 +15,18 @@ export async function sealAccountSecret(ctx: Pick<ModuleContext, 'vault'>, tx: S
   return sealToPublicKey(key.publicKey, secret, await custodianSecretAad(tx, account, version));
 }
 
+/**
+ * Seals a new secret the account's way and records it as the next version, a compare-and-set on
+ * the version the caller read: a stage or rotation by another instance in between makes this
+ * one fail with `conflict` instead of both winning. Callers hold `ctx.accountLocks` for the
+ * account from reading it to here, so within one process the writers never race.
+ */
+export async function recordAccountSecret(ctx: Pick<ModuleContext, 'vault'>, tx: StoreTx, account: AccountRecord, secret: string): Promise<number> {
+  const version = account.secretVersion + 1;
+  await tx.catalog.setAccountSecret(account.id, await sealAccountSecret(ctx, tx, account, secret, version), account.secretVersion);
+  return version;
+}
+
 /** The associated data of a custodian-sealed secret: its row and version, and what it opens. */
 export async function custodianSecretAad(tx: StoreTx, account: AccountRecord, version: number): Promise<string> {
   const target = await tx.catalog.findTargetById(account.targetId);

@@ -1,8 +1,7 @@
 import { custodianKeyId, encodeShare, generateCustodianKeyPair, sealToPublicKey, shareFingerprint, splitCustodianKey } from '../../crypto/index.js';
 import { AppError, appError } from '../../errors/index.js';
-import type { Actor } from '../../domain/index.js';
+import { authorize, type Actor } from '../../domain/index.js';
 import type { ModuleContext } from '../context.js';
-import { requireRole } from '../identity/identity.js';
 
 export interface CeremonyResult {
   readonly account: string;
@@ -25,13 +24,13 @@ export const shareRecipientAad = (account: string, holder: string) => `share:${a
  * the old shares useless, and the account is staged again with a secret sealed to the new key.
  */
 export async function runCeremony(ctx: ModuleContext, actor: Actor, accountName: string): Promise<CeremonyResult> {
-  requireRole(actor, 'admin');
+  authorize(actor, 'custodian.ceremony');
   const { account, recipients } = await ctx.store.transaction(async (tx) => {
     const account = await tx.catalog.findAccountByName(accountName);
     if (!account) throw appError.notFound(`account "${accountName}"`);
     if (!account.quorum) throw new AppError('validation', `account "${accountName}" has no custodian quorum; add approval: { mode: custodians, threshold: k } and custodians`);
-    const live = await tx.grants.list({ accountId: account.id, states: ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating'], limit: 1 });
-    if (live.length > 0) throw appError.conflict(`account "${accountName}" has a live grant ${live[0]!.id}; hold the ceremony after it is closed`);
+    const [live] = await tx.grants.holdingAccount(account.id);
+    if (live) throw appError.conflict(`account "${accountName}" is held by grant ${live.id} (${live.state}); hold the ceremony after it is closed`);
     const recipients = new Map<string, string | undefined>();
     for (const name of account.quorum.custodians) recipients.set(name, (await tx.users.findByName(name))?.recipient);
     return { account, recipients };
@@ -63,8 +62,8 @@ export async function runCeremony(ctx: ModuleContext, actor: Actor, accountName:
   for (const share of raw) share.fill(0);
   await ctx.store.transaction(async (tx) => {
     await tx.catalog.lockAccount(account.id);
-    const live = await tx.grants.list({ accountId: account.id, states: ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating'], limit: 1 });
-    if (live.length > 0) throw appError.conflict(`account "${account.name}" got a live grant during the ceremony; hold it again after the grant is closed`);
+    const [live] = await tx.grants.holdingAccount(account.id);
+    if (live) throw appError.conflict(`account "${account.name}" got a live grant ${live.id} during the ceremony; hold it again after the grant is closed`);
     const previous = await tx.catalog.getCustodianKey(account.id);
     await tx.catalog.setCustodianKey({
       accountId: account.id,
@@ -77,10 +76,10 @@ export async function runCeremony(ctx: ModuleContext, actor: Actor, accountName:
     });
     // The secret sealed to the old key cannot be opened with the new shares: stage afresh.
     await tx.catalog.resetStaging(account.id);
-    await tx.jobs.schedule({ kind: 'stage', subject: account.id, dueAt: ctx.clock.now() });
+    await tx.jobs.schedule({ kind: 'stage', accountId: account.id, dueAt: ctx.clock.now() });
     await ctx.audit.append(tx, {
       actor: actor.name,
-      action: 'custodian.ceremony',
+      action: 'custodian.ceremony-held',
       subject: account.name,
       details: {
         kid,

@@ -1,7 +1,6 @@
-import type { Actor } from '../../domain/index.js';
+import { authorize, type Actor } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
-import { requireRole } from '../identity/identity.js';
 import { custodianSecretAad, isCustodianSealed } from './account-secret.js';
 
 /**
@@ -11,7 +10,7 @@ import { custodianSecretAad, isCustodianSealed } from './account-secret.js';
  * changes with every rotation and every ceremony, so a stale printed kit is detectable.
  */
 export async function kitDocument(ctx: ModuleContext, actor: Actor, accountName: string) {
-  requireRole(actor, 'admin', 'custodian');
+  authorize(actor, 'custodian.kit');
   return ctx.store.transaction(async (tx) => {
     const account = await tx.catalog.findAccountByName(accountName);
     if (!account) throw appError.notFound(`account "${accountName}"`);

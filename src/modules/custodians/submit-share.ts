@@ -1,13 +1,12 @@
 import { combineCustodianShares, decodeShare, openWithPrivateKey, shareFingerprint, type ShareEnvelope } from '../../crypto/index.js';
-import { asGrantId, type Actor, type Grant } from '../../domain/index.js';
+import { asGrantId, authorize, type Actor, type Grant } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
-import type { AccountRecord, CustodianKeyRecord, TargetRecord } from '../../ports/index.js';
+import type { CustodianKeyRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
-import { applyEvent, loadGrant } from '../grants/grant-store.js';
-import { activateGrant } from '../grants/invoke.js';
-import { loadAccountTarget } from '../targets.js';
+import { activateGrant } from '../grants/activate-grant.js';
+import { sealGrantCredential } from '../grants/grant-credential.js';
+import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
 import { custodianSecretAad } from './account-secret.js';
-import { aad } from '../vault/vault.js';
 
 export interface ShareReceipt {
   readonly grant: Grant;
@@ -15,12 +14,9 @@ export interface ShareReceipt {
   readonly threshold: number;
 }
 
-interface Context {
-  secretAad: string;
-  grant: Grant;
-  account: AccountRecord;
-  key: CustodianKeyRecord;
-  target: TargetRecord;
+interface ShareContext extends Case {
+  readonly key: CustodianKeyRecord;
+  readonly secretAad: string;
 }
 
 /**
@@ -29,45 +25,55 @@ interface Context {
  * for nothing. At the k-th share the account key is rebuilt in memory, opens the sealed secret,
  * and is wiped; the grant is then enabled like any other. The chain records who contributed,
  * never a share.
+ *
+ * Shares arriving together: each is held first, counted only after its audit event commits,
+ * and only the call whose count reaches the threshold releases (the pool's counts are taken in
+ * one synchronous step each, so exactly one call sees the threshold).
  */
 export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, shareText: string): Promise<ShareReceipt> {
   const grantId = asGrantId(id);
-  const c = await ctx.store.transaction(async (tx): Promise<Context> => {
-    const grant = await loadGrant(tx, grantId);
-    const account = await tx.catalog.findAccountById(grant.accountId);
-    const key = account ? await tx.catalog.getCustodianKey(account.id) : undefined;
-    if (!account || !account.quorum || !key) throw new AppError('invalid_transition', `grant ${grantId} does not wait for custodians`);
-    return { grant, account, key, target: await loadAccountTarget(tx, account), secretAad: await custodianSecretAad(tx, account, account.secretVersion) };
+  const c = await ctx.store.transaction(async (tx): Promise<ShareContext> => {
+    const found = await loadCase(tx, grantId);
+    const key = found.account.quorum ? await tx.catalog.getCustodianKey(found.account.id) : undefined;
+    if (!key) throw new AppError('invalid_transition', `grant ${grantId} does not wait for custodians`);
+    return { ...found, key, secretAad: await custodianSecretAad(tx, found.account, found.account.secretVersion) };
   });
   let envelope: ShareEnvelope;
+  let held: number;
   try {
     envelope = checkShare(ctx, actor, c, shareText);
+    try {
+      held = ctx.quorum.add(grantId, actor.name, envelope.share);
+    } finally {
+      envelope.share.fill(0);
+    }
   } catch (error) {
     if (error instanceof AppError) {
       await ctx.store.transaction((tx) => ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-refused', subject: grantId, details: { code: error.code, reason: error.message } }));
     }
     throw error;
   }
-  // Audited first: a share whose audit event cannot be written does not count (I2).
-  const presented = ctx.quorum.holders(grantId).length + 1;
+  const threshold = c.key.threshold;
   try {
+    // Audited first: a share whose audit event cannot be written does not count (I2).
     await ctx.store.transaction((tx) =>
-      ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-presented', subject: grantId, details: { custodian: actor.name, presented, threshold: c.key.threshold } }),
+      ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-presented', subject: grantId, details: { custodian: actor.name, presented: held, threshold } }),
     );
-    ctx.quorum.add(grantId, actor.name, envelope.share);
-  } finally {
-    envelope.share.fill(0);
+  } catch (error) {
+    ctx.quorum.remove(grantId, actor.name);
+    throw error;
   }
-  if (presented < c.key.threshold) return { grant: c.grant, presented, threshold: c.key.threshold };
-  return { grant: await release(ctx, c), presented, threshold: c.key.threshold };
+  const presented = ctx.quorum.confirm(grantId, actor.name);
+  if (presented !== threshold) return { grant: c.grant, presented, threshold };
+  return { grant: await release(ctx, c), presented, threshold };
 }
 
-function checkShare(ctx: ModuleContext, actor: Actor, c: Context, shareText: string): ShareEnvelope {
+function checkShare(ctx: ModuleContext, actor: Actor, c: ShareContext, shareText: string): ShareEnvelope {
   const { grant, account, key } = c;
   if (grant.state !== 'awaiting-quorum' || ctx.clock.now().getTime() >= grant.expiresAt.getTime()) {
     throw new AppError('invalid_transition', `grant ${grant.id} is ${grant.state}; it no longer takes shares`);
   }
-  if (!actor.roles.includes('custodian') || !account.quorum?.custodians.includes(actor.name)) throw new AppError('forbidden', `${actor.name} is not a custodian of account "${account.name}"`);
+  authorize(actor, 'custodian.share', { account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
   const envelope = decodeShare(shareText);
   if (envelope.account !== account.name) throw new AppError('validation', `this share is for account "${envelope.account}", not "${account.name}"`, { path: 'share' });
   if (envelope.kid !== key.kid) throw new AppError('validation', `this share is from another key ceremony (${envelope.kid}); account "${account.name}" now uses ${key.kid}`, { path: 'share' });
@@ -76,11 +82,10 @@ function checkShare(ctx: ModuleContext, actor: Actor, c: Context, shareText: str
   if (!issued || issued.fingerprint !== shareFingerprint(envelope.share)) {
     throw new AppError('validation', 'this share does not match the one issued to you at the ceremony (damaged or altered)', { path: 'share' });
   }
-  if (ctx.quorum.has(grant.id, actor.name)) throw new AppError('conflict', `${actor.name} already presented a share for grant ${grant.id}`);
   return envelope;
 }
 
-async function release(ctx: ModuleContext, c: Context): Promise<Grant> {
+async function release(ctx: ModuleContext, c: ShareContext): Promise<Grant> {
   const holders = ctx.quorum.holders(c.grant.id);
   const shares = ctx.quorum.take(c.grant.id);
   let password: string;
@@ -96,13 +101,13 @@ async function release(ctx: ModuleContext, c: Context): Promise<Grant> {
     for (const share of shares) share.fill(0);
   }
   // Held under the root key until the rotation has proved the old secret dead, then wiped.
-  const sealed = ctx.vault.seal(JSON.stringify({ username: c.account.principal, password }), aad.grantCredential(c.grant.id));
+  const sealed = sealGrantCredential(ctx, c.grant.id, { username: c.account.principal, password });
   const requested = await ctx.store.transaction(async (tx) => {
     const current = await loadGrant(tx, c.grant.id);
     const next = await applyEvent(ctx, tx, current, { type: 'quorum-reached' }, 'system', { custodians: holders, threshold: c.key.threshold, kid: c.key.kid });
     await tx.grants.setCredential(next.id, sealed);
-    await tx.jobs.schedule({ kind: 'expire', subject: next.id, dueAt: next.expiresAt });
+    await tx.jobs.schedule({ kind: 'expire', grantId: next.id, dueAt: next.expiresAt });
     return next;
   });
-  return activateGrant(ctx, requested, c.account, c.target);
+  return activateGrant(ctx, { ...c, grant: requested });
 }

@@ -1,8 +1,10 @@
-import { transition, type Actor, type Grant, type GrantEvent, type GrantId } from '../../domain/index.js';
+import { grantEventActions, transition, type Actor, type Grant, type GrantEvent, type GrantId } from '../../domain/index.js';
 import { appError } from '../../errors/index.js';
-import type { StoreTx } from '../../ports/index.js';
+import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import type { ModuleContext } from '../context.js';
+
+export type { GrantChange, GrantObserver } from './grant-observer.js';
 
 export async function loadGrant(tx: StoreTx, id: GrantId): Promise<Grant> {
   const grant = await tx.grants.findById(id);
@@ -10,12 +12,35 @@ export async function loadGrant(tx: StoreTx, id: GrantId): Promise<Grant> {
   return grant;
 }
 
+/** A case with what it acts on: the grant, its account, and the account's target. */
+export interface Case {
+  readonly grant: Grant;
+  readonly account: AccountRecord;
+  readonly target: TargetRecord;
+}
+
+/** Loads an account's target, or fails with not_found. */
+export async function loadTarget(tx: StoreTx, account: AccountRecord): Promise<TargetRecord> {
+  const target = await tx.catalog.findTargetById(account.targetId);
+  if (!target) throw appError.notFound(`target of account "${account.name}"`);
+  return target;
+}
+
+/** The one way a case is loaded: grant, account and target, or not_found naming what is missing. */
+export async function loadCase(tx: StoreTx, id: GrantId): Promise<Case> {
+  const grant = await loadGrant(tx, id);
+  const account = await tx.catalog.findAccountById(grant.accountId);
+  if (!account) throw appError.notFound(`account of grant ${id}`);
+  return { grant, account, target: await loadTarget(tx, account) };
+}
+
 /**
- * Applies a lifecycle event and writes the new grant with its audit event in the caller's
- * transaction: the only way the engine changes a grant's state (invariant I2).
+ * Applies a lifecycle event and writes the new grant with its audit event (and whatever the
+ * observers write) in the caller's transaction: the only way any field of a grant changes
+ * after it is created (invariant I2). The audit name comes from the closed map of the domain.
  */
 export async function applyEvent(
-  ctx: Pick<ModuleContext, 'audit' | 'clock'>,
+  ctx: Pick<ModuleContext, 'audit' | 'clock' | 'grantObservers'>,
   tx: StoreTx,
   grant: Grant,
   event: GrantEvent,
@@ -23,12 +48,14 @@ export async function applyEvent(
   details: AuditEntry['details'] = {},
 ): Promise<Grant> {
   const next = transition(grant, event, ctx.clock.now());
-  await tx.grants.update(next, grant.state);
-  await ctx.audit.append(tx, {
-    actor: actor === 'system' ? 'system' : actor.name,
-    action: `grant.${event.type}`,
+  await tx.grants.update(next, grant);
+  const actorName = actor === 'system' ? 'system' : actor.name;
+  const audit = await ctx.audit.append(tx, {
+    actor: actorName,
+    action: grantEventActions[event.type],
     subject: grant.id,
     details: { from: grant.state, to: next.state, ...details },
   });
+  for (const observe of ctx.grantObservers) await observe(tx, { before: grant, after: next, event, actor: actorName, audit });
   return next;
 }

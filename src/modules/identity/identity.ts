@@ -1,6 +1,6 @@
 import { generateApiToken, hashToken } from '../../crypto/index.js';
-import { AppError, appError } from '../../errors/index.js';
-import type { Actor } from '../../domain/index.js';
+import { appError } from '../../errors/index.js';
+import { authorize, type Actor } from '../../domain/index.js';
 import type { StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 
@@ -9,13 +9,6 @@ export async function authenticate(ctx: Pick<ModuleContext, 'store'>, token: str
   if (!/^bg_[A-Za-z0-9_-]{20,}$/.test(token)) return undefined;
   const user = await ctx.store.transaction((tx) => tx.users.findByTokenHash(hashToken(token)));
   return user === undefined ? undefined : { id: user.id, name: user.name, roles: user.roles };
-}
-
-/** The one authorization guard: throws unless the actor has one of the roles. */
-export function requireRole(actor: Actor, ...roles: Actor['roles'][number][]): void {
-  if (!actor.roles.some((role) => roles.includes(role))) {
-    throw new AppError('forbidden', `this needs the ${roles.join(' or ')} role`);
-  }
 }
 
 /** Issues a token inside the caller's transaction; the token is returned once, never stored. */
@@ -35,7 +28,7 @@ export async function issueToken(
 
 /** `breakglass token create USER`: admins issue API tokens for declared users. */
 export async function createToken(ctx: ModuleContext, actor: Actor, userName: string): Promise<{ token: string }> {
-  requireRole(actor, 'admin');
+  authorize(actor, 'token.create');
   const token = await ctx.store.transaction((tx) => issueToken(ctx, tx, actor.name, userName));
   return { token };
 }

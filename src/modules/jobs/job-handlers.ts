@@ -1,20 +1,42 @@
-import { asAccountId } from '../../domain/index.js';
-import type { JobKind, JobRecord } from '../../ports/index.js';
+import type { AccountId, GrantId } from '../../domain/index.js';
+import type { JobRecord } from '../../ports/index.js';
 import { stageAccount } from '../catalog/stage-account.js';
 import type { ModuleContext } from '../context.js';
-import { expireGrant, revokeGrant, rotateGrant } from './revocation.js';
+import { expireGrant } from './expire-grant.js';
+import { revokeGrant } from './revoke-grant.js';
+import { rotateGrant } from './rotate-grant.js';
 
-export type JobHandler = (job: JobRecord) => Promise<void>;
+/** What the scheduler runs for each kind of job. */
+export interface JobHandlers {
+  readonly expire: (grantId: GrantId) => Promise<void>;
+  readonly revoke: (grantId: GrantId) => Promise<void>;
+  readonly rotate: (grantId: GrantId) => Promise<void>;
+  readonly stage: (accountId: AccountId) => Promise<void>;
+}
 
-/** What the durable scheduler runs for each kind of job. */
-export function jobHandlers(ctx: ModuleContext): Record<JobKind, JobHandler> {
+/**
+ * The handlers of the case and of staging. Each is idempotent: it reads the current state
+ * first and does nothing when the step is already done, so a job repeated after a crash is
+ * harmless. A handler that throws is retried with backoff for ever; nothing is recorded as
+ * revoked or rotated until the target has confirmed it (invariant I1).
+ */
+export function jobHandlers(ctx: ModuleContext): JobHandlers {
   return {
-    expire: (job) => expireGrant(ctx, job),
-    revoke: (job) => revokeGrant(ctx, job),
-    rotate: (job) => rotateGrant(ctx, job),
-    stage: async (job) => {
-      const account = await ctx.store.transaction((tx) => tx.catalog.findAccountById(asAccountId(job.subject)));
-      if (account?.staging === 'pending') await stageAccount(ctx, account);
+    expire: (grantId) => expireGrant(ctx, grantId),
+    revoke: (grantId) => revokeGrant(ctx, grantId),
+    rotate: (grantId) => rotateGrant(ctx, grantId),
+    stage: async (accountId) => {
+      await stageAccount(ctx, accountId);
     },
   };
+}
+
+/** Runs a job with the handler of its kind. */
+export function runJob(handlers: JobHandlers, job: JobRecord): Promise<void> {
+  return job.kind === 'stage' ? handlers.stage(job.accountId) : handlers[job.kind](job.grantId);
+}
+
+/** The grant or account a job works on, for logs. */
+export function jobSubject(job: JobRecord): string {
+  return job.kind === 'stage' ? job.accountId : job.grantId;
 }

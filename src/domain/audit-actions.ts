@@ -1,0 +1,77 @@
+import type { GrantEventType } from './grant-lifecycle.js';
+
+/**
+ * Every name the audit chain records, in one closed list, in the past tense: what SIEM rules,
+ * alert routes and auditors search for. An append can only use a name from this list. The chain
+ * keeps names as data, so chains written before a rename still verify; the list of old names is
+ * below for readers of such chains.
+ */
+export const auditActions = [
+  // The case (lifecycle events map here through grantEventActions).
+  'grant.requested',
+  'grant.quorum-reached',
+  'grant.quorum-expired',
+  'grant.activated',
+  'grant.activation-failed',
+  'grant.denied',
+  'grant.cancelled',
+  'grant.expired',
+  'grant.ended',
+  'grant.revocation-verified',
+  'grant.rotation-started',
+  'grant.rotation-verified',
+  'grant.certification-requested',
+  'grant.certified',
+  'grant.cleanup-verified',
+  'grant.revealed',
+  'grant.reveal-refused',
+  'grant.share-presented',
+  'grant.share-refused',
+  // The catalog and its accounts.
+  'catalog.applied',
+  'account.staged',
+  'account.quorum-changed',
+  'account.quorum-removed',
+  'user.recipient-changed',
+  'token.created',
+  'custodian.ceremony-held',
+  // The server and its root key.
+  'system.initialized',
+  'root-key.sealed',
+  'root-key.unsealed',
+  'root-key.rekeyed',
+  'root-key.rotated',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+/** The audit name of each lifecycle event: explicit, so renaming an event never renames history. */
+export const grantEventActions: Readonly<Record<GrantEventType, AuditAction>> = {
+  'quorum-reached': 'grant.quorum-reached',
+  'quorum-expired': 'grant.quorum-expired',
+  activate: 'grant.activated',
+  reveal: 'grant.revealed',
+  'activation-failed': 'grant.activation-failed',
+  deny: 'grant.denied',
+  cancel: 'grant.cancelled',
+  expire: 'grant.expired',
+  end: 'grant.ended',
+  'revocation-verified': 'grant.revocation-verified',
+  'rotation-started': 'grant.rotation-started',
+  'rotation-verified': 'grant.rotation-verified',
+  'certification-requested': 'grant.certification-requested',
+  certify: 'grant.certified',
+  'cleanup-verified': 'grant.cleanup-verified',
+};
+
+/** Names written by versions before 0.2 (built from the event name), and what they mean now. */
+export const legacyAuditActions: Readonly<Record<string, AuditAction>> = {
+  'grant.activate': 'grant.activated',
+  'grant.deny': 'grant.denied',
+  'grant.cancel': 'grant.cancelled',
+  'grant.expire': 'grant.expired',
+  'grant.end': 'grant.ended',
+  'grant.certify': 'grant.certified',
+  'custodian.ceremony': 'custodian.ceremony-held',
+};
+
+export const isAuditAction = (name: string): name is AuditAction => (auditActions as readonly string[]).includes(name);

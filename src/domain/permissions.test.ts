@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { asUserId } from './ids.js';
+import { actions, authorize, permissions, seesEveryCase, type Action, type AuthorizationSubject } from './permissions.js';
+import { userRoles, type Actor, type UserRole } from './types.js';
+
+const actor = (name: string, roles: UserRole[]): Actor => ({ id: asUserId(`u-${name}`), name, roles });
+const requester = actor('alice', ['responder']);
+const subject: AuthorizationSubject = {
+  grant: { id: 'gr_1', requesterId: requester.id },
+  account: { name: 'pg-vault', custodians: ['carol-custodian', 'carol-admin', 'carol-responder', 'carol-incident-owner', 'carol-auditor'] },
+  policy: { name: 'p0', invokers: [] },
+};
+const codeOf = (fn: () => void): string => {
+  try {
+    fn();
+    return 'allowed';
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+};
+
+/**
+ * Generated from the table: every action as every single role, as a person who is not the
+ * requester and not a custodian, so that only the role decides. The relations are tested below.
+ */
+describe('the permission table, as every role', () => {
+  for (const action of actions) {
+    for (const role of userRoles) {
+      const rule = permissions[action];
+      const roleAllows = rule.roles === 'authenticated' || rule.roles === 'any-role' || rule.roles.includes(role);
+      const other = actor(`bob-${role}`, [role]);
+      const expected: Record<string, string> = {
+        requester: 'forbidden',
+        'custodian-of-account': 'forbidden',
+        'own-or-role': roleAllows ? 'allowed' : 'not_found',
+      };
+      const want = (rule.relation && expected[rule.relation]) ?? (roleAllows ? 'allowed' : 'forbidden');
+      it(`${action} as ${role}: ${want}`, () => {
+        expect(codeOf(() => authorize(other, action, subject))).toBe(want);
+      });
+    }
+    it(`${action} with no role at all`, () => {
+      const rule = permissions[action];
+      const none = actor('nobody', []);
+      const want = rule.roles === 'authenticated' ? 'allowed' : rule.relation === 'own-or-role' ? 'not_found' : 'forbidden';
+      expect(codeOf(() => authorize(none, action, subject))).toBe(want);
+    });
+  }
+});
+
+describe('relation rules', () => {
+  it('only the requester reveals, whatever their other roles', () => {
+    expect(codeOf(() => authorize(requester, 'grant.reveal', subject))).toBe('allowed');
+    expect(codeOf(() => authorize(actor('root', ['admin']), 'grant.reveal', subject))).toBe('forbidden');
+  });
+  it('I5 / separation of duties: never the requester certifies, even as incident owner and admin', () => {
+    const selfCertifier = { ...requester, roles: ['responder', 'incident-owner', 'admin'] as UserRole[] };
+    expect(codeOf(() => authorize(selfCertifier, 'grant.certify', subject))).toBe('separation_of_duties');
+  });
+  it('the requester may end and cancel their own grant without an overseeing role', () => {
+    for (const action of ['grant.end', 'grant.cancel'] as Action[]) expect(codeOf(() => authorize(requester, action, subject))).toBe('allowed');
+  });
+  it('a responder sees their own grants; someone else\'s does not exist for them', () => {
+    expect(codeOf(() => authorize(requester, 'grant.read', subject))).toBe('allowed');
+    expect(codeOf(() => authorize(actor('mallory', ['responder']), 'grant.read', subject))).toBe('not_found');
+    expect(seesEveryCase(actor('audrey', ['auditor']))).toBe(true);
+    expect(seesEveryCase(requester)).toBe(false);
+  });
+  it('a custodian presents shares only for accounts that name them', () => {
+    expect(codeOf(() => authorize(actor('carol-custodian', ['custodian']), 'custodian.share', subject))).toBe('allowed');
+    expect(codeOf(() => authorize(actor('erin', ['custodian']), 'custodian.share', subject))).toBe('forbidden');
+    expect(codeOf(() => authorize(actor('carol-admin', ['admin']), 'custodian.share', subject))).toBe('forbidden');
+  });
+  it("a policy's invokers replace the default invoking roles", () => {
+    const owners = { ...subject, policy: { name: 'p1', invokers: ['incident-owner'] as UserRole[] } };
+    expect(codeOf(() => authorize(actor('ida', ['incident-owner']), 'grant.invoke', owners))).toBe('allowed');
+    expect(codeOf(() => authorize(requester, 'grant.invoke', owners))).toBe('forbidden');
+    expect(() => authorize(requester, 'grant.invoke', owners)).toThrowError(/policy "p1" lets only incident-owner invoke/);
+  });
+  it('a use case that forgets its subject is refused, not allowed', () => {
+    expect(codeOf(() => authorize(requester, 'grant.reveal'))).toBe('internal');
+  });
+});

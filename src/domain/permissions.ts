@@ -1,0 +1,145 @@
+import { AppError } from '../errors/index.js';
+import type { UserId } from './ids.js';
+import type { Actor, UserRole } from './types.js';
+
+/**
+ * Who may do what: the one table of Breakglass. Every use case calls `authorize` first (before
+ * it reads or changes anything it would reveal or act on); routes and the CLI never check roles.
+ * Adding an action is one row here; the permission test calls every use case as every role
+ * from this table.
+ */
+export const actions = [
+  'catalog.apply',
+  'catalog.read',
+  'ssh-ca.read',
+  'token.create',
+  'grant.invoke',
+  'grant.reveal',
+  'grant.end',
+  'grant.cancel',
+  'grant.certify',
+  'grant.read',
+  'custodian.ceremony',
+  'custodian.kit',
+  'custodian.share',
+  'audit.verify',
+  'audit.export',
+] as const;
+export type Action = (typeof actions)[number];
+
+/**
+ * The relation rules that roles alone cannot say, each about the actor and the case:
+ * - `requester`: only the person who invoked the grant (reveal: the credential is theirs alone).
+ * - `requester-or-role`: the requester, or one of the roles (end, cancel).
+ * - `not-requester`: one of the roles, and never the requester (certify: separation of duties).
+ * - `own-or-role`: one of the roles sees every case, anyone else only their own; a case they
+ *   may not see is reported as not found, since its existence is itself not to be told.
+ * - `custodian-of-account`: one of the roles and named among the account's custodians.
+ * - `policy-invokers`: the policy's `invokers` (roles), or the table's roles when it names none.
+ */
+export type Relation = 'requester' | 'requester-or-role' | 'not-requester' | 'own-or-role' | 'custodian-of-account' | 'policy-invokers';
+
+export interface Permission {
+  /**
+   * Roles that may take the action (with `relation`, the roles the relation refers to);
+   * `any-role`: a user with at least one role; `authenticated`: anyone signed in.
+   */
+  readonly roles: readonly UserRole[] | 'any-role' | 'authenticated';
+  readonly relation?: Relation;
+  /** What the refusal tells the actor to do, so nobody has to guess. */
+  readonly hint: string;
+}
+
+export const permissions: Readonly<Record<Action, Permission>> = {
+  'catalog.apply': { roles: ['admin'], hint: 'applying a catalog needs the admin role' },
+  // Declared but not yet trusted users (no role at all) learn nothing of the catalog.
+  'catalog.read': { roles: 'any-role', hint: 'listing accounts needs a role' },
+  // A CA public key is public: sshd hosts are configured with it.
+  'ssh-ca.read': { roles: 'authenticated', hint: 'reading an SSH CA key needs a token' },
+  'token.create': { roles: ['admin'], hint: 'creating API tokens needs the admin role' },
+  'grant.invoke': { roles: ['responder', 'admin'], relation: 'policy-invokers', hint: 'invoking needs a role the policy lets invoke' },
+  'grant.reveal': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant can reveal its credential' },
+  'grant.end': { roles: ['incident-owner', 'admin'], relation: 'requester-or-role', hint: 'only the requester, an incident owner or an admin can end a grant' },
+  'grant.cancel': { roles: ['incident-owner', 'admin'], relation: 'requester-or-role', hint: 'only the requester, an incident owner or an admin can cancel a request' },
+  'grant.certify': { roles: ['incident-owner', 'admin'], relation: 'not-requester', hint: 'certifying needs the incident-owner or admin role' },
+  'grant.read': { roles: ['admin', 'incident-owner', 'auditor', 'custodian'], relation: 'own-or-role', hint: 'only overseers see other people\'s grants' },
+  'custodian.ceremony': { roles: ['admin'], hint: 'a key ceremony needs the admin role' },
+  'custodian.kit': { roles: ['admin', 'custodian'], hint: 'the offline kit needs the admin or custodian role' },
+  'custodian.share': { roles: ['custodian'], relation: 'custodian-of-account', hint: 'only the account\'s custodians present shares' },
+  'audit.verify': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'verifying the audit chain needs the admin, auditor or incident-owner role' },
+  'audit.export': { roles: ['admin', 'auditor'], hint: 'exporting the audit chain needs the admin or auditor role' },
+};
+
+/** What the relation rules look at: the case, and the account's custodians or policy. */
+export interface AuthorizationSubject {
+  /** The grant in question, for relation rules about its requester (reveal, end, certify, read). */
+  readonly grant?: { readonly id: string; readonly requesterId: UserId };
+  /** The account's custodians and its name (share submission). */
+  readonly account?: { readonly name: string; readonly custodians: readonly string[] };
+  /** The account's policy (invocation): its `invokers` replace the table's roles when it names any. */
+  readonly policy?: { readonly name: string; readonly invokers: readonly UserRole[] };
+}
+
+function hasRole(actor: Actor, roles: Permission['roles']): boolean {
+  if (roles === 'authenticated') return true;
+  if (roles === 'any-role') return actor.roles.length > 0;
+  return actor.roles.some((role) => roles.includes(role));
+}
+
+function need<T>(value: T | undefined, action: Action, what: string): T {
+  // A use case that forgets its subject is a bug; refusing is the safe answer.
+  if (value === undefined) throw new AppError('internal', `authorize(${action}) needs the ${what}`);
+  return value;
+}
+
+/**
+ * The one authorization guard. Throws `forbidden`, `separation_of_duties`, or `not_found` (for a
+ * case the actor may not even know exists); returns nothing when the action is allowed.
+ * @example authorize(actor, 'grant.certify', { grant })
+ */
+export function authorize(actor: Actor, action: Action, subject: AuthorizationSubject = {}): void {
+  const rule = permissions[action];
+  const forbidden = () => new AppError('forbidden', rule.hint);
+  switch (rule.relation) {
+    case undefined:
+      if (!hasRole(actor, rule.roles)) throw forbidden();
+      return;
+    case 'requester':
+      if (need(subject.grant, action, 'grant').requesterId !== actor.id || !hasRole(actor, rule.roles)) throw forbidden();
+      return;
+    case 'requester-or-role':
+      if (need(subject.grant, action, 'grant').requesterId !== actor.id && !hasRole(actor, rule.roles)) throw forbidden();
+      return;
+    case 'not-requester':
+      if (need(subject.grant, action, 'grant').requesterId === actor.id) {
+        throw new AppError('separation_of_duties', 'the requester of a grant cannot certify it; ask the incident owner');
+      }
+      if (!hasRole(actor, rule.roles)) throw forbidden();
+      return;
+    case 'own-or-role': {
+      const grant = need(subject.grant, action, 'grant');
+      if (grant.requesterId !== actor.id && !hasRole(actor, rule.roles)) throw new AppError('not_found', `grant ${grant.id} not found`);
+      return;
+    }
+    case 'custodian-of-account': {
+      const account = need(subject.account, action, 'account');
+      if (!hasRole(actor, rule.roles) || !account.custodians.includes(actor.name)) {
+        throw new AppError('forbidden', `${actor.name} is not a custodian of account "${account.name}"`);
+      }
+      return;
+    }
+    case 'policy-invokers': {
+      const policy = need(subject.policy, action, 'policy');
+      const invokers = policy.invokers.length > 0 ? policy.invokers : rule.roles;
+      if (!hasRole(actor, invokers)) {
+        throw new AppError('forbidden', `policy "${policy.name}" lets only ${typeof invokers === 'string' ? 'users with a role' : invokers.join(', ')} invoke`);
+      }
+      return;
+    }
+  }
+}
+
+/** May the actor see every case, or only their own? (Lists filter with this.) */
+export function seesEveryCase(actor: Actor): boolean {
+  return hasRole(actor, permissions['grant.read'].roles);
+}

@@ -1,0 +1,42 @@
+import { authorize, checkReveal, type Actor, type GrantId } from '../../domain/index.js';
+import { AppError } from '../../errors/index.js';
+import type { RevealedCredential, StoreTx } from '../../ports/index.js';
+import type { ModuleContext } from '../context.js';
+import { openAccountSecret } from '../targets.js';
+import { openGrantCredential } from './grant-credential.js';
+import { applyEvent, loadCase, type Case } from './grant-store.js';
+
+/**
+ * The one-time reveal, to the requester only. The refusal of a second reveal (or of anyone
+ * else's) is itself audited, in its own transaction, before the error reaches the caller.
+ */
+export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<RevealedCredential> {
+  try {
+    return await ctx.store.transaction(async (tx) => {
+      const c = await loadCase(tx, id);
+      authorize(actor, 'grant.reveal', { grant: c.grant });
+      checkReveal(c.grant, ctx.clock.now());
+      // Unseal before recording the reveal: a failure here must not burn the one reveal.
+      const credential = await unsealCredential(ctx, tx, c);
+      await applyEvent(ctx, tx, c.grant, { type: 'reveal' }, actor, { account: c.account.name });
+      // An ephemeral credential is kept only until its one reveal.
+      if (c.grant.mode === 'ephemeral') await tx.grants.setCredential(id, undefined);
+      return credential;
+    });
+  } catch (error) {
+    if (error instanceof AppError && error.code !== 'not_found' && error.code !== 'audit_failed') {
+      await ctx.store.transaction((tx) =>
+        ctx.audit.append(tx, { actor: actor.name, action: 'grant.reveal-refused', subject: id, details: { code: error.code } }),
+      );
+    }
+    throw error;
+  }
+}
+
+async function unsealCredential(ctx: ModuleContext, tx: StoreTx, { grant, account }: Case): Promise<RevealedCredential> {
+  // A dual-control secret was released into the grant when the quorum was reached.
+  if (grant.mode === 'prestaged' && !account.quorum) return { username: account.principal, password: openAccountSecret(ctx, account) };
+  const credential = await openGrantCredential(ctx, tx, grant.id);
+  if (credential === undefined) throw new AppError('integrity', `grant ${grant.id} has no credential to reveal`);
+  return credential;
+}

@@ -1,0 +1,27 @@
+import { authorize, seesEveryCase, type Actor, type Grant, type GrantId, type GrantState } from '../../domain/index.js';
+import type { ModuleContext } from '../context.js';
+import { loadGrant } from './grant-store.js';
+
+/** One case, for someone allowed to see it; anyone else is told it does not exist. */
+export async function showGrant(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<Grant> {
+  const grant = await ctx.store.transaction((tx) => loadGrant(tx, id));
+  authorize(actor, 'grant.read', { grant });
+  return grant;
+}
+
+/** The newest cases: every case for overseers, one's own for everyone else. */
+export async function listGrants(ctx: ModuleContext, actor: Actor, filter: { state?: GrantState }): Promise<Grant[]> {
+  const grants = await ctx.store.transaction((tx) => tx.grants.list(filter.state ? { states: [filter.state], limit: 500 } : { limit: 500 }));
+  return seesEveryCase(actor) ? grants : grants.filter((g) => g.requesterId === actor.id);
+}
+
+/** The account name for one grant's view: one row, not the whole catalog. */
+export async function accountName(ctx: ModuleContext, grant: Grant): Promise<string | undefined> {
+  return (await ctx.store.transaction((tx) => tx.catalog.findAccountById(grant.accountId)))?.name;
+}
+
+/** Account names for views; one lookup for many grants. */
+export async function accountNames(ctx: ModuleContext): Promise<Map<string, string>> {
+  const accounts = await ctx.store.transaction((tx) => tx.catalog.listAccounts());
+  return new Map(accounts.map((a) => [a.id, a.name]));
+}

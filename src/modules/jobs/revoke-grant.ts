@@ -1,0 +1,91 @@
+import { usesAccountNow, type Grant, type GrantId } from '../../domain/index.js';
+import { AppError } from '../../errors/index.js';
+import type { StoreTx } from '../../ports/index.js';
+import type { ModuleContext } from '../context.js';
+import { recordAccountSecret } from '../custodians/account-secret.js';
+import { releasedPassword } from '../grants/grant-credential.js';
+import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
+import { ephemeralOps, prestagedOps, withConnector } from '../targets.js';
+import { rotateVerified } from './verified-rotation.js';
+
+/**
+ * Disables the account (or destroys the ephemeral credential), ends its sessions, and records
+ * revocation once the target confirms it. A failed activation is cleaned up the same way, as
+ * often as it takes: a late enable after a first cleanup is undone by the next one.
+ */
+export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise<void> {
+  const c = await ctx.store.transaction((tx) => loadCase(tx, grantId));
+  const { grant, account, target } = c;
+  if (grant.state !== 'revoking' && grant.state !== 'failed') return;
+  if (grant.state === 'failed' && grant.mode === 'prestaged' && (await anotherGrantUsesAccount(ctx, grant))) {
+    // A newer grant holds the account now; its own revocation disables it, ours must not cut it short.
+    return;
+  }
+  const inspection = await withConnector(ctx, target, async (connector) => {
+    if (grant.mode === 'prestaged') {
+      const ops = prestagedOps(connector, target);
+      await ops.disable(account.principal);
+      return ops.inspect(account.principal);
+    }
+    const ops = ephemeralOps(connector, target);
+    await ops.revoke({ grantId: grant.id, spec: account.spec });
+    return ops.inspectIssued({ grantId: grant.id, spec: account.spec });
+  });
+  // Verified, not assumed: the target itself must say the credential no longer works.
+  if ((inspection.exists && inspection.canLogin) || inspection.sessions > 0) {
+    throw new AppError('target_unavailable', `the credential of grant ${grant.id} on "${target.name}" is not revoked yet (canLogin=${inspection.canLogin}, sessions=${inspection.sessions})`);
+  }
+  const retired = grant.state === 'failed' ? await retireReleasedSecret(ctx, c) : {};
+  await ctx.store.transaction(async (tx) => {
+    const current = await loadGrant(tx, grant.id);
+    if (current.state === 'failed') {
+      // The account is free again once the cleanup is verified.
+      await applyEvent(ctx, tx, current, { type: 'cleanup-verified' }, 'system', { target: target.name, ...retired });
+      return;
+    }
+    if (current.state !== 'revoking') return;
+    if (current.mode === 'ephemeral') await tx.grants.setCredential(current.id, undefined);
+    const revoked = await applyEvent(ctx, tx, current, { type: 'revocation-verified' }, 'system', {
+      target: target.name,
+      canLogin: inspection.canLogin,
+      sessions: inspection.sessions,
+      overdueMs: Math.max(0, ctx.clock.now().getTime() - current.expiresAt.getTime()),
+    });
+    await nextAfterRevocation(ctx, tx, revoked);
+  });
+  ctx.wake();
+}
+
+async function anotherGrantUsesAccount(ctx: ModuleContext, grant: Grant): Promise<boolean> {
+  const holding = await ctx.store.transaction((tx) => tx.grants.holdingAccount(grant.accountId));
+  return holding.some((other) => other.id !== grant.id && usesAccountNow(other));
+}
+
+/**
+ * A dual-control secret released into a grant whose activation then failed: the server holds
+ * it under the root key, so it must not survive — rotate it away, as after any use.
+ */
+async function retireReleasedSecret(ctx: ModuleContext, c: Case): Promise<Record<string, unknown>> {
+  if (!c.account.quorum || c.grant.mode !== 'prestaged') return {};
+  return ctx.accountLocks.run(c.account.id, async () => {
+    const { account, target } = await ctx.store.transaction((tx) => loadCase(tx, c.grant.id));
+    const released = await ctx.store.transaction((tx) => releasedPassword(ctx, tx, c.grant.id));
+    if (released === undefined) return {};
+    const newSecret = await rotateVerified(ctx, account, target, released);
+    const version = await ctx.store.transaction(async (tx) => {
+      const version = await recordAccountSecret(ctx, tx, account, newSecret);
+      await tx.grants.setCredential(c.grant.id, undefined);
+      return version;
+    });
+    return { rotatedReleasedSecret: true, secretVersion: version };
+  });
+}
+
+async function nextAfterRevocation(ctx: ModuleContext, tx: StoreTx, grant: Grant): Promise<void> {
+  if (grant.mode === 'prestaged') {
+    await applyEvent(ctx, tx, grant, { type: 'rotation-started' }, 'system');
+    await tx.jobs.schedule({ kind: 'rotate', grantId: grant.id, dueAt: ctx.clock.now() });
+  } else {
+    await applyEvent(ctx, tx, grant, { type: 'certification-requested' }, 'system');
+  }
+}

@@ -1,0 +1,48 @@
+import type { GrantId } from '../../domain/index.js';
+import { AppError } from '../../errors/index.js';
+import type { ModuleContext } from '../context.js';
+import { recordAccountSecret } from '../custodians/account-secret.js';
+import { releasedPassword } from '../grants/grant-credential.js';
+import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
+import { openAccountSecret } from '../targets.js';
+import { rotateVerified } from './verified-rotation.js';
+
+/**
+ * Rotates the pre-staged secret after use and proves it: the old secret is rejected and the
+ * new one accepted by the target before the new one is sealed and the grant moves on. Holds the
+ * account's lock throughout, so a second rotation of the same account waits and then finds
+ * nothing left to do.
+ */
+export async function rotateGrant(ctx: ModuleContext, grantId: GrantId): Promise<void> {
+  const { accountId } = await ctx.store.transaction((tx) => loadGrant(tx, grantId));
+  await ctx.accountLocks.run(accountId, async () => {
+    const c = await ctx.store.transaction((tx) => loadCase(tx, grantId));
+    if (c.grant.state !== 'rotating') return;
+    const newSecret = await rotateVerified(ctx, c.account, c.target, await previousSecret(ctx, c));
+    await ctx.store.transaction(async (tx) => {
+      const current = await loadGrant(tx, grantId);
+      if (current.state !== 'rotating') return;
+      const version = await recordAccountSecret(ctx, tx, c.account, newSecret);
+      // The released dual-control secret is dead now: wipe it.
+      await tx.grants.setCredential(current.id, undefined);
+      await applyEvent(ctx, tx, current, { type: 'rotation-verified' }, 'system', {
+        target: c.target.name,
+        secretVersion: version,
+        oldSecret: 'rejected',
+        newSecret: 'accepted',
+        standby: c.account.quorum?.offlineAccess === true,
+      });
+    });
+  });
+}
+
+/**
+ * The secret in use before rotation, to prove it is rejected afterwards. A dual-control secret
+ * cannot be opened by the server; it was released into the grant at the quorum.
+ */
+async function previousSecret(ctx: ModuleContext, { grant, account }: Case): Promise<string> {
+  if (!account.quorum) return openAccountSecret(ctx, account);
+  const released = await ctx.store.transaction((tx) => releasedPassword(ctx, tx, grant.id));
+  if (released === undefined) throw new AppError('integrity', `grant ${grant.id} lost its released secret; rotation cannot prove the old one dead`);
+  return released;
+}
