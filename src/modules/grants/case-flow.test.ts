@@ -145,6 +145,7 @@ describe('a break-glass case on the test bed', () => {
   });
 
   it('I1: a target down at expiry is retried with backoff; revoked only once the target is back and confirms it', async () => {
+    const staged = bed.target.account('bg_admin')!.secret;
     const grant = await invokeAs('db-breakglass');
     bed.target.setDown(true);
     bed.clock.set(grant.expiresAt);
@@ -178,6 +179,10 @@ describe('a break-glass case on the test bed', () => {
     expect(revoked.state).toBe('awaiting-certification');
     const verified = (await bed.auditEvents()).find((e) => e.subject === grant.id && e.action === A.revocationVerified);
     expect(verified?.details['overdueMs']).toBe(job!.dueAt.getTime() - grant.expiresAt.getTime());
+    // Each failure was logged for operators, and no log line carries a secret (I3).
+    expect(bed.logs.filter((line) => line.message === 'job failed; will retry')).toHaveLength(4);
+    const logged = JSON.stringify(bed.logs);
+    for (const secret of [bed.target.account('bg_admin')!.secret, staged]) expect(logged).not.toContain(secret);
     expect(await bed.verify()).toMatchObject({ ok: true });
   });
 
