@@ -1,0 +1,110 @@
+/**
+ * The HTTP app on the test bed's context, through `app.inject` (no socket): authentication,
+ * a whole case over the API, validation errors that name the path, and what a responder may
+ * not see. Tokens are issued by the identity module, as `breakglass token create` does.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bedCatalog, createTestBed, type TestBed } from '../../test/support/test-bed.js';
+import { createToken } from '../modules/identity/identity.js';
+import { buildHttpApp, type App } from './http-app.js';
+
+describe('HTTP app on the test bed', () => {
+  let bed: TestBed;
+  let app: App;
+  const tokens: Record<string, string> = {};
+
+  beforeEach(async () => {
+    bed = await createTestBed();
+    // A second responder, to see what one responder may not see of another's grant.
+    await bed.apply(`${bedCatalog}users:\n  - { name: mallory, roles: [responder] }\n`);
+    for (const user of ['alice', 'bob', 'mallory']) tokens[user] = (await createToken(bed.ctx, bed.actors.admin, user)).token;
+    app = await buildHttpApp({ ctx: bed.ctx, ready: () => Promise.resolve(true), logger: false, version: 'test' });
+  });
+  afterEach(async () => {
+    await app.close();
+    await bed.close();
+  });
+
+  const call = async (user: string | undefined, method: 'GET' | 'POST', url: string, payload?: object) => {
+    const response = await app.inject({
+      method,
+      url,
+      headers: user === undefined ? {} : { authorization: `Bearer ${tokens[user] ?? user}` },
+      ...(payload === undefined ? {} : { payload }),
+    });
+    return { status: response.statusCode, body: response.json<any>(), headers: response.headers };
+  };
+  const invokeBody = { account: 'db-breakglass', condition: 'outage', reason: 'primary down', incident: 'INC-7', ttl: '10m' };
+
+  it('401 without a token, with a malformed one and with an unknown one', async () => {
+    for (const user of [undefined, 'not-a-token', `bg_${'x'.repeat(40)}`]) {
+      const response = await call(user, 'GET', '/v1/grants');
+      expect(response.status, String(user)).toBe(401);
+      expect(response.body.error.code).toBe('unauthenticated');
+    }
+  });
+
+  it('invoke → reveal once → end → revoked and rotated, all over HTTP', async () => {
+    const invoked = await call('alice', 'POST', '/v1/grants', invokeBody);
+    expect(invoked.status, JSON.stringify(invoked.body)).toBe(201);
+    expect(invoked.body).toMatchObject({ state: 'active', account: 'db-breakglass', requester: 'alice', expiresAt: '2030-01-01T00:10:00.000Z' });
+    const id: string = invoked.body.id;
+
+    const revealed = await call('alice', 'POST', `/v1/grants/${id}/reveal`);
+    expect(revealed.status).toBe(200);
+    expect(revealed.headers['cache-control']).toBe('no-store');
+    expect(revealed.body).toEqual({ username: 'bg_admin', password: bed.target.account('bg_admin')!.secret });
+    const again = await call('alice', 'POST', `/v1/grants/${id}/reveal`);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('already_revealed');
+    expect(JSON.stringify(again.body)).not.toContain(revealed.body.password);
+
+    const ended = await call('alice', 'POST', `/v1/grants/${id}/end`);
+    expect(ended.status).toBe(200);
+    expect(ended.body).toMatchObject({ state: 'revoking', endReason: 'ended' });
+    await bed.runDue();
+    expect(bed.target.account('bg_admin')?.canLogin).toBe(false);
+
+    const shown = await call('alice', 'GET', `/v1/grants/${id}`);
+    expect(shown.body.state).toBe('awaiting-certification');
+    const certified = await call('bob', 'POST', `/v1/grants/${id}/certify`, { necessary: true, scoped: true, removed: true });
+    expect(certified.status).toBe(200);
+    expect(certified.body).toMatchObject({ state: 'closed', certification: { by: 'bob', necessary: true } });
+    expect(await bed.verify()).toMatchObject({ ok: true });
+  });
+
+  it('validation errors name the path of the first problem', async () => {
+    const withoutReason = Object.fromEntries(Object.entries(invokeBody).filter(([key]) => key !== 'reason'));
+    const missing = await call('alice', 'POST', '/v1/grants', withoutReason);
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toMatchObject({ code: 'validation', path: 'reason' });
+    expect(missing.body.error.message).toContain('reason');
+
+    const badId = await call('alice', 'GET', '/v1/grants/not-a-grant');
+    expect(badId.status).toBe(400);
+    expect(badId.body.error).toMatchObject({ code: 'validation', path: 'params.id' });
+
+    const badTtl = await call('alice', 'POST', '/v1/grants', { ...invokeBody, ttl: 'soon' });
+    expect(badTtl.status).toBe(400);
+    expect(badTtl.body.error).toMatchObject({ code: 'validation', path: 'ttl' });
+  });
+
+  it("a responder gets 404 for someone else's grant, the same as for one that does not exist", async () => {
+    const id: string = (await call('alice', 'POST', '/v1/grants', invokeBody)).body.id;
+    const foreign = await call('mallory', 'GET', `/v1/grants/${id}`);
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.code).toBe('not_found');
+    const absent = await call('mallory', 'GET', '/v1/grants/gr_doesnotexist00');
+    expect(absent.status).toBe(404);
+    expect(foreign.body.error.message.replace(id, 'ID')).toBe(absent.body.error.message.replace('gr_doesnotexist00', 'ID'));
+    expect((await call('mallory', 'GET', '/v1/grants')).body.grants).toEqual([]);
+    // Refused and audited. Today with 403, which still tells that the grant exists (404 would not).
+    const stolen = await call('mallory', 'POST', `/v1/grants/${id}/reveal`);
+    expect([403, 404]).toContain(stolen.status);
+    expect(stolen.body.password).toBeUndefined();
+    const refusals = (await bed.auditEvents()).filter((e) => e.subject === id && e.actor === 'mallory');
+    expect(refusals.map((e) => e.action)).toEqual([expect.stringMatching(/^grant\.reveal/)]);
+    // The incident owner oversees every case.
+    expect((await call('bob', 'GET', `/v1/grants/${id}`)).status).toBe(200);
+  });
+});
