@@ -30,6 +30,7 @@ export const auditActions = [
   // The catalog and its accounts.
   'catalog.applied',
   'account.staged',
+  'account.secret-resynchronised',
   'account.quorum-changed',
   'account.quorum-removed',
   'user.recipient-changed',

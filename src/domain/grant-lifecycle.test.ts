@@ -154,9 +154,14 @@ describe('I5 closure', () => {
     );
   });
   it('I5: certifying needs the incident-owner or admin role', () => {
+    const byAuditor: GrantEvent = { type: 'certify', actor: { ...mallory, roles: ['auditor'] }, answers };
+    expect(() => transition(grant('awaiting-certification'), byAuditor, t0)).toThrowError(
+      expect.objectContaining({ code: 'forbidden' }) as Error,
+    );
+    // A responder who is not the requester does not even see the case.
     const byResponder: GrantEvent = { type: 'certify', actor: mallory, answers };
     expect(() => transition(grant('awaiting-certification'), byResponder, t0)).toThrowError(
-      expect.objectContaining({ code: 'forbidden' }) as Error,
+      expect.objectContaining({ code: 'not_found' }) as Error,
     );
   });
   it.each(['active', 'revoking', 'revoked', 'rotating'] as const)(

@@ -80,6 +80,8 @@ export interface AuthorizationSubject {
   readonly policy?: { readonly name: string; readonly invokers: readonly UserRole[] };
 }
 
+const caseRelations: ReadonlySet<Relation> = new Set(['requester', 'requester-or-role', 'not-requester', 'own-or-role']);
+
 function hasRole(actor: Actor, roles: Permission['roles']): boolean {
   if (roles === 'authenticated') return true;
   if (roles === 'any-role') return actor.roles.length > 0;
@@ -100,6 +102,11 @@ function need<T>(value: T | undefined, action: Action, what: string): T {
 export function authorize(actor: Actor, action: Action, subject: AuthorizationSubject = {}): void {
   const rule = permissions[action];
   const forbidden = () => new AppError('forbidden', rule.hint);
+  // Acting on a case one may not even see answers as for a case that does not exist: a refusal
+  // would tell that someone else's grant is there.
+  if (subject.grant && rule.relation !== undefined && caseRelations.has(rule.relation) && subject.grant.requesterId !== actor.id && !seesEveryCase(actor)) {
+    throw new AppError('not_found', `grant ${subject.grant.id} not found`);
+  }
   switch (rule.relation) {
     case undefined:
       if (!hasRole(actor, rule.roles)) throw forbidden();
@@ -139,7 +146,7 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
   }
 }
 
-/** May the actor see every case, or only their own? (Lists filter with this.) */
+/** May the actor see every case, or only their own? (Lists filter with this; so does every action on a case.) */
 export function seesEveryCase(actor: Actor): boolean {
   return hasRole(actor, permissions['grant.read'].roles);
 }

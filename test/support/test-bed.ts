@@ -19,7 +19,7 @@ import { parse as parseYaml } from 'yaml';
 import { catalogApplySchema, formatIssues, type CatalogApply } from '../../src/config/catalog-file.js';
 import { createMemoryTarget, type MemoryTarget } from '../../src/connectors/memory/memory-target.js';
 import { generateSigningKeyPair, type ChainVerification } from '../../src/crypto/index.js';
-import type { Actor, UserRole } from '../../src/domain/index.js';
+import type { Actor, GrantId, UserRole } from '../../src/domain/index.js';
 import { AppError } from '../../src/errors/index.js';
 import { createAuditLog } from '../../src/modules/audit/audit-log.js';
 import { verifyStoredChain } from '../../src/modules/audit/audit-reader.js';
@@ -27,6 +27,7 @@ import { applyCatalog, type ApplyResult } from '../../src/modules/catalog/apply-
 import type { Logger, ModuleContext, RetryPolicy } from '../../src/modules/context.js';
 import { createQuorumPool } from '../../src/modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../../src/modules/jobs/job-handlers.js';
+import { createKeyedMutex } from '../../src/modules/lib/keyed-mutex.js';
 import { createVault } from '../../src/modules/vault/vault.js';
 import type { AuditEventRecord, Clock, ConnectorCapabilities, JobRecord, Store } from '../../src/ports/index.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/scheduler.js';
@@ -158,6 +159,8 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
     wake: () => void (wakes += 1),
     retry: options.retry ?? { baseMs: 1_000, maxMs: 60_000 },
     quorum: createQuorumPool(),
+    accountLocks: createKeyedMutex(),
+    grantObservers: [],
   };
   const scheduler = createScheduler({
     store,
@@ -193,7 +196,7 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
     audit: async () => (await events()).map((event) => event.action),
     auditEvents: events,
     verify: () => verifyStoredChain(store, audit.publicKeyPem),
-    jobs: (subject) => store.transaction((tx) => tx.jobs.findBySubject(subject)),
+    jobs: (subject) => store.transaction((tx) => tx.jobs.findFor(subject as GrantId)),
     async close() {
       rootKey.fill(0);
       await store.close();
@@ -245,4 +248,14 @@ policies:
 accounts:
   - { name: db-breakglass, target: db, mode: prestaged, user: bg_admin, policy: p0 }
   - { name: db-ephemeral, target: db, mode: ephemeral, policy: p0 }
+`;
+
+/** A dual-control account on target `db` (2 of carol, dave, erin), to append under `bedCatalog`'s accounts. */
+export const bedVaultAccount = `  - name: db-vault
+    target: db
+    mode: prestaged
+    user: bg_vault
+    policy: p0
+    approval: { mode: custodians, threshold: 2 }
+    custodians: [carol, dave, erin]
 `;

@@ -1,10 +1,11 @@
 import { generatePassword } from '../../crypto/index.js';
 import type { AccountId } from '../../domain/index.js';
-import { AppError, isAppError } from '../../errors/index.js';
+import { AppError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { recordAccountSecret } from '../custodians/account-secret.js';
 import { restoreStandby } from '../custodians/standby.js';
 import { loadTarget } from '../grants/grant-store.js';
+import { recordOrResync } from '../secrets/verified-rotation.js';
 import { prestagedOps, withConnector } from '../targets.js';
 
 /**
@@ -33,8 +34,8 @@ export async function stageAccount(ctx: ModuleContext, accountId: AccountId): Pr
       }
       await restoreStandby(ops, account);
     });
-    try {
-      await ctx.store.transaction(async (tx) => {
+    await recordOrResync(ctx, accountId, secret, () =>
+      ctx.store.transaction(async (tx) => {
         const version = await recordAccountSecret(ctx, tx, account, secret);
         await ctx.audit.append(tx, {
           actor: 'system',
@@ -42,25 +43,10 @@ export async function stageAccount(ctx: ModuleContext, accountId: AccountId): Pr
           subject: account.name,
           details: { target: target.name, principal: account.principal, secretVersion: version },
         });
-      });
-    } catch (error) {
-      if (isAppError(error) && error.code === 'conflict') await restageIfFree(ctx, accountId);
-      throw error;
-    }
+        return true;
+      }),
+    );
     return true;
   });
 }
 
-/**
- * Another instance recorded a secret while ours went to the target: the target may hold ours
- * and the store theirs. Unless a grant holds the account (its rotation will set a recorded
- * secret), stage again, so the two agree.
- */
-async function restageIfFree(ctx: ModuleContext, accountId: AccountId): Promise<void> {
-  await ctx.store.transaction(async (tx) => {
-    await tx.catalog.lockAccount(accountId);
-    if ((await tx.grants.holdingAccount(accountId)).length > 0) return;
-    await tx.catalog.resetStaging(accountId);
-    await tx.jobs.schedule({ kind: 'stage', accountId, dueAt: ctx.clock.now() });
-  });
-}

@@ -70,10 +70,10 @@ export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, 
 
 function checkShare(ctx: ModuleContext, actor: Actor, c: ShareContext, shareText: string): ShareEnvelope {
   const { grant, account, key } = c;
+  authorize(actor, 'custodian.share', { account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
   if (grant.state !== 'awaiting-quorum' || ctx.clock.now().getTime() >= grant.expiresAt.getTime()) {
     throw new AppError('invalid_transition', `grant ${grant.id} is ${grant.state}; it no longer takes shares`);
   }
-  authorize(actor, 'custodian.share', { account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
   const envelope = decodeShare(shareText);
   if (envelope.account !== account.name) throw new AppError('validation', `this share is for account "${envelope.account}", not "${account.name}"`, { path: 'share' });
   if (envelope.kid !== key.kid) throw new AppError('validation', `this share is from another key ceremony (${envelope.kid}); account "${account.name}" now uses ${key.kid}`, { path: 'share' });

@@ -7,8 +7,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedCatalog, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
 import type { AppError } from '../../errors/index.js';
-import type { Grant } from '../../domain/index.js';
-import { certify, endGrant, reveal, showGrant } from './case-actions.js';
+import { holdsAccount, type Grant } from '../../domain/index.js';
+import { certify } from './certify.js';
+import { endGrant } from './end-grant.js';
+import { reveal } from './reveal.js';
+import { showGrant } from './show-grant.js';
 import { invoke } from './invoke.js';
 
 /** Audit action names as written today; renamed in one place when they change. */
@@ -16,18 +19,18 @@ const A = {
   catalogApplied: 'catalog.applied',
   staged: 'account.staged',
   requested: 'grant.requested',
-  activated: 'grant.activate',
+  activated: 'grant.activated',
   activationFailed: 'grant.activation-failed',
   revealed: 'grant.revealed',
   revealRefused: 'grant.reveal-refused',
-  expired: 'grant.expire',
-  ended: 'grant.end',
+  expired: 'grant.expired',
+  ended: 'grant.ended',
   revocationVerified: 'grant.revocation-verified',
   cleanupVerified: 'grant.cleanup-verified',
   rotationStarted: 'grant.rotation-started',
   rotationVerified: 'grant.rotation-verified',
   certificationRequested: 'grant.certification-requested',
-  certified: 'grant.certify',
+  certified: 'grant.certified',
 } as const;
 
 const minutes = (n: number) => n * 60_000;
@@ -200,7 +203,7 @@ describe('a break-glass case on the test bed', () => {
     expect(await actionsOf(grant)).toEqual([A.requested, A.activated, A.ended, A.revocationVerified, A.rotationStarted, A.rotationVerified]);
   });
 
-  it('I1: an enable that completes after expiry is undone, on a target without native expiry', async () => {
+  it('I1 / race: a late enable after expiry is undone, on a target without native expiry, and frees the account', async () => {
     await bed.close();
     bed = await createTestBed({ capabilities: { supportsNativeExpiry: false } });
     await bed.apply(bedCatalog);
@@ -222,5 +225,8 @@ describe('a break-glass case on the test bed', () => {
     expect(await bed.runDue()).toBeGreaterThan(0);
     expect(bed.target.account('bg_admin')?.canLogin).toBe(false);
     expect(await actionsOf(grant!)).toEqual([A.requested, A.activationFailed, A.cleanupVerified, A.cleanupVerified]);
+    // Cleanup verified: the failed grant no longer holds the account, so the next responder gets it.
+    expect(holdsAccount((await showGrant(bed.ctx, bed.actors.bob, grant!.id)))).toBe(false);
+    expect((await invokeAs('db-breakglass', '5m')).state).toBe('active');
   });
 });

@@ -11,9 +11,11 @@ import { applyEvent, loadCase, type Case } from './grant-store.js';
  * else's) is itself audited, in its own transaction, before the error reaches the caller.
  */
 export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<RevealedCredential> {
+  let exists = false;
   try {
     return await ctx.store.transaction(async (tx) => {
       const c = await loadCase(tx, id);
+      exists = true;
       authorize(actor, 'grant.reveal', { grant: c.grant });
       checkReveal(c.grant, ctx.clock.now());
       // Unseal before recording the reveal: a failure here must not burn the one reveal.
@@ -24,7 +26,8 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
       return credential;
     });
   } catch (error) {
-    if (error instanceof AppError && error.code !== 'not_found' && error.code !== 'audit_failed') {
+    // A try on someone else's grant is recorded too (they were told "not found"); one on no grant at all is not.
+    if (error instanceof AppError && (exists || error.code !== 'not_found') && error.code !== 'audit_failed') {
       await ctx.store.transaction((tx) =>
         ctx.audit.append(tx, { actor: actor.name, action: 'grant.reveal-refused', subject: id, details: { code: error.code } }),
       );

@@ -6,7 +6,7 @@ import { recordAccountSecret } from '../custodians/account-secret.js';
 import { releasedPassword } from '../grants/grant-credential.js';
 import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
 import { ephemeralOps, prestagedOps, withConnector } from '../targets.js';
-import { rotateVerified } from './verified-rotation.js';
+import { recordOrResync, rotateVerified } from '../secrets/verified-rotation.js';
 
 /**
  * Disables the account (or destroys the ephemeral credential), ends its sessions, and records
@@ -72,12 +72,20 @@ async function retireReleasedSecret(ctx: ModuleContext, c: Case): Promise<Record
     const released = await ctx.store.transaction((tx) => releasedPassword(ctx, tx, c.grant.id));
     if (released === undefined) return {};
     const newSecret = await rotateVerified(ctx, account, target, released);
-    const version = await ctx.store.transaction(async (tx) => {
-      const version = await recordAccountSecret(ctx, tx, account, newSecret);
-      await tx.grants.setCredential(c.grant.id, undefined);
-      return version;
-    });
-    return { rotatedReleasedSecret: true, secretVersion: version };
+    let version: number | undefined;
+    await recordOrResync(
+      ctx,
+      account.id,
+      newSecret,
+      () =>
+        ctx.store.transaction(async (tx) => {
+          version = await recordAccountSecret(ctx, tx, account, newSecret);
+          await tx.grants.setCredential(c.grant.id, undefined);
+          return true;
+        }),
+      c.grant.id,
+    );
+    return { rotatedReleasedSecret: true, ...(version === undefined ? {} : { secretVersion: version }) };
   });
 }
 

@@ -5,7 +5,7 @@ import { recordAccountSecret } from '../custodians/account-secret.js';
 import { releasedPassword } from '../grants/grant-credential.js';
 import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
 import { openAccountSecret } from '../targets.js';
-import { rotateVerified } from './verified-rotation.js';
+import { recordOrResync, rotateVerified } from '../secrets/verified-rotation.js';
 
 /**
  * Rotates the pre-staged secret after use and proves it: the old secret is rejected and the
@@ -19,20 +19,24 @@ export async function rotateGrant(ctx: ModuleContext, grantId: GrantId): Promise
     const c = await ctx.store.transaction((tx) => loadCase(tx, grantId));
     if (c.grant.state !== 'rotating') return;
     const newSecret = await rotateVerified(ctx, c.account, c.target, await previousSecret(ctx, c));
-    await ctx.store.transaction(async (tx) => {
-      const current = await loadGrant(tx, grantId);
-      if (current.state !== 'rotating') return;
-      const version = await recordAccountSecret(ctx, tx, c.account, newSecret);
-      // The released dual-control secret is dead now: wipe it.
-      await tx.grants.setCredential(current.id, undefined);
-      await applyEvent(ctx, tx, current, { type: 'rotation-verified' }, 'system', {
-        target: c.target.name,
-        secretVersion: version,
-        oldSecret: 'rejected',
-        newSecret: 'accepted',
-        standby: c.account.quorum?.offlineAccess === true,
-      });
-    });
+    await recordOrResync(ctx, accountId, newSecret, () =>
+      ctx.store.transaction(async (tx) => {
+        const current = await loadGrant(tx, grantId);
+        // Rotated by another instance meanwhile: ours is on the target, theirs recorded.
+        if (current.state !== 'rotating') return false;
+        const version = await recordAccountSecret(ctx, tx, c.account, newSecret);
+        // The released dual-control secret is dead now: wipe it.
+        await tx.grants.setCredential(current.id, undefined);
+        await applyEvent(ctx, tx, current, { type: 'rotation-verified' }, 'system', {
+          target: c.target.name,
+          secretVersion: version,
+          oldSecret: 'rejected',
+          newSecret: 'accepted',
+          standby: c.account.quorum?.offlineAccess === true,
+        });
+        return true;
+      }),
+    );
   });
 }
 

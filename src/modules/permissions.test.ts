@@ -1,0 +1,117 @@
+/**
+ * The permission table, enforced by the use cases themselves: generated from
+ * `domain/permissions.ts`, every use case is called as a user of every role (who is neither the
+ * requester of the case nor a custodian named by the account), and must refuse exactly when the
+ * table says so, with the table's answer. A use case that forgot to call `authorize` — or asked
+ * for the wrong action — fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../test/support/test-bed.js';
+import { actions, authorize, userRoles, type Action, type Actor, type Grant, type UserRole } from '../domain/index.js';
+import { isAppError } from '../errors/index.js';
+import { exportAudit, verifyAudit } from './audit/audit-access.js';
+import { listAccounts } from './catalog/list-accounts.js';
+import { sshCaPublicKey } from './catalog/ssh-ca.js';
+import { runCeremony } from './custodians/ceremony.js';
+import { kitDocument } from './custodians/kit.js';
+import { submitShare } from './custodians/submit-share.js';
+import { cancelGrant } from './grants/cancel-grant.js';
+import { certify } from './grants/certify.js';
+import { endGrant } from './grants/end-grant.js';
+import { invoke } from './grants/invoke.js';
+import { reveal } from './grants/reveal.js';
+import { showGrant } from './grants/show-grant.js';
+import { createToken } from './identity/identity.js';
+
+const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
+const catalog = `${bedCatalog}
+${bedVaultAccount}users:
+${[...roleUsers, { name: 'as-nobody', roles: [] as UserRole[] }].map((u) => `  - { name: ${u.name}, roles: [${u.roles.join(', ')}] }`).join('\n')}
+  - { name: alice, roles: [responder] }
+  - { name: admin, roles: [admin] }
+  - { name: bob, roles: [incident-owner] }
+  - { name: carol, roles: [custodian] }
+  - { name: dave, roles: [custodian] }
+  - { name: erin, roles: [custodian] }
+`;
+
+/**
+ * Codes that mean "refused by the permission table"; anything else means the guard let it
+ * through. `not_found` is the table's answer only for a case one may not see; elsewhere it is
+ * the use case's own (no SSH target here, no kit before staging).
+ */
+const refusalsOf = (action: Action) =>
+  new Set(['forbidden', 'separation_of_duties', ...(action.startsWith('grant.') && action !== 'grant.invoke' ? ['not_found'] : [])]);
+
+describe('every use case, as every role, refuses exactly as the permission table says', () => {
+  let bed: TestBed;
+  let active: Grant;
+  let waiting: Grant;
+  const actors = new Map<string, Actor>();
+
+  beforeAll(async () => {
+    bed = await createTestBed();
+    await bed.apply(catalog);
+    await runCeremony(bed.ctx, bed.actors.admin, 'db-vault');
+    bed.clock.advance(2_000);
+    await bed.runDue();
+    const ask = { condition: 'outage', reason: 'r', incident: 'INC-1', ttl: '15m' };
+    active = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-ephemeral' });
+    waiting = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-vault' });
+    for (const name of [...roleUsers.map((u) => u.name), 'as-nobody']) {
+      const user = (await bed.store.transaction((tx) => tx.users.findByName(name)))!;
+      actors.set(name, { id: user.id, name: user.name, roles: user.roles });
+    }
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  /** One call of the use case behind each action; the compiler keeps this complete. */
+  const calls: Record<Action, (actor: Actor) => Promise<unknown>> = {
+    'catalog.apply': (actor) => bed.apply(catalog, actor),
+    'catalog.read': (actor) => listAccounts(bed.ctx, actor),
+    'ssh-ca.read': (actor) => sshCaPublicKey(bed.ctx, actor, undefined),
+    'token.create': (actor) => createToken(bed.ctx, actor, 'alice'),
+    'grant.invoke': (actor) => invoke(bed.ctx, actor, { account: 'db-ephemeral', condition: 'outage', reason: 'r', incident: 'INC-2', ttl: '5m' }),
+    'grant.reveal': (actor) => reveal(bed.ctx, actor, active.id),
+    'grant.end': (actor) => endGrant(bed.ctx, actor, active.id),
+    'grant.cancel': (actor) => cancelGrant(bed.ctx, actor, waiting.id),
+    'grant.certify': (actor) => certify(bed.ctx, actor, active.id, { necessary: true, scoped: true, removed: true, note: 'n' }),
+    'grant.read': (actor) => showGrant(bed.ctx, actor, active.id),
+    'custodian.ceremony': (actor) => runCeremony(bed.ctx, actor, 'db-vault'),
+    'custodian.kit': (actor) => kitDocument(bed.ctx, actor, 'db-vault'),
+    'custodian.share': (actor) => submitShare(bed.ctx, actor, waiting.id, 'bgshare1.not-a-real-share'),
+    'audit.verify': (actor) => verifyAudit(bed.ctx, actor),
+    'audit.export': async (actor) => exportAudit(bed.ctx, actor).next(),
+  };
+
+  /** What the table says for this actor, with the relations seen from the fixtures above. */
+  const expected = (actor: Actor, action: Action): string => {
+    try {
+      authorize(actor, action, {
+        grant: action === 'grant.cancel' ? waiting : active,
+        account: { name: 'db-vault', custodians: ['carol', 'dave', 'erin'] },
+        policy: { name: 'p0', invokers: [] },
+      });
+      return 'allowed';
+    } catch (error) {
+      return isAppError(error) ? error.code : 'thrown';
+    }
+  };
+
+  // Mutating calls (end, cancel, ceremony, apply) run last for each action, so earlier roles see the same fixtures.
+  for (const action of actions) {
+    for (const name of [...roleUsers.map((u) => u.name), 'as-nobody']) {
+      it(`${action} as ${name}`, async () => {
+        const actor = actors.get(name)!;
+        const want = expected(actor, action);
+        const outcome = await calls[action](actor).then(
+          () => 'allowed',
+          (error: unknown) => (isAppError(error) && refusalsOf(action).has(error.code) ? error.code : 'allowed'),
+        );
+        expect(outcome).toBe(want);
+      });
+    }
+  }
+});

@@ -1,0 +1,77 @@
+import { generatePassword } from '../../crypto/index.js';
+import type { AccountId, GrantId } from '../../domain/index.js';
+import { AppError, isAppError } from '../../errors/index.js';
+import type { AccountRecord, TargetRecord } from '../../ports/index.js';
+import type { ModuleContext } from '../context.js';
+import { recordAccountSecret } from '../custodians/account-secret.js';
+import { restoreStandby } from '../custodians/standby.js';
+import { loadTarget } from '../grants/grant-store.js';
+import { prestagedOps, withConnector } from '../targets.js';
+
+/**
+ * Rotates on the target and proves it: the old secret rejected, the new one accepted. Only a
+ * verified new secret goes back on standby for the offline kit. Returns the new secret.
+ */
+export async function rotateVerified(ctx: ModuleContext, account: AccountRecord, target: TargetRecord, oldSecret: string): Promise<string> {
+  const newSecret = generatePassword();
+  await withConnector(ctx, target, async (connector) => {
+    const ops = prestagedOps(connector, target);
+    await ops.rotate(account.principal, newSecret);
+    const oldVerdict = await ops.verify({ username: account.principal, password: oldSecret });
+    const newVerdict = await ops.verify({ username: account.principal, password: newSecret });
+    if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
+      throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})`);
+    }
+    await restoreStandby(ops, account);
+  });
+  return newSecret;
+}
+
+/**
+ * Records a secret that was just set on the target: `write` records it (with a compare-and-set
+ * on the version) and returns false when the step was already done elsewhere. When another
+ * instance recorded a secret first, the target holds ours and the store theirs: the account is
+ * rotated once more, from ours, to a secret that is recorded, so the two agree again — unless a
+ * grant (other than `ownGrant`) holds the account: its own rotation will make them agree, and
+ * rotating now would take the secret from under it. Returns whether `write` recorded ours.
+ */
+export async function recordOrResync(
+  ctx: ModuleContext,
+  accountId: AccountId,
+  secret: string,
+  write: () => Promise<boolean>,
+  ownGrant?: GrantId,
+): Promise<boolean> {
+  let recorded: boolean;
+  try {
+    recorded = await write();
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'conflict') throw error;
+    recorded = false;
+  }
+  if (!recorded) await resync(ctx, accountId, secret, ownGrant);
+  return recorded;
+}
+
+async function resync(ctx: ModuleContext, accountId: AccountId, stale: string, ownGrant: GrantId | undefined): Promise<void> {
+  const found = await ctx.store.transaction(async (tx) => {
+    const account = await tx.catalog.findAccountById(accountId);
+    const holders = (await tx.grants.holdingAccount(accountId)).filter((g) => g.id !== ownGrant);
+    if (!account || holders.length > 0) return undefined;
+    return { account, target: await loadTarget(tx, account) };
+  });
+  if (!found) {
+    ctx.log.warn({ account: accountId }, 'another instance recorded this account\'s secret first; a grant holds the account, its rotation will resynchronise it');
+    return;
+  }
+  const fresh = await rotateVerified(ctx, found.account, found.target, stale);
+  await ctx.store.transaction(async (tx) => {
+    const version = await recordAccountSecret(ctx, tx, found.account, fresh);
+    await ctx.audit.append(tx, {
+      actor: 'system',
+      action: 'account.secret-resynchronised',
+      subject: found.account.name,
+      details: { target: found.target.name, principal: found.account.principal, secretVersion: version },
+    });
+  });
+}
