@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { auditVerificationSchema, errorResponseSchema as errorBody } from '../../api/index.js';
 import { exportBundle, verifyStoredChain } from '../../modules/audit/audit-reader.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { requireRole } from '../../modules/identity/identity.js';
 import { actorOf } from '../actor.js';
-import { auditVerification, errorBody } from '../schemas.js';
 
 /** Verification and export of the audit chain. */
 export const auditRoutes =
@@ -15,7 +15,7 @@ export const auditRoutes =
     const app = plain.withTypeProvider<ZodTypeProvider>();
 
     app.get('/audit/verify', {
-      schema: { summary: 'Verify the audit chain end to end', tags: ['audit'], response: { 200: auditVerification, 401: errorBody, 403: errorBody } },
+      schema: { summary: 'Verify the audit chain end to end', tags: ['audit'], response: { 200: auditVerificationSchema, 401: errorBody, 403: errorBody } },
       handler: async (request) => {
         requireRole(actorOf(request), 'admin', 'auditor', 'incident-owner');
         const result = await verifyStoredChain(ctx.store, ctx.audit.publicKeyPem);
