@@ -3,6 +3,14 @@
  * only src/app wires concrete implementations together.
  */
 const layer = (name) => `^src/${name}/`;
+/** Only the layers in `users` (and `name` itself) may import src/<name>. */
+const usedOnlyBy = (name, users) => ({
+  name: `${name}-used-only-by-${users.join('-')}`,
+  severity: 'error',
+  comment: `only ${users.map((user) => `src/${user}`).join(', ')} may import src/${name}`,
+  from: { path: '^src/', pathNot: [layer(name), ...users.map(layer)] },
+  to: { path: layer(name) },
+});
 const only = (from, allowed) => ({
   name: `${from}-imports-only-${allowed.join('-') || 'nothing'}`,
   severity: 'error',
@@ -26,11 +34,21 @@ module.exports = {
     only('connectors', ['ports', 'domain', 'errors']),
     only('notify', ['ports', 'domain', 'errors']),
     only('scheduler', ['modules', 'ports', 'domain', 'errors']),
-    only('http', ['modules', 'ports', 'domain', 'errors', 'config']),
+    // The contract of the HTTP API: one schema per request and answer, shared by the server
+    // (validation, OpenAPI) and the CLI (answers, read tolerantly). ports: the seal modes.
+    only('api', ['domain', 'errors', 'config', 'ports']),
+    only('http', ['api', 'modules', 'ports', 'domain', 'errors', 'config']),
     // crypto: `breakglass kit open` must work when the server is down (DESIGN.md §3, offline
     // kit), so the CLI rebuilds the account key from custodian shares and opens the sealed
     // credential itself, with the same src/crypto primitives the server uses.
-    only('cli', ['config', 'domain', 'errors', 'crypto']),
+    only('cli', ['api', 'config', 'domain', 'errors', 'crypto']),
+    // modules: a rekey or rotation writes its audit event with the audit log, rewraps values
+    // with the vault's associated data, and logs unseal shares with the use cases' Logger. The
+    // store it changes is handed in (a port); the sealed server's HTTP listener stays in app.
+    only('root-key', ['crypto', 'ports', 'domain', 'errors', 'modules']),
+    // Root key material is opened and replaced only by the composition root (server start,
+    // init, the operator commands it injects into the CLI).
+    usedOnlyBy('root-key', ['app']),
     {
       name: 'no-circular',
       severity: 'error',

@@ -2,9 +2,8 @@
 import { runCli } from '../cli/program.js';
 import { initDataDir } from './init.js';
 import { verifyBundleFile, verifyDataDir } from './offline-verify.js';
-import { rekeyRootKey } from './root-key/rekey.js';
-import { promptHidden } from './root-key/prompt.js';
-import { rotateRootKey } from './root-key/rotate-root.js';
+import { promptHidden } from './prompt.js';
+import { rekeyRootKey, rotateRootKey } from './root-key-commands.js';
 import { serverEnv } from './server-env.js';
 import { startServer } from './server.js';
 

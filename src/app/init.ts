@@ -7,13 +7,13 @@ import { createAuditLog } from '../modules/audit/audit-log.js';
 import { issueToken } from '../modules/identity/identity.js';
 import { aad, createVault, type Vault } from '../modules/vault/vault.js';
 import { systemClock, type Clock, type SealMode } from '../ports/index.js';
+import { newSealId, serializeDescriptor, type RootKeyDescriptor } from '../root-key/descriptor.js';
+import { rootKeySettings } from '../root-key/journal.js';
+import { materialFiles, materialPath, writeNewFile } from '../root-key/material-files.js';
+import { describeSeal, resolveSealSpec, sealRootKey, type SealChoice, type SealSecrets } from '../root-key/seal-root-key.js';
+import { settingKeys } from '../root-key/settings-keys.js';
 import { isInitialised } from './data-dir.js';
 import { openStore } from './open-store.js';
-import { newSealId, serializeDescriptor, type RootKeyDescriptor } from './root-key/descriptor.js';
-import { rootKeySettings } from './root-key/journal.js';
-import { materialFiles, materialPath, writeNewFile } from './root-key/material-files.js';
-import { describeSeal, resolveSealSpec, sealRootKey, type SealChoice, type SealSecrets } from './root-key/seal-root-key.js';
-import { settingKeys } from './settings-keys.js';
 
 export interface InitOptions {
   readonly dataDir: string;

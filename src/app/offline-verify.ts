@@ -1,12 +1,12 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { loadKeyFile, publicKeyFingerprint, publicKeyFromPrivate, verifyBundle, verifyChain } from '../crypto/index.js';
-import { aad, createVault } from '../modules/vault/vault.js';
 import { AppError } from '../errors/index.js';
 import { toChainCheckpoint, toChainRow } from '../modules/audit/audit-reader.js';
+import { aad, createVault } from '../modules/vault/vault.js';
+import { settingKeys } from '../root-key/settings-keys.js';
 import { readAuditOffline } from '../store/read-audit-offline.js';
 import { dataDirPaths } from './data-dir.js';
-import { settingKeys } from './settings-keys.js';
 
 export type AuditVerification =
   | { ok: true; events: number; headSeq: number; checkpoints: number; publicKeyFingerprint?: string }

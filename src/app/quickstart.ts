@@ -1,6 +1,6 @@
 import { initDataDir } from './init.js';
 import { isInitialised } from './data-dir.js';
-import { promptHidden } from './root-key/prompt.js';
+import { promptHidden } from './prompt.js';
 import { serverEnv } from './server-env.js';
 import { startServer } from './server.js';
 

@@ -9,16 +9,16 @@ import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createVault } from '../modules/vault/vault.js';
 import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type SealGate, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
+import { announceServer, assertNoKeyOperation } from '../root-key/data-dir-locks.js';
+import { readRootKeyMaterial, type ShamirDescriptor } from '../root-key/descriptor.js';
+import { assertKeyMatchesStore, assertMaterialIsCurrent, recoverRootKeyChange } from '../root-key/journal.js';
+import { keyProviderFor } from '../root-key/key-providers.js';
+import { openAuditLog } from '../root-key/open-audit-log.js';
+import { settingKeys } from '../root-key/settings-keys.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
 import { isInitialised } from './data-dir.js';
 import { openStore } from './open-store.js';
-import { announceServer, assertNoKeyOperation } from './root-key/data-dir-locks.js';
-import { readRootKeyMaterial, type ShamirDescriptor } from './root-key/descriptor.js';
-import { assertKeyMatchesStore, assertMaterialIsCurrent, recoverRootKeyChange } from './root-key/journal.js';
-import { keyProviderFor } from './root-key/key-providers.js';
-import { openAuditLog } from './root-key/open-audit-log.js';
-import { startSealedServer, type Assembled } from './root-key/sealed-server.js';
-import { settingKeys } from './settings-keys.js';
+import { startSealedServer, type Assembled } from './sealed-server.js';
 
 export interface ServerOptions {
   readonly dataDir: string;

@@ -1,5 +1,5 @@
 /** Human views of a GrantView: one line in a table, a detail page, and what to do next. */
-import type { GrantView } from './api-schemas.js';
+import type { GrantView } from '../api/index.js';
 import { formatFields, formatTable, type Style } from './output.js';
 
 const yesNo = (value: boolean) => (value ? 'yes' : 'no');

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { formatIssues } from '../config/catalog-file.js';
-import { errorResponseSchema } from './api-schemas.js';
+import { errorResponseSchema, tolerant } from '../api/index.js';
 import { CliError, exitCodeForError, exitCodeForStatus, exitCodes } from './exit-codes.js';
 
 export const hints = {
@@ -68,7 +68,7 @@ async function errorFromResponse(response: Response): Promise<CliError> {
   } catch {
     body = undefined;
   }
-  const parsed = errorResponseSchema.safeParse(body);
+  const parsed = tolerant(errorResponseSchema).safeParse(body);
   if (!parsed.success) {
     return new CliError(exitCodeForStatus(response.status), `the server answered ${response.status} ${response.statusText}`.trimEnd());
   }
@@ -116,7 +116,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     } catch (error) {
       throw new CliError(exitCodes.error, `unexpected answer from ${method} ${path}: not JSON`, { cause: error });
     }
-    const parsed = schema.safeParse(json);
+    // A newer server may add fields; a missing or mistyped one is an unexpected answer.
+    const parsed = tolerant(schema).safeParse(json);
     if (!parsed.success) {
       throw new CliError(exitCodes.error, `unexpected answer from ${method} ${path}: ${formatIssues(parsed.error).join('; ')}`);
     }

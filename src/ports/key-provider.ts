@@ -1,6 +1,6 @@
 /**
  * How the root key is sealed at rest (DESIGN.md §3) and what the rest of the system may ask of
- * it. Implementations live in src/app/root-key/; the HTTP layer sees only `SealGate`, the store
+ * it. Implementations live in src/root-key/; the HTTP layer sees only `SealGate`, the store
  * implements `SealedValueRepository` for root key rotation.
  */
 

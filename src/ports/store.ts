@@ -30,7 +30,7 @@ export interface StoreTx {
   readonly jobs: JobRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
-  /** Root key rotation only (src/app/root-key). */
+  /** Root key rotation only (src/root-key). */
   readonly sealedValues: SealedValueRepository;
 }
 

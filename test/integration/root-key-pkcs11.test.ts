@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDataDir } from '../../src/app/init.js';
-import { rotateRootKey } from '../../src/app/root-key/rotate-root.js';
+import { rotateRootKey } from '../../src/app/root-key-commands.js';
 import { startServer } from '../../src/app/server.js';
 import { generateRootKey } from '../../src/crypto/root-key-check.js';
 import { createHsmWrappingKey, hsmKeyAttributes, hsmUnwrapRootKey, hsmWrapRootKey } from '../../src/crypto/root-key-pkcs11.js';

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { auditVerificationSchema } from '../api-schemas.js';
+import { auditVerificationSchema } from '../../api/index.js';
 import type { AuditVerification } from '../cli-deps.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, ExitWith, exitCodes } from '../exit-codes.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseCatalogYaml, resolvePasswords, type CatalogApply } from '../../config/catalog-file.js';
 import { isAppError } from '../../errors/index.js';
-import { accountsResponseSchema, applyResponseSchema, tokenResponseSchema } from '../api-schemas.js';
+import { accountsResponseSchema, applyResponseSchema, tokenResponseSchema } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
 import { formatTable, type Output } from '../output.js';

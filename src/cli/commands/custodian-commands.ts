@@ -5,14 +5,11 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { custodianPublicKey, generateCustodianKeyPair, openWithPrivateKey } from '../../crypto/index.js';
-import { grantViewSchema } from '../api-schemas.js';
+import { ceremonyResponseSchema, grantViewSchema, shareReceiptSchema } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, exitCodes } from '../exit-codes.js';
 
-const ceremonySchema = z.object({ account: z.string(), kid: z.string(), threshold: z.number(), shares: z.record(z.string(), z.string()), plaintextFor: z.array(z.string()) });
-const receiptSchema = z.object({ grant: grantViewSchema, presented: z.number(), threshold: z.number() });
 
 const encryptedPrefix = 'bgshare1e.';
 
@@ -64,7 +61,7 @@ export function registerCustodianCommands(program: Command, ctx: CommandContext)
   example(ceremony, 'breakglass ceremony pg-vault --json > shares.json   # hand each custodian their share, then destroy the file');
   ceremony.action(async (account: string, options: JsonOption & ServerOptions) => {
     const out = ctx.output(options);
-    const result = await ctx.client(options, out).post(`/v1/accounts/${encodeURIComponent(account)}/ceremony`, ceremonySchema);
+    const result = await ctx.client(options, out).post(`/v1/accounts/${encodeURIComponent(account)}/ceremony`, ceremonyResponseSchema);
     out.result({ shares: result.shares }, () =>
       [
         `ceremony of ${result.account}: key ${result.kid}, ${result.threshold} of ${Object.keys(result.shares).length} custodians`,
@@ -97,7 +94,7 @@ export function registerCustodianCommands(program: Command, ctx: CommandContext)
       const grant = await client.get(`/v1/grants/${encodeURIComponent(id)}`, grantViewSchema);
       shareText = await openShare(shareText, options.identity, grant.account);
     }
-    const receipt = await client.post(`/v1/grants/${encodeURIComponent(id)}/shares`, receiptSchema, { share: shareText });
+    const receipt = await client.post(`/v1/grants/${encodeURIComponent(id)}/shares`, shareReceiptSchema, { share: shareText });
     out.result(receipt, () =>
       receipt.grant.state === 'awaiting-quorum'
         ? `share accepted: ${receipt.presented} of ${receipt.threshold}; waiting for the other custodians`

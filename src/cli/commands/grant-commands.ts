@@ -1,7 +1,7 @@
 /** A break-glass case from the responder's and the incident owner's side. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { grantStates, parseDuration } from '../../domain/index.js';
-import { grantsResponseSchema, grantViewSchema, revealResponseSchema, type GrantView } from '../api-schemas.js';
+import { grantsResponseSchema, grantViewSchema, revealResponseSchema, type GrantView } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { ExitWith, exitCodes } from '../exit-codes.js';
 import { grantDetails, grantTable, withNextSteps } from '../grant-format.js';

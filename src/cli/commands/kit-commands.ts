@@ -4,7 +4,7 @@
  * it reads sealed.json and the custodians' share files and does the crypto locally.
  */
 import type { Command } from 'commander';
-import { kitDocumentSchema, type KitDocument } from '../api-schemas.js';
+import { kitDocumentSchema, type KitDocument } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
 import { describeTarget, kitProblems, readKitFile, readSmallFile } from '../kit/kit-document.js';

@@ -7,20 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { z } from 'zod';
+import { sealStatusSchema, type SealStatusView as SealStatus } from '../../api/index.js';
 import type { CliDeps, RootKeyChangeReport, SealChoice, SealSecretSources } from '../cli-deps.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, exitCodes } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
-const sealStatusSchema = z.object({
-  sealed: z.boolean(),
-  mode: z.string(),
-  threshold: z.number().nullable(),
-  shares: z.number().nullable(),
-  progress: z.number(),
-});
-type SealStatus = z.output<typeof sealStatusSchema>;
 
 const sharePrefix = 'bgunseal1.';
 const sealModes = ['keyfile', 'passphrase', 'shamir', 'pkcs11'] as const;

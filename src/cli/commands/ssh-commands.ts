@@ -1,6 +1,6 @@
 /** `ssh ca`: the public key of a Breakglass SSH certificate authority, for sshd's TrustedUserCAKeys. */
 import type { Command } from 'commander';
-import { sshCaResponseSchema } from '../api-schemas.js';
+import { sshCaResponseSchema } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 
 export function registerSshCommands(program: Command, ctx: CommandContext): void {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { formatIssues } from '../../config/catalog-file.js';
 import { custodianKeyId, sealedKeyId } from '../../crypto/index.js';
-import { kitDocumentSchema, type KitDocument } from '../api-schemas.js';
+import { kitDocumentSchema, tolerant, type KitDocument } from '../../api/index.js';
 import { CliError, exitCodes } from '../exit-codes.js';
 
 export const kitFormatVersion = 1;
@@ -44,7 +44,7 @@ export async function readKitFile(file: string): Promise<KitDocument> {
   } catch {
     throw new CliError(exitCodes.usage, `${file} is not a Breakglass kit (not JSON); use the sealed.json written by \`breakglass kit export\``);
   }
-  const parsed = kitDocumentSchema.safeParse(json);
+  const parsed = tolerant(kitDocumentSchema).safeParse(json);
   if (!parsed.success) {
     const format = (json as { format?: unknown } | null)?.format;
     const why = format === 'breakglass-kit' ? formatIssues(parsed.error).join('; ') : 'it has no "format": "breakglass-kit"';

@@ -5,7 +5,7 @@
  * where the custodian attaches or writes it. Print to PDF from the browser for a PDF copy.
  */
 import QRCode from 'qrcode';
-import type { KitDocument } from '../api-schemas.js';
+import type { KitDocument } from '../../api/index.js';
 import { describeTarget } from './kit-document.js';
 import { kitInstructions, shareFileName } from './kit-instructions.js';
 

@@ -5,7 +5,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ceremonySharesSchema, type KitDocument } from '../api-schemas.js';
+import { ceremonySharesSchema, tolerant, type KitDocument } from '../../api/index.js';
 import { CliError, exitCodes } from '../exit-codes.js';
 import { writePrivateFile } from '../private-file.js';
 import { renderEnvelope } from './kit-envelope.js';
@@ -36,7 +36,7 @@ export function ceremonyShares(kit: KitDocument, text: string, source: string): 
   } catch {
     throw usage(`${notCeremony} (not JSON)`);
   }
-  const parsed = ceremonySharesSchema.safeParse(json);
+  const parsed = tolerant(ceremonySharesSchema).safeParse(json);
   if (!parsed.success) throw usage(`${notCeremony} (it needs {"shares": {"<custodian>": "bgshare1…"}})`);
   const shares = new Map<string, string>();
   for (const [holder, shareText] of Object.entries(parsed.data.shares)) {

@@ -3,7 +3,7 @@
  * README.txt, so the printed copies never disagree. Commands are marked with backticks; the
  * HTML renderer turns them into code, the plain-text README keeps them as they are.
  */
-import type { KitDocument } from '../api-schemas.js';
+import type { KitDocument } from '../../api/index.js';
 import { describeTarget } from './kit-document.js';
 
 export interface KitInstructions {

@@ -6,7 +6,7 @@
  */
 import { combineCustodianShares, decodeShare, kitBinding, openWithPrivateKey, shareFingerprint, type ShareEnvelope } from '../../crypto/index.js';
 import { isAppError } from '../../errors/index.js';
-import type { KitDocument } from '../api-schemas.js';
+import type { KitDocument } from '../../api/index.js';
 import { CliError, exitCodes } from '../exit-codes.js';
 
 /** A share as read from one file; `source` names it in messages (never the share itself). */

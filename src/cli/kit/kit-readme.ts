@@ -1,5 +1,5 @@
 /** README.txt of an exported kit directory: the same instructions as the envelopes, in plain text. */
-import type { KitDocument } from '../api-schemas.js';
+import type { KitDocument } from '../../api/index.js';
 import { describeTarget } from './kit-document.js';
 import { kitInstructions } from './kit-instructions.js';
 

@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { exportAudit, verifyAudit } from '../../modules/audit/audit-access.js';
+import { auditVerificationSchema, errorResponseSchema as errorBody } from '../../api/index.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { actorOf } from '../actor.js';
-import { auditVerification, errorBody } from '../schemas.js';
 
 /** Verification and export of the audit chain. */
 export const auditRoutes =
@@ -14,7 +14,7 @@ export const auditRoutes =
     const app = plain.withTypeProvider<ZodTypeProvider>();
 
     app.get('/audit/verify', {
-      schema: { summary: 'Verify the audit chain end to end', tags: ['audit'], response: { 200: auditVerification, 401: errorBody, 403: errorBody } },
+      schema: { summary: 'Verify the audit chain end to end', tags: ['audit'], response: { 200: auditVerificationSchema, 401: errorBody, 403: errorBody } },
       handler: async (request) => {
         const result = await verifyAudit(ctx, actorOf(request));
         return result.ok

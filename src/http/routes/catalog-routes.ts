@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { accountsResponseSchema, applyResponseSchema, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
 import { catalogApplySchema } from '../../config/catalog-file.js';
 import { applyCatalog } from '../../modules/catalog/apply-catalog.js';
 import { listAccounts } from '../../modules/catalog/list-accounts.js';
@@ -8,19 +8,8 @@ import { sshCaPublicKey } from '../../modules/catalog/ssh-ca.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { createToken } from '../../modules/identity/identity.js';
 import { actorOf } from '../actor.js';
-import { errorBody } from '../schemas.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
-
-const accountView = z.object({
-  name: z.string(),
-  target: z.string(),
-  type: z.string(),
-  mode: z.string(),
-  principal: z.string(),
-  policy: z.string(),
-  staging: z.string(),
-});
 
 /** Catalog (declared targets, policies, accounts, users) and API tokens. */
 export const catalogRoutes =
@@ -34,22 +23,13 @@ export const catalogRoutes =
         summary: 'Apply a catalog (targets, policies, accounts, users); all or nothing',
         tags: ['catalog'],
         body: catalogApplySchema,
-        response: {
-          200: z.object({
-            targets: z.number(),
-            policies: z.number(),
-            accounts: z.number(),
-            users: z.number(),
-            staging: z.array(z.object({ account: z.string(), staging: z.enum(['staged', 'pending']), error: z.string().optional() })),
-          }),
-          ...errors,
-        },
+        response: { 200: applyResponseSchema, ...errors },
       },
       handler: async (request) => applyCatalog(ctx, actorOf(request), request.body),
     });
 
     app.get('/accounts', {
-      schema: { summary: 'List declared emergency accounts', tags: ['catalog'], response: { 200: z.object({ accounts: z.array(accountView) }), ...errors } },
+      schema: { summary: 'List declared emergency accounts', tags: ['catalog'], response: { 200: accountsResponseSchema, ...errors } },
       handler: async (request) => ({ accounts: await listAccounts(ctx, actorOf(request)) }),
     });
 
@@ -57,8 +37,8 @@ export const catalogRoutes =
       schema: {
         summary: "The public key of an SSH target's certificate authority (for sshd TrustedUserCAKeys)",
         tags: ['catalog'],
-        querystring: z.object({ target: z.string().min(1).max(64).optional() }),
-        response: { 200: z.object({ target: z.string(), caPublicKey: z.string() }), ...errors },
+        querystring: sshCaQuery,
+        response: { 200: sshCaResponseSchema, ...errors },
       },
       handler: async (request) => sshCaPublicKey(ctx, actorOf(request), request.query.target),
     });
@@ -67,8 +47,8 @@ export const catalogRoutes =
       schema: {
         summary: 'Create an API token for a declared user (admin)',
         tags: ['identity'],
-        body: z.object({ user: z.string().min(1).max(64) }),
-        response: { 201: z.object({ token: z.string() }), ...errors },
+        body: tokenBody,
+        response: { 201: tokenResponseSchema, ...errors },
       },
       handler: async (request, reply) => reply.status(201).header('cache-control', 'no-store').send(await createToken(ctx, actorOf(request), request.body.user)),
     });

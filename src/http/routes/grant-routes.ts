@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { asGrantId, grantStates } from '../../domain/index.js';
+import { certifyBody, errorResponseSchema as errorBody, grantIdParams, grantsQuery, grantsResponseSchema, grantViewSchema, invokeBody, revealResponseSchema } from '../../api/index.js';
+import { asGrantId } from '../../domain/index.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { cancelGrant } from '../../modules/grants/cancel-grant.js';
 import { certify } from '../../modules/grants/certify.js';
@@ -10,7 +10,6 @@ import { reveal } from '../../modules/grants/reveal.js';
 import { accountName, accountNames, listGrants, showGrant } from '../../modules/grants/show-grant.js';
 import { invoke } from '../../modules/grants/invoke.js';
 import { actorOf } from '../actor.js';
-import { certifyBody, errorBody, grantIdParams, grantViewSchema, invokeBody } from '../schemas.js';
 import { grantView } from '../views.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody };
@@ -36,8 +35,8 @@ export const grantRoutes =
       schema: {
         summary: 'List grants',
         tags: ['grants'],
-        querystring: z.object({ state: z.enum(grantStates).optional() }),
-        response: { 200: z.object({ grants: z.array(grantViewSchema) }), ...errors },
+        querystring: grantsQuery,
+        response: { 200: grantsResponseSchema, ...errors },
       },
       handler: async (request) => {
         const names = await accountNames(ctx);
@@ -57,10 +56,7 @@ export const grantRoutes =
         tags: ['grants'],
         params: grantIdParams,
         response: {
-          200: z.union([
-            z.object({ username: z.string(), password: z.string() }).describe('database, cache and directory accounts'),
-            z.object({ username: z.string(), certificate: z.string(), privateKey: z.string() }).describe('SSH certificates'),
-          ]),
+          200: revealResponseSchema,
           ...errors,
         },
       },

@@ -1,19 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { sealModes, type SealGate } from '../../ports/index.js';
-import { errorBody } from '../schemas.js';
-
-export const sealStatusSchema = z.object({
-  sealed: z.boolean(),
-  mode: z.enum(sealModes),
-  threshold: z.number().int().nullable().describe('shares needed to unseal (shamir), else null'),
-  shares: z.number().int().nullable().describe('shares issued (shamir), else null'),
-  progress: z.number().int().describe('valid distinct shares presented so far'),
-});
-
-/** A share is ~70 characters; a paper copy may carry line breaks. */
-export const unsealBody = z.object({ share: z.string().min(1).max(2000) });
+import { errorResponseSchema as errorBody, sealStatusSchema, unsealBody } from '../../api/index.js';
+import type { SealGate } from '../../ports/index.js';
 
 /**
  * `/v1/sys/…`: the seal of the root key. No bearer token: a sealed server cannot check one (the

@@ -1,4 +1,4 @@
-import { AppError } from '../../errors/index.js';
+import { AppError } from '../errors/index.js';
 import { replaceMaterial, withOpenDataDir, type RootKeyChangeOptions, type RootKeyChangeResult } from './change-root-key.js';
 import { newSealId, type RootKeyDescriptor } from './descriptor.js';
 import { describeSeal, resolveSealSpec, sealRootKey, type SealChoice } from './seal-root-key.js';

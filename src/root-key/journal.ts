@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { rootKeyCheckMatches } from '../../crypto/root-key-check.js';
-import { AppError } from '../../errors/index.js';
-import type { Store } from '../../ports/index.js';
+import { rootKeyCheckMatches } from '../crypto/root-key-check.js';
+import { AppError } from '../errors/index.js';
+import type { Store } from '../ports/index.js';
 import type { RootKeyMaterial } from './descriptor.js';
 import { fsyncDir, isMaterialFile, materialFiles, readTextIfExists, removeIfExists, renameIfPresent, writeNewFile, type MaterialFile } from './material-files.js';
 

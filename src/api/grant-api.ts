@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import { grantStates } from '../domain/index.js';
+import { exact } from './tolerant.js';
 
 const isoDate = z.string().describe('ISO 8601 date-time');
 
-export const errorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), path: z.string().optional() }),
-});
-
+/** The public JSON shape of a grant. Absent fields are omitted. */
 export const grantViewSchema = z.object({
   id: z.string(),
   account: z.string(),
@@ -30,9 +28,12 @@ export const grantViewSchema = z.object({
     .optional(),
   failure: z.string().optional(),
 });
+export type GrantView = z.output<typeof grantViewSchema>;
 
+/** `/v1/grants/{id}/…` */
 export const grantIdParams = z.object({ id: z.string().regex(/^gr_[A-Za-z0-9_-]{8,64}$/, 'not a grant id') });
 
+/** `POST /v1/grants` */
 export const invokeBody = z.object({
   account: z.string().min(1).max(128),
   condition: z.string().min(1).max(64),
@@ -41,14 +42,22 @@ export const invokeBody = z.object({
   ttl: z.string().max(16).optional(),
 });
 
+/** `GET /v1/grants?state=…` */
+export const grantsQuery = z.object({ state: z.enum(grantStates).optional() });
+export const grantsResponseSchema = z.object({ grants: z.array(grantViewSchema) });
+
+/** `POST /v1/grants/{id}/reveal`: the credential, once; `reveal --json` prints exactly these fields. */
+export const revealResponseSchema = exact(
+  z.union([
+    z.object({ username: z.string(), password: z.string() }).describe('database, cache and directory accounts'),
+    z.object({ username: z.string(), certificate: z.string(), privateKey: z.string() }).describe('SSH certificates'),
+  ]),
+);
+
+/** `POST /v1/grants/{id}/certify` */
 export const certifyBody = z.object({
   necessary: z.boolean(),
   scoped: z.boolean(),
   removed: z.boolean(),
   note: z.string().max(4000).default(''),
 });
-
-export const auditVerification = z.union([
-  z.object({ ok: z.literal(true), events: z.number(), headSeq: z.number(), checkpoints: z.number() }),
-  z.object({ ok: z.literal(false), firstBadSeq: z.number(), reason: z.string(), events: z.number() }),
-]);

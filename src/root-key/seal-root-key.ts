@@ -1,10 +1,10 @@
 import { isAbsolute } from 'node:path';
-import { rootKeyCheck } from '../../crypto/root-key-check.js';
-import { sealWithPassphrase } from '../../crypto/root-key-passphrase.js';
-import { checkShareCounts, splitRootKey } from '../../crypto/root-key-shares.js';
-import type { HsmKeyRef, HsmLocation } from '../../crypto/root-key-pkcs11.js';
-import { AppError } from '../../errors/index.js';
-import type { SealMode } from '../../ports/index.js';
+import { rootKeyCheck } from '../crypto/root-key-check.js';
+import { sealWithPassphrase } from '../crypto/root-key-passphrase.js';
+import { checkShareCounts, splitRootKey } from '../crypto/root-key-shares.js';
+import type { HsmKeyRef, HsmLocation } from '../crypto/root-key-pkcs11.js';
+import { AppError } from '../errors/index.js';
+import type { SealMode } from '../ports/index.js';
 import type { RootKeyDescriptor } from './descriptor.js';
 
 /** What `init --seal` (and `operator rekey --seal`) asked for, before any secret is read. */
@@ -100,7 +100,7 @@ export async function sealRootKey(rootKey: Buffer, spec: SealSpec, id: string): 
       };
     }
     case 'pkcs11': {
-      const hsm = await import('../../crypto/root-key-pkcs11.js');
+      const hsm = await import('../crypto/root-key-pkcs11.js');
       const key = spec.key ?? hsm.createHsmWrappingKey(spec.location, spec.pin);
       const wrapped = hsm.hsmWrapRootKey(key, spec.pin, rootKey);
       return { descriptor: { ...base, seal: 'pkcs11', module: key.module, token: key.token, keyLabel: key.keyLabel, keyId: key.keyId, wrapped } };

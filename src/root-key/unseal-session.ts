@@ -1,6 +1,6 @@
-import { AppError, isAppError } from '../../errors/index.js';
-import type { Logger } from '../../modules/context.js';
-import type { SealGate, SealStatus } from '../../ports/index.js';
+import { AppError, isAppError } from '../errors/index.js';
+import type { Logger } from '../modules/context.js';
+import type { SealGate, SealStatus } from '../ports/index.js';
 import type { ShamirDescriptor } from './descriptor.js';
 import { createShareCollector } from './share-collector.js';
 

@@ -1,4 +1,4 @@
-import { AppError } from '../../errors/index.js';
+import { AppError } from '../errors/index.js';
 
 /**
  * Asks for a secret on the terminal without echoing it (raw mode; backspace works; Ctrl-C

@@ -1,10 +1,10 @@
-import { rewrapDataKey } from '../../crypto/index.js';
-import { generateRootKey } from '../../crypto/root-key-check.js';
-import { asAccountId, asGrantId, asTargetId } from '../../domain/index.js';
-import { AppError } from '../../errors/index.js';
-import { aad } from '../../modules/vault/vault.js';
-import type { SealedColumn, SealedValueRecord, StoreTx, UnsealInputs } from '../../ports/index.js';
-import { settingKeys } from '../settings-keys.js';
+import { rewrapDataKey } from '../crypto/index.js';
+import { generateRootKey } from '../crypto/root-key-check.js';
+import { asAccountId, asGrantId, asTargetId } from '../domain/index.js';
+import { AppError } from '../errors/index.js';
+import { aad } from '../modules/vault/vault.js';
+import type { SealedColumn, SealedValueRecord, StoreTx, UnsealInputs } from '../ports/index.js';
+import { settingKeys } from './settings-keys.js';
 import { replaceMaterial, withOpenDataDir, type RootKeyChangeOptions, type RootKeyChangeResult } from './change-root-key.js';
 import type { RootKeyDescriptor } from './descriptor.js';
 import { newSealId } from './descriptor.js';

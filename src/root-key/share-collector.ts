@@ -1,5 +1,5 @@
-import { combineUnsealShares, decodeUnsealShare, unsealShareFingerprint } from '../../crypto/root-key-shares.js';
-import { AppError } from '../../errors/index.js';
+import { combineUnsealShares, decodeUnsealShare, unsealShareFingerprint } from '../crypto/root-key-shares.js';
+import { AppError } from '../errors/index.js';
 import type { ShamirDescriptor } from './descriptor.js';
 
 /**

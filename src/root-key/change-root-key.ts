@@ -1,24 +1,25 @@
 import { userInfo } from 'node:os';
-import { writeRootKeyFile } from '../../crypto/root-key-file.js';
-import { AppError } from '../../errors/index.js';
-import type { AuditLog } from '../../modules/audit/audit-log.js';
-import { createVault } from '../../modules/vault/vault.js';
-import { systemClock, type Clock, type SealMode, type Store, type StoreTx, type UnsealInputs } from '../../ports/index.js';
-import { isInitialised } from '../data-dir.js';
-import { createPostgresStore } from '../../store/create-store.js';
-import { openStore } from '../open-store.js';
+import { writeRootKeyFile } from '../crypto/root-key-file.js';
+import { AppError } from '../errors/index.js';
+import type { AuditLog } from '../modules/audit/audit-log.js';
+import { createVault } from '../modules/vault/vault.js';
+import { systemClock, type Clock, type SealMode, type Store, type StoreTx, type UnsealInputs } from '../ports/index.js';
 import { assertNoLiveServer, lockKeyOperation } from './data-dir-locks.js';
 import { readRootKeyMaterial, serializeDescriptor, type RootKeyMaterial } from './descriptor.js';
 import { abandonJournal, assertKeyMatchesStore, assertMaterialIsCurrent, completeJournal, recoverRootKeyChange, rootKeySettings, writeJournal, type Journal } from './journal.js';
 import { keyProviderFor } from './key-providers.js';
-import { materialFiles, materialPath, writeNewFile } from './material-files.js';
+import { hasRootKeyMaterial, materialFiles, materialPath, writeNewFile } from './material-files.js';
 import { openAuditLog } from './open-audit-log.js';
 import type { SealedRootKey } from './seal-root-key.js';
 
 /** Options shared by `operator rekey` and `operator rotate-root` (offline, on a stopped server's data dir). */
 export interface RootKeyChangeOptions {
   readonly dataDir: string;
-  readonly databaseUrl?: string | undefined;
+  /**
+   * Opens the data dir's store (the composition root chooses SQLite or PostgreSQL). Called once
+   * the lock is held and no server runs; the change closes it.
+   */
+  readonly openStore: () => Promise<Store>;
   /** Secrets that open the current seal (and, for a passphrase rotation, reseal). */
   readonly inputs: UnsealInputs;
   /** Who does it, for the audit event; default `local:<os user>`. */
@@ -84,12 +85,11 @@ function memoInputs(inputs: UnsealInputs): UnsealInputs {
  */
 export async function withOpenDataDir<T>(options: RootKeyChangeOptions, op: 'rekey' | 'rotation', work: (open: OpenDataDir) => Promise<T>): Promise<T> {
   const { dataDir } = options;
-  if (!isInitialised(dataDir)) throw new AppError('not_found', `${dataDir} is not initialised; is --data-dir right?`);
+  if (!hasRootKeyMaterial(dataDir)) throw new AppError('not_found', `${dataDir} is not initialised; is --data-dir right?`);
   const release = lockKeyOperation(dataDir, op);
   try {
     assertNoLiveServer(dataDir);
-    // Named apart from serving instances, whose connections it counts.
-    const store = options.databaseUrl ? await createPostgresStore(options.databaseUrl, { poolSize: 2, applicationName: 'breakglass-operator' }) : await openStore(dataDir, undefined);
+    const store = await options.openStore();
     try {
       await store.transaction(assertNoServingConnections);
       await recoverRootKeyChange(dataDir, store);

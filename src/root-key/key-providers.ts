@@ -1,8 +1,8 @@
-import { loadKeyFile } from '../../crypto/index.js';
-import { rootKeyCheckMatches } from '../../crypto/root-key-check.js';
-import { openWithPassphrase } from '../../crypto/root-key-passphrase.js';
-import { AppError } from '../../errors/index.js';
-import type { KeyProvider } from '../../ports/index.js';
+import { loadKeyFile } from '../crypto/index.js';
+import { rootKeyCheckMatches } from '../crypto/root-key-check.js';
+import { openWithPassphrase } from '../crypto/root-key-passphrase.js';
+import { AppError } from '../errors/index.js';
+import type { KeyProvider } from '../ports/index.js';
 import type { RootKeyDescriptor, RootKeyMaterial } from './descriptor.js';
 import { materialFiles, materialPath } from './material-files.js';
 import { createShareCollector } from './share-collector.js';
@@ -47,7 +47,7 @@ export function keyProviderFor(dataDir: string, material: RootKeyMaterial): KeyP
         async unseal(inputs) {
           const pin = await required(inputs.pkcs11Pin, 'this data directory is sealed with an HSM: set BREAKGLASS_PKCS11_PIN to the token user PIN');
           // Loaded on demand: the native PKCS#11 binding is needed only by HSM-sealed servers.
-          const { hsmUnwrapRootKey } = await import('../../crypto/root-key-pkcs11.js');
+          const { hsmUnwrapRootKey } = await import('../crypto/root-key-pkcs11.js');
           return checked(hsmUnwrapRootKey(descriptor, pin, descriptor.wrapped), descriptor);
         },
       };

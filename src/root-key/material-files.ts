@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../../errors/index.js';
+import { AppError } from '../errors/index.js';
 
 /**
  * File names of the root key material in a data directory, and the few file operations a
@@ -25,6 +25,11 @@ export function isMaterialFile(name: unknown): name is MaterialFile {
 
 export function materialPath(dataDir: string, name: MaterialFile): string {
   return join(dataDir, name);
+}
+
+/** A data dir is initialised once it has root key material: a descriptor, or (before seals) a key file. */
+export function hasRootKeyMaterial(dataDir: string): boolean {
+  return existsSync(materialPath(dataDir, materialFiles.descriptor)) || existsSync(materialPath(dataDir, materialFiles.keyFile));
 }
 
 /** Makes the directory entry changes (create, rename, unlink) in `dir` durable. */

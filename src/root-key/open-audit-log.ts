@@ -1,9 +1,9 @@
-import { publicKeyFromPrivate } from '../../crypto/index.js';
-import { AppError } from '../../errors/index.js';
-import { createAuditLog, type AuditLog } from '../../modules/audit/audit-log.js';
-import { aad, type Vault } from '../../modules/vault/vault.js';
-import type { Clock, Store } from '../../ports/index.js';
-import { settingKeys } from '../settings-keys.js';
+import { publicKeyFromPrivate } from '../crypto/index.js';
+import { AppError } from '../errors/index.js';
+import { createAuditLog, type AuditLog } from '../modules/audit/audit-log.js';
+import { aad, type Vault } from '../modules/vault/vault.js';
+import type { Clock, Store } from '../ports/index.js';
+import { settingKeys } from './settings-keys.js';
 
 /**
  * The audit log of a store, with its signing key opened by the root key. Needs the root key, so

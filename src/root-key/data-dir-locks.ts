@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../../errors/index.js';
+import { AppError } from '../errors/index.js';
 import { materialFiles, materialPath } from './material-files.js';
 
 /**

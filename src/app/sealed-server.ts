@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyServerOptions } from 'fastify';
-import { buildSealedHttpApp, type App } from '../../http/http-app.js';
-import type { Logger, ModuleContext } from '../../modules/context.js';
-import type { Clock, SealGate } from '../../ports/index.js';
-import type { Scheduler } from '../../scheduler/scheduler.js';
-import type { ShamirDescriptor } from './descriptor.js';
-import { createUnsealSession, type UnsealSession, type UnsealSummary } from './unseal-session.js';
+import { buildSealedHttpApp, type App } from '../http/http-app.js';
+import type { Logger, ModuleContext } from '../modules/context.js';
+import type { Clock, SealGate } from '../ports/index.js';
+import type { ShamirDescriptor } from '../root-key/descriptor.js';
+import { createUnsealSession, type UnsealSession, type UnsealSummary } from '../root-key/unseal-session.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 
 /** A wired server (store, vault, audit, app, scheduler) that has not started its timers yet. */
 export interface Assembled {

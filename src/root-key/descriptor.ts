@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { AppError } from '../../errors/index.js';
-import type { SealMode } from '../../ports/index.js';
+import { AppError } from '../errors/index.js';
+import type { SealMode } from '../ports/index.js';
 import { materialFiles, materialPath, readTextIfExists } from './material-files.js';
 
 /**
