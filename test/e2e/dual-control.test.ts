@@ -8,13 +8,16 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { encodeShare, loadKeyFile, openWithRootKey } from '../../src/crypto/index.js';
 import { freePort, runCliProcess, serveProcess, type ServeProcess } from '../support/cli-process.js';
 import { eventually, tryLogin } from '../support/harness.js';
 import { requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
+
+// Each step runs the built CLI as a child process: a few seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const shortAccount = `  - name: pg-vault-short
     target: prod-pg

@@ -6,11 +6,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { catalogFor, eventually, tryLogin } from '../support/harness.js';
 import { freePort, runCliProcess, serveProcess, type ServeProcess } from '../support/cli-process.js';
 import { requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
+
+// Each step runs the built CLI as a child process: a few seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const binaries = await requireService('PostgreSQL server binaries (initdb, pg_ctl)', () => pgBinariesAvailable());
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initDataDir } from '../../src/app/init.js';
 import { rotateRootKey } from '../../src/app/root-key-commands.js';
 import { startServer } from '../../src/app/server.js';
@@ -15,6 +15,9 @@ import { requireService } from '../support/integration.js';
 import { freePort, runCliProcess, serveProcess } from '../support/cli-process.js';
 import { createSoftHsmToken, softHsmAvailable, softHsmModule, type SoftHsmToken } from '../support/softhsm.js';
 import { auditEvents, call, tempDataDir } from './root-key-support.js';
+
+// Each step runs the built CLI as a child process: a few seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const hsm = await requireService('SoftHSM2 (softhsm2-util, /usr/lib/softhsm/libsofthsm2.so)', softHsmAvailable);
 

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initDataDir } from '../../src/app/init.js';
 import { rekeyRootKey, rotateRootKey } from '../../src/app/root-key-commands.js';
 import { startServer } from '../../src/app/server.js';
@@ -22,6 +22,9 @@ import { freePort, runCliProcess, serveProcess } from '../support/cli-process.js
 import { probeTcp, requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 import { auditEvents, call, passphrase, tempDataDir } from './root-key-support.js';
+
+// Each step runs the built CLI as a child process: a few seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const binaries = await requireService('PostgreSQL server binaries (initdb, pg_ctl)', () => pgBinariesAvailable());
 const sharedPg = await requireService('PostgreSQL on 127.0.0.1:5432', () => probeTcp('127.0.0.1', 5432));

@@ -5,12 +5,15 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isInitialised } from '../../src/app/data-dir.js';
 import { initDataDir } from '../../src/app/init.js';
 import { startServer } from '../../src/app/server.js';
 import { freePort, runCliProcess, serveProcess } from '../support/cli-process.js';
 import { auditEvents, call, passphrase, tempDataDir } from './root-key-support.js';
+
+// Each step runs the built CLI as a child process: a few seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const secretInputs = (value: string) => ({ passphrase: () => Promise.resolve(value) });
 

@@ -5,11 +5,14 @@
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { initDataDir } from '../../src/app/init.js';
 import { startServer, type RunningServer } from '../../src/app/server.js';
 import { freePort, runCliProcess, serveProcess, type ServeProcess } from '../support/cli-process.js';
 import { auditEvents, call, tempDataDir } from './root-key-support.js';
+
+// Each step runs the built CLI as a child process: a few seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 describe('shamir seal: a sealed server answers only status and unseal', () => {
   const servers: RunningServer[] = [];
