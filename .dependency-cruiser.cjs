@@ -23,7 +23,9 @@ module.exports = {
     only('config', ['domain', 'errors']),
     only('modules', ['domain', 'ports', 'crypto', 'errors', 'config']),
     only('store', ['ports', 'domain', 'errors']),
-    only('connectors', ['ports', 'domain', 'errors']),
+    // crypto: connectors make up secrets with the one generator the vault uses
+    // (src/connectors/lib/passwords.ts), valid on every target type.
+    only('connectors', ['ports', 'domain', 'errors', 'crypto']),
     only('notify', ['ports', 'domain', 'errors']),
     only('scheduler', ['modules', 'ports', 'domain', 'errors']),
     only('http', ['modules', 'ports', 'domain', 'errors', 'config']),

@@ -62,4 +62,4 @@ function serialOf(grantId: string): bigint {
   return serial === 0n ? 1n : serial;
 }
 
-export const sshSpec = { parse, checkGrantId, serialOf } as const;
+export const sshNames = { parse, checkGrantId, serialOf } as const;
