@@ -14,6 +14,7 @@ import { createCaller } from './exec-admin.js';
 import { execEphemeral } from './exec-ephemeral.js';
 import type { InvokerConfig } from './exec-invoker.js';
 import { execPrestaged } from './exec-prestaged.js';
+import { declaredCapabilities } from './exec-spec.js';
 
 const noNul = (text: string) => !text.includes('\0');
 const absolutePath = z.string().max(4096).refine((p) => isAbsolute(p) && noNul(p), 'must be an absolute path without NUL');
@@ -22,14 +23,8 @@ const settingsSchema = z.object({
   command: absolutePath,
   args: z.array(z.string().max(4096).refine(noNul, 'must not contain NUL')).max(64).optional(),
   workingDirectory: absolutePath.optional(),
-  capabilities: z
-    .object({
-      supportsSessionKill: z.boolean().optional(),
-      supportsNativeExpiry: z.boolean().optional(),
-      supportsPrestaged: z.boolean().optional(),
-      supportsEphemeral: z.boolean().optional(),
-    })
-    .optional(),
+  // Loose here as before: the catalog already refuses keys it does not know.
+  capabilities: declaredCapabilities.loose().optional(),
 });
 
 type Declared = NonNullable<z.infer<typeof settingsSchema>['capabilities']>;
