@@ -1,12 +1,13 @@
 /**
  * What a connector says about itself to the catalog: the target settings it takes, the account
  * fields of each mode it supports, which field names a pre-staged login, and whether Breakglass
- * makes its admin secret. zod only, no driver library: src/config (and through it the CLI, which
+ * makes its admin secret. zod (and domain types) only, no driver library: src/config (and through it the CLI, which
  * validates catalog files offline) imports every spec.
  */
 import { z } from 'zod';
+import type { AccountMode } from '../../domain/index.js';
 
-export type AccountMode = 'prestaged' | 'ephemeral';
+export type { AccountMode };
 
 /** Fields by name, each with its zod schema (`.optional()` where it may be left out). */
 export type FieldShape = Readonly<Record<string, z.ZodType>>;
