@@ -28,10 +28,23 @@ module.exports = {
     only('errors', []),
     only('crypto', ['errors']),
     only('ports', ['domain', 'errors']),
-    only('config', ['domain', 'errors']),
+    // config builds the catalog schema from the connectors' specs; the CLI loads config to check
+    // catalog files offline, so nothing else of src/connectors (no driver library) may come in.
+    {
+      name: 'config-imports-only-domain-errors-connector-specs',
+      severity: 'error',
+      comment: 'src/config may import only: domain, errors, src/connectors/specs.ts and the connectors\' *-spec.ts files',
+      from: { path: layer('config') },
+      to: {
+        path: '^src/',
+        pathNot: [layer('config'), layer('domain'), layer('errors'), '^src/connectors/specs\\.ts$', '^src/connectors/[^/]+/[^/]+-spec\\.ts$'],
+      },
+    },
     only('modules', ['domain', 'ports', 'crypto', 'errors', 'config']),
     only('store', ['ports', 'domain', 'errors']),
-    only('connectors', ['ports', 'domain', 'errors']),
+    // crypto: connectors make up secrets with the one generator the vault uses
+    // (src/connectors/lib/passwords.ts), valid on every target type.
+    only('connectors', ['ports', 'domain', 'errors', 'crypto']),
     only('notify', ['ports', 'domain', 'errors']),
     only('scheduler', ['modules', 'ports', 'domain', 'errors']),
     // The contract of the HTTP API: one schema per request and answer, shared by the server
@@ -49,6 +62,16 @@ module.exports = {
     // Root key material is opened and replaced only by the composition root (server start,
     // init, the operator commands it injects into the CLI).
     usedOnlyBy('root-key', ['app']),
+    // A spec says what a connector accepts; it is loaded by the CLI, so it stays dependency-light.
+    {
+      name: 'connector-specs-import-only-zod-domain-errors',
+      severity: 'error',
+      comment: 'src/connectors/specs.ts and */*-spec.ts may import only zod, src/domain, src/errors and other spec files',
+      from: { path: ['^src/connectors/specs\\.ts$', '^src/connectors/[^/]+/[^/]+-spec\\.ts$'] },
+      to: {
+        pathNot: [layer('domain'), layer('errors'), '^src/connectors/specs\\.ts$', '^src/connectors/[^/]+/[^/]+-spec\\.ts$', '(^|/)node_modules/zod/'],
+      },
+    },
     {
       name: 'no-circular',
       severity: 'error',

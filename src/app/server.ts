@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { connectorDrivers } from '../connectors/index.js';
 import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
@@ -58,17 +57,8 @@ function connectorsFor(dataDir: string, execDirs: readonly string[]): ConnectorF
   return (target) => {
     const driver = connectorDrivers[target.type];
     if (!driver) throw new AppError('target_error', `no connector for target type "${target.type}"`);
-    // The checked, resolved path is what runs: a symlink swapped after the check changes nothing.
-    if (target.type === 'exec') return driver.create({ ...target, settings: { ...target.settings, command: allowedExecutable(target.settings['command'], execDirs) } });
-    if (target.type === 'ssh' && typeof target.settings['krlPath'] === 'string' && !target.settings['krlPath'].endsWith('.krl')) {
-      throw new AppError('target_error', 'ssh krlPath must name a .krl file');
-    }
-    if (target.type === 'ssh' && target.settings['krlPath'] === undefined) {
-      const krlPath = join(dataDir, 'ssh', `${target.name ?? 'default'}.krl`);
-      mkdirSync(dirname(krlPath), { recursive: true, mode: 0o700 });
-      return driver.create({ ...target, settings: { ...target.settings, krlPath } });
-    }
-    return driver.create(target);
+    const settings = driver.prepareSettings?.(target.settings, { dataDir, execDirs, targetName: target.name }) ?? target.settings;
+    return driver.create({ ...target, settings });
   };
 }
 
@@ -253,13 +243,4 @@ async function assemble(
       await store.transaction((tx) => audit.checkpoint(tx)).catch(() => false);
     },
   };
-}
-
-function allowedExecutable(command: unknown, execDirs: readonly string[]): string {
-  const real = typeof command === 'string' && existsSync(command) ? realpathSync(command) : undefined;
-  const allowed = real !== undefined && execDirs.some((dir) => existsSync(dir) && real.startsWith(`${realpathSync(dir)}/`));
-  if (!allowed || real === undefined) {
-    throw new AppError('target_error', `exec target command is not under a directory the server allows; list its directory in BREAKGLASS_EXEC_DIRS`);
-  }
-  return real;
 }

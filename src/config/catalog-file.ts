@@ -12,6 +12,9 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDuration, userRoles } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
+import { accountFieldIssues, accountFieldShape, targetSchema, type CatalogTarget } from './catalog-specs.js';
+
+export { accountPrincipal, accountSpec, generatedSecretTypes, type CatalogTarget } from './catalog-specs.js';
 
 const durationHint = 'use a number and s, m, h or d, e.g. 10s, 15m, 1h, 2d';
 
@@ -26,18 +29,6 @@ const name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-", starting with a letter or digit');
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
-
-const port = z
-  .number({ error: 'must be a number between 1 and 65535' })
-  .int('must be a whole number')
-  .min(1, 'must be between 1 and 65535')
-  .max(65535, 'must be between 1 and 65535');
-
-const pgIdentifier = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(63, 'must be at most 63 characters (PostgreSQL would truncate it)')
-  .refine((text) => !text.includes('\0'), 'must not contain NUL');
 
 /**
  * A quantified group that itself contains a quantifier (`(a+)+`, `(\\w*)*`, `(x+){2,}`) can
@@ -74,52 +65,14 @@ function checkTtlOrder(p: { defaultTtl: unknown; maxTtl: unknown; minTtl?: unkno
 /** Per-operation timeout on a target: bounded, so one slow target cannot hold revocations for long. */
 const operationTimeout = duration.refine((text) => (parseDuration(text) ?? 0) <= 60_000, 'must be at most 60s');
 
-/** Connection settings per target type, shared by the file and the apply body. */
-const host = z.string().min(1, 'must not be empty').max(255);
-const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').max(4096);
-const targetShapes = {
-  postgres: { host, port, database: pgIdentifier, user: pgIdentifier },
-  mysql: { host, port, user: z.string().min(1).max(80) },
-  redis: { host, port, user: z.string().min(1).max(128).optional() },
-  ssh: { krlPath: absolutePath.optional() },
-  ldap: {
-    url: z.string().regex(/^ldaps?:\/\/[^\s]+$/, 'must be an ldap:// or ldaps:// URL'),
-    bindDn: z.string().min(1).max(1024),
-    baseDn: z.string().min(1).max(1024).optional(),
-  },
-  exec: {
-    command: absolutePath,
-    args: z.array(z.string().max(4096)).max(64).optional(),
-    workingDirectory: absolutePath.optional(),
-    capabilities: z
-      .strictObject({
-        supportsSessionKill: z.boolean().optional(),
-        supportsNativeExpiry: z.boolean().optional(),
-        supportsPrestaged: z.boolean().optional(),
-        supportsEphemeral: z.boolean().optional(),
-      })
-      .optional(),
-  },
-} as const;
-
-/** Target types whose admin secret Breakglass generates itself (the SSH CA key). */
-export const generatedSecretTypes: readonly string[] = ['ssh'];
-
-const targetTypeNames = Object.keys(targetShapes).join(', ');
-const targetTypeError = { error: `unsupported target type; supported: ${targetTypeNames}` };
-
-function targetUnion<S extends z.ZodRawShape>(secret: S) {
-  const variant = <T extends keyof typeof targetShapes>(type: T) =>
-    z.strictObject({ name, type: z.literal(type), timeout: operationTimeout.optional(), ...targetShapes[type], ...secret });
-  return z.discriminatedUnion(
-    'type',
-    [variant('postgres'), variant('mysql'), variant('redis'), variant('ssh'), variant('ldap'), variant('exec')],
-    targetTypeError,
-  );
-}
-
-const fileTarget = targetUnion({ passwordEnv: envName.optional() });
-const applyTarget = targetUnion({ password: z.string().min(1, 'must not be empty').optional() });
+/** Targets: their type's settings (catalog-specs.ts); the file names the password's variable, the apply body carries it. */
+const targetCommon = { name, timeout: operationTimeout.optional() };
+const fileTarget = targetSchema(targetCommon, { passwordEnv: envName.optional() }) as unknown as z.ZodType<
+  CatalogTarget & { passwordEnv?: string | undefined }
+>;
+const applyTarget = targetSchema(targetCommon, { password: z.string().min(1, 'must not be empty').optional() }) as unknown as z.ZodType<
+  CatalogTarget & { password?: string | undefined }
+>;
 
 const policy = z
   .strictObject({
@@ -141,23 +94,8 @@ const policy = z
   })
   .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload });
 
-const noNul = (max: number) => z.string().min(1, 'must not be empty').max(max).refine((t) => !t.includes('\0'), 'must not contain NUL');
-
-/** Account fields; which are required depends on the target's type and the mode (checkAccountFields). */
-const account = z.strictObject({
-  name,
-  target: name,
-  mode: z.enum(['prestaged', 'ephemeral'], { error: 'unsupported mode; supported: prestaged, ephemeral' }),
-  policy: name,
-  role: pgIdentifier.optional(),
-  user: noNul(128).optional(),
-  dn: noNul(1024).optional(),
-  grantedRoles: z.array(pgIdentifier).max(32).optional(),
-  reassignOwnedTo: pgIdentifier.optional(),
-  dropOwned: z.boolean().optional(),
-  privileges: z.array(noNul(512)).min(1, 'list at least one privilege').max(32).optional(),
-  rules: noNul(4096).optional(),
-  principals: z.array(noNul(64)).min(1, 'list at least one principal').max(16).optional(),
+/** The approval and custodians of an account with a custodian quorum. */
+const quorumFields = {
   /** Cryptographic dual control: k of the custodians must present their shares to release. */
   approval: z
     .strictObject({
@@ -169,26 +107,20 @@ const account = z.strictObject({
     })
     .optional(),
   custodians: z.array(name).min(2, 'list at least two custodians').max(255).optional(),
-});
-
-/** Per target type and mode: the fields an account must have, and the ones it may have. */
-const accountFields: Record<string, Partial<Record<'prestaged' | 'ephemeral', { required: string[]; optional: string[] }>>> = {
-  postgres: {
-    prestaged: { required: ['role'], optional: [] },
-    ephemeral: { required: [], optional: ['grantedRoles', 'reassignOwnedTo', 'dropOwned'] },
-  },
-  mysql: { prestaged: { required: ['user'], optional: ['privileges'] }, ephemeral: { required: ['privileges'], optional: [] } },
-  redis: { prestaged: { required: ['user'], optional: ['rules'] }, ephemeral: { required: ['rules'], optional: [] } },
-  ssh: { ephemeral: { required: ['principals'], optional: [] } },
-  ldap: { prestaged: { required: ['dn'], optional: [] } },
-  exec: { prestaged: { required: ['user'], optional: ['privileges'] }, ephemeral: { required: [], optional: ['privileges'] } },
 };
-const accountSpecKeys = ['role', 'user', 'dn', 'grantedRoles', 'reassignOwnedTo', 'dropOwned', 'privileges', 'rules', 'principals'] as const;
 
-/** The account's type-specific settings, as the connector receives them. */
-export function accountSpec(item: Partial<Record<(typeof accountSpecKeys)[number], unknown>>): Record<string, unknown> {
-  return Object.fromEntries(accountSpecKeys.filter((key) => item[key] !== undefined).map((key) => [key, item[key]]));
-}
+const accountCore = {
+  name,
+  target: name,
+  mode: z.enum(['prestaged', 'ephemeral'], { error: 'unsupported mode; supported: prestaged, ephemeral' }),
+  policy: name,
+};
+
+/** An account as the catalog holds it: its type's fields (role, user, privileges, …) beside these. */
+export type CatalogAccount = z.output<z.ZodObject<typeof accountCore & typeof quorumFields>> & Readonly<Record<string, unknown>>;
+
+/** Account fields; which are required depends on the target's type and the mode (checkAccountFields). */
+const account = z.strictObject({ ...accountCore, ...accountFieldShape, ...quorumFields }) as unknown as z.ZodType<CatalogAccount>;
 
 /** Default time custodians have to present their shares before a request expires. */
 export const defaultQuorumWindowMs = 30 * 60_000;
@@ -201,11 +133,6 @@ export function accountQuorum(item: {
   if (!item.approval || !item.custodians) return undefined;
   const windowMs = item.approval.window === undefined ? defaultQuorumWindowMs : (parseDuration(item.approval.window) ?? defaultQuorumWindowMs);
   return { threshold: item.approval.threshold, custodians: item.custodians, windowMs, ...(item.approval.offlineAccess ? { offlineAccess: true } : {}) };
-}
-
-/** The login name of a pre-staged account on its target; ephemeral ones get one per grant. */
-export function accountPrincipal(item: { role?: string | undefined; user?: string | undefined; dn?: string | undefined }): string {
-  return item.role ?? item.user ?? item.dn ?? '(per grant)';
 }
 
 const user = z.strictObject({
@@ -282,22 +209,8 @@ function checkAccountFields(doc: unknown, ctx: z.RefinementCtx): void {
   const types = new Map(namedItems(doc, 'targets').map(({ item }) => [item['name'], item['type']]));
   for (const { index, item } of namedItems(doc, 'accounts')) {
     const type = types.get(item['target']);
-    const mode = item['mode'];
-    if (typeof type !== 'string' || !(type in accountFields) || (mode !== 'prestaged' && mode !== 'ephemeral')) continue;
-    const fields = accountFields[type]?.[mode];
-    if (!fields) {
-      const modes = Object.keys(accountFields[type] ?? {}).join(', ');
-      ctx.addIssue({ code: 'custom', path: ['accounts', index, 'mode'], message: `${type} targets support mode ${modes}, not ${mode}` });
-      continue;
-    }
-    for (const key of fields.required) {
-      if (item[key] === undefined) ctx.addIssue({ code: 'custom', path: ['accounts', index, key], message: `required for ${mode} ${type} accounts` });
-    }
-    for (const key of accountSpecKeys) {
-      if (item[key] !== undefined && !fields.required.includes(key) && !fields.optional.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: ['accounts', index, key], message: `not used by ${mode} ${type} accounts` });
-      }
-    }
+    if (typeof type !== 'string') continue;
+    for (const { path, message } of accountFieldIssues(type, item)) ctx.addIssue({ code: 'custom', path: ['accounts', index, ...path], message });
   }
 }
 

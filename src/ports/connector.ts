@@ -100,9 +100,28 @@ export interface TargetConnection {
   readonly timeoutMs?: number;
 }
 
-/** One registered connector type. Adding a connector is one folder and one registry line. */
+/** What the server knows that a target's settings may depend on (see `prepareSettings`). */
+export interface SettingsContext {
+  /** The server's data directory (BREAKGLASS_DATA_DIR). */
+  readonly dataDir: string;
+  /** Directories whose executables exec targets may run (BREAKGLASS_EXEC_DIRS). */
+  readonly execDirs: readonly string[];
+  /** The target's name in the catalog, if known. */
+  readonly targetName: string | undefined;
+}
+
+/**
+ * One registered connector type: src/connectors/index.ts lists them by the type names of the
+ * spec registry (src/connectors/specs.ts), which tells the catalog what each type accepts.
+ */
 export interface ConnectorDriver {
   create(target: TargetConnection): Connector;
+  /**
+   * Server-side preparation of the stored settings before every `create`: defaults that depend
+   * on the server (SSH's KRL under the data directory) and checks against its own policy (exec
+   * commands under BREAKGLASS_EXEC_DIRS). Throws `target_error` when the server refuses them.
+   */
+  prepareSettings?(settings: Readonly<Record<string, unknown>>, context: SettingsContext): Readonly<Record<string, unknown>>;
   /**
    * For targets whose secret Breakglass creates itself (the SSH certificate authority):
    * called at apply time when the target has no admin secret yet.

@@ -1,5 +1,5 @@
 import type { Selectable, Transaction } from 'kysely';
-import { asAccountId, asPolicyId, asTargetId, targetTypes, userRoles } from '../domain/index.js';
+import { asAccountId, asPolicyId, asTargetId, userRoles } from '../domain/index.js';
 import type { AccountMode, ApprovalMode, Policy, Quorum, StagingState } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { AccountRecord, CatalogRepository, Store, TargetRecord } from '../ports/index.js';
@@ -149,7 +149,8 @@ function toTarget(row: Selectable<TargetsTable>): TargetRecord {
   return {
     id: asTargetId(row.id),
     name: row.name,
-    type: member(row.type, targetTypes, 'targets.type'),
+    // Checked against the connector registry when the catalog was applied; the store keeps it as is.
+    type: row.type,
     settings: parseJson<Record<string, unknown>>(row.settings, 'targets.settings'),
     adminSecretSealed: fromNullable(row.admin_secret_sealed),
   };

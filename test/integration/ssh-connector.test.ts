@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { inspect as utilInspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSshConnector, sshDriver } from '../../src/connectors/ssh/ssh-connector.js';
-import { sshSpec } from '../../src/connectors/ssh/ssh-spec.js';
+import { sshNames as sshSpec } from '../../src/connectors/ssh/ssh-names.js';
 import { AppError } from '../../src/errors/index.js';
 import type { Connector, EphemeralOperations, RevealedCredential } from '../../src/ports/index.js';
 import { connectorConformance, type Session } from '../conformance/connector-conformance.js';

@@ -3,7 +3,7 @@
  * `'<user>'@'%'`; user names are quoted as backtick identifiers (a doubled backtick is the only
  * escape, so the result does not depend on `sql_mode` such as NO_BACKSLASH_ESCAPES or ANSI_QUOTES).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../errors/index.js';
 
 /** MariaDB ≥ 10.6 stores user names in CHAR(128) utf8mb3; the server refuses longer ones. */
@@ -74,9 +74,4 @@ export function nativeHashMatches(stored: string, secret: string): boolean {
   const a = Buffer.from(stored.toUpperCase(), 'utf8');
   const b = Buffer.from(nativePasswordHash(secret), 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** A fresh ephemeral password: 32 URL-safe characters from 24 random bytes. */
-export function generatePassword(): string {
-  return randomBytes(24).toString('base64url');
 }

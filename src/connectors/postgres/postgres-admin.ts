@@ -5,15 +5,11 @@
  */
 import pg from 'pg';
 import type { AccountInspection } from '../../ports/index.js';
-import { AppError } from '../../errors/index.js';
+import { endLiveSessions } from '../lib/end-sessions.js';
 import { toAppError } from './postgres-errors.js';
 import { scramVerifier } from './scram-verifier.js';
 
 const { Client, Pool, escapeLiteral } = pg;
-
-/** How long a session kill waits for terminated backends to leave pg_stat_activity. */
-const SESSION_DRAIN_MS = 2000;
-const SESSION_POLL_MS = 50;
 
 export interface PgSettings {
   readonly host: string;
@@ -137,28 +133,21 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     },
 
     async terminateSessions(op, role) {
-      const deadline = Date.now() + SESSION_DRAIN_MS;
-      for (;;) {
+      await endLiveSessions({
         // pg_terminate_backend only signals; the backend leaves pg_stat_activity when it exits.
-        const res = await run(
-          op,
-          role,
-          `select count(*)::int as live
-             from (select pg_terminate_backend(pid) from pg_stat_activity
-                    where usename = $1 and pid <> pg_backend_pid()) signalled`,
-          [role],
-        );
-        const live = (res.rows[0] as { live: number } | undefined)?.live ?? 0;
-        if (live === 0) return;
-        if (Date.now() >= deadline) {
-          throw new AppError(
-            'target_unavailable',
-            `postgres ${op} of role ${JSON.stringify(role)}: ${live} session(s) still alive after termination`,
-            { retryable: true },
+        round: async () => {
+          const res = await run(
+            op,
+            role,
+            `select count(*)::int as live
+               from (select pg_terminate_backend(pid) from pg_stat_activity
+                      where usename = $1 and pid <> pg_backend_pid()) signalled`,
+            [role],
           );
-        }
-        await sleep(SESSION_POLL_MS);
-      }
+          return (res.rows[0] as { live: number } | undefined)?.live ?? 0;
+        },
+        stillAlive: (live) => `postgres ${op} of role ${JSON.stringify(role)}: ${live} session(s) still alive after termination`,
+      });
     },
 
     async inspectRole(op, role) {
@@ -188,8 +177,4 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     },
   };
   return admin;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

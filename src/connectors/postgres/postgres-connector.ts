@@ -5,12 +5,10 @@
  */
 import { z } from 'zod';
 import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnection } from '../../ports/index.js';
-import { AppError } from '../../errors/index.js';
+import { parseSettings, parseTimeout, requireAdminSecret } from '../lib/target-settings.js';
 import { createPgAdmin } from './postgres-admin.js';
 import { postgresEphemeral } from './postgres-ephemeral.js';
 import { postgresPrestaged } from './postgres-prestaged.js';
-
-const DEFAULT_TIMEOUT_MS = 5000;
 
 const settingsSchema = z.object({
   host: z.string().min(1),
@@ -41,22 +39,9 @@ const capabilities: ConnectorCapabilities = Object.freeze({
  *   });
  */
 export function createPostgresConnector(target: TargetConnection): Connector {
-  const parsed = settingsSchema.safeParse(target.settings);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AppError('validation', `postgres target settings are invalid: ${issue?.message ?? 'unknown'}`, {
-      path: `settings.${issue?.path.join('.') ?? ''}`,
-    });
-  }
-  if (target.adminSecret === undefined || target.adminSecret === '') {
-    throw new AppError('validation', 'postgres target has no admin secret', { path: 'adminSecret' });
-  }
-  const timeoutMs = target.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new AppError('validation', 'postgres target timeoutMs must be a positive integer', { path: 'timeoutMs' });
-  }
-  const { host, port, database, user } = parsed.data;
-  const admin = createPgAdmin({ host, port, database, user }, target.adminSecret, timeoutMs);
+  const { host, port, database, user } = parseSettings('postgres', settingsSchema, target.settings);
+  const adminSecret = requireAdminSecret('postgres', target.adminSecret);
+  const admin = createPgAdmin({ host, port, database, user }, adminSecret, parseTimeout('postgres', target.timeoutMs));
   return {
     capabilities,
     prestaged: postgresPrestaged(admin),

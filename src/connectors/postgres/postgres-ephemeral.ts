@@ -3,19 +3,16 @@
  * (sent only as a SCRAM verifier), a native VALID UNTIL and the catalog's granted roles; at the
  * end NOLOGIN, sessions terminated, its objects reassigned and/or dropped, and the role dropped.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { AccountInspection, EphemeralOperations, IssueRequest, RevealedCredential } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { newSecret } from '../lib/passwords.js';
 import { passwordClause, type PgAdmin, type Sql } from './postgres-admin.js';
-import { checkGrantable, issuedRole, parseEphemeralSpec, type EphemeralSpec } from './postgres-ephemeral-spec.js';
+import { checkGrantable, issuedRole, parseEphemeralSpec, type EphemeralSpec } from './postgres-granted-roles.js';
 import { sqlStateOf } from './postgres-errors.js';
 import { checkDate } from './postgres-names.js';
 
 const { escapeIdentifier, escapeLiteral } = pg;
-
-/** 24 random bytes, base64url: 32 ASCII characters, so the verifier is always built locally. */
-const PASSWORD_BYTES = 24;
 
 /** Explicit although they are the defaults: the role must never be more than a login. */
 const PLAIN_ROLE = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
@@ -29,7 +26,8 @@ export function postgresEphemeral(admin: PgAdmin): EphemeralOperations {
       const spec = parseEphemeralSpec(request.spec, role, adminUser);
       const until = checkDate(request.validUntil, 'validUntil');
       await checkGrantable(admin, role, spec.grantedRoles);
-      const password = randomBytes(PASSWORD_BYTES).toString('base64url');
+      // ASCII (lib/passwords.ts), so the SCRAM verifier is always built locally.
+      const password = newSecret();
       const outcome = await createOrReplace(admin, role, password, until, spec.grantedRoles);
       // A retried issue replaces a credential that was never revealed: whoever holds a session
       // under it did not get it from Breakglass.

@@ -6,11 +6,8 @@
 import { Redis } from 'ioredis';
 import type { AccountInspection } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { endLiveSessions } from '../lib/end-sessions.js';
 import { isNoAclFile, isNoSuchUser, toAppError } from './redis-errors.js';
-
-/** How long a session kill waits until no client of the user is left in CLIENT LIST. */
-const SESSION_DRAIN_MS = 2000;
-const SESSION_POLL_MS = 50;
 
 export interface RedisSettings {
   readonly host: string;
@@ -138,24 +135,21 @@ function adminSession(client: Redis, op: string, user: string): AdminSession {
     },
 
     async endSessions(name) {
-      const deadline = Date.now() + SESSION_DRAIN_MS;
-      for (;;) {
-        try {
-          // One command that also catches a client authenticating while we look.
-          await raw(['CLIENT', 'KILL', 'USER', name]);
-        } catch (err) {
-          if (!isNoSuchUser(err)) throw toAppError(err, op, user, false);
-          // The user is gone (ACL DELUSER): nobody can authenticate as it any more, so
-          // whatever CLIENT LIST still shows can be killed by id without a race.
-          for (const id of await clientsOf(name)) await call(['CLIENT', 'KILL', 'ID', id]).catch(() => undefined);
-        }
-        const live = (await clientsOf(name)).length;
-        if (live === 0) return;
-        if (Date.now() >= deadline) {
-          throw new AppError('target_unavailable', `redis ${op} of user ${JSON.stringify(user)}: ${live} client(s) still connected after CLIENT KILL`, { retryable: true });
-        }
-        await sleep(SESSION_POLL_MS);
-      }
+      await endLiveSessions({
+        round: async () => {
+          try {
+            // One command that also catches a client authenticating while we look.
+            await raw(['CLIENT', 'KILL', 'USER', name]);
+          } catch (err) {
+            if (!isNoSuchUser(err)) throw toAppError(err, op, user, false);
+            // The user is gone (ACL DELUSER): nobody can authenticate as it any more, so
+            // whatever CLIENT LIST still shows can be killed by id without a race.
+            for (const id of await clientsOf(name)) await call(['CLIENT', 'KILL', 'ID', id]).catch(() => undefined);
+          }
+          return (await clientsOf(name)).length;
+        },
+        stillAlive: (live) => `redis ${op} of user ${JSON.stringify(user)}: ${live} client(s) still connected after CLIENT KILL`,
+      });
     },
 
     async persist() {
@@ -205,8 +199,4 @@ export function parseAclUser(reply: unknown, op: string, user: string): AclUser 
   for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
   const strings = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
   return { flags: strings(fields.get('flags')), passwords: strings(fields.get('passwords')) };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,12 +6,11 @@
 import { z } from 'zod';
 import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnection } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { parseSettings, parseTimeout } from '../lib/target-settings.js';
 import { createRedisAdmin } from './redis-admin.js';
 import { redisEphemeral } from './redis-ephemeral.js';
 import { checkUser, DEFAULT_USER } from './redis-names.js';
 import { redisPrestaged } from './redis-prestaged.js';
-
-const DEFAULT_TIMEOUT_MS = 5000;
 
 const settingsSchema = z.object({
   host: z.string().min(1),
@@ -48,21 +47,15 @@ function invalid(message: string, path: string): AppError {
  *   });
  */
 export function createRedisConnector(target: TargetConnection): Connector {
-  const parsed = settingsSchema.safeParse(target.settings);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(`settings are invalid: ${issue?.message ?? 'unknown'}`, `settings.${issue?.path.join('.') ?? ''}`);
-  }
-  const user = checkUser(parsed.data.user ?? DEFAULT_USER, [], 'settings.user');
+  const settings = parseSettings('redis', settingsSchema, target.settings);
+  const user = checkUser(settings.user ?? DEFAULT_USER, [], 'settings.user');
   if (target.adminSecret === '') throw invalid('admin secret is empty', 'adminSecret');
   if (target.adminSecret === undefined && user !== DEFAULT_USER) {
     // Only `default` is used without AUTH; another admin user needs its password.
     throw invalid(`has no admin secret for admin user ${JSON.stringify(user)}`, 'adminSecret');
   }
-  const timeoutMs = target.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw invalid('timeoutMs must be a positive integer', 'timeoutMs');
-
-  const admin = createRedisAdmin({ host: parsed.data.host, port: parsed.data.port, user }, target.adminSecret, timeoutMs);
+  const timeoutMs = parseTimeout('redis', target.timeoutMs);
+  const admin = createRedisAdmin({ host: settings.host, port: settings.port, user }, target.adminSecret, timeoutMs);
   return {
     capabilities,
     prestaged: redisPrestaged(admin),

@@ -3,16 +3,13 @@
  * created `on` with a random password and the spec's rules, deleted at the end (ACL DELUSER,
  * which also disconnects its clients; the connector checks CLIENT LIST and kills leftovers).
  */
-import { randomBytes } from 'node:crypto';
 import type { AccountInspection, EphemeralOperations, IssueRequest, RevealedCredential } from '../../ports/index.js';
 import { ephemeralPrincipal } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { newSecret } from '../lib/passwords.js';
 import type { RedisAdmin } from './redis-admin.js';
 import { checkDate, checkUser, hashedPasswordRule } from './redis-names.js';
 import { parseEphemeralSpec } from './redis-rules.js';
-
-/** 24 random bytes, base64url: 32 ASCII characters, never typed by hand. */
-const PASSWORD_BYTES = 24;
 
 /** The grant's user name, refused when the grant id leaves nothing to tell grants apart. */
 function issuedUser(grantId: unknown, protect: readonly string[]): string {
@@ -29,7 +26,7 @@ export function redisEphemeral(admin: RedisAdmin): EphemeralOperations {
       const user = issuedUser(request.grantId, admin.protectedUsers);
       checkDate(request.validUntil, 'validUntil'); // no native expiry: revoke runs at the grant's end
       const { rules } = parseEphemeralSpec(request.spec);
-      const password = randomBytes(PASSWORD_BYTES).toString('base64url');
+      const password = newSecret();
       await admin.run('issue', user, async (session) => {
         // `reset` makes a retry replace a half-made user entirely; all or nothing per command.
         await session.call(['ACL', 'SETUSER', user, 'reset', 'on', hashedPasswordRule(password), ...rules]);

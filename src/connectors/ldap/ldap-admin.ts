@@ -1,0 +1,173 @@
+/**
+ * The admin side of one directory: every call opens its own connection, binds as `bindDn`, and
+ * unbinds; the locked secret write with its proof on the server; the read of an account's
+ * password values and ppolicy state. Why this lock, and what the target needs: ./README.md.
+ */
+import { Attribute, Change, Client, PresenceFilter, type Entry } from 'ldapts';
+import { AppError } from '../../errors/index.js';
+import { newSecret } from '../lib/passwords.js';
+import type { ParsedDn } from './ldap-dn.js';
+import { LDAP_ALREADY_EXISTS, LDAP_INVALID_CREDENTIALS, LDAP_NO_SUCH_OBJECT, resultCodeOf, toAppError, type Failure } from './ldap-errors.js';
+import { parseGeneralizedTime } from './ldap-names.js';
+import { sshaHash } from './ssha.js';
+
+/** ppolicy's "locked until an administrator unlocks it" value (slapo-ppolicy(5)). */
+const LOCKED_FOREVER = '000001010000Z';
+/** A pwdEndTime long past: the second, independent bar (enforced even with pwdLockout FALSE). */
+const ENDED = '19700101000000Z';
+const ACCOUNT_ATTRIBUTES = ['userPassword', 'pwdAccountLockedTime', 'pwdEndTime', 'pwdStartTime'];
+
+/** An account's password values and ppolicy state, as read by the admin. */
+export interface LdapAccount {
+  readonly passwords: readonly Buffer[];
+  readonly locked: boolean;
+  readonly start: Date | undefined;
+  readonly end: Date | undefined;
+}
+
+export const replace = (type: string, values: string[]) => new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
+export const lockChanges = () => [replace('pwdAccountLockedTime', [LOCKED_FOREVER]), replace('pwdEndTime', [ENDED])];
+
+export interface LdapConnection {
+  readonly url: string;
+  readonly bindDn: ParsedDn;
+  readonly adminSecret: string;
+  readonly timeoutMs: number;
+}
+
+export interface LdapAdmin {
+  /** Runs `work` on a connection bound as the admin; every failure becomes an AppError. */
+  readonly asAdmin: <T>(failure: Failure, work: (client: Client) => Promise<T>) => Promise<T>;
+  /** Writes `secret` so that the entry is locked before, during and after, proven on the server. */
+  setSecretLocked(op: string, dn: ParsedDn, secret: string, create: Record<string, string[]> | undefined, extra: Change[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createLdapAdmin({ url, bindDn, adminSecret, timeoutMs }: LdapConnection): LdapAdmin {
+  const open = new Set<Client>();
+
+  function newClient(): Client {
+    const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs });
+    open.add(client);
+    return client;
+  }
+
+  async function release(client: Client): Promise<void> {
+    open.delete(client);
+    await client.unbind().catch(() => undefined);
+  }
+
+  async function asAdmin<T>(failure: Failure, work: (client: Client) => Promise<T>): Promise<T> {
+    const client = newClient();
+    try {
+      try {
+        await client.bind(bindDn.text, adminSecret);
+      } catch (err) {
+        throw toAppError(err, { ...failure, adminBind: bindDn.text, secretBearing: true });
+      }
+      try {
+        return await work(client);
+      } catch (err) {
+        throw toAppError(err, failure);
+      }
+    } finally {
+      await release(client);
+    }
+  }
+
+  /**
+   * Proves on the server that the entry, as written, refuses a bind with its right password.
+   * ppolicy enforces nothing unless a policy applies to the entry (and pwdAccountLockedTime only
+   * with pwdLockout TRUE): a directory without one would otherwise let "disabled" accounts in.
+   * The throwaway `probe` secret is what crosses the wire, never the real one.
+   */
+  async function proveLocked(admin: Client, dn: ParsedDn, probe: string, op: string): Promise<void> {
+    const client = newClient();
+    try {
+      await client.bind(dn.text, probe);
+    } catch (err) {
+      if (resultCodeOf(err) === LDAP_INVALID_CREDENTIALS) return;
+      throw toAppError(err, { op: `${op} (lock check)`, dn: dn.text, secretBearing: true });
+    } finally {
+      await release(client);
+    }
+    // Fail closed: without a password the entry cannot bind at all.
+    await admin.modify(dn.text, replace('userPassword', []));
+    throw new AppError(
+      'target_error',
+      `ldap ${op} of ${JSON.stringify(dn.text)}: the directory does not enforce the ppolicy lock on this entry ` +
+        '(it needs a password policy: olcPPolicyDefault or spec.policyDn); its password was removed',
+    );
+  }
+
+  return {
+    asAdmin,
+
+    /**
+     * Bars the entry with a throwaway password, proves the bar, then stores the real hash and
+     * locks again. ppolicy deletes pwdAccountLockedTime whenever an administrator changes the
+     * password (even one set in the same modify), so the lock is written after the password;
+     * pwdEndTime, which a password change leaves alone, bars the entry in between.
+     */
+    async setSecretLocked(op, dn, secret, create, extra) {
+      const probe = newSecret();
+      await asAdmin({ op, dn: dn.text, secretBearing: true }, async (admin) => {
+        const probeChanges = [replace('userPassword', [sshaHash(probe)]), ...lockChanges(), ...extra];
+        if (create === undefined || !(await added(admin, dn, create, probeChanges))) await admin.modify(dn.text, probeChanges);
+        await proveLocked(admin, dn, probe, op);
+        await admin.modify(dn.text, replace('userPassword', [sshaHash(secret)]));
+        await admin.modify(dn.text, lockChanges());
+      });
+    },
+
+    async close() {
+      await Promise.all([...open].map((client) => release(client)));
+    },
+  };
+}
+
+/** Adds the entry when it is missing; false when it exists (also when a racing stage made it). */
+async function added(admin: Client, dn: ParsedDn, create: Record<string, string[]>, changes: Change[]): Promise<boolean> {
+  if ((await readAccount(admin, dn)) !== undefined) return false;
+  const attributes = { ...create };
+  for (const change of changes) attributes[change.modification.type] = change.modification.values as string[];
+  try {
+    await admin.add(dn.text, attributes);
+    return true;
+  } catch (err) {
+    if (resultCodeOf(err) === LDAP_ALREADY_EXISTS) return false;
+    throw err;
+  }
+}
+
+/** Reads the account's password values and ppolicy state; undefined when the entry is missing. */
+export async function readAccount(admin: Client, dn: ParsedDn): Promise<LdapAccount | undefined> {
+  let entries: Entry[];
+  try {
+    // Base scope on the exact DN and a fixed filter: no caller value ever reaches a filter.
+    const result = await admin.search(dn.text, {
+      scope: 'base',
+      filter: new PresenceFilter({ attribute: 'objectClass' }),
+      attributes: ACCOUNT_ATTRIBUTES,
+      explicitBufferAttributes: ['userPassword'],
+    });
+    entries = result.searchEntries;
+  } catch (err) {
+    if (resultCodeOf(err) === LDAP_NO_SUCH_OBJECT) return undefined;
+    throw err;
+  }
+  const entry = entries[0];
+  if (entry === undefined) return undefined;
+  const values = (name: string): (string | Buffer)[] => {
+    const key = Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase());
+    const value = key === undefined ? undefined : entry[key];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  };
+  const first = (name: string) => values(name)[0]?.toString();
+  return {
+    passwords: values('userPassword').map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'))),
+    locked: first('pwdAccountLockedTime') !== undefined,
+    start: parseGeneralizedTime(first('pwdStartTime')),
+    end: parseGeneralizedTime(first('pwdEndTime')),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * What the LDAP connector accepts as an account, a secret, a spec or a time, checked before
+ * anything reaches the directory. DN parsing itself is ldap-dn.ts.
+ */
+import type { AccountSpec } from '../../ports/index.js';
+import { z } from 'zod';
+import { AppError } from '../../errors/index.js';
+import { isStrictlyUnder, mayAlias, parseDn, sameDn, type ParsedDn } from './ldap-dn.js';
+
+/** The leaf RDN types an account may be named by; anything else (ou=, dc=) is not an account. */
+const ACCOUNT_RDN_TYPES = new Set(['cn', 'uid']);
+
+const specSchema = z.strictObject({
+  dn: z.string().optional(),
+  /** A pwdPolicy entry to attach as pwdPolicySubentry (when the directory default does not lock). */
+  policyDn: z.string().optional(),
+});
+
+/**
+ * A principal Breakglass may act on: a valid DN under `baseDn`, named cn= or uid=; when
+ * `mutating`, never the DN Breakglass binds as (locking it would lock Breakglass out).
+ */
+export function checkAccount(principal: string, mutating: boolean, bindDn: ParsedDn, baseDn: ParsedDn | undefined): ParsedDn {
+  const dn = parseDn(principal, 'principal');
+  const leaf = dn.rdns[0];
+  if (leaf === undefined || !ACCOUNT_RDN_TYPES.has(leaf.type)) {
+    throw new AppError('validation', 'ldap account DN must be named by cn= or uid=', { path: 'principal' });
+  }
+  if (baseDn !== undefined && !isStrictlyUnder(dn, baseDn)) {
+    throw new AppError('validation', `ldap account DN ${JSON.stringify(dn.text)} is not under baseDn`, { path: 'principal' });
+  }
+  if (mutating && mayAlias(dn, bindDn)) throw new AppError('validation', 'ldap account DN is the connector bind DN', { path: 'principal' });
+  return dn;
+}
+
+export function checkSecret(secret: string): void {
+  // An empty password is an anonymous bind; NUL cannot be typed at most LDAP clients.
+  if (typeof secret !== 'string' || secret === '' || secret.includes('\0')) {
+    throw new AppError('validation', 'ldap secret must be a non-empty string without NUL', { path: 'secret' });
+  }
+}
+
+/** The account spec: `{dn?, policyDn?}`; `dn`, when given, must name the principal. */
+export function specPolicy(spec: AccountSpec | undefined, dn: ParsedDn): ParsedDn | undefined {
+  const parsedSpec = specSchema.safeParse(spec ?? {});
+  if (!parsedSpec.success) {
+    const issue = parsedSpec.error.issues[0];
+    throw new AppError('validation', `ldap account spec is invalid: ${issue?.message ?? 'unknown'}`, { path: `spec.${issue?.path.join('.') ?? ''}` });
+  }
+  if (parsedSpec.data.dn !== undefined && !sameDn(parseDn(parsedSpec.data.dn, 'spec.dn'), dn)) {
+    throw new AppError('validation', 'ldap spec.dn does not match the principal', { path: 'spec.dn' });
+  }
+  return parsedSpec.data.policyDn === undefined ? undefined : parseDn(parsedSpec.data.policyDn, 'spec.policyDn');
+}
+
+/** The entry stage creates: an inetOrgPerson whose cn/sn (and uid) come from the RDN. */
+export function newEntry(dn: ParsedDn): Record<string, string[]> {
+  const leaf = dn.rdns[0];
+  if (leaf === undefined) throw new AppError('validation', 'ldap DN is empty', { path: 'principal' });
+  const entry: Record<string, string[]> = { objectClass: ['inetOrgPerson'], cn: [leaf.value], sn: [leaf.value] };
+  if (leaf.type === 'uid') entry['uid'] = [leaf.value];
+  return entry;
+}
+
+/** GeneralizedTime in UTC, truncated to the second so the grant never ends late. */
+export function generalizedTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace(/[-T:]/g, '')}Z`;
+}
+
+export function parseGeneralizedTime(text: string | undefined): Date | undefined {
+  const m = text === undefined ? null : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:[.,](\d+))?Z$/.exec(text);
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, s, frac] = m;
+  const ms = frac === undefined ? 0 : Math.round(Number(`0.${frac}`) * 1000);
+  const date = new Date(Date.UTC(2000, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), ms));
+  // Date.UTC maps years 0–99 to 1900–1999; set the year on its own.
+  date.setUTCFullYear(Number(y));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

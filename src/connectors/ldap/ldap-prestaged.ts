@@ -1,0 +1,89 @@
+/**
+ * Pre-staged LDAP directory accounts (OpenLDAP with the ppolicy overlay): a standing entry kept
+ * locked with a sealed `{SSHA}` secret, unlocked with a native `pwdEndTime` for the grant, then
+ * locked again and rotated.
+ */
+import type { AccountInspection, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import { lockChanges, readAccount, replace, type LdapAdmin } from './ldap-admin.js';
+import type { ParsedDn } from './ldap-dn.js';
+import { LDAP_NO_SUCH_OBJECT, resultCodeOf } from './ldap-errors.js';
+import { checkSecret, generalizedTime, newEntry, specPolicy } from './ldap-names.js';
+import { checkPassword } from './ssha.js';
+
+/** The account a principal names; `mutating` refuses the bind DN itself. */
+export type AccountOf = (principal: string, mutating: boolean) => ParsedDn;
+
+export function ldapPrestaged(admin: LdapAdmin, account: AccountOf): PrestagedOperations {
+  const { asAdmin } = admin;
+  return {
+    async stage(principal, secret, spec) {
+      const dn = account(principal, true);
+      checkSecret(secret);
+      const policyDn = specPolicy(spec, dn);
+      const extra = policyDn === undefined ? [] : [replace('pwdPolicySubentry', [policyDn.text])];
+      await admin.setSecretLocked('stage', dn, secret, newEntry(dn), extra);
+    },
+
+    async enable(principal, validUntil) {
+      const dn = account(principal, true);
+      if (!(validUntil instanceof Date) || Number.isNaN(validUntil.getTime())) {
+        throw new AppError('validation', 'ldap enable needs a valid validUntil date', { path: 'validUntil' });
+      }
+      await asAdmin({ op: 'enable', dn: dn.text, secretBearing: false }, (client) =>
+        client.modify(dn.text, [
+          replace('pwdAccountLockedTime', []),
+          replace('pwdEndTime', [generalizedTime(validUntil)]),
+          replace('pwdStartTime', []),
+          // A policy with pwdMustChange would confine the responder to changing the password.
+          replace('pwdReset', []),
+        ]),
+      );
+    },
+
+    async disable(principal) {
+      const dn = account(principal, true);
+      await asAdmin({ op: 'disable', dn: dn.text, secretBearing: false }, async (client) => {
+        try {
+          await client.modify(dn.text, lockChanges());
+        } catch (err) {
+          // Revocation converges: an entry that does not exist cannot bind either.
+          if (resultCodeOf(err) !== LDAP_NO_SUCH_OBJECT) throw err;
+        }
+      });
+      // Connections bound before the lock keep their identity: ppolicy acts at bind time only.
+    },
+
+    async rotate(principal, newSecret) {
+      const dn = account(principal, true);
+      checkSecret(newSecret);
+      await admin.setSecretLocked('rotate', dn, newSecret, undefined, []);
+    },
+
+    async verify(credential): Promise<VerifyResult> {
+      const dn = account(credential.username, false);
+      // An empty password makes a simple bind anonymous (RFC 4513 §5.1.2): never a right secret.
+      if (typeof credential.password !== 'string' || credential.password === '') return 'rejected';
+      const entry = await asAdmin({ op: 'verify', dn: dn.text, secretBearing: true }, (client) => readAccount(client, dn));
+      const checks = (entry?.passwords ?? []).map((stored) => checkPassword(stored, credential.password));
+      if (checks.includes('match')) return 'accepted';
+      if (checks.includes('unsupported')) {
+        throw new AppError('target_error', `ldap verify of ${JSON.stringify(dn.text)}: userPassword uses a hash scheme Breakglass cannot check; rotate it`);
+      }
+      return 'rejected';
+    },
+
+    async inspect(principal): Promise<AccountInspection> {
+      const dn = account(principal, false);
+      const entry = await asAdmin({ op: 'inspect', dn: dn.text, secretBearing: false }, (client) => readAccount(client, dn));
+      if (entry === undefined) return { exists: false, canLogin: false, validUntil: undefined, sessions: 0 };
+      // The server's clock decides at bind; ours is the best stand-in a read can offer.
+      const now = Date.now();
+      const canLogin = entry.passwords.length > 0 && !entry.locked &&
+        (entry.end === undefined || entry.end.getTime() > now) && (entry.start === undefined || entry.start.getTime() <= now);
+      // sessions: 0 — LDAP has no operation to end another client's bind (counting them would
+      // need cn=monitor, which a directory rarely exposes to this DN, and could not act on it).
+      return { exists: true, canLogin, validUntil: entry.end, sessions: 0 };
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The admin side of one MariaDB target: one short-lived mysql2 connection per operation, bounded
+ * by a deadline, the login as an account (for verify), the account row and the session kill.
+ * Shared by the pre-staged and the ephemeral operations.
+ */
+import mysql from 'mysql2/promise';
+import type { AccountInspection, VerifyResult } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import { endLiveSessions } from '../lib/end-sessions.js';
+import { ER, errnoOf, toAppError } from './mysql-errors.js';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+}
+
+/** The statements an operation runs; every failure is already an AppError. */
+export interface Sql {
+  /** A parameterised read, bound server-side (prepared statement): no client-side escaping. */
+  rows<T>(sql: string, params: readonly string[]): Promise<T[]>;
+  /** A statement without parameters (DDL takes none). `secret` hides the server text on failure. */
+  exec(sql: string, options?: { secret?: boolean }): Promise<void>;
+}
+
+/**
+ * Opens a connection, runs `work`, closes it; the whole call ends within `timeoutMs`. On the
+ * deadline the socket is destroyed, which also ends a connect to a host that never answers.
+ * Every failure is an AppError (the server's answer to the login keeps its errno in `cause`).
+ */
+export async function withConnection<T>(
+  endpoint: Endpoint,
+  timeoutMs: number,
+  where: string,
+  work: (conn: mysql.Connection) => Promise<T>,
+): Promise<T> {
+  let conn: mysql.Connection | undefined;
+  let expired = false;
+  const task = (async () => {
+    conn = await mysql.createConnection({
+      host: endpoint.host,
+      port: endpoint.port,
+      user: endpoint.user,
+      password: endpoint.password,
+      connectTimeout: timeoutMs,
+      charset: 'utf8mb4',
+      multipleStatements: false,
+    });
+    // A fatal error after the last command (server gone) would be an unhandled 'error' event.
+    conn.on('error', () => undefined);
+    if (expired) conn.destroy();
+    return work(conn);
+  })().catch((err: unknown) => {
+    throw toAppError(err, where, false);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      expired = true;
+      conn?.destroy();
+      reject(new AppError('target_unavailable', `${where}: no answer within ${timeoutMs} ms`, { retryable: true }));
+    }, timeoutMs);
+  });
+  // The loser of the race must not surface as an unhandled rejection.
+  task.catch(() => undefined);
+  try {
+    return await Promise.race([task, deadline]);
+  } finally {
+    clearTimeout(timer);
+    if (conn !== undefined && !expired) await closeQuietly(conn);
+  }
+}
+
+/** COM_QUIT so the server does not log an aborted connection; destroy if it does not answer. */
+async function closeQuietly(conn: mysql.Connection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 500)));
+  await Promise.race([conn.end().catch(() => undefined), giveUp]);
+  clearTimeout(timer);
+  conn.destroy();
+}
+
+/** The statements of one admin connection, each failure classified for `where`. */
+export function sqlOn(conn: mysql.Connection, where: string): Sql {
+  return {
+    async rows<T>(sql: string, params: readonly string[]) {
+      try {
+        const [rows] = await conn.execute(sql, [...params]);
+        return rows as T[];
+      } catch (err) {
+        throw toAppError(err, where, false);
+      }
+    },
+    async exec(sql, options = {}) {
+      try {
+        await conn.query(sql);
+      } catch (err) {
+        throw toAppError(err, where, options.secret ?? false);
+      }
+    },
+  };
+}
+
+/** What the operations of both modes share: the admin connection and the login as an account. */
+export interface MysqlAdmin {
+  readonly adminUser: string;
+  readonly timeoutMs: number;
+  /** Runs `work` on an admin connection whose DDL lock waits end before our deadline. */
+  readonly asAdmin: <T>(op: string, user: string, work: (sql: Sql) => Promise<T>) => Promise<T>;
+  /** Logs in as the account: MariaDB authenticates first and only then looks at the lock. */
+  readonly loginVerdict: (user: string, password: string, remainingMs: number) => Promise<VerifyResult>;
+}
+
+export function createMysqlAdmin(admin: Endpoint, timeoutMs: number): MysqlAdmin {
+  const where = (op: string, user: string) => `mysql ${op} of user ${JSON.stringify(user)} failed`;
+  return {
+    adminUser: admin.user,
+    timeoutMs,
+    asAdmin(op, user, work) {
+      const label = where(op, user);
+      return withConnection(admin, timeoutMs, label, async (conn) => {
+        const sql = sqlOn(conn, label);
+        await sql.exec(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.floor(timeoutMs / 1000))}`);
+        return work(sql);
+      });
+    },
+    async loginVerdict(user, password, remainingMs) {
+      try {
+        await withConnection({ ...admin, user, password }, remainingMs, where('verify', user), () => Promise.resolve());
+        return 'accepted';
+      } catch (err) {
+        const errno = errnoOf(err);
+        if (errno === ER.ACCOUNT_LOCKED) return 'accepted';
+        if (errno === ER.ACCESS_DENIED || errno === ER.ACCESS_DENIED_NO_PASSWORD || errno === ER.HOST_NOT_PRIVILEGED) return 'rejected';
+        throw err;
+      }
+    },
+  };
+}
+
+/** The account row of `'<user>'@'%'` and its live connections, in one round trip. */
+const INSPECT_SQL = `
+  SELECT g.present,
+         JSON_VALUE(g.Priv, '$.account_locked') AS locked,
+         JSON_VALUE(g.Priv, '$.plugin') AS plugin,
+         JSON_VALUE(g.Priv, '$.authentication_string') AS auth,
+         (SELECT COUNT(*) FROM information_schema.PROCESSLIST p
+           WHERE BINARY p.USER = ? AND p.ID <> CONNECTION_ID()) AS sessions
+    FROM (SELECT 1 AS one) o
+    LEFT JOIN (SELECT 1 AS present, Priv FROM mysql.global_priv WHERE User = ? AND Host = '%') g ON 1 = 1`;
+
+export interface AccountRow {
+  present: number | null;
+  locked: string | null;
+  plugin: string | null;
+  auth: string | null;
+  sessions: number | string;
+}
+
+export async function readAccount(sql: Sql, user: string): Promise<AccountRow | undefined> {
+  const rows = await sql.rows<AccountRow>(INSPECT_SQL, [user, user]);
+  return rows[0];
+}
+
+export function inspection(row: AccountRow | undefined): AccountInspection {
+  const exists = row?.present === 1;
+  const locked = row?.locked === '1' || row?.locked === 'true';
+  return { exists, canLogin: exists && !locked, validUntil: undefined, sessions: Number(row?.sessions ?? 0) };
+}
+
+/**
+ * Kills every connection logged in under the user name until none is left, or gives up
+ * retryably. BINARY: PROCESSLIST.USER compares case-insensitively, which would also hit `ADMIN`.
+ */
+export async function endSessions(sql: Sql, user: string): Promise<void> {
+  await endLiveSessions({
+    round: async () => {
+      const rows = await sql.rows<{ ID: number }>(
+        'SELECT ID FROM information_schema.PROCESSLIST WHERE BINARY USER = ? AND ID <> CONNECTION_ID()',
+        [user],
+      );
+      for (const { ID } of rows) {
+        if (!Number.isSafeInteger(Number(ID))) continue;
+        try {
+          await sql.exec(`KILL CONNECTION ${Number(ID)}`);
+        } catch (err) {
+          // Gone between the SELECT and the KILL: that is what we wanted.
+          if (errnoOf(err) !== ER.NO_SUCH_THREAD) throw err;
+        }
+      }
+      return rows.length;
+    },
+    stillAlive: (live) => `mysql: ${live} connection(s) of user ${JSON.stringify(user)} still alive after KILL`,
+  });
+}

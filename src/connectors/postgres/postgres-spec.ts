@@ -1,0 +1,32 @@
+/**
+ * What the catalog accepts for `type: postgres` (src/connectors/specs.ts): connection settings,
+ * a pre-staged `role`, and the ephemeral role's memberships and cleanup. zod only.
+ */
+import { z } from 'zod';
+import { specFields, type ConnectorSpec } from '../lib/connector-spec.js';
+
+const pgIdentifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(63, 'must be at most 63 characters (PostgreSQL would truncate it)')
+  .refine((text) => !text.includes('\0'), 'must not contain NUL');
+
+export const postgresSpec: ConnectorSpec = {
+  settings: { host: specFields.host, port: specFields.port, database: pgIdentifier, user: pgIdentifier },
+  accounts: {
+    prestaged: { role: pgIdentifier },
+    ephemeral: {
+      grantedRoles: z.array(pgIdentifier).max(32).optional(),
+      reassignOwnedTo: pgIdentifier.optional(),
+      dropOwned: z.boolean().optional(),
+    },
+  },
+  principalField: 'role',
+  example: {
+    target: { name: 'prod-pg', type: 'postgres', host: 'db.internal', port: 5432, database: 'postgres', user: 'breakglass_admin', passwordEnv: 'PG_ADMIN_PASSWORD' },
+    accounts: [
+      { name: 'pg-breakglass', target: 'prod-pg', mode: 'prestaged', role: 'bg_admin', policy: 'p0' },
+      { name: 'pg-readonly', target: 'prod-pg', mode: 'ephemeral', grantedRoles: ['app_readonly'], policy: 'p0' },
+    ],
+  },
+};
