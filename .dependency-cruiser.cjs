@@ -66,10 +66,22 @@ module.exports = {
     {
       name: 'connector-specs-import-only-zod-domain-errors',
       severity: 'error',
-      comment: 'src/connectors/specs.ts and */*-spec.ts may import only zod, src/domain, src/errors and other spec files',
-      from: { path: ['^src/connectors/specs\\.ts$', '^src/connectors/[^/]+/[^/]+-spec\\.ts$'] },
+      comment: 'src/connectors/*/*-spec.ts may import only zod, src/domain, src/errors and other spec files',
+      from: { path: '^src/connectors/[^/]+/[^/]+-spec\\.ts$' },
       to: {
-        pathNot: [layer('domain'), layer('errors'), '^src/connectors/specs\\.ts$', '^src/connectors/[^/]+/[^/]+-spec\\.ts$', '(^|/)node_modules/zod/'],
+        pathNot: [layer('domain'), layer('errors'), '^src/connectors/[^/]+/[^/]+-spec\\.ts$', '(^|/)node_modules/zod/'],
+      },
+    },
+    // The registry names each connector once: its spec eagerly, its driver only through a lazy
+    // import(), so loading the registry (the CLI does, through config) loads no driver library.
+    {
+      name: 'connector-registry-loads-drivers-lazily',
+      severity: 'error',
+      comment: 'src/connectors/specs.ts imports spec files (and port types); drivers only with a dynamic import()',
+      from: { path: '^src/connectors/specs\\.ts$' },
+      to: {
+        pathNot: [layer('domain'), layer('errors'), '^src/connectors/[^/]+/[^/]+-spec\\.ts$', '^src/connectors/lib/connector-spec\\.ts$', '(^|/)node_modules/zod/'],
+        dependencyTypesNot: ['dynamic-import', 'type-only'],
       },
     },
     {

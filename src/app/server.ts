@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connectorDrivers } from '../connectors/index.js';
+import { loadConnectorDrivers } from '../connectors/index.js';
 import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
@@ -47,15 +47,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+type Drivers = Awaited<ReturnType<typeof loadConnectorDrivers>>;
+
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Connectors by target type. Per-target files (the SSH KRL) default to the data directory;
  * exec targets may run only executables under the directories the server allows.
  */
-function connectorsFor(dataDir: string, execDirs: readonly string[]): ConnectorFactory {
+function connectorsFor(drivers: Drivers, dataDir: string, execDirs: readonly string[]): ConnectorFactory {
   return (target) => {
-    const driver = connectorDrivers[target.type];
+    const driver = drivers[target.type];
     if (!driver) throw new AppError('target_error', `no connector for target type "${target.type}"`);
     const settings = driver.prepareSettings?.(target.settings, { dataDir, execDirs, targetName: target.name }) ?? target.settings;
     return driver.create({ ...target, settings });
@@ -185,6 +187,7 @@ async function assemble(
   unsealDetails: Readonly<Record<string, unknown>>,
   seal: SealGate,
 ): Promise<Assembled> {
+  const drivers = await loadConnectorDrivers();
   const vault = createVault(rootKey);
   const audit = await openAuditLog(store, vault, clock);
   await store.transaction((tx) => audit.append(tx, { actor: 'system', action: 'root-key.unsealed', subject: 'root-key', details: unsealDetails }));
@@ -196,8 +199,8 @@ async function assemble(
     clock,
     vault,
     audit,
-    connectors: connectorsFor(options.dataDir, options.execDirs ?? []),
-    drivers: (type) => connectorDrivers[type],
+    connectors: connectorsFor(drivers, options.dataDir, options.execDirs ?? []),
+    drivers: (type) => drivers[type],
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
     wake: () => schedulerRef.current?.wake(),

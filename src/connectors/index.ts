@@ -1,24 +1,12 @@
 /**
- * The drivers of the registered target types: one per type of the spec registry (./specs.ts),
- * which TypeScript enforces. Only src/app wires the drivers in.
+ * The drivers of the registered target types (./specs.ts), loaded once at server start. Only
+ * src/app wires them in.
  */
 import type { ConnectorDriver } from '../ports/index.js';
-import { execDriver } from './exec/exec-connector.js';
-import { ldapDriver } from './ldap/ldap-connector.js';
-import { mysqlDriver } from './mysql/mysql-connector.js';
-import { postgresDriver } from './postgres/postgres-connector.js';
-import { redisDriver } from './redis/redis-connector.js';
-import type { ConnectorType } from './specs.js';
-import { sshDriver } from './ssh/ssh-connector.js';
+import { connectorRegistry } from './specs.js';
 
-const drivers: { readonly [type in ConnectorType]: ConnectorDriver } = {
-  postgres: postgresDriver,
-  mysql: mysqlDriver,
-  ldap: ldapDriver,
-  exec: execDriver,
-  redis: redisDriver,
-  ssh: sshDriver,
-};
-
-/** By type name; a type that is not registered has no driver. */
-export const connectorDrivers: Readonly<Record<string, ConnectorDriver | undefined>> = Object.freeze(drivers);
+/** Every registered driver by type name; a type that is not registered has none. */
+export async function loadConnectorDrivers(): Promise<Readonly<Record<string, ConnectorDriver | undefined>>> {
+  const entries = await Promise.all(Object.entries(connectorRegistry).map(async ([type, entry]) => [type, await entry.driver()] as const));
+  return Object.freeze(Object.fromEntries(entries));
+}

@@ -2,16 +2,32 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accountPrincipal, accountSpec, catalogApplySchema, catalogFileSchema, formatIssues, generatedSecretTypes } from '../config/catalog-file.js';
-import { connectorDrivers } from './index.js';
+import { loadConnectorDrivers } from './index.js';
 import { connectorSpecs, type ConnectorSpec } from './specs.js';
 
 const specs = Object.entries(connectorSpecs) as [string, ConnectorSpec][];
+const connectorDrivers = await loadConnectorDrivers();
 const policy = { name: 'p0', conditions: ['outage'], approval: { mode: 'post-hoc' }, defaultTtl: '15m', maxTtl: '1h' };
 
 /** The catalog of a spec's example: its target, its accounts and the policy they name. */
 const exampleCatalog = (spec: ConnectorSpec) => ({ targets: [spec.example.target], policies: [policy], accounts: [...spec.example.accounts] });
 
 describe('connector registry: a new target type is one folder and one registry line', () => {
+  it('the registry is the only file naming the connector folders, one line per type (src/app and src/config name none)', () => {
+    const registry = readFileSync(join(import.meta.dirname, 'specs.ts'), 'utf8');
+    for (const type of Object.keys(connectorSpecs)) {
+      const lines = registry.split('\n').filter((line) => line.includes(`./${type}/${type}-connector.js`));
+      expect(lines, type).toHaveLength(1);
+      expect(lines[0], type).toMatch(new RegExp(`^  ${type}: \\{ spec: ${type}Spec, driver: `));
+    }
+    for (const dir of ['../app', '../config']) {
+      for (const file of readdirSync(join(import.meta.dirname, dir)).filter((f) => f.endsWith('.ts'))) {
+        const code = readFileSync(join(import.meta.dirname, dir, file), 'utf8');
+        expect(code.match(/connectors\/(?!index\.js|specs\.js)[a-z]+\//)?.[0], `${dir}/${file}`).toBeUndefined();
+      }
+    }
+  });
+
   it('every registered type has a driver, and every driver a spec', () => {
     expect(Object.keys(connectorDrivers).sort()).toEqual(Object.keys(connectorSpecs).sort());
     for (const [type] of specs) expect(typeof connectorDrivers[type]?.create, type).toBe('function');

@@ -111,8 +111,8 @@ export interface SettingsContext {
 }
 
 /**
- * One registered connector type: src/connectors/index.ts lists them by the type names of the
- * spec registry (src/connectors/specs.ts), which tells the catalog what each type accepts.
+ * One registered connector type. The registry (src/connectors/specs.ts) names each type once:
+ * its spec, which tells the catalog what the type accepts, and how to load this driver.
  */
 export interface ConnectorDriver {
   create(target: TargetConnection): Connector;

@@ -9,7 +9,7 @@ import { inspect as utilInspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresConnector } from '../../src/connectors/postgres/postgres-connector.js';
-import { connectorDrivers } from '../../src/connectors/index.js';
+import { loadConnectorDrivers } from '../../src/connectors/index.js';
 import { AppError } from '../../src/errors/index.js';
 import type { AccountSpec, Connector, EphemeralOperations, PrestagedOperations } from '../../src/ports/index.js';
 import { connectorConformance, type LoginResult } from '../conformance/connector-conformance.js';
@@ -178,8 +178,8 @@ describe.skipIf(check.skip)('postgres connector specifics (private scram cluster
     await cluster?.stop();
   });
 
-  it('is registered under "postgres" with both modes', () => {
-    expect(connectorDrivers['postgres']?.create).toBe(createPostgresConnector);
+  it('is registered under "postgres" with both modes', async () => {
+    expect((await loadConnectorDrivers())['postgres']?.create).toBe(createPostgresConnector);
     expect(connector.capabilities).toEqual({
       supportsSessionKill: true,
       supportsNativeExpiry: true,

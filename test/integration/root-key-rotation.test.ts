@@ -99,7 +99,7 @@ describe.skipIf(binaries.skip)('rotate-root keeps every secret readable (real ta
       const [target] = await tx.catalog.listTargets();
       const [policy] = await tx.catalog.listPolicies();
       const account = await tx.catalog.upsertAccount({ name: 'custodial', targetId: target!.id, policyId: policy!.id, mode: 'prestaged', principal: 'bg_cust', spec: { role: 'bg_cust' }, quorum: undefined });
-      await tx.catalog.setAccountSecret(account.id, sealToPublicKey(custodian.publicKey, 'custodial secret', aad.accountSecret(account.id, 1)), 1);
+      await tx.catalog.setAccountSecret(account.id, sealToPublicKey(custodian.publicKey, 'custodial secret', aad.accountSecret(account.id, 1)), 0);
       return account;
     });
     await store.close();
