@@ -1,12 +1,26 @@
 import { z } from 'zod';
 
 /** `POST /v1/apply` (its body is the catalog file: `catalogApplySchema` in src/config/catalog-file.ts). */
+/** One object an apply creates, changes or removes, with its field diff (a secret shows as "changed"). */
+export const planEntrySchema = z.object({
+  kind: z.enum(['target', 'policy', 'account', 'user']),
+  name: z.string(),
+  op: z.enum(['create', 'change', 'remove']),
+  changes: z.record(z.string(), z.union([z.literal('changed'), z.object({ before: z.unknown(), after: z.unknown() })])),
+});
+
+export const applyQuery = z.object({
+  dryRun: z.enum(['true', 'false']).optional().describe('true: answer the plan and change nothing'),
+});
+
 export const applyResponseSchema = z.object({
   targets: z.number(),
   policies: z.number(),
   accounts: z.number(),
   users: z.number(),
   staging: z.array(z.object({ account: z.string(), staging: z.enum(['staged', 'pending']), error: z.string().optional() })),
+  plan: z.array(planEntrySchema),
+  dryRun: z.boolean(),
 });
 
 export const accountViewSchema = z.object({

@@ -204,7 +204,7 @@ describe('apply', () => {
     writeFileSync(file, text);
     return file;
   };
-  const applied = { targets: 1, policies: 1, accounts: 1, users: 1, staging: [{ account: 'pg-breakglass', staging: 'staged' }] };
+  const applied = { targets: 1, policies: 1, accounts: 1, users: 1, staging: [{ account: 'pg-breakglass', staging: 'staged' }], plan: [], dryRun: false };
 
   it('sends the catalog with the password read from the environment, never the variable name', async () => {
     h = harness({ env: { PG_ADMIN_PASSWORD: 'pg-admin-s3cret' } });
@@ -225,6 +225,27 @@ describe('apply', () => {
     const result = await h.run('apply', '-f', write(catalogYaml));
     expect(result.stdout).toContain('1 target, 1 policy, 1 account, 1 user');
     expect(result.stdout).toMatch(/pg-breakglass\s+pending\s+target unreachable/);
+  });
+
+  it('apply --dry-run asks for the plan and prints it per object and field, changing nothing', async () => {
+    h = harness({ env: { PG_ADMIN_PASSWORD: 'x' } });
+    const plan = [
+      { kind: 'policy', name: 'p0', op: 'change', changes: { maxTtlMs: { before: 3_600_000, after: 7_200_000 } } },
+      { kind: 'target', name: 'prod-pg', op: 'change', changes: { password: 'changed' } },
+      { kind: 'account', name: 'old-bg', op: 'remove', changes: {} },
+      { kind: 'user', name: 'mallory', op: 'create', changes: { roles: { before: null, after: ['admin'] } } },
+    ];
+    h.route('POST /v1/apply', () => json(200, { ...applied, staging: [], plan, dryRun: true }));
+    const result = await h.run('apply', '-f', write(catalogYaml), '--dry-run');
+    expect(result.code).toBe(0);
+    expect(h.sent[0]?.url).toBe('http://127.0.0.1:8420/v1/apply?dryRun=true');
+    expect(result.stdout).toContain('nothing was changed');
+    expect(result.stdout).toContain('~ policy p0');
+    expect(result.stdout).toContain('maxTtlMs: 3600000 → 7200000');
+    expect(result.stdout).toContain('password: changed');
+    expect(result.stdout).toContain('- account old-bg (retired)');
+    expect(result.stdout).toContain('+ user mallory');
+    expect(result.stdout).toContain('roles: (none) → ["admin"]');
   });
 
   it('an invalid catalog prints every issue, exits 2 and sends nothing', async () => {

@@ -81,11 +81,15 @@ export interface CatalogRepository {
   upsertTarget(target: Omit<TargetRecord, 'id'>): Promise<TargetRecord>;
   upsertPolicy(policy: Omit<Policy, 'id'>): Promise<Policy>;
   upsertAccount(account: Omit<AccountRecord, 'id' | 'staging' | 'secretVersion' | 'secretSealed'>): Promise<AccountRecord>;
+  /** The catalog as it stands: retired targets, policies and accounts are not listed. */
   listTargets(): Promise<TargetRecord[]>;
   listPolicies(): Promise<Policy[]>;
   listAccounts(): Promise<AccountRecord[]>;
+  /** Not found once retired (it cannot be invoked); by id it stays reachable for past cases. */
   findAccountByName(name: string): Promise<AccountRecord | undefined>;
   findAccountById(id: AccountId): Promise<AccountRecord | undefined>;
+  /** The catalog no longer lists it: hidden from listings and invocation; an upsert of its name brings it back. */
+  retire(kind: 'target' | 'policy' | 'account', id: string, at: Date): Promise<void>;
   findTargetById(id: Target['id']): Promise<TargetRecord | undefined>;
   findPolicyById(id: Policy['id']): Promise<Policy | undefined>;
   /**

@@ -19,12 +19,15 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
   const targets = trx.selectFrom('targets').selectAll();
   const policies = trx.selectFrom('policies').selectAll();
   const accounts = trx.selectFrom('accounts').selectAll();
+  // What the catalog lists now; rows it retired stay reachable by id for the cases that name them.
+  const current = { targets: targets.where('retired_at', 'is', null), policies: policies.where('retired_at', 'is', null), accounts: accounts.where('retired_at', 'is', null) };
   return {
     async upsertTarget(target) {
       const values = {
         type: target.type,
         settings: JSON.stringify(target.settings),
         admin_secret_sealed: toNullable(target.adminSecretSealed),
+        retired_at: null,
       };
       const row = await trx
         .insertInto('targets')
@@ -36,7 +39,7 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
     },
 
     async upsertPolicy(policy) {
-      const values = policyColumns(policy);
+      const values = { ...policyColumns(policy), retired_at: null };
       const row = await trx
         .insertInto('policies')
         .values({ id: newId('pol_'), name: policy.name, ...values })
@@ -56,6 +59,7 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         principal: account.principal,
         spec: JSON.stringify(account.spec),
         quorum: account.quorum === undefined ? null : JSON.stringify(account.quorum),
+        retired_at: null,
       };
       const row = await trx
         .insertInto('accounts')
@@ -66,10 +70,15 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
       return toAccount(row);
     },
 
-    listTargets: async () => (await targets.orderBy('name').execute()).map(toTarget),
-    listPolicies: async () => (await policies.orderBy('name').execute()).map(toPolicy),
-    listAccounts: async () => (await accounts.orderBy('name').execute()).map(toAccount),
-    findAccountByName: async (name) => mapOne(await accounts.where('name', '=', name).executeTakeFirst(), toAccount),
+    listTargets: async () => (await current.targets.orderBy('name').execute()).map(toTarget),
+    listPolicies: async () => (await current.policies.orderBy('name').execute()).map(toPolicy),
+    listAccounts: async () => (await current.accounts.orderBy('name').execute()).map(toAccount),
+    findAccountByName: async (name) => mapOne(await current.accounts.where('name', '=', name).executeTakeFirst(), toAccount),
+
+    async retire(kind, id, at) {
+      const table = ({ target: 'targets', policy: 'policies', account: 'accounts' } as const)[kind];
+      await trx.updateTable(table).set({ retired_at: at.getTime() }).where('id', '=', id).execute();
+    },
     findAccountById: async (id) => mapOne(await accounts.where('id', '=', id).executeTakeFirst(), toAccount),
     findTargetById: async (id) => mapOne(await targets.where('id', '=', id).executeTakeFirst(), toTarget),
     findPolicyById: async (id) => mapOne(await policies.where('id', '=', id).executeTakeFirst(), toPolicy),

@@ -44,6 +44,8 @@ export interface TargetsTable {
   /** JSON object of connection settings (never a secret). */
   settings: string;
   admin_secret_sealed: string | null;
+  /** Set when a catalog apply no longer listed it (0006). */
+  retired_at: Generated<number | string | null>;
 }
 
 export interface PoliciesTable {
@@ -59,6 +61,8 @@ export interface PoliciesTable {
   min_ttl_ms: number | null;
   /** JSON array of roles. */
   invokers: string;
+  /** Set when a catalog apply no longer listed it (0006). */
+  retired_at: Generated<number | string | null>;
 }
 
 export interface AccountsTable {
@@ -75,6 +79,8 @@ export interface AccountsTable {
   staging: Generated<string>;
   secret_version: Generated<number>;
   secret_sealed: string | null;
+  /** Set when a catalog apply no longer listed it (0006). */
+  retired_at: Generated<number | string | null>;
 }
 
 export interface GrantsTable {

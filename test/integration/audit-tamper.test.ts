@@ -70,16 +70,20 @@ describe('audit chain of the embedded store', () => {
   });
 
   it('tamper: an inserted row (with a correctly computed hash) breaks the chain right after it', async () => {
+    // Inserted where no signed checkpoint sits, so it is the hash link, not a checkpoint, that names it.
+    let at = 0;
     const dir = tampered((db) => {
-      const prev = db.prepare('select * from audit_events where seq = 4').get() as Row;
-      db.prepare('update audit_events set seq = seq + 1000 where seq >= 5').run();
-      db.prepare('update audit_events set seq = seq - 999 where seq >= 1005').run();
-      const event = { seq: 5, at: new Date(prev.at).toISOString(), actor: 'admin', action: 'token.created', subject: 'mallory', details: {} };
+      const signed = new Set((db.prepare('select seq from audit_checkpoints').all() as { seq: number }[]).map((cp) => cp.seq));
+      at = [5, 6, 7, 8, 9].find((seq) => !signed.has(seq) && !signed.has(seq - 1))!;
+      const prev = db.prepare('select * from audit_events where seq = ?').get(at - 1) as Row;
+      db.prepare('update audit_events set seq = seq + 1000 where seq >= ?').run(at);
+      db.prepare('update audit_events set seq = seq - 999 where seq >= ?').run(at + 1000);
+      const event = { seq: at, at: new Date(prev.at).toISOString(), actor: 'admin', action: 'token.created', subject: 'mallory', details: {} };
       db.prepare('insert into audit_events (seq, at, actor, action, subject, details, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?)').run(
-        5, prev.at, event.actor, event.action, event.subject, '{}', prev.hash, hashEvent(prev.hash, event),
+        at, prev.at, event.actor, event.action, event.subject, '{}', prev.hash, hashEvent(prev.hash, event),
       );
     });
-    expect(await verifyDataDir(dir)).toMatchObject({ ok: false, firstBadSeq: 6 });
+    expect(await verifyDataDir(dir)).toMatchObject({ ok: false, firstBadSeq: at + 1 });
   });
 
   it('tamper: reordered rows are named by the first moved seq', async () => {

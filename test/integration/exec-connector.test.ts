@@ -12,12 +12,16 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { inspect as utilInspect } from 'node:util';
 import mysql from 'mysql2/promise';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createExecConnector, execDriver } from '../../src/connectors/exec/exec-connector.js';
 import { AppError } from '../../src/errors/index.js';
 import type { Connector } from '../../src/ports/index.js';
 import { connectorConformance, type LoginResult } from '../conformance/connector-conformance.js';
 import { probeTcp, requireService } from '../support/integration.js';
+
+// The example script starts bash, jq and the MariaDB client for every call: the hostile-name
+// conformance test alone makes hundreds of them, about 45 s on an idle 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const HOST = '127.0.0.1';
 const PORT = 3306;

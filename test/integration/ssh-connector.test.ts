@@ -187,10 +187,12 @@ describe.skipIf(check.skip)('ssh connector (private sshd trusting the Breakglass
   });
 
   it('native expiry: the certificate stops working at validUntil with nobody calling revoke', async () => {
-    const cred = await issue(nextGrant(), new Date(Date.now() + 2_500));
+    // Long enough for issue and a first login on a loaded machine; then wait out the validity itself.
+    const validUntil = new Date(Date.now() + 10_000);
+    const cred = await issue(nextGrant(), validUntil);
     const session = await alive(cred);
     await session.close();
-    await sleep(3_500);
+    await sleep(Math.max(0, validUntil.getTime() - Date.now()) + 1_000);
     expect(await world.sshd.login(cred)).toBe('rejected');
   });
 
@@ -255,9 +257,10 @@ describe.skipIf(check.skip)('ssh connector (private sshd trusting the Breakglass
   });
 
   it('concurrent revokes from two connectors lose no revocation (the KRL lock)', async () => {
-    const other = world.connector().ephemeral!;
+    // Twelve revokes queue on one lock: each connector's timeout must cover the whole queue on a busy machine.
+    const [one, other] = [world.connector({ timeoutMs: 60_000 }).ephemeral!, world.connector({ timeoutMs: 60_000 }).ephemeral!];
     const grants = Array.from({ length: 12 }, () => nextGrant());
-    await Promise.all(grants.map((grantId, i) => (i % 2 === 0 ? ops : other).revoke({ grantId, spec: spec() })));
+    await Promise.all(grants.map((grantId, i) => (i % 2 === 0 ? one : other).revoke({ grantId, spec: spec() })));
     for (const grantId of grants) expect((await inspect(grantId)).canLogin, grantId).toBe(false);
     expect(readdirSync(world.dir).filter((n) => n.endsWith('.lock') || n.endsWith('.tmp'))).toEqual([]);
   });

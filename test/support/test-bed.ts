@@ -108,7 +108,7 @@ export interface TestBed {
    * and applies it with the real `applyCatalog`, by `actor` (default admin). The bed's users are
    * added to its `users` unless it declares them itself.
    */
-  apply(catalog: string | Record<string, unknown>, actor?: Actor): Promise<ApplyResult>;
+  apply(catalog: string | Record<string, unknown>, actor?: Actor, options?: { dryRun?: boolean }): Promise<ApplyResult>;
   /** The audit chain's actions, in order. */
   audit(): Promise<string[]>;
   auditEvents(): Promise<AuditEventRecord[]>;
@@ -192,7 +192,7 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
       }
       throw new Error(`jobs were still due after ${maxRounds} rounds of runDue(): a job that keeps rescheduling itself for now?`);
     },
-    apply: (catalog, actor = actors.admin) => applyCatalog(ctx, actor, validCatalog(catalog)),
+    apply: async (catalog, actor = actors.admin, options = {}) => applyCatalog(ctx, actor, validCatalog(catalog), options),
     audit: async () => (await events()).map((event) => event.action),
     auditEvents: events,
     verify: () => verifyStoredChain(store, audit.publicKeyPem),

@@ -1,6 +1,7 @@
 /** `apply`, `accounts` and `token create`: the declared catalog and access to the API. */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { z } from 'zod';
 import { parseCatalogYaml, resolvePasswords, type CatalogApply } from '../../config/catalog-file.js';
 import { isAppError } from '../../errors/index.js';
 import { accountsResponseSchema, applyResponseSchema, tokenResponseSchema } from '../../api/index.js';
@@ -32,22 +33,24 @@ async function loadCatalog(file: string, env: Record<string, string | undefined>
 export function registerCatalogCommands(program: Command, ctx: CommandContext): void {
   const apply = program
     .command('apply')
-    .description('validate a catalog file (targets, policies, accounts, users) and apply it, all or nothing')
-    .requiredOption('-f, --file <file>', 'catalog YAML; target passwords are read from the variables named by passwordEnv');
+    .description('make the server match a catalog file (targets, policies, accounts, users), all or nothing: what the file no longer lists is retired; every change is audited with a diff')
+    .requiredOption('-f, --file <file>', 'catalog YAML; target passwords are read from the variables named by passwordEnv')
+    .option('--dry-run', 'print the plan (create / change / remove, per object and field) and change nothing');
   serverOptions(jsonOption(apply));
-  example(apply, 'PG_ADMIN_PASSWORD=... breakglass apply -f catalog.yaml');
-  apply.action(async (options: { file: string } & JsonOption & ServerOptions) => {
+  example(apply, 'PG_ADMIN_PASSWORD=... breakglass apply -f catalog.yaml --dry-run   # then without --dry-run');
+  apply.action(async (options: { file: string; dryRun?: boolean } & JsonOption & ServerOptions) => {
     const out = ctx.output(options);
     const catalog = await loadCatalog(options.file, ctx.deps.env, out);
-    const result = await ctx.client(options, out).post('/v1/apply', applyResponseSchema, catalog);
+    const result = await ctx.client(options, out).post(`/v1/apply${options.dryRun ? '?dryRun=true' : ''}`, applyResponseSchema, catalog);
     out.result(result, () => {
+      if (result.dryRun) return [`plan for ${options.file} (nothing was changed):`, formatPlan(result.plan)].join('\n');
       const counts = [
         plural(result.targets, 'target', 'targets'),
         plural(result.policies, 'policy', 'policies'),
         plural(result.accounts, 'account', 'accounts'),
         plural(result.users, 'user', 'users'),
       ];
-      const lines = [`applied ${options.file}: ${counts.join(', ')}`];
+      const lines = [`applied ${options.file}: ${counts.join(', ')}`, formatPlan(result.plan)];
       if (result.staging.length > 0) {
         const mark = (staging: string) => (staging === 'staged' ? out.style.green(staging) : out.style.yellow(staging));
         const rows = result.staging.map((s) => [s.account, mark(s.staging), s.error ?? '']);
@@ -89,4 +92,19 @@ export function registerCatalogCommands(program: Command, ctx: CommandContext): 
     out.result({ token: result.token }, () => `token for ${user}: ${result.token}`);
     out.print(out.style.yellow('Shown once; hand it to the user over a secure channel. They set it as BREAKGLASS_TOKEN.'));
   });
+}
+
+/** The plan as people read it: one line per object, one indented line per changed field. */
+function formatPlan(plan: z.output<typeof applyResponseSchema>['plan']): string {
+  if (plan.length === 0) return '  no changes';
+  const sign = { create: '+', change: '~', remove: '-' } as const;
+  const value = (v: unknown) => (v === null || v === undefined ? '(none)' : JSON.stringify(v));
+  return plan
+    .flatMap((entry) => [
+      `  ${sign[entry.op]} ${entry.kind} ${entry.name}${entry.op === 'remove' ? (entry.kind === 'user' ? ' (disabled)' : ' (retired)') : ''}`,
+      ...(entry.op === 'remove'
+        ? []
+        : Object.entries(entry.changes).map(([field, change]) => (change === 'changed' ? `      ${field}: changed` : `      ${field}: ${value(change.before)} → ${value(change.after)}`))),
+    ])
+    .join('\n');
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { accountsResponseSchema, applyResponseSchema, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
+import { accountsResponseSchema, applyQuery, applyResponseSchema, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
 import { catalogApplySchema } from '../../config/catalog-file.js';
 import { applyCatalog } from '../../modules/catalog/apply-catalog.js';
 import { listAccounts } from '../../modules/catalog/list-accounts.js';
@@ -20,12 +20,13 @@ export const catalogRoutes =
 
     app.post('/apply', {
       schema: {
-        summary: 'Apply a catalog (targets, policies, accounts, users); all or nothing',
+        summary: 'Make the catalog match the file (targets, policies, accounts, users); all or nothing; ?dryRun=true answers the plan only',
         tags: ['catalog'],
         body: catalogApplySchema,
+        querystring: applyQuery,
         response: { 200: applyResponseSchema, ...errors },
       },
-      handler: async (request) => applyCatalog(ctx, actorOf(request), request.body),
+      handler: async (request) => applyCatalog(ctx, actorOf(request), request.body, { dryRun: request.query.dryRun === 'true' }),
     });
 
     app.get('/accounts', {

@@ -1,9 +1,10 @@
-import { accountPrincipal, accountQuorum, accountSpec, generatedSecretTypes, type CatalogApply } from '../../config/catalog-file.js';
-import { authorize, parseDuration, type Actor } from '../../domain/index.js';
+import { accountQuorum, accountSpec, generatedSecretTypes, type CatalogApply } from '../../config/catalog-file.js';
+import { authorize, type Actor, type AuditAction } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import { backoffDelay, type ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
+import { accountFields, connectionFields, planCatalog, policyFields, targetParts, type PlanEntry } from './catalog-plan.js';
 import { stageAccount } from './stage-account.js';
 
 export interface ApplyResult {
@@ -13,24 +14,41 @@ export interface ApplyResult {
   readonly users: number;
   /** Accounts staged now; the others are retried in the background. */
   readonly staging: { account: string; staging: 'staged' | 'pending'; error?: string }[];
+  /** What changed (or, with `dryRun`, would change), object by object; never a secret. */
+  readonly plan: PlanEntry[];
+  readonly dryRun: boolean;
 }
 
-const duration = (text: string, path: string): number => {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new AppError('validation', `${path}: "${text}" is not a duration`, { path });
-  return ms;
+/** The user `init` creates: it is not in anyone's catalog file, and an apply never removes it. */
+const bootstrapAdmin = 'admin';
+
+const auditNames: Readonly<Record<PlanEntry['kind'], Readonly<Record<PlanEntry['op'], AuditAction>>>> = {
+  target: { create: 'target.created', change: 'target.changed', remove: 'target.retired' },
+  policy: { create: 'policy.created', change: 'policy.changed', remove: 'policy.retired' },
+  account: { create: 'account.created', change: 'account.changed', remove: 'account.retired' },
+  user: { create: 'user.created', change: 'user.changed', remove: 'user.disabled' },
 };
 
 /**
- * Applies a validated catalog in one transaction (all of it or nothing), then stages the
- * pre-staged accounts that have no secret yet. Admin passwords are sealed before they are
- * stored and appear in no audit event.
+ * Makes the server match the catalog file, in one transaction (all of it or nothing): creates
+ * and changes what the file lists, retires what it no longer lists (refused while a case holds
+ * it), and writes one audit event per changed object with a field diff — so raising a maxTtl,
+ * giving someone admin or redirecting a target is on the chain. Then stages the pre-staged
+ * accounts that have no secret yet. With `dryRun` it only answers the plan. Admin passwords are
+ * sealed before they are stored and appear in no plan, event or answer.
  */
-export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: CatalogApply): Promise<ApplyResult> {
+export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: CatalogApply, options: { dryRun?: boolean } = {}): Promise<ApplyResult> {
   authorize(actor, 'catalog.apply');
-  const pending = await ctx.store.transaction(async (tx) => {
-    await checkLiveChanges(tx, doc);
-    await writeCatalog(ctx, tx, doc, actor.name);
+  const dryRun = options.dryRun === true;
+  const { plan, pending } = await ctx.store.transaction(async (tx) => {
+    const plan = await planApply(ctx, tx, doc);
+    await checkLiveChanges(tx, doc, plan);
+    if (dryRun) return { plan, pending: [] };
+    await writeCatalog(ctx, tx, doc, plan);
+    await retireRemoved(ctx, tx, plan);
+    for (const entry of plan) {
+      await ctx.audit.append(tx, { actor: actor.name, action: auditNames[entry.kind][entry.op], subject: entry.name, details: { changes: entry.changes } });
+    }
     await ctx.audit.append(tx, {
       actor: actor.name,
       action: 'catalog.applied',
@@ -40,6 +58,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
         policies: doc.policies.map((p) => p.name),
         accounts: doc.accounts.map((a) => a.name),
         users: doc.users.map((u) => u.name),
+        changed: plan.length,
       },
     });
     const unstaged: AccountRecord[] = [];
@@ -52,22 +71,64 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
     // Written with the catalog: if we crash before staging below, the scheduler still stages.
     const dueAt = new Date(ctx.clock.now().getTime() + backoffDelay(ctx.retry, 0));
     for (const account of unstaged) await tx.jobs.schedule({ kind: 'stage', accountId: account.id, dueAt });
-    return unstaged;
+    return { plan, pending: unstaged };
   });
   const staging: ApplyResult['staging'][number][] = [];
   for (const account of pending) staging.push(await tryStage(ctx, account));
-  return {
-    targets: doc.targets.length,
-    policies: doc.policies.length,
-    accounts: doc.accounts.length,
-    users: doc.users.length,
-    staging,
-  };
+  return { targets: doc.targets.length, policies: doc.policies.length, accounts: doc.accounts.length, users: doc.users.length, staging, plan, dryRun };
 }
 
-async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, actorName: string): Promise<void> {
+/**
+ * The plan, after the checks a declarative file needs: accounts name targets and policies of
+ * the same file, and a target whose connection changed gets its admin password again (the old
+ * one belongs to the old system and is dropped).
+ */
+async function planApply(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Promise<PlanEntry[]> {
+  const current = {
+    targets: await tx.catalog.listTargets(),
+    policies: await tx.catalog.listPolicies(),
+    accounts: await tx.catalog.listAccounts(),
+    users: (await tx.users.list()).filter((u) => u.name !== bootstrapAdmin || doc.users.some((d) => d.name === bootstrapAdmin)),
+  };
+  const declared = { targets: new Set(doc.targets.map((t) => t.name)), policies: new Set(doc.policies.map((p) => p.name)) };
+  for (const [i, account] of doc.accounts.entries()) {
+    if (!declared.targets.has(account.target)) throw new AppError('validation', `accounts[${i}].target: unknown target "${account.target}" (declare it under targets: in the same file)`, { path: `accounts[${i}].target` });
+    if (!declared.policies.has(account.policy)) throw new AppError('validation', `accounts[${i}].policy: unknown policy "${account.policy}"`, { path: `accounts[${i}].policy` });
+  }
+  const stored = new Map(current.targets.map((t) => [t.name, t]));
+  for (const [i, spec] of doc.targets.entries()) {
+    const before = stored.get(spec.name);
+    const { type, password, settings } = targetParts(spec, i);
+    if (!before || before.type !== type || before.adminSecretSealed === undefined || password !== undefined || generatedSecretTypes.includes(type)) continue;
+    if (canonical(connectionFields(before.settings)) !== canonical(connectionFields(settings))) {
+      throw new AppError('validation', `targets[${i}]: the connection of target "${spec.name}" changed; its stored admin password belongs to the old one and is dropped — give it again (passwordEnv)`, { path: `targets[${i}].passwordEnv` });
+    }
+  }
+  const secretChanged = (name: string) => {
+    const spec = doc.targets.find((t) => t.name === name) as { password?: string } | undefined;
+    const before = stored.get(name);
+    if (spec?.password === undefined || before?.adminSecretSealed === undefined) return false;
+    return ctx.vault.open(before.adminSecretSealed, aad.targetAdmin(before.id)) !== spec.password;
+  };
+  return planCatalog(current, doc, secretChanged);
+}
+
+const canonical = (value: Readonly<Record<string, unknown>>) => JSON.stringify(sorted(value));
+
+/** What the file no longer lists: accounts, targets and policies retire; users are disabled. */
+async function retireRemoved(ctx: ModuleContext, tx: StoreTx, plan: readonly PlanEntry[]): Promise<void> {
+  const now = ctx.clock.now();
+  const removed = (kind: PlanEntry['kind']) => new Set(plan.filter((e) => e.kind === kind && e.op === 'remove').map((e) => e.name));
+  const [accounts, targets, policies] = [removed('account'), removed('target'), removed('policy')];
+  for (const account of await tx.catalog.listAccounts()) if (accounts.has(account.name)) await tx.catalog.retire('account', account.id, now);
+  for (const target of await tx.catalog.listTargets()) if (targets.has(target.name)) await tx.catalog.retire('target', target.id, now);
+  for (const policy of await tx.catalog.listPolicies()) if (policies.has(policy.name)) await tx.catalog.retire('policy', policy.id, now);
+}
+
+async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, plan: readonly PlanEntry[]): Promise<void> {
   const now = ctx.clock.now();
   for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles, recipient: user.recipient }, now);
+  const changed = (kind: PlanEntry['kind'], name: string) => plan.find((e) => e.kind === kind && e.name === name && e.op === 'change');
   const targetIds = new Map<string, AccountRecord['targetId']>();
   const existing = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
   for (const [i, spec] of doc.targets.entries()) {
@@ -83,33 +144,22 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, 
   }
   const policyIds = new Map<string, AccountRecord['policyId']>();
   for (const [i, spec] of doc.policies.entries()) {
-    const saved = await tx.catalog.upsertPolicy({
-      name: spec.name,
-      conditions: spec.conditions,
-      incidentPattern: spec.incidentPattern,
-      approval: { mode: spec.approval.mode },
-      defaultTtlMs: duration(spec.defaultTtl, `policies[${i}].defaultTtl`),
-      maxTtlMs: duration(spec.maxTtl, `policies[${i}].maxTtl`),
-      minTtlMs: spec.minTtl === undefined ? undefined : duration(spec.minTtl, `policies[${i}].minTtl`),
-      invokers: spec.invokers ?? [],
-    });
+    const saved = await tx.catalog.upsertPolicy({ name: spec.name, ...policyFields(spec, i) });
     policyIds.set(spec.name, saved.id);
   }
   const before = new Map((await tx.catalog.listAccounts()).map((a) => [a.name, a]));
-  for (const [i, spec] of doc.accounts.entries()) {
-    const targetId = targetIds.get(spec.target) ?? (await existingTargetId(tx, spec.target, `accounts[${i}].target`));
-    const policyId = policyIds.get(spec.policy) ?? (await existingPolicyId(tx, spec.policy, `accounts[${i}].policy`));
-    const principal = spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec);
-    const quorum = accountQuorum(spec);
-    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId, mode: spec.mode, principal, spec: accountSpec(spec), quorum });
+  for (const spec of doc.accounts) {
+    const { principal, quorum } = accountFields(spec);
+    const targetId = targetIds.get(spec.target)!;
+    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId: policyIds.get(spec.policy)!, mode: spec.mode, principal, spec: accountSpec(spec), quorum: quorum ?? undefined });
     const old = before.get(spec.name);
     // The sealed secret belongs to the old principal on the old target, or is sealed the old way
     // (root key versus custodian key): stage it afresh.
-    const sealingChanged = (old?.quorum === undefined) !== (quorum === undefined) || Boolean(old?.quorum?.offlineAccess) !== Boolean(quorum?.offlineAccess);
-    if (old && JSON.stringify(old.quorum ?? null) !== JSON.stringify(quorum ?? null)) {
+    const sealingChanged = (old?.quorum === undefined) !== (quorum === null) || Boolean(old?.quorum?.offlineAccess) !== Boolean(quorum?.offlineAccess);
+    if (old && changed('account', spec.name)?.changes['quorum'] !== undefined) {
       // Weakening dual control is the one catalog change an insider would want unnoticed.
       await ctx.audit.append(tx, {
-        actor: actorName,
+        actor: 'system',
         action: quorum ? 'account.quorum-changed' : 'account.quorum-removed',
         subject: spec.name,
         details: { before: old.quorum ?? null, after: quorum ?? null },
@@ -122,15 +172,24 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, 
 
 /**
  * Refuses to change how an account reaches its credential (target, mode, principal, spec, the
- * target's type or settings) while a grant holds it: revocation would go to the wrong place.
- * Changing a target's admin password stays allowed — it may be rotated mid-incident.
+ * target's type or settings), or to retire it, while a grant holds it: revocation would go to
+ * the wrong place, or nowhere. Changing a target's admin password stays allowed — it may be
+ * rotated mid-incident.
  */
-async function checkLiveChanges(tx: StoreTx, doc: CatalogApply): Promise<void> {
+async function checkLiveChanges(tx: StoreTx, doc: CatalogApply, plan: readonly PlanEntry[]): Promise<void> {
   const liveAccounts = new Set<string>(await tx.grants.accountsHeld());
   if (liveAccounts.size === 0) return;
   const accounts = await tx.catalog.listAccounts();
   const targets = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
   const busyTargets = new Set(accounts.filter((a) => liveAccounts.has(a.id)).map((a) => a.targetId));
+  for (const entry of plan.filter((e) => e.op === 'remove')) {
+    const account = entry.kind === 'account' ? accounts.find((a) => a.name === entry.name) : undefined;
+    const target = entry.kind === 'target' ? targets.get(entry.name) : undefined;
+    if ((account && liveAccounts.has(account.id)) || (target && busyTargets.has(target.id))) {
+      const holder = account ? (await tx.grants.holdingAccount(account.id))[0] : undefined;
+      throw new AppError('conflict', `${entry.kind} "${entry.name}" is no longer in the file but ${holder ? `grant ${holder.id} (${holder.state}) holds it` : 'a grant holds one of its accounts'}; end the case first, or keep it in the file`);
+    }
+  }
   for (const [i, spec] of doc.targets.entries()) {
     const old = targets.get(spec.name);
     if (!old || !busyTargets.has(old.id)) continue;
@@ -141,7 +200,7 @@ async function checkLiveChanges(tx: StoreTx, doc: CatalogApply): Promise<void> {
   for (const [i, spec] of doc.accounts.entries()) {
     const old = accounts.find((a) => a.name === spec.name);
     if (!old || !liveAccounts.has(old.id)) continue;
-    const principal = spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec);
+    const { principal } = accountFields(spec);
     const same =
       targets.get(spec.target)?.id === old.targetId &&
       spec.mode === old.mode &&
@@ -150,14 +209,6 @@ async function checkLiveChanges(tx: StoreTx, doc: CatalogApply): Promise<void> {
       JSON.stringify(accountQuorum(spec) ?? null) === JSON.stringify(old.quorum ?? null);
     if (!same) throw new AppError('conflict', `accounts[${i}]: account "${spec.name}" has a live grant; end it before changing the account`, { path: `accounts[${i}]` });
   }
-}
-
-/** A catalog target as stored: connection settings (timeout in ms) apart from its secret. */
-function targetParts(spec: CatalogApply['targets'][number], i: number) {
-  const { name, type, timeout, ...rest } = spec;
-  const { password, ...settings } = rest as typeof rest & { password?: string };
-  const timeoutMs = timeout === undefined ? undefined : duration(timeout, `targets[${i}].timeout`);
-  return { name, type, password, settings: { ...settings, ...(timeoutMs === undefined ? {} : { timeoutMs }) } };
 }
 
 const sorted = (value: Readonly<Record<string, unknown>>) => Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
@@ -176,18 +227,6 @@ async function generatedSecret(ctx: ModuleContext, type: string): Promise<string
  */
 function keptSecret(before: TargetRecord | undefined, type: string): string | undefined {
   return before?.type === type ? before.adminSecretSealed : undefined;
-}
-
-async function existingTargetId(tx: StoreTx, name: string, path: string) {
-  const found = (await tx.catalog.listTargets()).find((t) => t.name === name);
-  if (!found) throw new AppError('validation', `${path}: unknown target "${name}"`, { path });
-  return found.id;
-}
-
-async function existingPolicyId(tx: StoreTx, name: string, path: string) {
-  const found = (await tx.catalog.listPolicies()).find((p) => p.name === name);
-  if (!found) throw new AppError('validation', `${path}: unknown policy "${name}"`, { path });
-  return found.id;
 }
 
 async function tryStage(ctx: ModuleContext, account: AccountRecord) {

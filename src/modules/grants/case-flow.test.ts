@@ -118,7 +118,9 @@ describe('a break-glass case on the test bed', () => {
       A.rotationVerified,
       A.certified,
     ]);
-    expect((await bed.audit()).slice(0, 2)).toEqual([A.catalogApplied, A.staged]);
+    const chain = await bed.audit();
+    expect(chain.indexOf(A.catalogApplied)).toBeGreaterThan(-1);
+    expect(chain.indexOf(A.catalogApplied)).toBeLessThan(chain.indexOf(A.staged));
     const text = JSON.stringify(await bed.auditEvents());
     expect(text).not.toContain(staged.secret);
     expect(text).not.toContain(rotated.secret);
