@@ -18,7 +18,7 @@ export const applyResponseSchema = z.object({
   policies: z.number(),
   accounts: z.number(),
   users: z.number(),
-  staging: z.array(z.object({ account: z.string(), staging: z.enum(['staged', 'pending']), error: z.string().optional() })),
+  staging: z.array(z.object({ account: z.string(), staging: z.enum(['staged', 'pending', 'unverifiable']), error: z.string().optional() })),
   plan: z.array(planEntrySchema),
   dryRun: z.boolean(),
 });
@@ -42,3 +42,13 @@ export const sshCaResponseSchema = z.object({ target: z.string(), caPublicKey: z
 /** `POST /v1/tokens` */
 export const tokenBody = z.object({ user: z.string().min(1).max(64) });
 export const tokenResponseSchema = z.object({ token: z.string().min(1) });
+
+export const targetParams = z.object({ name: z.string().min(1).max(64) });
+
+/** `POST /v1/targets/{name}/check`: reachable with its admin secret, and can rotations be proven there? */
+export const targetCheckResponseSchema = z.object({
+  target: z.string(),
+  reachable: z.boolean(),
+  error: z.string().optional(),
+  accounts: z.array(z.object({ account: z.string(), principal: z.string(), verifiable: z.boolean(), error: z.string().optional() })),
+});

@@ -39,6 +39,12 @@ export function grantDetails(grant: GrantView, style: Style): string {
       ],
       ['note', cert?.note === '' ? undefined : cert?.note],
       ['failure', grant.failure === undefined ? undefined : style.red(grant.failure)],
+      [
+        'stuck',
+        grant.stuck === undefined
+          ? undefined
+          : style.red(`${grant.stuck.step} failed ${grant.stuck.attempts} time(s), retrying at ${grant.stuck.nextAttemptAt}: ${grant.stuck.lastError}`),
+      ],
     ],
     style,
   );

@@ -16,6 +16,7 @@ import { registerCustodianCommands } from './commands/custodian-commands.js';
 import { registerOperatorCommands } from './commands/operator-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerSshCommands } from './commands/ssh-commands.js';
+import { registerTargetCommands } from './commands/target-commands.js';
 import { CliError, ExitWith, exitCodeForError, exitCodeHelp, exitCodes } from './exit-codes.js';
 
 export type { AuditVerification, CliDeps } from './cli-deps.js';
@@ -56,6 +57,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerGrantCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerSshCommands(program, ctx);
+  registerTargetCommands(program, ctx);
   registerCustodianCommands(program, ctx);
   registerKitCommands(program, ctx);
   registerOperatorCommands(program, ctx);

@@ -13,6 +13,7 @@ export const actions = [
   'catalog.read',
   'ssh-ca.read',
   'token.create',
+  'target.check',
   'grant.invoke',
   'grant.reveal',
   'grant.end',
@@ -57,6 +58,7 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // A CA public key is public: sshd hosts are configured with it.
   'ssh-ca.read': { roles: 'authenticated', hint: 'reading an SSH CA key needs a token' },
   'token.create': { roles: ['admin'], hint: 'creating API tokens needs the admin role' },
+  'target.check': { roles: ['admin'], hint: 'checking a target needs the admin role' },
   'grant.invoke': { roles: ['responder', 'admin'], relation: 'policy-invokers', hint: 'invoking needs a role the policy lets invoke' },
   'grant.reveal': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant can reveal its credential' },
   'grant.end': { roles: ['incident-owner', 'admin'], relation: 'requester-or-role', hint: 'only the requester, an incident owner or an admin can end a grant' },

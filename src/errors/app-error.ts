@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'separation_of_duties'
   | 'target_unavailable'
   | 'target_error'
+  /** The target accepts a wrong password: no rotation or revocation could ever be proven on it. */
+  | 'unverifiable'
   | 'audit_failed'
   | 'integrity'
   | 'crypto'

@@ -13,6 +13,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   policy_violation: 422,
   target_unavailable: 503,
   target_error: 502,
+  unverifiable: 422,
   audit_failed: 500,
   integrity: 500,
   crypto: 500,

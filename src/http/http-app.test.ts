@@ -108,4 +108,19 @@ describe('HTTP app on the test bed', () => {
     // The incident owner oversees every case.
     expect((await call('bob', 'GET', `/v1/grants/${id}`)).status).toBe(200);
   });
+
+  it('a case stuck on its target says why in grant show: the step, the attempts and the last error', async () => {
+    const id: string = (await call('alice', 'POST', '/v1/grants', invokeBody)).body.id;
+    bed.target.setDown(true);
+    expect((await call('alice', 'POST', `/v1/grants/${id}/end`)).status).toBe(200);
+    await bed.runDue();
+    const shown = await call('bob', 'GET', `/v1/grants/${id}`);
+    expect(shown.body).toMatchObject({ state: 'revoking', stuck: { step: 'revoke', attempts: 1, lastError: expect.stringContaining('unreachable') } });
+    bed.target.setDown(false);
+    bed.clock.advance(60_000);
+    await bed.runDue();
+    const done = await call('bob', 'GET', `/v1/grants/${id}`);
+    expect(done.body.state).toBe('awaiting-certification');
+    expect(done.body.stuck).toBeUndefined();
+  });
 });

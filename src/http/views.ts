@@ -1,9 +1,10 @@
 import type { Grant } from '../domain/index.js';
+import type { StuckStep } from '../modules/grants/show-grant.js';
 
 const iso = (date: Date | undefined) => date?.toISOString();
 
 /** The public JSON shape of a grant (GrantView). Dates are ISO 8601; absent fields are omitted. */
-export function grantView(grant: Grant, accountName: string | undefined) {
+export function grantView(grant: Grant, accountName: string | undefined, stuck?: StuckStep) {
   const view = {
     id: grant.id,
     account: accountName ?? grant.accountId,
@@ -31,6 +32,7 @@ export function grantView(grant: Grant, accountName: string | undefined) {
       note: grant.certification.note,
     },
     failure: grant.failure,
+    stuck: stuck && { ...stuck, nextAttemptAt: stuck.nextAttemptAt.toISOString() },
   };
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;
 }

@@ -10,6 +10,7 @@ import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../
 import { actions, authorize, userRoles, type Action, type Actor, type Grant, type UserRole } from '../domain/index.js';
 import { isAppError } from '../errors/index.js';
 import { exportAudit, verifyAudit } from './audit/audit-access.js';
+import { checkTarget } from './catalog/check-target.js';
 import { listAccounts } from './catalog/list-accounts.js';
 import { sshCaPublicKey } from './catalog/ssh-ca.js';
 import { runCeremony } from './custodians/ceremony.js';
@@ -73,6 +74,7 @@ describe('every use case, as every role, refuses exactly as the permission table
     'catalog.read': (actor) => listAccounts(bed.ctx, actor),
     'ssh-ca.read': (actor) => sshCaPublicKey(bed.ctx, actor, undefined),
     'token.create': (actor) => createToken(bed.ctx, actor, 'alice'),
+    'target.check': (actor) => checkTarget(bed.ctx, actor, 'db'),
     'grant.invoke': (actor) => invoke(bed.ctx, actor, { account: 'db-ephemeral', condition: 'outage', reason: 'r', incident: 'INC-2', ttl: '5m' }),
     'grant.reveal': (actor) => reveal(bed.ctx, actor, active.id),
     'grant.end': (actor) => endGrant(bed.ctx, actor, active.id),

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { accountsResponseSchema, applyQuery, applyResponseSchema, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
+import { accountsResponseSchema, applyQuery, applyResponseSchema, targetCheckResponseSchema, targetParams, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
 import { catalogApplySchema } from '../../config/catalog-file.js';
 import { applyCatalog } from '../../modules/catalog/apply-catalog.js';
+import { checkTarget } from '../../modules/catalog/check-target.js';
 import { listAccounts } from '../../modules/catalog/list-accounts.js';
 import { sshCaPublicKey } from '../../modules/catalog/ssh-ca.js';
 import type { ModuleContext } from '../../modules/context.js';
@@ -32,6 +33,16 @@ export const catalogRoutes =
     app.get('/accounts', {
       schema: { summary: 'List declared emergency accounts', tags: ['catalog'], response: { 200: accountsResponseSchema, ...errors } },
       handler: async (request) => ({ accounts: await listAccounts(ctx, actorOf(request)) }),
+    });
+
+    app.post('/targets/:name/check', {
+      schema: {
+        summary: 'Probe a target: reachable with its admin secret, and does it reject a wrong password for each pre-staged account (so rotations can be proven)?',
+        tags: ['catalog'],
+        params: targetParams,
+        response: { 200: targetCheckResponseSchema, ...errors },
+      },
+      handler: async (request) => checkTarget(ctx, actorOf(request), request.params.name),
     });
 
     app.get('/ssh/ca', {

@@ -7,7 +7,7 @@ import { cancelGrant } from '../../modules/grants/cancel-grant.js';
 import { certify } from '../../modules/grants/certify.js';
 import { endGrant } from '../../modules/grants/end-grant.js';
 import { reveal } from '../../modules/grants/reveal.js';
-import { accountName, accountNames, listGrants, showGrant } from '../../modules/grants/show-grant.js';
+import { accountName, accountNames, listGrants, showGrant, stuckStep } from '../../modules/grants/show-grant.js';
 import { invoke } from '../../modules/grants/invoke.js';
 import { actorOf } from '../actor.js';
 import { grantView } from '../views.js';
@@ -47,7 +47,10 @@ export const grantRoutes =
 
     app.get('/grants/:id', {
       schema: { summary: 'Show a grant', tags: ['grants'], params: grantIdParams, response: { 200: grantViewSchema, ...errors } },
-      handler: async (request) => view(await showGrant(ctx, actorOf(request), asGrantId(request.params.id))),
+      handler: async (request) => {
+        const grant = await showGrant(ctx, actorOf(request), asGrantId(request.params.id));
+        return grantView(grant, await accountName(ctx, grant), await stuckStep(ctx, grant));
+      },
     });
 
     app.post('/grants/:id/reveal', {

@@ -13,7 +13,7 @@ export interface ApplyResult {
   readonly accounts: number;
   readonly users: number;
   /** Accounts staged now; the others are retried in the background. */
-  readonly staging: { account: string; staging: 'staged' | 'pending'; error?: string }[];
+  readonly staging: { account: string; staging: 'staged' | 'pending' | 'unverifiable'; error?: string }[];
   /** What changed (or, with `dryRun`, would change), object by object; never a secret. */
   readonly plan: PlanEntry[];
   readonly dryRun: boolean;
@@ -237,6 +237,8 @@ async function tryStage(ctx: ModuleContext, account: AccountRecord) {
     const message = error instanceof AppError ? error.message : 'unexpected error';
     ctx.log.warn({ account: account.name, err: message }, 'staging failed; retrying in the background');
     ctx.wake();
+    // Named at apply time: such a target would leave every later case hanging in `rotating`.
+    if (error instanceof AppError && error.code === 'unverifiable') return { account: account.name, staging: 'unverifiable' as const, error: message };
     return { account: account.name, staging: 'pending' as const, error: message };
   }
 }

@@ -5,7 +5,7 @@ import type { ModuleContext } from '../context.js';
 import { recordAccountSecret } from '../custodians/account-secret.js';
 import { restoreStandby } from '../custodians/standby.js';
 import { loadTarget } from '../grants/grant-store.js';
-import { recordOrResync } from '../secrets/verified-rotation.js';
+import { assertVerifiable, recordOrResync } from '../secrets/verified-rotation.js';
 import { prestagedOps, withConnector } from '../targets.js';
 
 /**
@@ -32,6 +32,7 @@ export async function stageAccount(ctx: ModuleContext, accountId: AccountId): Pr
       if (verdict !== 'accepted') {
         throw new AppError('target_error', `target "${target.name}" did not accept the staged secret of "${account.principal}"`);
       }
+      await assertVerifiable(ops, target, account.principal);
       await restoreStandby(ops, account);
     });
     await recordOrResync(ctx, accountId, secret, () =>

@@ -9,6 +9,21 @@ export async function showGrant(ctx: ModuleContext, actor: Actor, id: GrantId): 
   return grant;
 }
 
+/** A step of a case that the scheduler keeps retrying, and why: what `grant show` tells a stuck case. */
+export interface StuckStep {
+  readonly step: string;
+  readonly attempts: number;
+  readonly lastError: string;
+  readonly nextAttemptAt: Date;
+}
+
+/** Why a case has not moved on, if a step of it failed and is being retried. */
+export async function stuckStep(ctx: ModuleContext, grant: Grant): Promise<StuckStep | undefined> {
+  const jobs = await ctx.store.transaction((tx) => tx.jobs.findFor(grant.id));
+  const failing = jobs.find((job) => job.attempts > 0 && job.lastError !== undefined);
+  return failing && { step: failing.kind, attempts: failing.attempts, lastError: failing.lastError!, nextAttemptAt: failing.dueAt };
+}
+
 /** The newest cases: every case for overseers, one's own for everyone else. */
 export async function listGrants(ctx: ModuleContext, actor: Actor, filter: { state?: GrantState }): Promise<Grant[]> {
   const grants = await ctx.store.transaction((tx) => tx.grants.list(filter.state ? { states: [filter.state], limit: 500 } : { limit: 500 }));

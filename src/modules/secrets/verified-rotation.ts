@@ -1,12 +1,30 @@
 import { generatePassword } from '../../crypto/index.js';
 import type { AccountId, GrantId } from '../../domain/index.js';
 import { AppError, isAppError } from '../../errors/index.js';
-import type { AccountRecord, TargetRecord } from '../../ports/index.js';
+import type { AccountRecord, PrestagedOperations, TargetRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { recordAccountSecret } from '../custodians/account-secret.js';
 import { restoreStandby } from '../custodians/standby.js';
 import { loadTarget } from '../grants/grant-store.js';
 import { prestagedOps, withConnector } from '../targets.js';
+
+/**
+ * Can this target prove anything about this account's secret? A target that accepts a wrong
+ * password (PostgreSQL `trust`, a test LDAP with anonymous binds) can never show an old secret
+ * rejected: every rotation would hang unverified. Asked at staging and by `target check`.
+ */
+export async function assertVerifiable(ops: PrestagedOperations, target: Pick<TargetRecord, 'name' | 'type'>, principal: string): Promise<void> {
+  if ((await ops.verify({ username: principal, password: `wrong-${generatePassword()}` })) === 'accepted') {
+    throw new AppError('unverifiable', `target "${target.name}" accepts a wrong password for "${principal}", so no rotation or revocation could be proven; ${verifiableHint(target.type)}`);
+  }
+}
+
+/** What to change on the target so it checks passwords. */
+export function verifiableHint(type: string): string {
+  return type === 'postgres'
+    ? 'require password authentication (scram-sha-256) for this role in pg_hba.conf instead of "trust", reload, and apply again'
+    : 'make the target check passwords for this account, then apply again';
+}
 
 /**
  * Rotates on the target and proves it: the old secret rejected, the new one accepted. Only a
@@ -20,7 +38,9 @@ export async function rotateVerified(ctx: ModuleContext, account: AccountRecord,
     const oldVerdict = await ops.verify({ username: account.principal, password: oldSecret });
     const newVerdict = await ops.verify({ username: account.principal, password: newSecret });
     if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
-      throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})`);
+      // Old and new both accepted: the target likely accepts any password; say so, and how to check.
+      const why = oldVerdict === 'accepted' ? `; the target still accepts the old secret — if it accepts any password, ${verifiableHint(target.type)} (breakglass target check ${target.name})` : '';
+      throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})${why}`);
     }
     await restoreStandby(ops, account);
   });
