@@ -23,6 +23,9 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     const policy = await tx.catalog.findPolicyById(account.policyId);
     if (!policy) throw appError.notFound(`policy of account "${account.name}"`);
     authorize(actor, 'grant.invoke', { policy });
+    // The incident is matched against the policy's pattern here, before the account lock is
+    // taken, and in linear time (domain/linear-pattern.ts): no responder's text can hold a lock
+    // that revocations of this account wait for. Keep user-controlled matching above this line.
     const { ttlMs } = evaluateInvocation(policy, input);
     await tx.catalog.lockAccount(account.id);
     if (account.mode === 'prestaged') {
