@@ -23,6 +23,7 @@ const code = await runCli(process.argv, {
       host,
       databaseUrl: env.databaseUrl,
       execDirs: env.execDirs,
+      krlDirs: env.krlDirs,
       logger: { level: env.logLevel ?? 'info' },
       unsealInputs: { ...(secrets?.passphrase && { passphrase: secrets.passphrase }), ...(secrets?.pkcs11Pin && { pkcs11Pin: secrets.pkcs11Pin }) },
     });

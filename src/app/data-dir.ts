@@ -1,4 +1,6 @@
+import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { AppError } from '../errors/index.js';
 import { hasRootKeyMaterial, materialFiles } from '../root-key/material-files.js';
 
 /**
@@ -17,4 +19,51 @@ export function dataDirPaths(dataDir: string) {
 /** A data dir is initialised once it has root key material: a descriptor, or (before seals) a key file. */
 export function isInitialised(dataDir: string): boolean {
   return hasRootKeyMaterial(dataDir);
+}
+
+/** The files of a data directory that only the server's user may read: the database (with its journal files) and the root key material. */
+function privateFiles(dataDir: string): string[] {
+  const database = dataDirPaths(dataDir).database;
+  return [database, `${database}-wal`, `${database}-shm`, ...Object.values(materialFiles).map((name) => join(dataDir, name))];
+}
+
+/**
+ * Forces the data directory to 0700 and its database and key files to 0600, so another local
+ * user can read neither the sealed secrets nor the audit chain (nor the root key in quick-start
+ * mode). A path that is group- or world-accessible is fixed when this user owns it; one owned
+ * by someone else is not ours to change, so the server refuses to start, naming the path and
+ * the command that fixes it. Missing files are skipped (SQLite makes -wal/-shm on demand:
+ * call again after opening the store).
+ *
+ * @example secureDataDir('/var/lib/breakglass') // before and after opening the store
+ */
+export function secureDataDir(dataDir: string, options: { uid?: number } = {}): void {
+  if (process.platform === 'win32') return; // POSIX modes; Windows protects the directory with its ACLs.
+  const uid = options.uid ?? process.getuid?.();
+  secure(dataDir, 0o700, uid);
+  for (const path of privateFiles(dataDir)) secure(path, 0o600, uid);
+}
+
+function secure(path: string, mode: number, uid: number | undefined): void {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if ((stats.mode & 0o077) === 0) return;
+  const fix = `chmod ${mode.toString(8)} ${path}`;
+  const current = (stats.mode & 0o777).toString(8).padStart(4, '0');
+  if (stats.uid !== uid) {
+    throw new AppError(
+      'conflict',
+      `${path} is accessible to other users (mode ${current}) and owned by another user (uid ${stats.uid}), so Breakglass will not change it; as its owner, run: ${fix}`,
+    );
+  }
+  try {
+    chmodSync(path, mode);
+  } catch (cause) {
+    throw new AppError('conflict', `${path} is accessible to other users (mode ${current}) and could not be fixed; run: ${fix}`, { cause });
+  }
 }

@@ -12,7 +12,7 @@ import { rootKeySettings } from '../root-key/journal.js';
 import { materialFiles, materialPath, writeNewFile } from '../root-key/material-files.js';
 import { describeSeal, resolveSealSpec, sealRootKey, type SealChoice, type SealSecrets } from '../root-key/seal-root-key.js';
 import { settingKeys } from '../root-key/settings-keys.js';
-import { isInitialised } from './data-dir.js';
+import { isInitialised, secureDataDir } from './data-dir.js';
 import { openStore } from './open-store.js';
 
 export interface InitOptions {
@@ -50,12 +50,14 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   // Every choice and secret is checked before anything is created.
   const spec = await resolveSealSpec(options.seal ?? { mode: 'keyfile' }, options.secrets ?? {});
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  secureDataDir(dataDir); // an existing directory keeps its mode through mkdir
   const rootKey = generateRootKey();
   try {
     const sealed = await sealRootKey(rootKey, spec, newSealId());
     if (sealed.descriptor.seal === 'keyfile') writeRootKeyFile(materialPath(dataDir, materialFiles.keyFile), rootKey);
     writeNewFile(dataDir, materialFiles.descriptor, serializeDescriptor(sealed.descriptor));
     const adminToken = await initStore(options, createVault(rootKey), sealed.descriptor, clock);
+    secureDataDir(dataDir); // the database files SQLite just made with the umask's mode
     return { adminToken, dataDir, seal: sealed.descriptor.seal, ...(sealed.unsealShares && { unsealShares: sealed.unsealShares }) };
   } finally {
     rootKey.fill(0);

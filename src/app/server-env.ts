@@ -16,6 +16,12 @@ const schema = z.object({
     .optional()
     .transform((text) => (text ?? '').split(':').filter((dir) => dir !== ''))
     .refine((dirs) => dirs.every((dir) => isAbsolute(dir)), 'every directory must be an absolute path'),
+  /** Colon-separated directories where `type: ssh` targets may keep their KRL, besides the data directory. */
+  BREAKGLASS_KRL_DIRS: z
+    .string()
+    .optional()
+    .transform((text) => (text ?? '').split(':').filter((dir) => dir !== ''))
+    .refine((dirs) => dirs.every((dir) => isAbsolute(dir)), 'every directory must be an absolute path'),
   /** Opens (and, at init, sets) a passphrase-sealed root key. Secret: never logged. */
   BREAKGLASS_PASSPHRASE: z.string().optional(),
   /** The new passphrase for `breakglass operator rekey`. */
@@ -28,6 +34,7 @@ export type ServerEnv = Readonly<{
   databaseUrl: string | undefined;
   logLevel: string | undefined;
   execDirs: readonly string[];
+  krlDirs: readonly string[];
   /** Root key seal secrets (see README "Root key sealing"). */
   passphrase: string | undefined;
   newPassphrase: string | undefined;
@@ -44,6 +51,7 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     databaseUrl: parsed.data.BREAKGLASS_DATABASE_URL,
     logLevel: parsed.data.BREAKGLASS_LOG_LEVEL,
     execDirs: Object.freeze(parsed.data.BREAKGLASS_EXEC_DIRS),
+    krlDirs: Object.freeze(parsed.data.BREAKGLASS_KRL_DIRS),
     passphrase: parsed.data.BREAKGLASS_PASSPHRASE || undefined,
     newPassphrase: parsed.data.BREAKGLASS_NEW_PASSPHRASE || undefined,
     pkcs11Pin: parsed.data.BREAKGLASS_PKCS11_PIN || undefined,

@@ -7,7 +7,7 @@ import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createVault } from '../modules/vault/vault.js';
-import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type SealGate, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
+import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type SealGate, type SettingsContext, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
 import { announceServer, assertNoKeyOperation } from '../root-key/data-dir-locks.js';
 import { readRootKeyMaterial, type ShamirDescriptor } from '../root-key/descriptor.js';
 import { assertKeyMatchesStore, assertMaterialIsCurrent, recoverRootKeyChange } from '../root-key/journal.js';
@@ -15,7 +15,7 @@ import { keyProviderFor } from '../root-key/key-providers.js';
 import { openAuditLog } from '../root-key/open-audit-log.js';
 import { settingKeys } from '../root-key/settings-keys.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
-import { isInitialised } from './data-dir.js';
+import { isInitialised, secureDataDir } from './data-dir.js';
 import { openStore } from './open-store.js';
 import { startSealedServer, type Assembled } from './sealed-server.js';
 
@@ -26,6 +26,8 @@ export interface ServerOptions {
   readonly databaseUrl?: string | undefined;
   /** Directories whose executables exec targets may run (BREAKGLASS_EXEC_DIRS); none by default. */
   readonly execDirs?: readonly string[];
+  /** Directories besides the data directory where SSH targets may keep their KRL (BREAKGLASS_KRL_DIRS); none by default. */
+  readonly krlDirs?: readonly string[];
   readonly clock?: Clock;
   readonly retry?: RetryPolicy;
   /** pino options, or false for silence (tests). */
@@ -52,14 +54,15 @@ type Drivers = Awaited<ReturnType<typeof loadConnectorDrivers>>;
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
- * Connectors by target type. Per-target files (the SSH KRL) default to the data directory;
- * exec targets may run only executables under the directories the server allows.
+ * Connectors by target type. Per-target files (the SSH KRL) live in the data directory or a
+ * directory the server allows; exec targets may run only executables under the directories
+ * the server allows.
  */
-function connectorsFor(drivers: Drivers, dataDir: string, execDirs: readonly string[]): ConnectorFactory {
+function connectorsFor(drivers: Drivers, context: Omit<SettingsContext, 'targetName'>): ConnectorFactory {
   return (target) => {
     const driver = drivers[target.type];
     if (!driver) throw new AppError('target_error', `no connector for target type "${target.type}"`);
-    const settings = driver.prepareSettings?.(target.settings, { dataDir, execDirs, targetName: target.name }) ?? target.settings;
+    const settings = driver.prepareSettings?.(target.settings, { ...context, targetName: target.name }) ?? target.settings;
     return driver.create({ ...target, settings });
   };
 }
@@ -74,6 +77,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (!isInitialised(options.dataDir)) {
     throw new AppError('not_found', `${options.dataDir} is not initialised; run \`breakglass init --data-dir ${options.dataDir}\` first`);
   }
+  // Refuses to start on a data dir other users can read (see secureDataDir).
+  secureDataDir(options.dataDir);
   const clock = options.clock ?? systemClock;
   // Announce first, then look for a rekey or rotation: see data-dir-locks.ts.
   const withdraw = announceServer(options.dataDir);
@@ -81,6 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     assertNoKeyOperation(options.dataDir);
     store = await openStore(options.dataDir, options.databaseUrl);
+    secureDataDir(options.dataDir); // journal files the open may have created
     await recoverRootKeyChange(options.dataDir, store);
     const material = readRootKeyMaterial(options.dataDir);
     await assertMaterialIsCurrent(store, material);
@@ -199,7 +205,7 @@ async function assemble(
     clock,
     vault,
     audit,
-    connectors: connectorsFor(drivers, options.dataDir, options.execDirs ?? []),
+    connectors: connectorsFor(drivers, { dataDir: options.dataDir, execDirs: options.execDirs ?? [], krlDirs: options.krlDirs ?? [] }),
     drivers: (type) => drivers[type],
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },

@@ -87,7 +87,23 @@ describe('parseCatalogYaml', () => {
   });
 
   it('rejects an incident pattern that does not compile', () => {
-    expect(lines(example.replace('"^INC-[0-9]+$"', '"^INC-[0-9+$"'))).toEqual(['policies[0].incidentPattern: is not a valid regular expression']);
+    expect(lines(example.replace('"^INC-[0-9]+$"', '"^INC-[0-9+$"'))).toEqual([
+      'policies[0].incidentPattern: is not a valid regular expression for the linear-time engine (RE2): error parsing regexp: missing closing ]: `[0-9+$`',
+    ]);
+  });
+
+  it('patterns cannot freeze the server: the catalog checks incidentPattern with the linear-time engine, not a syntax blacklist', () => {
+    // Shapes that backtrack exponentially in a backtracking engine are harmless in RE2: accepted.
+    for (const shape of ['(a+)+$', '(a|aa)+$', '(\\\\w+\\\\s?)*$', '^(INC-[0-9]+)+$']) {
+      expect(parseCatalogYaml(example.replace('"^INC-[0-9]+$"', `"${shape}"`)).policies[0]?.incidentPattern, shape).toBeDefined();
+    }
+    // What RE2 cannot run (lookaround, backreferences) is refused, with the path named.
+    expect(lines(example.replace('"^INC-[0-9]+$"', '"^(?=INC)INC-[0-9]+$"'))).toEqual([
+      'policies[0].incidentPattern: is not a valid regular expression for the linear-time engine (RE2): error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+    ]);
+    expect(lines(example.replace('"^INC-[0-9]+$"', '"^(INC)-\\\\1$"'))).toEqual([
+      'policies[0].incidentPattern: is not a valid regular expression for the linear-time engine (RE2): error parsing regexp: invalid escape sequence: `\\1`',
+    ]);
   });
 
   it('rejects a port outside 1–65535', () => {

@@ -10,7 +10,7 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { parseDuration, userRoles } from '../domain/index.js';
+import { linearPatternProblem, parseDuration, userRoles } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import { accountFieldIssues, accountFieldShape, targetSchema, type CatalogTarget } from './catalog-specs.js';
 
@@ -31,21 +31,13 @@ const name = z
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
 
 /**
- * A quantified group that itself contains a quantifier (`(a+)+`, `(\\w*)*`, `(x+){2,}`) can
- * backtrack exponentially: a responder's incident reference would freeze the server, and with
- * it every revocation. Such patterns are refused.
+ * A pattern is checked with the engine that will match it (RE2, linear time: see
+ * src/domain/linear-pattern.ts), so what the catalog accepts is exactly what invoke can run.
  */
-const nestedQuantifier = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,)/;
-const safeFromBacktracking = (source: string): boolean => !nestedQuantifier.test(source);
-
-const compilesAsRegExp = (source: string): boolean => {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const linearRegExp = z.string().max(500).superRefine((source, ctx) => {
+  const problem = linearPatternProblem(source);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `is not a valid regular expression for the linear-time engine (RE2): ${problem}` });
+});
 
 /** Cross-field checks run on partly invalid objects too, so one pass reports every problem. */
 const isObjectPayload = (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null;
@@ -78,12 +70,7 @@ const policy = z
   .strictObject({
     name,
     conditions: z.array(z.string().min(1, 'must not be empty').max(64)).min(1, 'list at least one condition'),
-    incidentPattern: z
-      .string()
-      .max(500)
-      .refine(compilesAsRegExp, 'is not a valid regular expression')
-      .refine(safeFromBacktracking, 'nests a quantifier inside a quantified group, which can backtrack for ever; simplify it')
-      .optional(),
+    incidentPattern: linearRegExp.optional(),
     approval: z.discriminatedUnion('mode', [z.strictObject({ mode: z.literal('post-hoc') })], {
       error: 'unsupported approval mode; supported: post-hoc',
     }),

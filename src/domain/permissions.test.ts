@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asUserId } from './ids.js';
-import { actions, authorize, permissions, seesEveryCase, type Action, type AuthorizationSubject } from './permissions.js';
+import { actions, authorize, permissions, seesEveryCase, type Action, type AuthorizationSubject, type Relation } from './permissions.js';
 import { userRoles, type Actor, type UserRole } from './types.js';
 
 const actor = (name: string, roles: UserRole[]): Actor => ({ id: asUserId(`u-${name}`), name, roles });
@@ -19,6 +19,11 @@ const codeOf = (fn: () => void): string => {
   }
 };
 
+/** Relations about a case, and about an account: someone who may not see it is told it does not exist. */
+const onACase = (relation: Relation | undefined) =>
+  relation === 'requester' || relation === 'requester-or-role' || relation === 'not-requester' || relation === 'own-or-role' || relation === 'custodian-of-account';
+const onAnAccount = (relation: Relation | undefined) => relation === 'custodian-of-account' || relation === 'custodian-or-role' || relation === 'policy-invokers';
+
 /**
  * Generated from the table: every action as every single role, as a person who is not the
  * requester and not a custodian, so that only the role decides. The relations are tested below.
@@ -27,10 +32,10 @@ describe('the permission table, as every role', () => {
   for (const action of actions) {
     for (const role of userRoles) {
       const rule = permissions[action];
+      const onCase = onACase(rule.relation);
       const roleAllows = rule.roles === 'authenticated' || rule.roles === 'any-role' || rule.roles.includes(role);
       const other = actor(`bob-${role}`, [role]);
       const seesCases = (permissions['grant.read'].roles as readonly string[]).includes(role);
-      const onCase = rule.relation === 'requester' || rule.relation === 'requester-or-role' || rule.relation === 'not-requester' || rule.relation === 'own-or-role';
       const expected: Record<string, string> = { requester: 'forbidden', 'custodian-of-account': 'forbidden' };
       // Someone else's case that one may not see is "not found", whatever the action.
       const want = onCase && !seesCases ? 'not_found' : ((rule.relation && expected[rule.relation]) ?? (roleAllows ? 'allowed' : 'forbidden'));
@@ -41,8 +46,8 @@ describe('the permission table, as every role', () => {
     it(`${action} with no role at all`, () => {
       const rule = permissions[action];
       const none = actor('nobody', []);
-      const onCase = rule.relation === 'requester' || rule.relation === 'requester-or-role' || rule.relation === 'not-requester' || rule.relation === 'own-or-role';
-      const want = rule.roles === 'authenticated' ? 'allowed' : onCase ? 'not_found' : 'forbidden';
+      // With no role one sees no case and no account: either is "not found".
+      const want = rule.roles === 'authenticated' ? 'allowed' : onACase(rule.relation) || onAnAccount(rule.relation) ? 'not_found' : 'forbidden';
       expect(codeOf(() => authorize(none, action, subject))).toBe(want);
     });
   }
@@ -70,6 +75,16 @@ describe('relation rules', () => {
     expect(codeOf(() => authorize(actor('carol-custodian', ['custodian']), 'custodian.share', subject))).toBe('allowed');
     expect(codeOf(() => authorize(actor('erin', ['custodian']), 'custodian.share', subject))).toBe('forbidden');
     expect(codeOf(() => authorize(actor('carol-admin', ['admin']), 'custodian.share', subject))).toBe('forbidden');
+  });
+  it('authorize before you answer: a custodian reads the kit only of accounts that name them; an admin reads every kit', () => {
+    expect(codeOf(() => authorize(actor('carol-custodian', ['custodian']), 'custodian.kit', subject))).toBe('allowed');
+    expect(codeOf(() => authorize(actor('erin', ['custodian']), 'custodian.kit', subject))).toBe('forbidden');
+    expect(codeOf(() => authorize(actor('root', ['admin']), 'custodian.kit', subject))).toBe('allowed');
+    expect(codeOf(() => authorize(actor('carol-custodian', []), 'custodian.kit', subject))).toBe('not_found');
+  });
+  it('authorize before you answer: a share for a case one may not see is "not found", not "forbidden"', () => {
+    expect(codeOf(() => authorize(actor('mallory', ['responder']), 'custodian.share', subject))).toBe('not_found');
+    expect(codeOf(() => authorize(requester, 'custodian.share', subject))).toBe('forbidden');
   });
   it("a policy's invokers replace the default invoking roles", () => {
     const owners = { ...subject, policy: { name: 'p1', invokers: ['incident-owner'] as UserRole[] } };

@@ -35,10 +35,20 @@ export type Action = (typeof actions)[number];
  * - `not-requester`: one of the roles, and never the requester (certify: separation of duties).
  * - `own-or-role`: one of the roles sees every case, anyone else only their own; a case they
  *   may not see is reported as not found, since its existence is itself not to be told.
- * - `custodian-of-account`: one of the roles and named among the account's custodians.
+ * - `custodian-of-account`: one of the roles and named among the account's custodians; on a
+ *   case (share submission), someone who may not see the case is told it does not exist.
+ * - `custodian-or-role`: named among the account's custodians (with a role), or one of the roles.
  * - `policy-invokers`: the policy's `invokers` (roles), or the table's roles when it names none.
+ * On an account, someone who may not see the catalog (no role) is told it does not exist.
  */
-export type Relation = 'requester' | 'requester-or-role' | 'not-requester' | 'own-or-role' | 'custodian-of-account' | 'policy-invokers';
+export type Relation =
+  | 'requester'
+  | 'requester-or-role'
+  | 'not-requester'
+  | 'own-or-role'
+  | 'custodian-of-account'
+  | 'custodian-or-role'
+  | 'policy-invokers';
 
 export interface Permission {
   /**
@@ -66,7 +76,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'grant.certify': { roles: ['incident-owner', 'admin'], relation: 'not-requester', hint: 'certifying needs the incident-owner or admin role' },
   'grant.read': { roles: ['admin', 'incident-owner', 'auditor', 'custodian'], relation: 'own-or-role', hint: 'only overseers see other people\'s grants' },
   'custodian.ceremony': { roles: ['admin'], hint: 'a key ceremony needs the admin role' },
-  'custodian.kit': { roles: ['admin', 'custodian'], hint: 'the offline kit needs the admin or custodian role' },
+  // A kit names the custodians and carries the sealed secret: for the account's own custodians.
+  'custodian.kit': { roles: ['admin'], relation: 'custodian-or-role', hint: 'the offline kit is for the account\'s custodians and admins' },
   'custodian.share': { roles: ['custodian'], relation: 'custodian-of-account', hint: 'only the account\'s custodians present shares' },
   'audit.verify': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'verifying the audit chain needs the admin, auditor or incident-owner role' },
   'audit.export': { roles: ['admin', 'auditor'], hint: 'exporting the audit chain needs the admin or auditor role' },
@@ -76,13 +87,16 @@ export const permissions: Readonly<Record<Action, Permission>> = {
 export interface AuthorizationSubject {
   /** The grant in question, for relation rules about its requester (reveal, end, certify, read). */
   readonly grant?: { readonly id: string; readonly requesterId: UserId };
-  /** The account's custodians and its name (share submission). */
+  /** The account acted on: its name and custodians (invoke, share submission, kit). */
   readonly account?: { readonly name: string; readonly custodians: readonly string[] };
   /** The account's policy (invocation): its `invokers` replace the table's roles when it names any. */
   readonly policy?: { readonly name: string; readonly invokers: readonly UserRole[] };
 }
 
-const caseRelations: ReadonlySet<Relation> = new Set(['requester', 'requester-or-role', 'not-requester', 'own-or-role']);
+/** Relations about a case: acting on a case one may not see answers `not_found`. */
+const caseRelations: ReadonlySet<Relation> = new Set(['requester', 'requester-or-role', 'not-requester', 'own-or-role', 'custodian-of-account']);
+/** Relations about an account: acting on an account one may not see (no role) answers `not_found`. */
+const accountRelations: ReadonlySet<Relation> = new Set(['custodian-of-account', 'custodian-or-role', 'policy-invokers']);
 
 function hasRole(actor: Actor, roles: Permission['roles']): boolean {
   if (roles === 'authenticated') return true;
@@ -109,6 +123,9 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
   if (subject.grant && rule.relation !== undefined && caseRelations.has(rule.relation) && subject.grant.requesterId !== actor.id && !seesEveryCase(actor)) {
     throw new AppError('not_found', `grant ${subject.grant.id} not found`);
   }
+  if (subject.account && rule.relation !== undefined && accountRelations.has(rule.relation) && !hasRole(actor, permissions['catalog.read'].roles)) {
+    throw new AppError('not_found', `account "${subject.account.name}" not found`);
+  }
   switch (rule.relation) {
     case undefined:
       if (!hasRole(actor, rule.roles)) throw forbidden();
@@ -134,6 +151,13 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
       const account = need(subject.account, action, 'account');
       if (!hasRole(actor, rule.roles) || !account.custodians.includes(actor.name)) {
         throw new AppError('forbidden', `${actor.name} is not a custodian of account "${account.name}"`);
+      }
+      return;
+    }
+    case 'custodian-or-role': {
+      const account = need(subject.account, action, 'account');
+      if (!hasRole(actor, rule.roles) && !account.custodians.includes(actor.name)) {
+        throw new AppError('forbidden', `${actor.name} is not a custodian of account "${account.name}"; ${rule.hint}`);
       }
       return;
     }

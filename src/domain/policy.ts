@@ -1,5 +1,6 @@
 import { AppError } from '../errors/index.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { linearPattern } from './linear-pattern.js';
 import type { Policy } from './types.js';
 
 export interface InvocationRequest {
@@ -25,7 +26,8 @@ export function evaluateInvocation(policy: Policy, request: InvocationRequest): 
   if (request.reason.trim().length === 0) {
     throw new AppError('policy_violation', 'a reason is required');
   }
-  if (policy.incidentPattern !== undefined && !new RegExp(policy.incidentPattern).test(request.incident)) {
+  // Linear time whatever the pattern: a catalog's pattern and a responder's text cannot freeze the server.
+  if (policy.incidentPattern !== undefined && !linearPattern(policy.incidentPattern).test(request.incident)) {
     throw new AppError(
       'policy_violation',
       `incident "${request.incident}" does not match ${policy.incidentPattern} required by policy "${policy.name}"`,

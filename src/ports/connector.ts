@@ -106,6 +106,8 @@ export interface SettingsContext {
   readonly dataDir: string;
   /** Directories whose executables exec targets may run (BREAKGLASS_EXEC_DIRS). */
   readonly execDirs: readonly string[];
+  /** Directories besides the data directory where SSH targets may keep their KRL (BREAKGLASS_KRL_DIRS). */
+  readonly krlDirs: readonly string[];
   /** The target's name in the catalog, if known. */
   readonly targetName: string | undefined;
 }

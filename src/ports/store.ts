@@ -119,7 +119,8 @@ export interface GrantRepository {
   /** The sealed credential of an ephemeral grant; `undefined` clears it (after the reveal). */
   setCredential(id: GrantId, sealed: string | undefined): Promise<void>;
   getCredential(id: GrantId): Promise<string | undefined>;
-  list(filter: { states?: readonly GrantState[]; accountId?: AccountId; limit?: number }): Promise<Grant[]>;
+  /** Newest first; `requesterId` keeps one person's grants (filtered in SQL, before the limit). */
+  list(filter: { states?: readonly GrantState[]; accountId?: AccountId; requesterId?: UserId; limit?: number }): Promise<Grant[]>;
   /** The grants that hold this account (domain `holdsAccount`, filtered in SQL), oldest first. */
   holdingAccount(accountId: AccountId): Promise<Grant[]>;
   /** Every account some grant holds (domain `holdsAccount`, filtered in SQL). */

@@ -67,6 +67,7 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
         query = query.where('state', 'in', filter.states);
       }
       if (filter.accountId !== undefined) query = query.where('account_id', '=', filter.accountId);
+      if (filter.requesterId !== undefined) query = query.where('requester_id', '=', filter.requesterId);
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).map(toGrant);
     },

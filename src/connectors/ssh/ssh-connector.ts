@@ -3,8 +3,8 @@
  * Breakglass CA (ssh-admin.ts), revoked through a KRL (revocation-list.ts).
  * Invariants and import rules: ./README.md.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { AppError } from '../../errors/index.js';
 import type { Connector, ConnectorCapabilities, ConnectorDriver, SettingsContext, TargetConnection } from '../../ports/index.js';
 import { parseTimeout } from '../lib/target-settings.js';
@@ -50,16 +50,49 @@ export function createSshConnector(target: TargetConnection): Connector {
 
 /**
  * Without a `krlPath` the KRL lives in the data directory, `ssh/<target name>.krl` (the
- * directory made 0700); a `krlPath` must name a `.krl` file, so a catalog cannot point the
- * server's KRL writes at any other file it can write.
+ * directory made 0700). A `krlPath` must name a `.krl` file under the data directory or a
+ * directory the server allows (BREAKGLASS_KRL_DIRS), checked on the real path (`..` and
+ * symlinks resolved): whoever may apply a catalog must not be able to aim the server's KRL
+ * writes at any file the server can write. The resolved path is what the connector uses.
  */
 function prepareSettings(settings: Readonly<Record<string, unknown>>, context: SettingsContext): Readonly<Record<string, unknown>> {
   const krlPath = settings['krlPath'];
   if (typeof krlPath === 'string' && !krlPath.endsWith('.krl')) throw new AppError('target_error', 'ssh krlPath must name a .krl file');
-  if (krlPath !== undefined) return settings;
-  const defaultPath = join(context.dataDir, 'ssh', `${context.targetName ?? 'default'}.krl`);
-  mkdirSync(dirname(defaultPath), { recursive: true, mode: 0o700 });
-  return { ...settings, krlPath: defaultPath };
+  if (krlPath === undefined) {
+    const defaultPath = join(context.dataDir, 'ssh', `${context.targetName ?? 'default'}.krl`);
+    mkdirSync(dirname(defaultPath), { recursive: true, mode: 0o700 });
+    return { ...settings, krlPath: defaultPath };
+  }
+  return { ...settings, krlPath: allowedKrlPath(parseKrlPath(settings), [context.dataDir, ...context.krlDirs]) };
+}
+
+function allowedKrlPath(krlPath: string, allowedDirs: readonly string[]): string {
+  const real = realPathOf(krlPath);
+  const allowed = allowedDirs.some((dir) => existsSync(dir) && isWithin(real, realpathSync(dir)));
+  if (!allowed) {
+    throw new AppError(
+      'target_error',
+      `ssh krlPath ${krlPath} is outside the data directory and BREAKGLASS_KRL_DIRS; keep the KRL under the data directory (or omit krlPath) or list its directory in BREAKGLASS_KRL_DIRS on the server`,
+    );
+  }
+  return real;
+}
+
+const isWithin = (path: string, dir: string) => path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+
+/**
+ * The real path of a file that may not exist yet (nor its directory, e.g. an unmounted share):
+ * the deepest existing ancestor resolved, the rest appended. A dangling symlink is followed to
+ * where it points (reads of the KRL would follow it). `..` is resolved first.
+ */
+function realPathOf(path: string, depth = 0): string {
+  if (depth > 40) throw new AppError('target_error', `ssh krlPath ${path}: too many levels of symbolic links`);
+  const absolute = resolve(path);
+  if (existsSync(absolute)) return realpathSync(absolute);
+  if (lstatSync(absolute, { throwIfNoEntry: false })?.isSymbolicLink()) return realPathOf(resolve(dirname(absolute), readlinkSync(absolute)), depth + 1);
+  const parent = dirname(absolute);
+  if (parent === absolute) return absolute;
+  return join(realPathOf(parent, depth + 1), basename(absolute));
 }
 
 export const sshDriver: ConnectorDriver = { create: createSshConnector, generateAdminSecret, publicInfo, prepareSettings };

@@ -10,10 +10,11 @@ import { custodianSecretAad, isCustodianSealed } from './account-secret.js';
  * changes with every rotation and every ceremony, so a stale printed kit is detectable.
  */
 export async function kitDocument(ctx: ModuleContext, actor: Actor, accountName: string) {
-  authorize(actor, 'custodian.kit');
   return ctx.store.transaction(async (tx) => {
     const account = await tx.catalog.findAccountByName(accountName);
     if (!account) throw appError.notFound(`account "${accountName}"`);
+    // Before anything tells whether the account has a ceremony or a staged secret.
+    authorize(actor, 'custodian.kit', { account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
     const key = await tx.catalog.getCustodianKey(account.id);
     if (!account.quorum || !key) throw appError.notFound(`key ceremony of account "${accountName}" (run breakglass ceremony ${accountName})`);
     if (account.secretSealed === undefined || account.staging !== 'staged' || !isCustodianSealed(account.secretSealed)) {

@@ -32,23 +32,29 @@ interface ShareContext extends Case {
  */
 export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, shareText: string): Promise<ShareReceipt> {
   const grantId = asGrantId(id);
-  const c = await ctx.store.transaction(async (tx): Promise<ShareContext> => {
-    const found = await loadCase(tx, grantId);
-    const key = found.account.quorum ? await tx.catalog.getCustodianKey(found.account.id) : undefined;
-    if (!key) throw new AppError('invalid_transition', `grant ${grantId} does not wait for custodians`);
-    return { ...found, key, secretAad: await custodianSecretAad(tx, found.account, found.account.secretVersion) };
-  });
+  let exists = false;
+  let c: ShareContext;
   let envelope: ShareEnvelope;
   let held: number;
   try {
-    envelope = checkShare(ctx, actor, c, shareText);
+    c = await ctx.store.transaction(async (tx): Promise<ShareContext> => {
+      const found = await loadCase(tx, grantId);
+      exists = true;
+      // Before anything tells what the case is: someone who may not see it learns nothing, not even its state.
+      authorize(actor, 'custodian.share', { grant: found.grant, account: { name: found.account.name, custodians: found.account.quorum?.custodians ?? [] } });
+      const key = found.account.quorum ? await tx.catalog.getCustodianKey(found.account.id) : undefined;
+      if (!key) throw new AppError('invalid_transition', `grant ${grantId} does not wait for custodians`);
+      return { ...found, key, secretAad: await custodianSecretAad(tx, found.account, found.account.secretVersion) };
+    });
+    envelope = checkShare(ctx, c, actor, shareText);
     try {
       held = ctx.quorum.add(grantId, actor.name, envelope.share);
     } finally {
       envelope.share.fill(0);
     }
   } catch (error) {
-    if (error instanceof AppError) {
+    // A try on a case that is there is recorded (even when the actor was told "not found"); one on no case at all is not.
+    if (error instanceof AppError && (exists || error.code !== 'not_found')) {
       await ctx.store.transaction((tx) => ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-refused', subject: grantId, details: { code: error.code, reason: error.message } }));
     }
     throw error;
@@ -68,9 +74,9 @@ export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, 
   return { grant: await release(ctx, c), presented, threshold };
 }
 
-function checkShare(ctx: ModuleContext, actor: Actor, c: ShareContext, shareText: string): ShareEnvelope {
+/** The share itself, from an actor already authorized for the case. */
+function checkShare(ctx: ModuleContext, c: ShareContext, actor: Actor, shareText: string): ShareEnvelope {
   const { grant, account, key } = c;
-  authorize(actor, 'custodian.share', { account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
   if (grant.state !== 'awaiting-quorum' || ctx.clock.now().getTime() >= grant.expiresAt.getTime()) {
     throw new AppError('invalid_transition', `grant ${grant.id} is ${grant.state}; it no longer takes shares`);
   }

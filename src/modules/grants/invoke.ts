@@ -22,7 +22,10 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     if (!account) throw appError.notFound(`account "${input.account}"`);
     const policy = await tx.catalog.findPolicyById(account.policyId);
     if (!policy) throw appError.notFound(`policy of account "${account.name}"`);
-    authorize(actor, 'grant.invoke', { policy });
+    authorize(actor, 'grant.invoke', { policy, account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
+    // The incident is matched against the policy's pattern here, before the account lock is
+    // taken, and in linear time (domain/linear-pattern.ts): no responder's text can hold a lock
+    // that revocations of this account wait for. Keep user-controlled matching above this line.
     const { ttlMs } = evaluateInvocation(policy, input);
     await tx.catalog.lockAccount(account.id);
     if (account.mode === 'prestaged') {

@@ -24,10 +24,18 @@ export async function stuckStep(ctx: ModuleContext, grant: Grant): Promise<Stuck
   return failing && { step: failing.kind, attempts: failing.attempts, lastError: failing.lastError!, nextAttemptAt: failing.dueAt };
 }
 
-/** The newest cases: every case for overseers, one's own for everyone else. */
+/**
+ * The newest cases (500 at most): every case for overseers, one's own for everyone else. One's
+ * own are chosen in SQL before the limit, so other people's cases cannot push them out.
+ */
 export async function listGrants(ctx: ModuleContext, actor: Actor, filter: { state?: GrantState }): Promise<Grant[]> {
-  const grants = await ctx.store.transaction((tx) => tx.grants.list(filter.state ? { states: [filter.state], limit: 500 } : { limit: 500 }));
-  return seesEveryCase(actor) ? grants : grants.filter((g) => g.requesterId === actor.id);
+  return ctx.store.transaction((tx) =>
+    tx.grants.list({
+      limit: 500,
+      ...(filter.state && { states: [filter.state] }),
+      ...(!seesEveryCase(actor) && { requesterId: actor.id }),
+    }),
+  );
 }
 
 /** The account name for one grant's view: one row, not the whole catalog. */
