@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { accountsResponseSchema, applyResponseSchema, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
+import { accountsResponseSchema, applyResponseSchema, refuseControlCharactersDeep, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
 import { catalogApplySchema } from '../../config/catalog-file.js';
 import { applyCatalog } from '../../modules/catalog/apply-catalog.js';
 import { listAccounts } from '../../modules/catalog/list-accounts.js';
@@ -22,7 +22,7 @@ export const catalogRoutes =
       schema: {
         summary: 'Apply a catalog (targets, policies, accounts, users); all or nothing',
         tags: ['catalog'],
-        body: catalogApplySchema,
+        body: refuseControlCharactersDeep(catalogApplySchema),
         response: { 200: applyResponseSchema, ...errors },
       },
       handler: async (request) => applyCatalog(ctx, actorOf(request), request.body),
