@@ -50,6 +50,6 @@ export const catalogRoutes =
         body: tokenBody,
         response: { 201: tokenResponseSchema, ...errors },
       },
-      handler: async (request, reply) => reply.status(201).header('cache-control', 'no-store').send(await createToken(ctx, actorOf(request), request.body.user)),
+      handler: async (request, reply) => reply.status(201).send(await createToken(ctx, actorOf(request), request.body.user)),
     });
   };
