@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './safe-text.js';
 
 /** `POST /v1/apply` (its body is the catalog file: `catalogApplySchema` in src/config/catalog-file.ts). */
 /** One object an apply creates, changes or removes, with its field diff (a secret shows as "changed"). */
@@ -36,11 +37,11 @@ export const accountViewSchema = z.object({
 export const accountsResponseSchema = z.object({ accounts: z.array(accountViewSchema) });
 
 /** `GET /v1/ssh/ca?target=…` */
-export const sshCaQuery = z.object({ target: z.string().min(1).max(64).optional() });
+export const sshCaQuery = z.object({ target: safeText({ max: 64 }).optional() });
 export const sshCaResponseSchema = z.object({ target: z.string(), caPublicKey: z.string() });
 
 /** `POST /v1/tokens` */
-export const tokenBody = z.object({ user: z.string().min(1).max(64) });
+export const tokenBody = z.object({ user: safeText({ max: 64 }) });
 export const tokenResponseSchema = z.object({ token: z.string().min(1) });
 
 export const targetParams = z.object({ name: z.string().min(1).max(64) });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { grantViewSchema } from './grant-api.js';
+import { safeText } from './safe-text.js';
 import { exact } from './tolerant.js';
 
 /** `/v1/accounts/{name}/…` */
-export const accountParams = z.object({ name: z.string().min(1).max(64) });
+export const accountParams = z.object({ name: safeText({ max: 64 }) });
 
 /** `POST /v1/accounts/{name}/ceremony`: each share is returned once, never stored. */
 export const ceremonyResponseSchema = exact(
@@ -19,7 +20,7 @@ export const ceremonyResponseSchema = exact(
 export const ceremonySharesSchema = ceremonyResponseSchema.pick({ shares: true });
 
 /** `POST /v1/grants/{id}/shares` */
-export const shareBody = z.object({ share: z.string().min(10).max(20_000) });
+export const shareBody = z.object({ share: safeText({ min: 10, max: 20_000, multiline: true }) });
 export const shareReceiptSchema = z.object({ grant: grantViewSchema, presented: z.number(), threshold: z.number() });
 
 /** A user or custodian name as the catalog allows it; also safe as part of a file name. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { grantStates } from '../domain/index.js';
+import { safeText } from './safe-text.js';
 import { exact } from './tolerant.js';
 
 const isoDate = z.string().describe('ISO 8601 date-time');
@@ -37,11 +38,11 @@ export const grantIdParams = z.object({ id: z.string().regex(/^gr_[A-Za-z0-9_-]{
 
 /** `POST /v1/grants` */
 export const invokeBody = z.object({
-  account: z.string().min(1).max(128),
-  condition: z.string().min(1).max(64),
-  reason: z.string().min(1).max(2000),
-  incident: z.string().min(1).max(200),
-  ttl: z.string().max(16).optional(),
+  account: safeText({ max: 128 }),
+  condition: safeText({ max: 64 }),
+  reason: safeText({ max: 2000, multiline: true }),
+  incident: safeText({ max: 200 }),
+  ttl: safeText({ min: 0, max: 16 }).optional(),
 });
 
 /** `GET /v1/grants?state=…` */
@@ -61,5 +62,5 @@ export const certifyBody = z.object({
   necessary: z.boolean(),
   scoped: z.boolean(),
   removed: z.boolean(),
-  note: z.string().max(4000).default(''),
+  note: safeText({ min: 0, max: 4000, multiline: true }).default(''),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sealModes } from '../ports/index.js';
+import { safeText } from './safe-text.js';
 
 /** `GET /v1/sys/seal-status`, and the answer of `POST /v1/sys/unseal`. */
 export const sealStatusSchema = z.object({
@@ -12,4 +13,4 @@ export const sealStatusSchema = z.object({
 export type SealStatusView = z.output<typeof sealStatusSchema>;
 
 /** `POST /v1/sys/unseal`. A share is ~70 characters; a paper copy may carry line breaks. */
-export const unsealBody = z.object({ share: z.string().min(1).max(2000) });
+export const unsealBody = z.object({ share: safeText({ max: 2000, multiline: true }) });

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { runCli } from '../cli/program.js';
+import { AppError } from '../errors/index.js';
 import { initDataDir } from './init.js';
 import { verifyBundleFile, verifyDataDir } from './offline-verify.js';
 import { promptHidden } from './prompt.js';
@@ -16,11 +18,12 @@ for (const name of ['BREAKGLASS_PASSPHRASE', 'BREAKGLASS_NEW_PASSPHRASE', 'BREAK
 const code = await runCli(process.argv, {
   init: ({ dataDir, seal, secrets }) =>
     initDataDir({ dataDir, databaseUrl: env.databaseUrl, seal, secrets: { passphrase: secrets?.passphrase, pkcs11Pin: secrets?.pkcs11Pin } }),
-  serve: async ({ dataDir, port, host, onListening, secrets }) => {
+  serve: async ({ dataDir, port, host, tls, onListening, secrets }) => {
     const server = await startServer({
       dataDir,
       port,
       host,
+      ...(tls && { tls: { cert: readTlsFile(tls.certFile, 'certificate'), key: readTlsFile(tls.keyFile, 'key') } }),
       databaseUrl: env.databaseUrl,
       execDirs: env.execDirs,
       krlDirs: env.krlDirs,
@@ -49,3 +52,11 @@ const code = await runCli(process.argv, {
   stdinIsTTY: process.stdin.isTTY === true,
 });
 process.exitCode = code;
+
+function readTlsFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new AppError('validation', `cannot read the TLS ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}

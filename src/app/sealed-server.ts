@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyServerOptions } from 'fastify';
 import { buildSealedHttpApp, type App } from '../http/http-app.js';
+import { createListener, defaultHttpLimits, type TlsMaterial } from '../http/limits.js';
 import type { Logger, ModuleContext } from '../modules/context.js';
 import type { Clock, SealGate } from '../ports/index.js';
 import type { ShamirDescriptor } from '../root-key/descriptor.js';
@@ -42,6 +43,8 @@ export async function startSealedServer(options: {
   readonly logger: FastifyServerOptions['logger'];
   readonly descriptor: ShamirDescriptor;
   readonly clock: Clock;
+  /** Serve HTTPS with this certificate and key. */
+  readonly tls?: TlsMaterial | undefined;
   readonly assemble: (rootKey: Buffer, summary: UnsealSummary, gate: SealGate) => Promise<Assembled>;
 }): Promise<SealedServer> {
   let full: Assembled | undefined;
@@ -74,7 +77,8 @@ export async function startSealedServer(options: {
   sealedApp.current = app;
   await app.ready();
   let dispatch = (request: IncomingMessage, response: ServerResponse) => app.routing(request, response);
-  const server = createServer((request, response) => dispatch(request, response));
+  // The same limits (timeouts, keep-alive) as a Fastify listener: this one is ours.
+  const server = createListener((request, response) => dispatch(request, response), { limits: defaultHttpLimits, tls: options.tls });
   try {
     await listen(server, options.port, options.host);
   } catch (error) {
@@ -85,7 +89,7 @@ export async function startSealedServer(options: {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   log.warn({ threshold: options.descriptor.threshold, shares: options.descriptor.shares }, 'the root key is sealed: present unseal shares with `breakglass operator unseal`');
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
     session,
     assembled: () => full,
     app: () => full?.app ?? app,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { loadConnectorDrivers } from '../connectors/index.js';
 import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
+import type { TlsMaterial } from '../http/limits.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
 import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   readonly schedulerPollMs?: number;
   /** Secrets that open the root key's seal at start (passphrase, HSM PIN); unused for keyfile and shamir. */
   readonly unsealInputs?: UnsealInputs;
+  /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
+  readonly tls?: TlsMaterial | undefined;
 }
 
 export interface RunningServer {
@@ -155,6 +158,7 @@ async function startSealed(options: ServerOptions, store: Store, descriptor: Sha
     logger: options.logger ?? { level: 'info' },
     descriptor,
     clock,
+    tls: options.tls,
     async assemble(rootKey, summary, gate) {
       await assertKeyMatchesStore(store, rootKey);
       return assemble(options, store, rootKey, clock, { ...summary }, gate);
@@ -220,6 +224,7 @@ async function assemble(
     logger: options.logger ?? { level: 'info' },
     version,
     seal,
+    tls: options.tls,
   });
   log = app.log;
   const scheduler = createScheduler({

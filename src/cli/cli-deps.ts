@@ -23,6 +23,8 @@ export interface CliDeps {
     dataDir: string;
     port: number;
     host: string;
+    /** Serve HTTPS with these PEM files (absolute paths). */
+    tls?: { certFile: string; keyFile: string };
     onListening: (url: string, seal?: { sealed: boolean; threshold: number | null }) => void;
     secrets?: SealSecretSources;
   }): Promise<void>;

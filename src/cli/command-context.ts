@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliDeps } from './cli-deps.js';
-import { createApiClient, sendsTokenInClear, type ApiClient } from './http-client.js';
+import { createApiClient, fetchTrusting, sendsTokenInClear, type ApiClient } from './http-client.js';
 import { createOutput, type Output } from './output.js';
 
 export const defaultAddr = 'http://127.0.0.1:8420';
@@ -41,7 +41,8 @@ export function createCommandContext(deps: CliDeps): CommandContext {
         output.note('warning: --token is visible to other users in the process list; prefer BREAKGLASS_TOKEN');
       }
       const token = options.token ?? nonEmpty(deps.env['BREAKGLASS_TOKEN']);
-      const client = createApiClient({ addr, token, fetch: deps.fetch });
+      const caFile = nonEmpty(deps.env['BREAKGLASS_CA_FILE']);
+      const client = createApiClient({ addr, token, fetch: caFile === undefined ? deps.fetch : fetchTrusting(caFile) });
       if (token !== undefined && sendsTokenInClear(client.addr)) {
         output.note(`warning: sending the token unencrypted to ${client.addr}; use https:// for remote servers`);
       }

@@ -3,6 +3,8 @@
  * that names it: the server's error code first, then the HTTP status, and `unreachable` when
  * no answer came at all. The token is sent only as a header and never appears in a message.
  */
+import { readFileSync } from 'node:fs';
+import type { Agent } from 'undici';
 import type { z } from 'zod';
 import { formatIssues } from '../config/catalog-file.js';
 import { errorResponseSchema, tolerant } from '../api/index.js';
@@ -49,6 +51,27 @@ const loopback = new Set(['localhost', '127.0.0.1', '[::1]']);
 export function sendsTokenInClear(addr: string): boolean {
   const url = new URL(addr);
   return url.protocol === 'http:' && !loopback.has(url.hostname);
+}
+
+/**
+ * A fetch that trusts exactly the certificate authorities in `caFile` (PEM; BREAKGLASS_CA_FILE),
+ * as `curl --cacert` does: for a server whose certificate comes from a private CA or is
+ * self-signed. Undici is loaded only when it is used.
+ */
+export function fetchTrusting(caFile: string): typeof fetch {
+  let ca: Buffer;
+  try {
+    ca = readFileSync(caFile);
+  } catch (error) {
+    throw new CliError(exitCodes.usage, `BREAKGLASS_CA_FILE ${caFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: error });
+  }
+  let agent: Agent | undefined;
+  return async (input, init) => {
+    const undici = await import('undici');
+    agent ??= new undici.Agent({ connect: { ca } });
+    const url = input instanceof Request ? input.url : input;
+    return undici.fetch(url, { ...init, dispatcher: agent });
+  };
 }
 
 /** Undici puts the reason (ECONNREFUSED, ENOTFOUND, …) in `cause`, sometimes nested. */

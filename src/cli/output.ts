@@ -2,6 +2,7 @@
  * Human output (aligned tables, colours on a terminal) and script output (`--json`: exactly one
  * JSON document on stdout, nothing else). Guidance and warnings go to stderr in both modes.
  */
+import { randomBytes } from 'node:crypto';
 import type { CliDeps } from './cli-deps.js';
 
 export interface Style {
@@ -14,7 +15,34 @@ export interface Style {
   state(state: string): string;
 }
 
-const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
+/**
+ * Stored text (a responder's reason, an incident reference, a server's error message) must not
+ * act on the reader's terminal: an ESC sequence could move the cursor, erase and rewrite the
+ * lines above, or a bidi override reverse what is shown. Every human printer therefore goes
+ * through `terminalSafe`, which shows such characters as escapes (ESC as the four characters
+ * `\x1b`). Our own colours must survive that, so a style writes an unguessable stand-in for
+ * ESC, turned into the real one only after everything else was escaped: text from elsewhere
+ * cannot contain it.
+ */
+const escStandIn = `\u{F8FF}${randomBytes(8).toString('hex')}\u{F8FF}`;
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const controlOrLineBreak = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- idem, tab and newline kept
+const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const escapeChar = (char: string) => {
+  const code = char.codePointAt(0) ?? 0;
+  return named[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+};
+
+/** One value on one line, inert: every control character, tab and newline included, shown as an escape. */
+export const inert = (text: string): string => text.replace(controlOrLineBreak, escapeChar);
+
+/** A whole human text for the terminal: control characters escaped (lines and tabs kept), then our colours put in. */
+export const terminalSafe = (text: string): string => text.replace(control, escapeChar).replaceAll(escStandIn, '\u001b');
+
+const ansi = (open: number, close: number) => (text: string) => `${escStandIn}[${open}m${text}${escStandIn}[${close}m`;
 const identity = (text: string) => text;
 
 const stateColour: Record<string, keyof Omit<Style, 'state'>> = {
@@ -45,12 +73,12 @@ export function coloursEnabled(deps: Pick<CliDeps, 'env' | 'stdoutIsTTY'>): bool
   return tty && !noColor && deps.env['TERM'] !== 'dumb';
 }
 
-// eslint-disable-next-line no-control-regex
-const ansiPattern = /\u001b\[[0-9;]*m/g;
+const ansiPattern = new RegExp(`${escStandIn}\\[[0-9;]*m`, 'gu');
 const visibleLength = (text: string) => text.replace(ansiPattern, '').length;
 
-/** Columns aligned on the widest cell; the last column is not padded. */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], style: Style): string {
+/** Columns aligned on the widest cell; the last column is not padded. Cells are shown inert, one line each. */
+export function formatTable(headers: readonly string[], cells: readonly (readonly string[])[], style: Style): string {
+  const rows = cells.map((row) => row.map(inert));
   const widths = headers.map((header, i) => Math.max(visibleLength(header), ...rows.map((row) => visibleLength(row[i] ?? ''))));
   const line = (cells: readonly string[]) =>
     cells
@@ -60,9 +88,9 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   return [style.bold(line(headers)), ...rows.map(line)].join('\n');
 }
 
-/** `key  value` lines, keys aligned; absent values are left out. */
+/** `key  value` lines, keys aligned; absent values are left out. Values are shown inert, on one line each. */
 export function formatFields(fields: readonly (readonly [string, string | undefined])[], style: Style): string {
-  const present = fields.filter((field): field is readonly [string, string] => field[1] !== undefined);
+  const present = fields.flatMap(([key, value]) => (value === undefined ? [] : [[key, inert(value)] as const]));
   const width = Math.max(0, ...present.map(([key]) => key.length));
   return present.map(([key, value]) => `${style.dim(key.padEnd(width))}  ${value}`).join('\n');
 }
@@ -84,13 +112,13 @@ export function createOutput(deps: Pick<CliDeps, 'env' | 'stdout' | 'stderr' | '
     json,
     style,
     result(value, human) {
-      deps.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+      deps.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${terminalSafe(human())}\n`);
     },
     print(text) {
-      if (!json) deps.stdout(`${text}\n`);
+      if (!json) deps.stdout(`${terminalSafe(text)}\n`);
     },
     note(text) {
-      deps.stderr(`${text}\n`);
+      deps.stderr(`${terminalSafe(text)}\n`);
     },
   };
 }

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isAppError } from '../errors/index.js';
 import type { CliDeps } from './cli-deps.js';
-import { coloursEnabled } from './output.js';
+import { coloursEnabled, terminalSafe } from './output.js';
 import { createCommandContext, defaultAddr, example } from './command-context.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
@@ -25,6 +25,7 @@ export { exitCodes } from './exit-codes.js';
 const environmentHelp = `Environment:
   BREAKGLASS_ADDR      server address (default ${defaultAddr})
   BREAKGLASS_TOKEN     API token (from \`breakglass init\` or \`breakglass token create\`)
+  BREAKGLASS_CA_FILE   PEM file of the certificate authority that signed the server's HTTPS certificate
   BREAKGLASS_DATA_DIR  data directory for init, serve and audit verify (default ./.breakglass)
   NO_COLOR             set to disable colours`;
 
@@ -66,8 +67,9 @@ export function buildProgram(deps: CliDeps): Command {
 
 function report(deps: CliDeps, message: string, hint: string | undefined): void {
   const [first = '', ...rest] = message.split('\n');
-  deps.stderr(`error: ${[first, ...rest.map((line) => `  ${line}`)].join('\n')}\n`);
-  if (hint !== undefined) deps.stderr(`hint: ${hint}\n`);
+  // A server's message may quote what someone sent it: shown inert, like every human text.
+  deps.stderr(terminalSafe(`error: ${[first, ...rest.map((line) => `  ${line}`)].join('\n')}\n`));
+  if (hint !== undefined) deps.stderr(terminalSafe(`hint: ${hint}\n`));
 }
 
 /**

@@ -47,6 +47,8 @@ export const auditActions = [
   'account.quorum-removed',
   'user.recipient-changed',
   'token.created',
+  // Requests refused before any use case runs.
+  'auth.rate-limited',
   'custodian.ceremony-held',
   // The server and its root key.
   'system.initialized',

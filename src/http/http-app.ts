@@ -1,3 +1,5 @@
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -10,10 +12,12 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Actor } from '../domain/index.js';
 import { isAppError } from '../errors/index.js';
+import { recordRateLimited, type RateLimitScope } from '../modules/audit/rate-limited.js';
 import type { ModuleContext } from '../modules/context.js';
 import { authenticate } from '../modules/identity/identity.js';
 import type { SealGate } from '../ports/index.js';
 import { errorStatus } from './error-status.js';
+import { defaultHttpLimits, jsonNesting, listenerOptions, type ClientLimiter, type HttpLimits, type RateLimit, type TlsMaterial } from './limits.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
@@ -34,25 +38,102 @@ export interface HttpDeps {
   readonly version: string;
   /** The root key's seal: `/v1/sys/seal-status` and `/v1/sys/unseal`. */
   readonly seal?: SealGate;
+  /** Body sizes, timeouts, rate limits; `defaultHttpLimits` for what is not given. */
+  readonly limits?: Partial<HttpLimits>;
+  /** Serve HTTPS with this certificate and key. */
+  readonly tls?: TlsMaterial | undefined;
 }
 
 export type App = FastifyInstance;
 
 const sendError = (code: string, message: string, path?: string) => ({ error: { code, message, ...(path ? { path } : {}) } });
 
-function createApp(logger: FastifyServerOptions['logger']) {
-  const base = Fastify({ logger: logger ?? false, bodyLimit: 1_048_576 });
+/** The routes that take a large body; every other one takes `bodyLimit` (a few KiB are plenty). */
+const largeBodyRoutes = new Set(['/v1/apply']);
+
+/** What every app shares: limits, security headers, the JSON parser, no-store, the error handler. */
+async function createApp(options: { logger: FastifyServerOptions['logger']; limits: HttpLimits; tls: TlsMaterial | undefined }) {
+  const { limits, tls } = options;
+  const base = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: limits.bodyLimit,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    ...(tls ? { https: { ...listenerOptions(limits), cert: tls.cert, key: tls.key } } : { http: listenerOptions(limits) }),
+  }) as unknown as FastifyInstance;
   installErrorHandler(base);
+  base.addHook('onRoute', (route) => {
+    if (largeBodyRoutes.has(route.url)) route.bodyLimit ??= limits.applyBodyLimit;
+  });
+  installJsonParser(base, limits.jsonDepth);
+  // Answers of the API are about live emergency access (and some carry a credential, a share or a
+  // token): no cache, no proxy and no browser may keep one. One hook, keyed on the route.
+  base.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.url?.startsWith('/v1/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  // Helmet's defaults (CSP `default-src 'self'`, nosniff, frame-ancestors, HSTS…) fit the API and
+  // swagger-ui at /docs, which loads only its own scripts and styles. Upgrading requests to
+  // HTTPS only makes sense when the server speaks it.
+  await base.register(fastifyHelmet, { contentSecurityPolicy: { directives: { upgradeInsecureRequests: tls ? [] : null } } });
+  await base.register(fastifyRateLimit, { global: false });
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   return app;
 }
 
+/** The default JSON parser (prototype-poisoning checks included) behind a nesting check. */
+function installJsonParser(app: FastifyInstance, maxDepth: number): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonNesting(body as string) > maxDepth) {
+      done(Object.assign(new Error(`the JSON body nests arrays and objects deeper than ${maxDepth} levels`), { statusCode: 400 }), undefined);
+      return;
+    }
+    void parse(request, body as string, done);
+  });
+}
+
+type Burst = { scope: RateLimitScope; client: string; max: number; windowMs: number };
+
+function clientLimiter(app: FastifyInstance, limit: RateLimit, scope: RateLimitScope, onBurst: (burst: Burst) => Promise<void>): ClientLimiter {
+  const check = app.createRateLimit({ max: limit.max, timeWindow: limit.windowMs, keyGenerator: (request) => request.ip });
+  // Client → end of the window already reported: one warning and one audit event per burst.
+  const reported = new Map<string, number>();
+  return async (request, reply) => {
+    const verdict = await check(request);
+    if (verdict.isAllowed || !verdict.isExceeded) return false;
+    const now = Date.now();
+    if ((reported.get(request.ip) ?? 0) <= now) {
+      if (reported.size > 10_000) for (const [client, until] of reported) if (until <= now) reported.delete(client);
+      reported.set(request.ip, now + verdict.ttl);
+      await onBurst({ scope, client: request.ip, max: limit.max, windowMs: limit.windowMs });
+    }
+    const what = scope === 'authentication' ? 'failed authentications' : 'requests';
+    await reply
+      .status(429)
+      .header('retry-after', String(verdict.ttlInSeconds))
+      .send(sendError('rate_limited', `too many ${what} from this address; retry in ${verdict.ttlInSeconds}s`));
+    return true;
+  };
+}
+
+const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i;
+
 /** Builds the Fastify app: zod-validated routes under /v1, OpenAPI 3.1, one error handler. */
 export async function buildHttpApp(deps: HttpDeps): Promise<App> {
-  const app = createApp(deps.logger);
+  const limits = { ...defaultHttpLimits, ...deps.limits };
+  const app = await createApp({ logger: deps.logger, limits, tls: deps.tls });
   app.decorateRequest('actor', undefined);
+  const onBurst = (burst: Burst) =>
+    recordRateLimited({ ...deps.ctx, log: app.log }, burst).catch((error: unknown) => {
+      app.log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'could not record a rate-limit burst');
+    });
+  const authFailures = clientLimiter(app, limits.authFailures, 'authentication', onBurst);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -74,15 +155,18 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
   });
 
-  if (deps.seal) await app.register(sysRoutes(deps.seal));
+  if (deps.seal) await app.register(sysRoutes(deps.seal, clientLimiter(app, limits.sys, 'sys', onBurst)));
 
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => {
-        const header = request.headers.authorization ?? '';
-        const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        const token = bearer.exec(request.headers.authorization ?? '')?.[1];
         const actor = token ? await authenticate(deps.ctx, token) : undefined;
         if (!actor) {
+          // Only failures count: a responder with a valid token is never locked out by someone
+          // guessing from the same address (a token is 256 random bits; guessing is hopeless anyway).
+          if (await authFailures(request, reply)) return reply;
           return reply.status(401).send(sendError('unauthenticated', 'missing or invalid bearer token; set BREAKGLASS_TOKEN'));
         }
         request.actor = actor;
@@ -103,11 +187,18 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
  * status and unseal routes, and a 503 `sealed` error for everything else, until the
  * threshold-th share arrives and the full app takes over.
  */
-export async function buildSealedHttpApp(deps: { seal: SealGate; logger: FastifyServerOptions['logger'] }): Promise<App> {
-  const app = createApp(deps.logger);
+export async function buildSealedHttpApp(deps: {
+  seal: SealGate;
+  logger: FastifyServerOptions['logger'];
+  limits?: Partial<HttpLimits>;
+}): Promise<App> {
+  const limits = { ...defaultHttpLimits, ...deps.limits };
+  // Sealed, the audit chain cannot be written (its signing key is sealed too): a burst is logged.
+  const app = await createApp({ logger: deps.logger, limits, tls: undefined });
+  const onBurst = (burst: Burst) => Promise.resolve(app.log.warn(burst, 'rate limit exceeded'));
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', (_request, reply) => reply.status(503).send({ status: 'sealed' }));
-  await app.register(sysRoutes(deps.seal));
+  await app.register(sysRoutes(deps.seal, clientLimiter(app, limits.sys, 'sys', onBurst)));
   app.setNotFoundHandler((_request, reply) =>
     reply.status(503).send(sendError('sealed', 'the server is sealed: present unseal shares with `breakglass operator unseal` (see `breakglass operator seal-status`)')),
   );

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { accountsResponseSchema, applyQuery, applyResponseSchema, targetCheckResponseSchema, targetParams, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
+import { accountsResponseSchema, applyQuery, applyResponseSchema, refuseControlCharactersDeep, targetCheckResponseSchema, targetParams, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
 import { catalogApplySchema } from '../../config/catalog-file.js';
 import { applyCatalog } from '../../modules/catalog/apply-catalog.js';
 import { checkTarget } from '../../modules/catalog/check-target.js';
@@ -23,7 +23,7 @@ export const catalogRoutes =
       schema: {
         summary: 'Make the catalog match the file (targets, policies, accounts, users); all or nothing; ?dryRun=true answers the plan only',
         tags: ['catalog'],
-        body: catalogApplySchema,
+        body: refuseControlCharactersDeep(catalogApplySchema),
         querystring: applyQuery,
         response: { 200: applyResponseSchema, ...errors },
       },
@@ -62,6 +62,6 @@ export const catalogRoutes =
         body: tokenBody,
         response: { 201: tokenResponseSchema, ...errors },
       },
-      handler: async (request, reply) => reply.status(201).header('cache-control', 'no-store').send(await createToken(ctx, actorOf(request), request.body.user)),
+      handler: async (request, reply) => reply.status(201).send(await createToken(ctx, actorOf(request), request.body.user)),
     });
   };

@@ -25,7 +25,7 @@ export const custodianRoutes =
         params: accountParams,
         response: { 200: ceremonyResponseSchema, ...errors },
       },
-      handler: async (request, reply) => reply.header('cache-control', 'no-store').send(await runCeremony(ctx, actorOf(request), request.params.name)),
+      handler: async (request, reply) => reply.send(await runCeremony(ctx, actorOf(request), request.params.name)),
     });
 
     app.post('/grants/:id/shares', {

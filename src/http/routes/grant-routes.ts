@@ -66,7 +66,7 @@ export const grantRoutes =
       handler: async (request, reply) => {
         const credential = await reveal(ctx, actorOf(request), asGrantId(request.params.id));
         // The serializer checks the shape against the union above; connectors promise one of them.
-        return reply.header('cache-control', 'no-store').send(credential as { username: string; password: string });
+        return reply.send(credential as { username: string; password: string });
       },
     });
 
