@@ -34,7 +34,13 @@ export const auditActions = [
   'account.quorum-changed',
   'account.quorum-removed',
   'user.recipient-changed',
+  'user.invited',
+  'user.disabled',
+  'user.enabled',
+  // API tokens: minted (for oneself or a service user), redeemed from an enrolment code, revoked.
   'token.created',
+  'token.redeemed',
+  'token.revoked',
   'custodian.ceremony-held',
   // The server and its root key.
   'system.initialized',

@@ -4,6 +4,7 @@ import { AppError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import { backoffDelay, type ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
+import { applyUsers } from './apply-users.js';
 import { stageAccount } from './stage-account.js';
 
 export interface ApplyResult {
@@ -66,8 +67,7 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
 }
 
 async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, actorName: string): Promise<void> {
-  const now = ctx.clock.now();
-  for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles, recipient: user.recipient }, now);
+  await applyUsers(ctx, tx, doc.users, actorName);
   const targetIds = new Map<string, AccountRecord['targetId']>();
   const existing = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));
   for (const [i, spec] of doc.targets.entries()) {

@@ -1,4 +1,4 @@
-import { authorize, checkReveal, type Actor, type GrantId } from '../../domain/index.js';
+import { authorize, checkReveal, tokenUsed, type Actor, type GrantId } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { RevealedCredential, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
@@ -20,7 +20,7 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
       checkReveal(c.grant, ctx.clock.now());
       // Unseal before recording the reveal: a failure here must not burn the one reveal.
       const credential = await unsealCredential(ctx, tx, c);
-      await applyEvent(ctx, tx, c.grant, { type: 'reveal' }, actor, { account: c.account.name });
+      await applyEvent(ctx, tx, c.grant, { type: 'reveal' }, actor, { account: c.account.name, ...tokenUsed(actor) });
       // An ephemeral credential is kept only until its one reveal.
       if (c.grant.mode === 'ephemeral') await tx.grants.setCredential(id, undefined);
       return credential;
@@ -29,7 +29,7 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
     // A try on someone else's grant is recorded too (they were told "not found"); one on no grant at all is not.
     if (error instanceof AppError && (exists || error.code !== 'not_found') && error.code !== 'audit_failed') {
       await ctx.store.transaction((tx) =>
-        ctx.audit.append(tx, { actor: actor.name, action: 'grant.reveal-refused', subject: id, details: { code: error.code } }),
+        ctx.audit.append(tx, { actor: actor.name, action: 'grant.reveal-refused', subject: id, details: { code: error.code, ...tokenUsed(actor) } }),
       );
     }
     throw error;

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial-schema.js';
 import { connectorSpecs } from './0002-connector-specs.js';
 import { dualControl } from './0003-dual-control.js';
+import { tokenLifecycle } from './0004-token-lifecycle.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-connector-specs': connectorSpecs,
   '0003-dual-control': dualControl,
+  '0004-token-lifecycle': tokenLifecycle,
 };
 
 export const migrationProvider: MigrationProvider = {
