@@ -24,7 +24,3 @@ export const accountsResponseSchema = z.object({ accounts: z.array(accountViewSc
 /** `GET /v1/ssh/ca?target=…` */
 export const sshCaQuery = z.object({ target: z.string().min(1).max(64).optional() });
 export const sshCaResponseSchema = z.object({ target: z.string(), caPublicKey: z.string() });
-
-/** `POST /v1/tokens` */
-export const tokenBody = z.object({ user: z.string().min(1).max(64) });
-export const tokenResponseSchema = z.object({ token: z.string().min(1) });
