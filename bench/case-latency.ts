@@ -196,7 +196,9 @@ async function setUp(options: CaseBenchOptions, cleanups: (() => Promise<void>)[
   const applied = await api.expect<{ staging: { staging: string }[] }>(200, adminToken, 'POST', '/v1/apply', catalog(cluster, options.accounts));
   const unstaged = applied.body.staging.filter((s) => s.staging !== 'staged');
   if (unstaged.length > 0) throw new Error(`apply left accounts unstaged: ${JSON.stringify(unstaged)}`);
-  const token = (await api.expect<{ token: string }>(201, adminToken, 'POST', '/v1/tokens', { user: 'alice' })).body.token;
+  // alice enrols as a person does: the admin invites, she redeems the one-time code with no token.
+  const { code } = (await api.expect<{ code: string }>(201, adminToken, 'POST', '/v1/users/alice/invite', {})).body;
+  const token = (await api.expect<{ token: string }>(201, undefined, 'POST', '/v1/tokens/redeem', { code })).body.token;
   return { cluster, server, dataDir, target, api, token };
 }
 

@@ -40,10 +40,6 @@ export const accountsResponseSchema = z.object({ accounts: z.array(accountViewSc
 export const sshCaQuery = z.object({ target: safeText({ max: 64 }).optional() });
 export const sshCaResponseSchema = z.object({ target: z.string(), caPublicKey: z.string() });
 
-/** `POST /v1/tokens` */
-export const tokenBody = z.object({ user: safeText({ max: 64 }) });
-export const tokenResponseSchema = z.object({ token: z.string().min(1) });
-
 export const targetParams = z.object({ name: z.string().min(1).max(64) });
 
 /** `POST /v1/targets/{name}/check`: reachable with its admin secret, and can rotations be proven there? */

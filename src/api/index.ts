@@ -4,5 +4,6 @@ export * from './custodian-api.js';
 export * from './error-api.js';
 export * from './grant-api.js';
 export * from './safe-text.js';
+export * from './identity-api.js';
 export * from './sys-api.js';
 export * from './tolerant.js';

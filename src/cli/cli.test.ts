@@ -292,11 +292,57 @@ describe('catalog and tokens', () => {
     expect(lines[1]?.indexOf('p0')).toBe(lines[2]?.indexOf('p0'));
   });
 
-  it('token create posts {user} and --json prints {token}', async () => {
-    h.route('POST /v1/tokens', () => json(201, { token: 'bgt_new' }));
-    const result = await h.run('token', 'create', 'alice', '--json');
-    expect(h.sent[0]?.body).toEqual({ user: 'alice' });
-    expect(result.stdout).toBe('{\n  "token": "bgt_new"\n}\n');
+  it('token create posts {user} and --json prints exactly {id, token, expiresAt}', async () => {
+    h.route('POST /v1/tokens', () => json(201, { id: 'tok_new', token: 'bgt_new', expiresAt: null, extra: 'dropped' }));
+    const result = await h.run('token', 'create', 'ci-bot', '--json');
+    expect(h.sent[0]?.body).toEqual({ user: 'ci-bot' });
+    expect(JSON.parse(result.stdout)).toStrictEqual({ id: 'tok_new', token: 'bgt_new', expiresAt: null });
+  });
+
+  it('token create for another person fails with the server\'s pointer to user invite', async () => {
+    const message = '"bob" is a person, not a service user: … run `breakglass user invite NAME` …';
+    h.route('POST /v1/tokens', () => json(403, { error: { code: 'forbidden', message } }));
+    const result = await h.run('token', 'create', 'bob', '--ttl', '1h');
+    expect(h.sent[0]?.body).toEqual({ user: 'bob', ttl: '1h' });
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('breakglass user invite');
+  });
+
+  it('user invite --json prints {code, expiresAt}', async () => {
+    h.route('POST /v1/users/alice/invite', () => json(201, { code: 'bge_code', expiresAt: '2030-01-02T00:00:00.000Z' }));
+    const result = await h.run('user', 'invite', 'alice', '--json');
+    expect(h.sent[0]?.body).toEqual({ ttl: '24h' });
+    expect(JSON.parse(result.stdout)).toStrictEqual({ code: 'bge_code', expiresAt: '2030-01-02T00:00:00.000Z' });
+  });
+
+  it('token redeem needs no token and --json prints {id, token, expiresAt}', async () => {
+    const answer = { id: 'tok_1', token: 'bg_mine', expiresAt: '2030-01-31T00:00:00.000Z' };
+    h = harness({ env: { BREAKGLASS_TOKEN: undefined } });
+    h.route('POST /v1/tokens/redeem', () => json(201, answer));
+    const result = await h.run('token', 'redeem', 'bge_code', '--ttl', '30d', '--json');
+    expect(result.code).toBe(0);
+    expect(h.sent[0]?.headers['authorization']).toBeUndefined();
+    expect(h.sent[0]?.body).toEqual({ code: 'bge_code', ttl: '30d' });
+    expect(JSON.parse(result.stdout)).toStrictEqual(answer);
+  });
+
+  it('token list --json prints {tokens}; the human table never holds a token; revoke sends DELETE', async () => {
+    const listed = { id: 'tok_1', user: 'alice', label: 'enrolment', createdAt: '2030-01-01T00:00:00.000Z', expiresAt: null, lastUsedAt: null, revokedAt: null, createdBy: 'alice' };
+    h.route('GET /v1/tokens', () => json(200, { tokens: [listed] }));
+    const result = await h.run('token', 'list', '--user', 'alice', '--json');
+    expect(h.sent[0]?.url).toBe('http://127.0.0.1:8420/v1/tokens?user=alice');
+    expect(JSON.parse(result.stdout)).toStrictEqual({ tokens: [listed] });
+    expect((await h.run('token', 'list')).stdout).toMatch(/^ID\s+USER\s+LABEL/);
+    h.route('DELETE /v1/tokens/tok_1', () => json(200, { ...listed, revokedAt: '2030-01-01T00:01:00.000Z' }));
+    const revoked = await h.run('token', 'revoke', 'tok_1');
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toBe('revoked tok_1 of alice\n');
+  });
+
+  it('whoami --json prints {user, roles, tokenId}', async () => {
+    h.route('GET /v1/whoami', () => json(200, { user: 'alice', roles: [], tokenId: 'tok_1' }));
+    expect(JSON.parse((await h.run('whoami', '--json')).stdout)).toStrictEqual({ user: 'alice', roles: [], tokenId: 'tok_1' });
+    expect((await h.run('whoami')).stdout).toBe('alice (no role), token tok_1\n');
   });
 });
 

@@ -27,6 +27,7 @@ export interface ApiClient {
   readonly addr: string;
   get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>>;
   post<S extends z.ZodType>(path: string, schema: S, body?: unknown): Promise<z.output<S>>;
+  delete<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>>;
   /** A successful response whose body is read by the caller (JSON Lines export). */
   download(path: string, timeoutMs: number): Promise<Response>;
 }
@@ -106,7 +107,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const addr = parseAddr(options.addr);
   const timeoutMs = options.timeoutMs ?? 60_000;
 
-  async function send(method: 'GET' | 'POST', path: string, body: unknown, limitMs: number): Promise<Response> {
+  async function send(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, limitMs: number): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -131,7 +132,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return response;
   }
 
-  async function call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+  async function call<S extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
     const response = await send(method, path, body, timeoutMs);
     let json: unknown;
     try {
@@ -151,6 +152,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     addr,
     get: (path, schema) => call('GET', path, schema),
     post: (path, schema, body) => call('POST', path, schema, body),
+    delete: (path, schema) => call('DELETE', path, schema),
     download: (path, limitMs) => send('GET', path, undefined, limitMs),
   };
 }

@@ -11,6 +11,7 @@ import { createCommandContext, defaultAddr, example } from './command-context.js
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerGrantCommands } from './commands/grant-commands.js';
+import { registerIdentityCommands } from './commands/identity-commands.js';
 import { registerKitCommands } from './commands/kit-commands.js';
 import { registerCustodianCommands } from './commands/custodian-commands.js';
 import { registerOperatorCommands } from './commands/operator-commands.js';
@@ -55,6 +56,7 @@ export function buildProgram(deps: CliDeps): Command {
   const ctx = createCommandContext(deps);
   registerServerCommands(program, ctx);
   registerCatalogCommands(program, ctx);
+  registerIdentityCommands(program, ctx);
   registerGrantCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerSshCommands(program, ctx);

@@ -136,6 +136,17 @@ describe('parseCatalogYaml', () => {
     ]);
   });
 
+  it('reserved names: a catalog user cannot be named system (or any name the engine uses for itself)', () => {
+    expect(lines(example.replace('name: alice', 'name: system'))).toEqual(['users[0].name: "system" is reserved for the engine itself; choose another name']);
+    expect(failure(example.replace('name: alice', 'name: "local:root"')).path).toBe('users[0].name');
+  });
+
+  it('users may be declared as service users or disabled', () => {
+    const doc = parseCatalogYaml(example.replace('{ name: alice, roles: [responder] }', '{ name: alice, roles: [responder], service: true, disabled: true }'));
+    expect(doc.users[0]).toMatchObject({ name: 'alice', service: true, disabled: true });
+    expect(failure(example.replace('{ name: alice, roles: [responder] }', '{ name: alice, roles: [responder], service: yes-please }')).path).toBe('users[0].service');
+  });
+
   it('reports every problem at once, the first one as the path', () => {
     const error = failure(example.replace('port: 55432', 'port: 0').replace('policy: p0', 'policy: p9'));
     expect(error.message.split('\n')).toEqual(['targets[0].port: must be between 1 and 65535', 'accounts[0].policy: unknown policy "p9"']);

@@ -10,7 +10,7 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { linearPatternProblem, parseDuration, userRoles } from '../domain/index.js';
+import { isReservedUserName, linearPatternProblem, parseDuration, userRoles } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import { accountFieldIssues, accountFieldShape, targetSchema, type CatalogTarget } from './catalog-specs.js';
 
@@ -123,10 +123,17 @@ export function accountQuorum(item: {
 }
 
 const user = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9._-]{0,62}$/, 'use 1 to 63 lowercase letters, digits, ".", "_" and "-", starting with a letter'),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9._-]{0,62}$/, 'use 1 to 63 lowercase letters, digits, ".", "_" and "-", starting with a letter')
+    .refine((name) => !isReservedUserName(name), { error: (issue) => `"${String(issue.input)}" is reserved for the engine itself; choose another name` }),
   roles: z.array(z.enum(userRoles, { error: `unknown role; roles are ${userRoles.join(', ')}` })),
   /** A custodian's X25519 public key (from `breakglass custodian keygen`): shares are encrypted to it. */
   recipient: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a recipient printed by `breakglass custodian keygen`').optional(),
+  /** Automation, not a person: an admin may create its tokens (`breakglass token create NAME`). */
+  service: z.boolean().optional(),
+  /** Every token of a disabled user stops working at once. */
+  disabled: z.boolean().optional(),
 });
 
 type Section = 'targets' | 'policies' | 'accounts' | 'users';

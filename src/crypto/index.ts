@@ -13,7 +13,7 @@ export {
   verifyCanonical,
   type SigningKeyPair,
 } from './signing.js';
-export { constantTimeEqual, generateApiToken, generatePassword, hashToken, newId } from './tokens.js';
+export { constantTimeEqual, generateApiToken, generateEnrolmentCode, generatePassword, hashToken, newId } from './tokens.js';
 export {
   genesisHash,
   hashEvent,

@@ -44,11 +44,22 @@ export function generateApiToken(): string {
 }
 
 /**
+ * A one-time enrolment code (`bge_` + 32 random bytes, base64url): an admin hands it to a user,
+ * who redeems it for a token of their own. Store only {@link hashToken} of it.
+ */
+export function generateEnrolmentCode(): string {
+  const bytes = randomBytes(API_TOKEN_BYTES);
+  const code = 'bge_' + bytes.toString('base64url');
+  bytes.fill(0);
+  return code;
+}
+
+/**
  * SHA-256 (hex) of a token, for storage and lookup. A fast hash is right here: tokens carry 256
  * random bits, so there is nothing to brute-force (unlike a human password, which needs argon2id).
  *
  * @example
- * await tx.users.addToken(userId, hashToken(token), 'ci', now);
+ * await tx.tokens.insert({ id, userId, tokenHash: hashToken(token), … });
  */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

@@ -45,10 +45,14 @@ export const auditActions = [
   'account.secret-resynchronised',
   'account.quorum-changed',
   'account.quorum-removed',
-  'user.recipient-changed',
+  'user.invited',
+  'user.enabled',
+  // API tokens: minted (for oneself or a service user), redeemed from an enrolment code, revoked.
   'token.created',
   // Requests refused before any use case runs.
   'auth.rate-limited',
+  'token.redeemed',
+  'token.revoked',
   'custodian.ceremony-held',
   // The server and its root key.
   'system.initialized',

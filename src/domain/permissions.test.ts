@@ -9,6 +9,7 @@ const subject: AuthorizationSubject = {
   grant: { id: 'gr_1', requesterId: requester.id },
   account: { name: 'pg-vault', custodians: ['carol-custodian', 'carol-admin', 'carol-responder', 'carol-incident-owner', 'carol-auditor'] },
   policy: { name: 'p0', invokers: [] },
+  user: { id: requester.id, name: requester.name, service: false },
 };
 const codeOf = (fn: () => void): string => {
   try {
@@ -36,7 +37,7 @@ describe('the permission table, as every role', () => {
       const roleAllows = rule.roles === 'authenticated' || rule.roles === 'any-role' || rule.roles.includes(role);
       const other = actor(`bob-${role}`, [role]);
       const seesCases = (permissions['grant.read'].roles as readonly string[]).includes(role);
-      const expected: Record<string, string> = { requester: 'forbidden', 'custodian-of-account': 'forbidden' };
+      const expected: Record<string, string> = { requester: 'forbidden', 'custodian-of-account': 'forbidden', 'self-or-service': 'forbidden' };
       // Someone else's case that one may not see is "not found", whatever the action.
       const want = onCase && !seesCases ? 'not_found' : ((rule.relation && expected[rule.relation]) ?? (roleAllows ? 'allowed' : 'forbidden'));
       it(`${action} as ${role}: ${want}`, () => {

@@ -14,6 +14,11 @@ export const actions = [
   'ssh-ca.read',
   'token.create',
   'target.check',
+  'token.list',
+  'token.revoke',
+  'token.redeem',
+  'user.invite',
+  'whoami',
   'grant.invoke',
   'grant.reveal',
   'grant.end',
@@ -40,6 +45,11 @@ export type Action = (typeof actions)[number];
  * - `custodian-or-role`: named among the account's custodians (with a role), or one of the roles.
  * - `policy-invokers`: the policy's `invokers` (roles), or the table's roles when it names none.
  * On an account, someone who may not see the catalog (no role) is told it does not exist.
+ * - `self-or-role`: about a user's own things (their tokens): the user themselves, or one of the roles.
+ * - `self-or-service`: minting a token: for oneself, or (one of the roles) for a `service` user;
+ *   never for another person, so nobody can act as someone else (enrolment codes exist for that).
+ *
+ * Whatever the rule, a user with no role at all may take only the `authenticated` actions.
  */
 export type Relation =
   | 'requester'
@@ -48,7 +58,9 @@ export type Relation =
   | 'own-or-role'
   | 'custodian-of-account'
   | 'custodian-or-role'
-  | 'policy-invokers';
+  | 'policy-invokers'
+  | 'self-or-role'
+  | 'self-or-service';
 
 export interface Permission {
   /**
@@ -66,8 +78,19 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // Declared but not yet trusted users (no role at all) learn nothing of the catalog.
   'catalog.read': { roles: 'any-role', hint: 'listing accounts needs a role' },
   // A CA public key is public: sshd hosts are configured with it.
-  'ssh-ca.read': { roles: 'authenticated', hint: 'reading an SSH CA key needs a token' },
-  'token.create': { roles: ['admin'], hint: 'creating API tokens needs the admin role' },
+  // A CA public key is public, but a user with no role may only ask who they are.
+  'ssh-ca.read': { roles: 'any-role', hint: 'reading an SSH CA key needs a role' },
+  'token.create': {
+    roles: ['admin'],
+    relation: 'self-or-service',
+    hint: 'a token is created by its own user; for another person run `breakglass user invite NAME` and let them redeem the code (admins create tokens only for service users)',
+  },
+  'token.list': { roles: ['admin'], relation: 'self-or-role', hint: 'only admins see other users\' tokens' },
+  'token.revoke': { roles: ['admin'], relation: 'self-or-role', hint: 'only admins revoke other users\' tokens' },
+  // The enrolment code is the credential: whoever holds it is the invited user.
+  'token.redeem': { roles: 'authenticated', hint: 'redeeming an enrolment code needs the code' },
+  'user.invite': { roles: ['admin'], hint: 'inviting a user needs the admin role' },
+  'whoami': { roles: 'authenticated', hint: 'whoami needs a token' },
   'target.check': { roles: ['admin'], hint: 'checking a target needs the admin role' },
   'grant.invoke': { roles: ['responder', 'admin'], relation: 'policy-invokers', hint: 'invoking needs a role the policy lets invoke' },
   'grant.reveal': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant can reveal its credential' },
@@ -91,6 +114,8 @@ export interface AuthorizationSubject {
   readonly account?: { readonly name: string; readonly custodians: readonly string[] };
   /** The account's policy (invocation): its `invokers` replace the table's roles when it names any. */
   readonly policy?: { readonly name: string; readonly invokers: readonly UserRole[] };
+  /** The user whose things are acted on (their tokens), and whether it is a service user. */
+  readonly user?: { readonly id: UserId; readonly name: string; readonly service: boolean };
 }
 
 /** Relations about a case: acting on a case one may not see answers `not_found`. */
@@ -126,6 +151,8 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
   if (subject.account && rule.relation !== undefined && accountRelations.has(rule.relation) && !hasRole(actor, permissions['catalog.read'].roles)) {
     throw new AppError('not_found', `account "${subject.account.name}" not found`);
   }
+  // Declared but not yet trusted (or stripped of every role): they may only ask who they are.
+  if (actor.roles.length === 0 && rule.roles !== 'authenticated') throw forbidden();
   switch (rule.relation) {
     case undefined:
       if (!hasRole(actor, rule.roles)) throw forbidden();
@@ -136,12 +163,18 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
     case 'requester-or-role':
       if (need(subject.grant, action, 'grant').requesterId !== actor.id && !hasRole(actor, rule.roles)) throw forbidden();
       return;
-    case 'not-requester':
-      if (need(subject.grant, action, 'grant').requesterId === actor.id) {
+    case 'not-requester': {
+      const grant = need(subject.grant, action, 'grant');
+      if (grant.requesterId === actor.id) {
         throw new AppError('separation_of_duties', 'the requester of a grant cannot certify it; ask the incident owner');
+      }
+      // A token the requester minted (for a service user) must not certify their own case either.
+      if (actor.tokenCreatorId !== undefined && grant.requesterId === actor.tokenCreatorId) {
+        throw new AppError('separation_of_duties', 'this token was created by the requester of the grant; certify with a token of your own');
       }
       if (!hasRole(actor, rule.roles)) throw forbidden();
       return;
+    }
     case 'own-or-role': {
       const grant = need(subject.grant, action, 'grant');
       if (grant.requesterId !== actor.id && !hasRole(actor, rule.roles)) throw new AppError('not_found', `grant ${grant.id} not found`);
@@ -169,7 +202,22 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
       }
       return;
     }
+    case 'self-or-role':
+      if (need(subject.user, action, 'user').id !== actor.id && !hasRole(actor, rule.roles)) throw forbidden();
+      return;
+    case 'self-or-service': {
+      const user = need(subject.user, action, 'user');
+      if (user.id === actor.id) return;
+      if (!user.service) throw new AppError('forbidden', `"${user.name}" is a person, not a service user: ${rule.hint}`);
+      if (!hasRole(actor, rule.roles)) throw forbidden();
+      return;
+    }
   }
+}
+
+/** May the actor see and revoke every user's tokens, or only their own? */
+export function managesEveryToken(actor: Actor): boolean {
+  return actor.roles.length > 0 && hasRole(actor, permissions['token.list'].roles);
 }
 
 /** May the actor see every case, or only their own? (Lists filter with this; so does every action on a case.) */

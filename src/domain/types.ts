@@ -1,4 +1,4 @@
-import type { AccountId, GrantId, PolicyId, TargetId, UserId } from './ids.js';
+import type { AccountId, GrantId, PolicyId, TargetId, TokenId, UserId } from './ids.js';
 
 export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor'] as const;
 export type UserRole = (typeof userRoles)[number];
@@ -8,10 +8,30 @@ export interface Actor {
   readonly id: UserId;
   readonly name: string;
   readonly roles: readonly UserRole[];
+  /** The API token the request came with (recorded by reveal, certify and share submission). */
+  readonly tokenId?: TokenId;
+  /**
+   * Who minted that token (the user themselves, or an admin for a service user); certify holds
+   * this one to separation of duties too. Absent for the first admin token from `init`.
+   */
+  readonly tokenCreatorId?: UserId;
+}
+
+/** The token an actor acted with, for the details of an audit event (`{}` when none). */
+export function tokenUsed(actor: Actor): { tokenId?: TokenId } {
+  return actor.tokenId === undefined ? {} : { tokenId: actor.tokenId };
 }
 
 /** The actor for work the system does by itself (expiry, revocation, rotation). */
 export const systemActorName = 'system';
+
+/**
+ * Names the engine uses for itself (`system`, `local:<os user>` for operator commands): no
+ * catalog user may take one, or their actions would read as the engine's in the audit chain.
+ */
+export function isReservedUserName(name: string): boolean {
+  return name === systemActorName || name.startsWith('local:');
+}
 
 export const conditions = ['outage', 'lockout', 'security-incident', 'drill'] as const;
 export type Condition = (typeof conditions)[number];

@@ -1,10 +1,11 @@
 /**
  * The HTTP app on the test bed's context, through `app.inject` (no socket): authentication,
  * a whole case over the API, validation errors that name the path, and what a responder may
- * not see. Tokens are issued by the identity module, as `breakglass token create` does.
+ * not see. Users enrol as `breakglass user invite` and `breakglass token redeem` do.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedCatalog, createTestBed, type TestBed } from '../../test/support/test-bed.js';
+import { inviteUser, redeemInvite } from '../modules/identity/enrolment.js';
 import { createToken } from '../modules/identity/identity.js';
 import { buildHttpApp, type App } from './http-app.js';
 
@@ -16,8 +17,9 @@ describe('HTTP app on the test bed', () => {
   beforeEach(async () => {
     bed = await createTestBed();
     // A second responder, to see what one responder may not see of another's grant.
-    await bed.apply(`${bedCatalog}users:\n  - { name: mallory, roles: [responder] }\n`);
-    for (const user of ['alice', 'bob', 'mallory']) tokens[user] = (await createToken(bed.ctx, bed.actors.admin, user)).token;
+    await bed.apply(`${bedCatalog}users:\n  - { name: mallory, roles: [responder] }\n  - { name: newbie, roles: [] }\n`);
+    for (const user of ['alice', 'bob', 'mallory', 'newbie']) tokens[user] = (await redeemInvite(bed.ctx, (await inviteUser(bed.ctx, bed.actors.admin, user)).code)).token;
+    tokens['admin'] = (await createToken(bed.ctx, bed.actors.admin, 'admin')).token;
     app = await buildHttpApp({ ctx: bed.ctx, ready: () => Promise.resolve(true), logger: false, version: 'test' });
   });
   afterEach(async () => {
@@ -25,7 +27,7 @@ describe('HTTP app on the test bed', () => {
     await bed.close();
   });
 
-  const call = async (user: string | undefined, method: 'GET' | 'POST', url: string, payload?: object) => {
+  const call = async (user: string | undefined, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) => {
     const response = await app.inject({
       method,
       url,
@@ -122,5 +124,51 @@ describe('HTTP app on the test bed', () => {
     const done = await call('bob', 'GET', `/v1/grants/${id}`);
     expect(done.body.state).toBe('awaiting-certification');
     expect(done.body.stuck).toBeUndefined();
+  });
+
+  it('tokens over HTTP: invite, redeem with no bearer token, list (never the token), revoke; a revoked token gets 401 at once', async () => {
+    const invite = await call('admin', 'POST', '/v1/users/mallory/invite', {});
+    expect(invite.status).toBe(201);
+    expect(invite.headers['cache-control']).toBe('no-store');
+    expect(Object.keys(invite.body).sort()).toStrictEqual(['code', 'expiresAt']);
+    expect(invite.body.expiresAt).toBe('2030-01-02T00:00:00.000Z');
+    const redeemed = await call(undefined, 'POST', '/v1/tokens/redeem', { code: invite.body.code, ttl: '30d' });
+    expect(redeemed.status, JSON.stringify(redeemed.body)).toBe(201);
+    expect(redeemed.headers['cache-control']).toBe('no-store');
+    expect(redeemed.body).toStrictEqual({ id: expect.stringMatching(/^tok_/), token: expect.stringMatching(/^bg_/), expiresAt: '2030-01-31T00:00:00.000Z' });
+    expect((await call(undefined, 'POST', '/v1/tokens/redeem', { code: invite.body.code })).status).toBe(401);
+    tokens['mallory2'] = redeemed.body.token;
+    expect((await call('mallory2', 'GET', '/v1/whoami')).body).toStrictEqual({ user: 'mallory', roles: ['responder'], tokenId: redeemed.body.id });
+
+    const listed = await call('admin', 'GET', '/v1/tokens?user=mallory');
+    expect(listed.status).toBe(200);
+    const mine = listed.body.tokens.find((t: { id: string }) => t.id === redeemed.body.id);
+    expect(Object.keys(mine).sort()).toEqual(expect.arrayContaining(['id', 'user', 'label', 'createdAt', 'expiresAt', 'lastUsedAt']));
+    expect(mine).toMatchObject({ user: 'mallory', createdBy: 'mallory', lastUsedAt: '2030-01-01T00:00:00.000Z' });
+    expect(JSON.stringify(listed.body)).not.toContain(redeemed.body.token);
+
+    const revoked = await call('admin', 'DELETE', `/v1/tokens/${redeemed.body.id}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).toBe('2030-01-01T00:00:00.000Z');
+    expect((await call('mallory2', 'GET', '/v1/whoami')).status).toBe(401);
+    expect((await call('mallory', 'GET', '/v1/whoami')).status).toBe(200);
+  });
+
+  it('no impersonation over HTTP: an admin cannot create a token for another person (403, pointing to user invite)', async () => {
+    const refused = await call('admin', 'POST', '/v1/tokens', { user: 'alice' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain('user invite');
+    const own = await call('alice', 'POST', '/v1/tokens', { user: 'alice', ttl: '1h', label: 'laptop' });
+    expect(own.status).toBe(201);
+    expect(own.body.expiresAt).toBe('2030-01-01T01:00:00.000Z');
+    expect((await call('alice', 'POST', '/v1/tokens', { user: 'alice', ttl: 'forever' })).body.error).toMatchObject({ code: 'validation', path: 'ttl' });
+  });
+
+  it('a user with no role gets whoami and nothing else', async () => {
+    expect((await call('newbie', 'GET', '/v1/whoami')).body).toMatchObject({ user: 'newbie', roles: [] });
+    for (const url of ['/v1/accounts', '/v1/tokens', '/v1/ssh/ca']) expect((await call('newbie', 'GET', url)).status, url).toBe(403);
+    expect((await call('newbie', 'POST', '/v1/tokens', { user: 'newbie' })).status).toBe(403);
+    // An account is not even there for someone with no role (nothing of the catalog is told).
+    expect((await call('newbie', 'POST', '/v1/grants', invokeBody)).status).toBe(404);
   });
 });

@@ -22,6 +22,7 @@ import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
+import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
 
 declare module 'fastify' {
@@ -156,6 +157,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   });
 
   if (deps.seal) await app.register(sysRoutes(deps.seal, clientLimiter(app, limits.sys, 'sys', onBurst)));
+  await app.register(enrolmentRoutes(deps.ctx));
 
   await app.register(
     async (v1) => {
@@ -176,6 +178,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(grantRoutes(deps.ctx));
       await v1.register(auditRoutes(deps.ctx));
       await v1.register(custodianRoutes(deps.ctx));
+      await v1.register(identityRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

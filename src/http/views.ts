@@ -1,5 +1,7 @@
 import type { Grant } from '../domain/index.js';
 import type { StuckStep } from '../modules/grants/show-grant.js';
+import type { IssuedToken } from '../modules/identity/identity.js';
+import type { TokenView } from '../modules/identity/tokens.js';
 
 const iso = (date: Date | undefined) => date?.toISOString();
 
@@ -35,4 +37,25 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
     stuck: stuck && { ...stuck, nextAttemptAt: stuck.nextAttemptAt.toISOString() },
   };
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;
+}
+
+const isoOrNull = (date: Date | undefined) => date?.toISOString() ?? null;
+
+/** The public JSON shape of an API token (never the token): absent times are null. */
+export function tokenView(token: TokenView) {
+  return {
+    id: token.id,
+    user: token.user,
+    label: token.label,
+    createdAt: token.createdAt.toISOString(),
+    expiresAt: isoOrNull(token.expiresAt),
+    lastUsedAt: isoOrNull(token.lastUsedAt),
+    revokedAt: isoOrNull(token.revokedAt),
+    createdBy: token.createdBy,
+  };
+}
+
+/** A new token, shown once. */
+export function issuedTokenView(issued: IssuedToken) {
+  return { id: issued.id, token: issued.token, expiresAt: isoOrNull(issued.expiresAt) };
 }

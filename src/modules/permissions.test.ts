@@ -22,7 +22,9 @@ import { endGrant } from './grants/end-grant.js';
 import { invoke } from './grants/invoke.js';
 import { reveal } from './grants/reveal.js';
 import { showGrant } from './grants/show-grant.js';
-import { createToken } from './identity/identity.js';
+import { inviteUser, redeemInvite } from './identity/enrolment.js';
+import { createToken, type IssuedToken } from './identity/identity.js';
+import { listTokens, revokeToken, whoami } from './identity/tokens.js';
 
 const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
 const catalog = `${bedCatalog}
@@ -49,6 +51,7 @@ describe('every use case, as every role, refuses exactly as the permission table
   let bed: TestBed;
   let active: Grant;
   let waiting: Grant;
+  let aliceToken: IssuedToken;
   const actors = new Map<string, Actor>();
 
   beforeAll(async () => {
@@ -60,6 +63,7 @@ describe('every use case, as every role, refuses exactly as the permission table
     const ask = { condition: 'outage', reason: 'r', incident: 'INC-1', ttl: '15m' };
     active = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-ephemeral' });
     waiting = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-vault' });
+    aliceToken = await createToken(bed.ctx, bed.actors.alice, 'alice');
     for (const name of [...roleUsers.map((u) => u.name), 'as-nobody']) {
       const user = (await bed.store.transaction((tx) => tx.users.findByName(name)))!;
       actors.set(name, { id: user.id, name: user.name, roles: user.roles });
@@ -76,6 +80,12 @@ describe('every use case, as every role, refuses exactly as the permission table
     'ssh-ca.read': (actor) => sshCaPublicKey(bed.ctx, actor, undefined),
     'token.create': (actor) => createToken(bed.ctx, actor, 'alice'),
     'target.check': (actor) => checkTarget(bed.ctx, actor, 'db'),
+    'token.list': (actor) => listTokens(bed.ctx, actor, { user: 'alice' }),
+    'token.revoke': (actor) => revokeToken(bed.ctx, actor, aliceToken.id),
+    // The code is the credential: whoever redeems it becomes the invited user.
+    'token.redeem': async (actor) => redeemInvite(bed.ctx, (await inviteUser(bed.ctx, bed.actors.admin, actor.name)).code),
+    'user.invite': (actor) => inviteUser(bed.ctx, actor, 'alice'),
+    whoami: async (actor) => whoami(actor),
     'grant.invoke': (actor) => invoke(bed.ctx, actor, { account: 'db-ephemeral', condition: 'outage', reason: 'r', incident: 'INC-2', ttl: '5m' }),
     'grant.reveal': (actor) => reveal(bed.ctx, actor, active.id),
     'grant.end': (actor) => endGrant(bed.ctx, actor, active.id),
@@ -96,6 +106,7 @@ describe('every use case, as every role, refuses exactly as the permission table
         grant: action === 'grant.cancel' || action === 'custodian.share' ? waiting : active,
         account: { name: 'db-vault', custodians: ['carol', 'dave', 'erin'] },
         policy: { name: 'p0', invokers: [] },
+        user: { id: bed.actors.alice.id, name: 'alice', service: false },
       });
       return 'allowed';
     } catch (error) {

@@ -7,6 +7,7 @@ import type {
   JobId,
   Policy,
   Target,
+  TokenId,
   UserId,
   UserRole,
 } from '../domain/index.js';
@@ -25,6 +26,7 @@ export interface Store {
 
 export interface StoreTx {
   readonly users: UserRepository;
+  readonly tokens: TokenRepository;
   readonly catalog: CatalogRepository;
   readonly grants: GrantRepository;
   readonly jobs: JobRepository;
@@ -41,16 +43,89 @@ export interface UserRecord {
   /** A custodian's X25519 public key: ceremony shares are encrypted to it. */
   readonly recipient?: string | undefined;
   readonly createdAt: Date;
+  /** Automation, not a person: an admin may mint its tokens. */
+  readonly service: boolean;
+  /** No token of a disabled user authenticates. */
+  readonly disabled: boolean;
+  /** Listed by a catalog: a later catalog that no longer lists the user disables them. */
+  readonly declared: boolean;
+}
+
+export interface UserUpsert {
+  readonly name: string;
+  readonly roles: readonly UserRole[];
+  readonly recipient?: string | undefined;
+  readonly service?: boolean;
+  readonly disabled?: boolean;
+  /** Set by catalog apply; the first admin from `init` is not declared. */
+  readonly declared?: boolean;
 }
 
 export interface UserRepository {
-  upsert(user: { name: string; roles: readonly UserRole[]; recipient?: string | undefined }, now: Date): Promise<UserRecord>;
+  /** Creates or replaces a user by name (the id stays); absent flags are false. */
+  upsert(user: UserUpsert, now: Date): Promise<UserRecord>;
   findByName(name: string): Promise<UserRecord | undefined>;
   findById(id: UserId): Promise<UserRecord | undefined>;
   list(): Promise<UserRecord[]>;
-  /** Stores the SHA-256 of a bearer token, never the token. */
-  addToken(userId: UserId, tokenHash: string, label: string, now: Date): Promise<void>;
-  findByTokenHash(tokenHash: string): Promise<UserRecord | undefined>;
+  setDisabled(id: UserId, disabled: boolean): Promise<void>;
+}
+
+/** An API token as listed: never the token, nor its hash. */
+export interface TokenRecord {
+  readonly id: TokenId;
+  readonly userId: UserId;
+  /** The owner's name. */
+  readonly user: string;
+  readonly label: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date | undefined;
+  readonly lastUsedAt: Date | undefined;
+  readonly revokedAt: Date | undefined;
+  /** Who minted it (a user name, or `system`). */
+  readonly createdBy: string;
+  readonly createdById: UserId | undefined;
+}
+
+export interface NewToken {
+  readonly id: TokenId;
+  readonly userId: UserId;
+  /** SHA-256 of the bearer token; the token itself is never stored. */
+  readonly tokenHash: string;
+  readonly label: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date | undefined;
+  readonly createdBy: string;
+  readonly createdById: UserId | undefined;
+}
+
+export interface EnrolmentCode {
+  /** SHA-256 of the code; the code itself is never stored. */
+  readonly codeHash: string;
+  readonly userId: UserId;
+  readonly createdBy: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+export interface TokenRepository {
+  insert(token: NewToken): Promise<void>;
+  /** The token with this hash and its user, whatever their state (the caller decides). */
+  findByHash(tokenHash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined>;
+  findById(id: TokenId): Promise<TokenRecord | undefined>;
+  /** Newest first; one user's, or everybody's. */
+  list(filter: { userId?: UserId }): Promise<TokenRecord[]>;
+  /** Records when the token was last used. */
+  touch(id: TokenId, now: Date): Promise<void>;
+  /** Revokes one token; false when it was already revoked (compare-and-set). */
+  revoke(id: TokenId, now: Date): Promise<boolean>;
+  /** Revokes every live token of a user; returns how many. */
+  revokeAllOf(userId: UserId, now: Date): Promise<number>;
+  addEnrolmentCode(code: EnrolmentCode): Promise<void>;
+  /**
+   * Uses a code: succeeds once, before its expiry (compare-and-set on `used_at`), and returns
+   * whose it is; `undefined` for an unknown, used or expired code.
+   */
+  useEnrolmentCode(codeHash: string, now: Date): Promise<UserId | undefined>;
 }
 
 export interface TargetRecord extends Target {

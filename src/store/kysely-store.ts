@@ -10,6 +10,7 @@ import { migrationProvider } from './migrations/migration-provider.js';
 import type { Database } from './schema.js';
 import { sealedValueRepository } from './sealed-value-repository.js';
 import { settingsRepository } from './settings-repository.js';
+import { tokenRepository } from './token-repository.js';
 import { userRepository } from './user-repository.js';
 
 /**
@@ -34,6 +35,7 @@ export async function kyselyStore(db: Kysely<Database>, dialect: Store['dialect'
 function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx {
   return {
     users: userRepository(trx),
+    tokens: tokenRepository(trx),
     catalog: catalogRepository(trx, dialect),
     grants: grantRepository(trx),
     jobs: jobRepository(trx, dialect),

@@ -8,6 +8,7 @@ import type { Generated } from 'kysely';
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
+  enrolment_codes: EnrolmentCodesTable;
   targets: TargetsTable;
   policies: PoliciesTable;
   accounts: AccountsTable;
@@ -28,13 +29,39 @@ export interface UsersTable {
   /** A custodian's X25519 public key (base64url), for shares encrypted to them. */
   recipient: Generated<string | null>;
   created_at: number;
+  /** 0/1: automation; an admin may mint its tokens. */
+  service: Generated<number>;
+  /** 0/1: no token of theirs authenticates. */
+  disabled: Generated<number>;
+  /** 0/1: listed by a catalog (a catalog that no longer lists them disables them). */
+  declared: Generated<number>;
 }
 
 export interface ApiTokensTable {
+  /** SHA-256 (hex) of the bearer token; the token itself is never stored. */
   token_hash: string;
+  /** Public id (`tok_…`), for listing and revoking. */
+  id: string;
   user_id: string;
   label: string;
   created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  /** Name of who minted it (`system` for the first admin token). */
+  created_by: string;
+  /** Id of the user who minted it; null when the engine did. */
+  created_by_id: string | null;
+}
+
+/** One-time enrolment codes (SHA-256 only), valid once and for a short time. */
+export interface EnrolmentCodesTable {
+  code_hash: string;
+  user_id: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }
 
 export interface TargetsTable {
@@ -44,7 +71,7 @@ export interface TargetsTable {
   /** JSON object of connection settings (never a secret). */
   settings: string;
   admin_secret_sealed: string | null;
-  /** Set when a catalog apply no longer listed it (0006). */
+  /** Set when a catalog apply no longer listed it (0005). */
   retired_at: Generated<number | string | null>;
 }
 
@@ -61,7 +88,7 @@ export interface PoliciesTable {
   min_ttl_ms: number | null;
   /** JSON array of roles. */
   invokers: string;
-  /** Set when a catalog apply no longer listed it (0006). */
+  /** Set when a catalog apply no longer listed it (0005). */
   retired_at: Generated<number | string | null>;
 }
 
@@ -79,7 +106,7 @@ export interface AccountsTable {
   staging: Generated<string>;
   secret_version: Generated<number>;
   secret_sealed: string | null;
-  /** Set when a catalog apply no longer listed it (0006). */
+  /** Set when a catalog apply no longer listed it (0005). */
   retired_at: Generated<number | string | null>;
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTcp, requireService } from '../../test/support/integration.js';
-import { asGrantId, holdsAccount } from '../domain/index.js';
+import { asGrantId, asTokenId, holdsAccount } from '../domain/index.js';
 import type { Grant, GrantState, Policy } from '../domain/index.js';
 import type { AccountRecord, AuditEventRecord, JobRecord, Store, UserRecord } from '../ports/index.js';
 import { createPostgresStore, createSqliteStore } from './create-store.js';
@@ -181,16 +181,62 @@ describe.each(harnesses)('store on $name', (harness) => {
       const result = await store.transaction(async (tx) => {
         const first = await tx.users.upsert({ name: 'alice', roles: ['responder'] }, t0);
         const again = await tx.users.upsert({ name: 'alice', roles: ['responder', 'admin'] }, later);
-        await tx.users.addToken(first.id, 'sha256-of-token', 'laptop', t0);
-        return { first, again, byName: await tx.users.findByName('alice'), byId: await tx.users.findById(first.id), list: await tx.users.list(), byToken: await tx.users.findByTokenHash('sha256-of-token'), unknown: await tx.users.findByTokenHash('nope') };
+        await tx.tokens.insert({ id: asTokenId('tok_1'), userId: first.id, tokenHash: 'sha256-of-token', label: 'laptop', createdAt: t0, expiresAt: undefined, createdBy: 'alice', createdById: first.id });
+        return { first, again, byName: await tx.users.findByName('alice'), byId: await tx.users.findById(first.id), list: await tx.users.list(), byToken: await tx.tokens.findByHash('sha256-of-token'), unknown: await tx.tokens.findByHash('nope') };
       });
       expect(result.first.id).toMatch(/^usr_/);
-      expect(result.again).toStrictEqual({ id: result.first.id, name: 'alice', roles: ['responder', 'admin'], createdAt: t0 });
+      expect(result.again).toStrictEqual({ id: result.first.id, name: 'alice', roles: ['responder', 'admin'], createdAt: t0, service: false, disabled: false, declared: false });
       expect(result.byName).toStrictEqual(result.again);
       expect(result.byId).toStrictEqual(result.again);
-      expect(result.byToken).toStrictEqual(result.again);
+      expect(result.byToken?.user).toStrictEqual(result.again);
       expect(result.list).toStrictEqual([result.again]);
       expect(result.unknown).toBeUndefined();
+    });
+
+    it('tokens: listed without their hash, revoked once, revoked all at once when the user is disabled', async () => {
+      const store = await open();
+      const result = await store.transaction(async (tx) => {
+        const alice = await tx.users.upsert({ name: 'alice', roles: ['responder'], service: false, declared: true }, t0);
+        const robot = await tx.users.upsert({ name: 'robot', roles: ['auditor'], service: true }, t0);
+        const token = (id: string, userId: typeof alice.id, hash: string, expiresAt?: Date) =>
+          tx.tokens.insert({ id: asTokenId(id), userId, tokenHash: hash, label: id, createdAt: t0, expiresAt, createdBy: 'admin', createdById: undefined });
+        await token('tok_a1', alice.id, 'h-a1', at(60_000));
+        await token('tok_a2', alice.id, 'h-a2');
+        await token('tok_r1', robot.id, 'h-r1');
+        await tx.tokens.touch(asTokenId('tok_a1'), at(5_000));
+        const first = await tx.tokens.revoke(asTokenId('tok_r1'), at(6_000));
+        const second = await tx.tokens.revoke(asTokenId('tok_r1'), at(7_000));
+        const all = await tx.tokens.revokeAllOf(alice.id, at(8_000));
+        await tx.users.setDisabled(alice.id, true);
+        return { robot, first, second, all, aliceTokens: await tx.tokens.list({ userId: alice.id }), everyone: await tx.tokens.list({}), a1: await tx.tokens.findById(asTokenId('tok_a1')), user: await tx.users.findById(alice.id) };
+      });
+      expect(result.robot.service).toBe(true);
+      expect([result.first, result.second, result.all]).toStrictEqual([true, false, 2]);
+      expect(result.aliceTokens.map((t) => t.id).sort()).toStrictEqual(['tok_a1', 'tok_a2']);
+      expect(result.everyone).toHaveLength(3);
+      expect(result.a1).toStrictEqual({
+        id: 'tok_a1', userId: result.user?.id, user: 'alice', label: 'tok_a1', createdAt: t0, expiresAt: at(60_000), lastUsedAt: at(5_000), revokedAt: at(8_000), createdBy: 'admin', createdById: undefined,
+      });
+      expect(JSON.stringify(result.everyone)).not.toContain('h-a');
+      expect(result.user?.disabled).toBe(true);
+    });
+
+    it('enrolment codes: used once, never after their expiry', async () => {
+      const store = await open();
+      const result = await store.transaction(async (tx) => {
+        const bob = await tx.users.upsert({ name: 'bob', roles: ['incident-owner'] }, t0);
+        await tx.tokens.addEnrolmentCode({ codeHash: 'c1', userId: bob.id, createdBy: 'admin', createdAt: t0, expiresAt: at(1_000) });
+        await tx.tokens.addEnrolmentCode({ codeHash: 'c2', userId: bob.id, createdBy: 'admin', createdAt: t0, expiresAt: at(1_000) });
+        return {
+          bob,
+          once: await tx.tokens.useEnrolmentCode('c1', at(500)),
+          twice: await tx.tokens.useEnrolmentCode('c1', at(600)),
+          late: await tx.tokens.useEnrolmentCode('c2', at(1_000)),
+          unknown: await tx.tokens.useEnrolmentCode('nope', at(1)),
+        };
+      });
+      expect(result.once).toBe(result.bob.id);
+      expect([result.twice, result.late, result.unknown]).toStrictEqual([undefined, undefined, undefined]);
     });
 
     it('catalog: upserts keep ids, the secret is only changed by setAccountSecret', async () => {

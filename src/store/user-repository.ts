@@ -5,14 +5,25 @@ import type { UserRecord, UserRepository } from '../ports/index.js';
 import { fromMs, member, newId, parseJson } from './columns.js';
 import type { Database, UsersTable } from './schema.js';
 
-/** Users and the hashes of their API tokens. Must run inside `Store.transaction`. */
+const flag = (value: boolean | undefined) => (value === true ? 1 : 0);
+
+/** Users (their tokens are in token-repository.ts). Must run inside `Store.transaction`. */
 export function userRepository(trx: Transaction<Database>): UserRepository {
   return {
     async upsert(user, now) {
+      const flags = { service: flag(user.service), disabled: flag(user.disabled), declared: flag(user.declared) };
       const row = await trx
         .insertInto('users')
-        .values({ id: newId('usr_'), name: user.name, roles: JSON.stringify(user.roles), recipient: user.recipient ?? null, created_at: now.getTime() })
-        .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ roles: eb.ref('excluded.roles'), recipient: eb.ref('excluded.recipient') })))
+        .values({ id: newId('usr_'), name: user.name, roles: JSON.stringify(user.roles), recipient: user.recipient ?? null, created_at: now.getTime(), ...flags })
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet((eb) => ({
+            roles: eb.ref('excluded.roles'),
+            recipient: eb.ref('excluded.recipient'),
+            service: eb.ref('excluded.service'),
+            disabled: eb.ref('excluded.disabled'),
+            declared: eb.ref('excluded.declared'),
+          })),
+        )
         .returningAll()
         .executeTakeFirstOrThrow();
       return toUser(row);
@@ -33,26 +44,13 @@ export function userRepository(trx: Transaction<Database>): UserRepository {
       return rows.map(toUser);
     },
 
-    async addToken(userId, tokenHash, label, now) {
-      await trx
-        .insertInto('api_tokens')
-        .values({ token_hash: tokenHash, user_id: userId, label, created_at: now.getTime() })
-        .execute();
-    },
-
-    async findByTokenHash(tokenHash) {
-      const row = await trx
-        .selectFrom('api_tokens')
-        .innerJoin('users', 'users.id', 'api_tokens.user_id')
-        .selectAll('users')
-        .where('api_tokens.token_hash', '=', tokenHash)
-        .executeTakeFirst();
-      return row === undefined ? undefined : toUser(row);
+    async setDisabled(id, disabled) {
+      await trx.updateTable('users').set({ disabled: flag(disabled) }).where('id', '=', id).execute();
     },
   };
 }
 
-function toUser(row: Selectable<UsersTable>): UserRecord {
+export function toUser(row: Selectable<UsersTable>): UserRecord {
   const roles = parseJson<string[]>(row.roles, 'users.roles');
   return {
     id: asUserId(row.id),
@@ -60,5 +58,8 @@ function toUser(row: Selectable<UsersTable>): UserRecord {
     roles: roles.map((role): UserRole => member(role, userRoles, 'users.roles')),
     ...(row.recipient === null ? {} : { recipient: row.recipient }),
     createdAt: fromMs(row.created_at),
+    service: Number(row.service) === 1,
+    disabled: Number(row.disabled) === 1,
+    declared: Number(row.declared) === 1,
   };
 }

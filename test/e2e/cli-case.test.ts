@@ -87,8 +87,23 @@ describe.skipIf(binaries.skip)('breakglass CLI, a whole case', () => {
     const accounts = json(['accounts']);
     expect(accounts.accounts).toEqual([expect.objectContaining({ name: 'pg-breakglass', staging: 'staged' })]);
 
-    const alice: string = json(['token', 'create', 'alice']).token;
-    const bob: string = json(['token', 'create', 'bob']).token;
+    // People enrol themselves: the admin issues a one-time code, the user redeems it with no token.
+    const enrolled = (user: string): string => {
+      const invite = json(['user', 'invite', user]);
+      expect(Object.keys(invite).sort()).toEqual(['code', 'expiresAt']);
+      const redeemed = runCliProcess(['token', 'redeem', invite.code, '--ttl', '30d', '--json'], { ...env, BREAKGLASS_TOKEN: '' });
+      expect(redeemed.code, redeemed.stderr).toBe(0);
+      const issued = JSON.parse(redeemed.stdout) as { id: string; token: string; expiresAt: string };
+      expect(Object.keys(issued).sort()).toEqual(['expiresAt', 'id', 'token']);
+      return issued.token;
+    };
+    const alice: string = enrolled('alice');
+    const bob: string = enrolled('bob');
+    // No impersonation: the admin cannot mint a working token for a person.
+    const impersonate = cli(['token', 'create', 'bob', '--json']);
+    expect(impersonate.code).not.toBe(0);
+    expect(impersonate.stderr).toContain('user invite');
+    expect(json(['whoami'], bob)).toMatchObject({ user: 'bob', roles: ['incident-owner'] });
 
     const grant = json(['invoke', 'pg-breakglass', '--condition', 'outage', '--reason', 'primary down', '--incident', 'INC-1', '--ttl', '5m'], alice);
     expect(grant).toMatchObject({ state: 'active' });

@@ -69,6 +69,12 @@ describe.skipIf(binaries.skip)('dual control, end to end', () => {
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     return JSON.parse(r.stdout) as any;
   };
+  /** The admin invites, the user redeems the one-time code (no token needed) for a token of their own. */
+  const enrolled = (user: string): string => {
+    const redeemed = runCliProcess(['token', 'redeem', json(['user', 'invite', user]).code, '--json'], { ...env, BREAKGLASS_TOKEN: '' });
+    expect(redeemed.code, redeemed.stderr).toBe(0);
+    return (JSON.parse(redeemed.stdout) as { token: string }).token;
+  };
   const shareFile = (name: string, text: string) => {
     const file = join(dataDir, `${name}.share`);
     writeFileSync(file, text, { mode: 0o600 });
@@ -87,7 +93,7 @@ describe.skipIf(binaries.skip)('dual control, end to end', () => {
     server = await serveProcess(dataDir, port);
     writeFileSync(join(dataDir, 'catalog.yaml'), catalog(cluster.port, cluster.adminUser, '30m', true));
     expect(cli(['apply', '-f', join(dataDir, 'catalog.yaml')]).code).toBe(0);
-    for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) tokens[user] = json(['token', 'create', user]).token;
+    for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) tokens[user] = enrolled(user);
   });
   afterAll(async () => {
     await server?.stop();
@@ -179,6 +185,12 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     return JSON.parse(r.stdout) as any;
   };
+  /** The admin invites, the user redeems the one-time code (no token needed) for a token of their own. */
+  const enrolled = (user: string): string => {
+    const redeemed = runCliProcess(['token', 'redeem', json(['user', 'invite', user]).code, '--json'], { ...env, BREAKGLASS_TOKEN: '' });
+    expect(redeemed.code, redeemed.stderr).toBe(0);
+    return (JSON.parse(redeemed.stdout) as { token: string }).token;
+  };
 
   beforeAll(async () => {
     cluster = await startPgCluster();
@@ -189,7 +201,7 @@ describe.skipIf(binaries.skip)('dual control: ceremonies and windows', () => {
     server = await serveProcess(dataDir, port);
     writeFileSync(join(dataDir, 'catalog.yaml'), catalog(cluster.port, cluster.adminUser, '30m', false, shortAccount));
     expect(cli(['apply', '-f', join(dataDir, 'catalog.yaml')]).code).toBe(0);
-    for (const user of ['alice', 'carol', 'dave']) tokens[user] = json(['token', 'create', user]).token;
+    for (const user of ['alice', 'carol', 'dave']) tokens[user] = enrolled(user);
   });
   afterAll(async () => {
     await server?.stop();

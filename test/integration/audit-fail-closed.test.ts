@@ -20,7 +20,7 @@ describe.skipIf(binaries.skip)('I2 fail-closed audit', () => {
     cluster = await startPgCluster();
     h = await startHarness({ dialect: 'sqlite' });
     await h.call(h.adminToken, 'POST', '/v1/apply', catalogFor(cluster, { role: 'bg_failclosed' }));
-    alice = (await h.call(h.adminToken, 'POST', '/v1/tokens', { user: 'alice' })).body.token;
+    alice = await h.enrol('alice');
     db = new Database(join(h.dataDir, 'breakglass.db'));
   });
   afterAll(async () => {

@@ -11,6 +11,7 @@ import { initDataDir } from '../../src/app/init.js';
 import { verifyDataDir } from '../../src/app/offline-verify.js';
 import { startServer } from '../../src/app/server.js';
 import { generateSigningKeyPair, hashEvent, signCheckpoint } from '../../src/crypto/index.js';
+import { enrol } from '../support/harness.js';
 
 let pristine: string;
 
@@ -41,13 +42,7 @@ beforeAll(async () => {
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ targets: [], policies: [], accounts: [], users }),
     });
-    for (const user of ['alice', 'bob']) {
-      await fetch(`${server.url}/v1/tokens`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ user }),
-      });
-    }
+    for (const user of ['alice', 'bob']) await enrol(server.url, adminToken, user);
   }
   await server.close(); // WAL is checkpointed into the main file on close
 });

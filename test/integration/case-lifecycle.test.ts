@@ -39,8 +39,8 @@ describe.skipIf(binaries.skip)('target cluster', () => {
       const applied = await h.call(h.adminToken, 'POST', '/v1/apply', catalogFor(cluster, { role }));
       expect(applied.status, JSON.stringify(applied.body)).toBe(200);
       expect(applied.body.staging).toEqual([{ account: 'pg-breakglass', staging: 'staged' }]);
-      alice = (await h.call(h.adminToken, 'POST', '/v1/tokens', { user: 'alice' })).body.token;
-      bob = (await h.call(h.adminToken, 'POST', '/v1/tokens', { user: 'bob' })).body.token;
+      alice = await h.enrol('alice');
+      bob = await h.enrol('bob');
     });
     afterAll(async () => {
       await h?.stop();

@@ -81,8 +81,8 @@ describe.skipIf(maria.skip || redis.skip || ssh.skip)('every connector through t
         { account: 'redis-bg', staging: 'staged' },
       ]),
     );
-    alice = (await h.call(h.adminToken, 'POST', '/v1/tokens', { user: 'alice' })).body.token;
-    bob = (await h.call(h.adminToken, 'POST', '/v1/tokens', { user: 'bob' })).body.token;
+    alice = await h.enrol('alice');
+    bob = await h.enrol('bob');
     const ca = await h.call(alice, 'GET', '/v1/ssh/ca');
     expect(ca.body.caPublicKey).toMatch(/^ssh-ed25519 /);
     // Hosts get the KRL from config management; here sshd reads the server's own copy.

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { catalogFor, eventually, tryLogin } from '../support/harness.js';
+import { catalogFor, enrol, eventually, tryLogin } from '../support/harness.js';
 import { freePort, runCliProcess, serveProcess, type ServeProcess } from '../support/cli-process.js';
 import { requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
@@ -44,7 +44,7 @@ describe.skipIf(binaries.skip)('I1 crash and restart', () => {
       return (await r.json()) as any;
     };
     await call(admin, 'POST', '/v1/apply', catalogFor(cluster, { role: 'bg_crash' }));
-    const alice = (await call(admin, 'POST', '/v1/tokens', { user: 'alice' })).token;
+    const alice = await enrol(server.url, admin, 'alice');
     const grant = await call(alice, 'POST', '/v1/grants', { account: 'pg-breakglass', condition: 'outage', reason: 'crash test', incident: 'INC-7', ttl: '3s' });
     expect(grant.state, JSON.stringify(grant)).toBe('active');
     const revealed = await call(alice, 'POST', `/v1/grants/${grant.id}/reveal`);

@@ -87,7 +87,7 @@ describe.skipIf(binaries.skip)('rotate-root keeps every secret readable (real ta
     const catalog = catalogFor(cluster, { role: 'bg_rotate' });
     catalog.accounts.push({ name: 'pg-jit', target: 'prod-pg', mode: 'ephemeral', policy: 'p0' } as never);
     expect((await h.call(adminToken, 'POST', '/v1/apply', catalog)).status).toBe(200);
-    const alice = (await h.call(adminToken, 'POST', '/v1/tokens', { user: 'alice' })).body.token as string;
+    const alice = await h.enrol('alice');
     const jit = await h.call(alice, 'POST', '/v1/grants', { account: 'pg-jit', condition: 'outage', reason: 'rotation test', incident: 'INC-9', ttl: '15m' });
     expect(jit.status, JSON.stringify(jit.body)).toBe(201);
     await h.stop();

@@ -19,6 +19,8 @@ export interface Harness {
   readonly adminToken: string;
   readonly logs: string[];
   call(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** A token for a declared user: the admin invites, the user redeems. */
+  enrol(user: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -81,10 +83,30 @@ export async function startHarness(options: { dialect: Dialect; databaseUrl?: st
       }
       return { status: response.status, body: parsed };
     },
+    enrol: (user) => enrol(server.url, adminToken, user),
     async stop() {
       await server.close();
     },
   };
+}
+
+/**
+ * A token for `user`, the way a person gets one: the admin issues a one-time enrolment code and
+ * the user redeems it (no bearer token) for a token only they hold.
+ */
+export async function enrol(url: string, adminToken: string, user: string): Promise<string> {
+  const post = async (path: string, body: unknown, token?: string) => {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as Record<string, unknown>;
+    if (response.status !== 201) throw new Error(`${path}: ${response.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+  const { code } = await post(`/v1/users/${encodeURIComponent(user)}/invite`, {}, adminToken);
+  return (await post('/v1/tokens/redeem', { code })).token as string;
 }
 
 export function removeDir(dir: string): void {

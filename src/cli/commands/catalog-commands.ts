@@ -1,10 +1,10 @@
-/** `apply`, `accounts` and `token create`: the declared catalog and access to the API. */
+/** `apply` and `accounts`: the declared catalog. */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import { parseCatalogYaml, resolvePasswords, type CatalogApply } from '../../config/catalog-file.js';
 import { isAppError } from '../../errors/index.js';
-import { accountsResponseSchema, applyResponseSchema, tokenResponseSchema } from '../../api/index.js';
+import { accountsResponseSchema, applyResponseSchema } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
 import { formatTable, type Output } from '../output.js';
@@ -76,21 +76,6 @@ export function registerCatalogCommands(program: Command, ctx: CommandContext): 
             out.style,
           ),
     );
-  });
-
-  const token = program.command('token').description('API tokens');
-  example(token, 'breakglass token create alice');
-  const create = token
-    .command('create')
-    .description('create an API token for a declared user (admin only); the token is shown once')
-    .argument('<user>', 'a user declared under users: in the catalog');
-  serverOptions(jsonOption(create));
-  example(create, 'breakglass token create alice', 'breakglass token create alice --json | jq -r .token');
-  create.action(async (user: string, options: JsonOption & ServerOptions) => {
-    const out = ctx.output(options);
-    const result = await ctx.client(options, out).post('/v1/tokens', tokenResponseSchema, { user });
-    out.result({ token: result.token }, () => `token for ${user}: ${result.token}`);
-    out.print(out.style.yellow('Shown once; hand it to the user over a secure channel. They set it as BREAKGLASS_TOKEN.'));
   });
 }
 

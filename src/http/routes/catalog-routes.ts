@@ -1,18 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { accountsResponseSchema, applyQuery, applyResponseSchema, refuseControlCharactersDeep, targetCheckResponseSchema, targetParams, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema, tokenBody, tokenResponseSchema } from '../../api/index.js';
+import { accountsResponseSchema, applyQuery, applyResponseSchema, refuseControlCharactersDeep, targetCheckResponseSchema, targetParams, errorResponseSchema as errorBody, sshCaQuery, sshCaResponseSchema } from '../../api/index.js';
 import { catalogApplySchema } from '../../config/catalog-file.js';
 import { applyCatalog } from '../../modules/catalog/apply-catalog.js';
 import { checkTarget } from '../../modules/catalog/check-target.js';
 import { listAccounts } from '../../modules/catalog/list-accounts.js';
 import { sshCaPublicKey } from '../../modules/catalog/ssh-ca.js';
 import type { ModuleContext } from '../../modules/context.js';
-import { createToken } from '../../modules/identity/identity.js';
 import { actorOf } from '../actor.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
 
-/** Catalog (declared targets, policies, accounts, users) and API tokens. */
+/** Catalog: declared targets, policies, accounts, users. */
 export const catalogRoutes =
   (ctx: ModuleContext): FastifyPluginAsync =>
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
@@ -53,15 +52,5 @@ export const catalogRoutes =
         response: { 200: sshCaResponseSchema, ...errors },
       },
       handler: async (request) => sshCaPublicKey(ctx, actorOf(request), request.query.target),
-    });
-
-    app.post('/tokens', {
-      schema: {
-        summary: 'Create an API token for a declared user (admin)',
-        tags: ['identity'],
-        body: tokenBody,
-        response: { 201: tokenResponseSchema, ...errors },
-      },
-      handler: async (request, reply) => reply.status(201).send(await createToken(ctx, actorOf(request), request.body.user)),
     });
   };

@@ -5,6 +5,7 @@ import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js'
 import { backoffDelay, type ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
 import { accountFields, connectionFields, planCatalog, policyFields, targetParts, type PlanEntry } from './catalog-plan.js';
+import { applyUsers } from './apply-users.js';
 import { stageAccount } from './stage-account.js';
 
 export interface ApplyResult {
@@ -18,9 +19,6 @@ export interface ApplyResult {
   readonly plan: PlanEntry[];
   readonly dryRun: boolean;
 }
-
-/** The user `init` creates: it is not in anyone's catalog file, and an apply never removes it. */
-const bootstrapAdmin = 'admin';
 
 const auditNames: Readonly<Record<PlanEntry['kind'], Readonly<Record<PlanEntry['op'], AuditAction>>>> = {
   target: { create: 'target.created', change: 'target.changed', remove: 'target.retired' },
@@ -44,9 +42,10 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
     const plan = await planApply(ctx, tx, doc);
     await checkLiveChanges(tx, doc, plan);
     if (dryRun) return { plan, pending: [] };
-    await writeCatalog(ctx, tx, doc, plan);
+    await writeCatalog(ctx, tx, doc, plan, actor.name);
     await retireRemoved(ctx, tx, plan);
-    for (const entry of plan) {
+    // A removed user's event is `user.disabled`, written where the tokens die (apply-users.ts).
+    for (const entry of plan.filter((e) => !(e.kind === 'user' && e.op === 'remove'))) {
       await ctx.audit.append(tx, { actor: actor.name, action: auditNames[entry.kind][entry.op], subject: entry.name, details: { changes: entry.changes } });
     }
     await ctx.audit.append(tx, {
@@ -84,11 +83,14 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
  * one belongs to the old system and is dropped).
  */
 async function planApply(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Promise<PlanEntry[]> {
+  const listed = new Set(doc.users.map((u) => u.name));
   const current = {
     targets: await tx.catalog.listTargets(),
     policies: await tx.catalog.listPolicies(),
     accounts: await tx.catalog.listAccounts(),
-    users: (await tx.users.list()).filter((u) => u.name !== bootstrapAdmin || doc.users.some((d) => d.name === bootstrapAdmin)),
+    // Users a catalog declared (the admin from `init` never was), and any the file lists now;
+    // one already disabled and not listed is gone from the plan, not removed again.
+    users: (await tx.users.list()).filter((u) => listed.has(u.name) || (u.declared && !u.disabled)),
   };
   const declared = { targets: new Set(doc.targets.map((t) => t.name)), policies: new Set(doc.policies.map((p) => p.name)) };
   for (const [i, account] of doc.accounts.entries()) {
@@ -125,9 +127,8 @@ async function retireRemoved(ctx: ModuleContext, tx: StoreTx, plan: readonly Pla
   for (const policy of await tx.catalog.listPolicies()) if (policies.has(policy.name)) await tx.catalog.retire('policy', policy.id, now);
 }
 
-async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, plan: readonly PlanEntry[]): Promise<void> {
-  const now = ctx.clock.now();
-  for (const user of doc.users) await tx.users.upsert({ name: user.name, roles: user.roles, recipient: user.recipient }, now);
+async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, plan: readonly PlanEntry[], actorName: string): Promise<void> {
+  await applyUsers(ctx, tx, doc.users, actorName);
   const changed = (kind: PlanEntry['kind'], name: string) => plan.find((e) => e.kind === kind && e.name === name && e.op === 'change');
   const targetIds = new Map<string, AccountRecord['targetId']>();
   const existing = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));

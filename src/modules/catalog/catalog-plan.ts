@@ -118,6 +118,10 @@ export function planCatalog(current: CurrentCatalog, doc: CatalogApply, secretCh
       byName(current.accounts, (a) => ({ target: targetNames.get(a.targetId) ?? a.targetId, policy: policyNames.get(a.policyId) ?? a.policyId, mode: a.mode, principal: a.principal, spec: a.spec, quorum: a.quorum ?? null })),
       new Map(doc.accounts.map((a) => [a.name, accountFields(a)])),
     ),
-    ...entries('user', byName(current.users, (u) => ({ roles: u.roles, recipient: u.recipient ?? null })), new Map(doc.users.map((u) => [u.name, { roles: u.roles, recipient: u.recipient ?? null }]))),
+    ...entries(
+      'user',
+      byName(current.users, (u) => ({ roles: u.roles, recipient: u.recipient ?? null, service: u.service, disabled: u.disabled })),
+      new Map(doc.users.map((u) => [u.name, { roles: u.roles, recipient: u.recipient ?? null, service: u.service === true, disabled: u.disabled === true }])),
+    ),
   ];
 }

@@ -1,5 +1,5 @@
 import { combineCustodianShares, decodeShare, openWithPrivateKey, shareFingerprint, type ShareEnvelope } from '../../crypto/index.js';
-import { asGrantId, authorize, type Actor, type Grant } from '../../domain/index.js';
+import { asGrantId, authorize, tokenUsed, type Actor, type Grant } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
 import type { CustodianKeyRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
@@ -55,7 +55,7 @@ export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, 
   } catch (error) {
     // A try on a case that is there is recorded (even when the actor was told "not found"); one on no case at all is not.
     if (error instanceof AppError && (exists || error.code !== 'not_found')) {
-      await ctx.store.transaction((tx) => ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-refused', subject: grantId, details: { code: error.code, reason: error.message } }));
+      await ctx.store.transaction((tx) => ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-refused', subject: grantId, details: { code: error.code, reason: error.message, ...tokenUsed(actor) } }));
     }
     throw error;
   }
@@ -63,7 +63,7 @@ export async function submitShare(ctx: ModuleContext, actor: Actor, id: string, 
   try {
     // Audited first: a share whose audit event cannot be written does not count (I2).
     await ctx.store.transaction((tx) =>
-      ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-presented', subject: grantId, details: { custodian: actor.name, presented: held, threshold } }),
+      ctx.audit.append(tx, { actor: actor.name, action: 'grant.share-presented', subject: grantId, details: { custodian: actor.name, presented: held, threshold, ...tokenUsed(actor) } }),
     );
   } catch (error) {
     ctx.quorum.remove(grantId, actor.name);

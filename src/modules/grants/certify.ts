@@ -1,4 +1,4 @@
-import { authorize, type Actor, type Certification, type Grant, type GrantId } from '../../domain/index.js';
+import { authorize, tokenUsed, type Actor, type Certification, type Grant, type GrantId } from '../../domain/index.js';
 import type { ModuleContext } from '../context.js';
 import { applyEvent, loadGrant } from './grant-store.js';
 
@@ -9,6 +9,6 @@ export async function certify(ctx: ModuleContext, actor: Actor, id: GrantId, ans
   return ctx.store.transaction(async (tx) => {
     const grant = await loadGrant(tx, id);
     authorize(actor, 'grant.certify', { grant });
-    return applyEvent(ctx, tx, grant, { type: 'certify', actor, answers }, actor, { ...answers });
+    return applyEvent(ctx, tx, grant, { type: 'certify', actor, answers }, actor, { ...answers, ...tokenUsed(actor) });
   });
 }

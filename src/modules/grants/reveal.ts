@@ -1,4 +1,4 @@
-import { authorize, checkReveal, type Actor, type GrantId } from '../../domain/index.js';
+import { authorize, checkReveal, tokenUsed, type Actor, type GrantId } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { RevealedCredential, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
@@ -21,7 +21,7 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
       checkReveal(c.grant, ctx.clock.now());
       // Unseal before recording the reveal: a failure here must not burn the one reveal.
       const credential = await unsealCredential(ctx, tx, c);
-      await applyEvent(ctx, tx, c.grant, { type: 'reveal' }, actor, { account: c.account.name });
+      await applyEvent(ctx, tx, c.grant, { type: 'reveal' }, actor, { account: c.account.name, ...tokenUsed(actor) });
       // An ephemeral credential is kept only until its one reveal.
       if (c.grant.mode === 'ephemeral') await tx.grants.setCredential(id, undefined);
       return credential;
@@ -70,7 +70,7 @@ async function recordRefusal(ctx: ModuleContext, actor: Actor, id: GrantId, code
   }
   const earlier = open !== undefined && open.folded > 0 ? { earlierRefusals: open.folded, earlierSince: open.start.toISOString() } : {};
   await ctx.store.transaction((tx) =>
-    ctx.audit.append(tx, { actor: actor.name, action: 'grant.reveal-refused', subject: id, details: { code, ...earlier } }),
+    ctx.audit.append(tx, { actor: actor.name, action: 'grant.reveal-refused', subject: id, details: { code, ...earlier, ...tokenUsed(actor) } }),
   );
 }
 

@@ -1,34 +1,105 @@
-import { generateApiToken, hashToken } from '../../crypto/index.js';
-import { appError } from '../../errors/index.js';
-import { authorize, type Actor } from '../../domain/index.js';
-import type { StoreTx } from '../../ports/index.js';
+import { generateApiToken, hashToken, newId } from '../../crypto/index.js';
+import { AppError, appError } from '../../errors/index.js';
+import { asTokenId, asUserId, authorize, parseDuration, type Actor, type TokenId, type UserId } from '../../domain/index.js';
+import type { StoreTx, UserRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 
-/** Resolves a bearer token to its user. Only the token's hash is stored or compared. */
-export async function authenticate(ctx: Pick<ModuleContext, 'store'>, token: string): Promise<Actor | undefined> {
+/** A use is written to `last_used_at` at most this often per token (each write is a transaction). */
+const touchEveryMs = 60_000;
+
+/**
+ * Resolves a bearer token to its user. Only the token's hash is stored or compared. A revoked
+ * or expired token, or any token of a disabled user, is refused at once.
+ */
+export async function authenticate(ctx: Pick<ModuleContext, 'store' | 'clock'>, token: string): Promise<Actor | undefined> {
   if (!/^bg_[A-Za-z0-9_-]{20,}$/.test(token)) return undefined;
-  const user = await ctx.store.transaction((tx) => tx.users.findByTokenHash(hashToken(token)));
-  return user === undefined ? undefined : { id: user.id, name: user.name, roles: user.roles };
+  return ctx.store.transaction(async (tx) => {
+    const found = await tx.tokens.findByHash(hashToken(token));
+    if (found === undefined) return undefined;
+    const { token: record, user } = found;
+    const now = ctx.clock.now();
+    if (record.revokedAt !== undefined || user.disabled) return undefined;
+    if (record.expiresAt !== undefined && record.expiresAt.getTime() <= now.getTime()) return undefined;
+    if (record.lastUsedAt === undefined || now.getTime() - record.lastUsedAt.getTime() >= touchEveryMs) await tx.tokens.touch(record.id, now);
+    return {
+      id: user.id,
+      name: user.name,
+      roles: user.roles,
+      tokenId: record.id,
+      ...(record.createdById === undefined ? {} : { tokenCreatorId: record.createdById }),
+    };
+  });
 }
 
-/** Issues a token inside the caller's transaction; the token is returned once, never stored. */
-export async function issueToken(
+/** A token as handed out: shown once, never stored. */
+export interface IssuedToken {
+  readonly id: TokenId;
+  readonly token: string;
+  readonly expiresAt: Date | undefined;
+}
+
+/** Longest lifetime of a token a person asks for (`--ttl`). */
+export const maxTokenTtlMs = 366 * 24 * 3_600_000;
+
+/** `--ttl 30d` as milliseconds, within what a token may live. */
+export function tokenTtl(ttl: string | undefined, path = 'ttl'): number | undefined {
+  if (ttl === undefined) return undefined;
+  const ms = parseDuration(ttl);
+  if (ms === undefined || ms <= 0) throw appError.validation(`${path}: "${ttl}" is not a duration (e.g. 30d, 12h)`, path);
+  if (ms > maxTokenTtlMs) throw appError.validation(`${path}: "${ttl}" is longer than a token may live (366d)`, path);
+  return ms;
+}
+
+/**
+ * Mints a token for `user` inside the caller's transaction and audits it; the token is returned
+ * once. `by` is who minted it: the user themselves, an admin (service users only), or the engine.
+ */
+export async function mintToken(
   ctx: Pick<ModuleContext, 'audit' | 'clock'>,
   tx: StoreTx,
-  actorName: string,
-  userName: string,
-): Promise<string> {
-  const user = await tx.users.findByName(userName);
-  if (!user) throw appError.notFound(`user "${userName}" (declare it under users: and apply)`);
+  mint: { user: UserRecord; by: { name: string; id: UserId | undefined }; label: string; ttlMs: number | undefined; action: 'token.created' | 'token.redeemed' },
+): Promise<IssuedToken> {
+  const now = ctx.clock.now();
   const token = generateApiToken();
-  await tx.users.addToken(user.id, hashToken(token), `issued by ${actorName}`, ctx.clock.now());
-  await ctx.audit.append(tx, { actor: actorName, action: 'token.created', subject: user.name });
-  return token;
+  const id = asTokenId(newId('tok_'));
+  const expiresAt = mint.ttlMs === undefined ? undefined : new Date(now.getTime() + mint.ttlMs);
+  await tx.tokens.insert({ id, userId: mint.user.id, tokenHash: hashToken(token), label: mint.label, createdAt: now, expiresAt, createdBy: mint.by.name, createdById: mint.by.id });
+  await ctx.audit.append(tx, {
+    actor: mint.by.name,
+    action: mint.action,
+    subject: mint.user.name,
+    details: { tokenId: id, label: mint.label, expiresAt: expiresAt?.toISOString() ?? null },
+  });
+  return { id, token, expiresAt };
 }
 
-/** `breakglass token create USER`: admins issue API tokens for declared users. */
-export async function createToken(ctx: ModuleContext, actor: Actor, userName: string): Promise<{ token: string }> {
-  authorize(actor, 'token.create');
-  const token = await ctx.store.transaction((tx) => issueToken(ctx, tx, actor.name, userName));
-  return { token };
+/** The first admin's token at `init`, minted by the engine; the token is returned once. */
+export async function issueToken(ctx: Pick<ModuleContext, 'audit' | 'clock'>, tx: StoreTx, actorName: string, userName: string): Promise<string> {
+  const user = await tx.users.findByName(userName);
+  if (!user) throw appError.notFound(`user "${userName}" (declare it under users: and apply)`);
+  const issued = await mintToken(ctx, tx, { user, by: { name: actorName, id: undefined }, label: `issued by ${actorName}`, ttlMs: undefined, action: 'token.created' });
+  return issued.token;
+}
+
+export interface CreateTokenOptions {
+  readonly label?: string | undefined;
+  /** e.g. `30d`; none: the token lives until revoked. */
+  readonly ttl?: string | undefined;
+}
+
+/**
+ * `breakglass token create USER`: a token for oneself, or (admins) for a `service` user. Never
+ * for another person: that would let the admin act as them (`user invite` enrols people).
+ */
+export async function createToken(ctx: ModuleContext, actor: Actor, userName: string, options: CreateTokenOptions = {}): Promise<IssuedToken> {
+  return ctx.store.transaction(async (tx) => {
+    const user = await tx.users.findByName(userName);
+    // An unknown name is judged as a service user would be: an admin learns it is unknown, others are refused.
+    authorize(actor, 'token.create', { user: user ?? { id: asUserId(''), name: userName, service: true } });
+    if (!user) throw appError.notFound(`user "${userName}" (declare it under users: and apply)`);
+    if (user.disabled) throw new AppError('conflict', `user "${userName}" is disabled; declare them in the catalog again to enable them`);
+    const ttlMs = tokenTtl(options.ttl);
+    const label = options.label ?? (user.id === actor.id ? 'self' : `created by ${actor.name}`);
+    return mintToken(ctx, tx, { user, by: { name: actor.name, id: actor.id }, label, ttlMs, action: 'token.created' });
+  });
 }

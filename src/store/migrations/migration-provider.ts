@@ -2,7 +2,8 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial-schema.js';
 import { connectorSpecs } from './0002-connector-specs.js';
 import { dualControl } from './0003-dual-control.js';
-import { retiredCatalog } from './0006-retired-catalog.js';
+import { tokenLifecycle } from './0004-token-lifecycle.js';
+import { retiredCatalog } from './0005-retired-catalog.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -12,7 +13,8 @@ const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-connector-specs': connectorSpecs,
   '0003-dual-control': dualControl,
-  '0006-retired-catalog': retiredCatalog,
+  '0004-token-lifecycle': tokenLifecycle,
+  '0005-retired-catalog': retiredCatalog,
 };
 
 export const migrationProvider: MigrationProvider = {
