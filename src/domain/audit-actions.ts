@@ -49,8 +49,9 @@ export const auditActions = [
   'user.enabled',
   // API tokens: minted (for oneself or a service user), redeemed from an enrolment code, revoked.
   'token.created',
-  // Requests refused before any use case runs.
+  // Requests refused before any use case runs, and refusals by a rule (aggregated per minute).
   'auth.rate-limited',
+  'request.refused',
   'token.redeemed',
   'token.revoked',
   'custodian.ceremony-held',

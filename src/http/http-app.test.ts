@@ -106,7 +106,8 @@ describe('HTTP app on the test bed', () => {
     expect((await call('mallory', 'POST', `/v1/grants/${id}/end`)).status).toBe(404);
     expect(stolen.body.password).toBeUndefined();
     const refusals = (await bed.auditEvents()).filter((e) => e.subject === id && e.actor === 'mallory');
-    expect(refusals.map((e) => e.action)).toEqual(['grant.reveal-refused']);
+    // Every try is on the record, though mallory was told "not found" each time.
+    expect(refusals.map((e) => e.action)).toEqual(['request.refused', 'grant.reveal-refused', 'request.refused']);
     // The incident owner oversees every case.
     expect((await call('bob', 'GET', `/v1/grants/${id}`)).status).toBe(200);
   });
@@ -170,5 +171,23 @@ describe('HTTP app on the test bed', () => {
     expect((await call('newbie', 'POST', '/v1/tokens', { user: 'newbie' })).status).toBe(403);
     // An account is not even there for someone with no role (nothing of the catalog is told).
     expect((await call('newbie', 'POST', '/v1/grants', invokeBody)).status).toBe(404);
+  });
+
+  it('refusals are on the record: who, what, why, aggregated per actor and reason per minute', async () => {
+    const refusedOf = async () => (await bed.auditEvents()).filter((e) => e.action === 'request.refused');
+    // A policy violation, three times in one minute: one event.
+    for (let i = 0; i < 3; i++) expect((await call('alice', 'POST', '/v1/grants', { ...invokeBody, condition: 'boredom' })).status).toBe(422);
+    let refused = await refusedOf();
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ actor: 'alice', subject: 'POST /v1/grants', details: { what: 'POST /v1/grants', code: 'policy_violation', reason: expect.stringContaining('boredom') } });
+    // A wrong role is a different reason: its own event.
+    expect((await call('alice', 'GET', '/v1/audit/verify')).status).toBe(403);
+    refused = await refusedOf();
+    expect(refused.map((e) => e.details['code'])).toEqual(['policy_violation', 'forbidden']);
+    // A minute later, the next one carries the count of those folded in.
+    bed.clock.advance(60_000);
+    await call('alice', 'POST', '/v1/grants', { ...invokeBody, condition: 'boredom' });
+    refused = await refusedOf();
+    expect(refused[2]?.details).toMatchObject({ code: 'policy_violation', earlierRefusals: 2 });
   });
 });

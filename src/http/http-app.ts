@@ -13,6 +13,7 @@ import {
 import type { Actor } from '../domain/index.js';
 import { isAppError } from '../errors/index.js';
 import { recordRateLimited, type RateLimitScope } from '../modules/audit/rate-limited.js';
+import { recordRefusal, refusalCodes } from '../modules/audit/refusals.js';
 import type { ModuleContext } from '../modules/context.js';
 import { authenticate } from '../modules/identity/identity.js';
 import type { SealGate } from '../ports/index.js';
@@ -125,6 +126,9 @@ function clientLimiter(app: FastifyInstance, limit: RateLimit, scope: RateLimitS
 
 const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** Routes whose use cases record their own refusals (`grant.reveal-refused`, `grant.share-refused`). */
+const selfRecording = /^POST \/v1\/grants\/:id\/(reveal|shares)$/;
+
 /** Builds the Fastify app: zod-validated routes under /v1, OpenAPI 3.1, one error handler. */
 export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   const limits = { ...defaultHttpLimits, ...deps.limits };
@@ -173,6 +177,17 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
         }
         request.actor = actor;
         return undefined;
+      });
+      // Refusals by a rule are on the record (aggregated per actor, action and reason per minute).
+      // Reveal and share submission record their own refusals, in their use cases.
+      v1.addHook('onError', async (request, _reply, error) => {
+        const what = `${request.method} ${request.routeOptions.url ?? request.url}`;
+        if (!request.actor || !isAppError(error) || !refusalCodes.has(error.code) || selfRecording.test(what)) return;
+        const params = request.params as { id?: unknown; name?: unknown } | undefined;
+        const subject = typeof params?.id === 'string' ? params.id : typeof params?.name === 'string' ? params.name : what;
+        await recordRefusal({ ...deps.ctx, log: app.log }, request.actor, { what, subject, error }).catch((failure: unknown) => {
+          app.log.error({ err: failure instanceof Error ? failure.message : 'unknown' }, 'could not record a refusal');
+        });
       });
       await v1.register(catalogRoutes(deps.ctx));
       await v1.register(grantRoutes(deps.ctx));
