@@ -2,12 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { runCli } from '../cli/program.js';
 import { AppError } from '../errors/index.js';
-import { initDataDir } from './init.js';
-import { verifyBundleFile, verifyDataDir } from './offline-verify.js';
 import { promptHidden } from './prompt.js';
-import { rekeyRootKey, rotateRootKey } from './root-key-commands.js';
 import { serverEnv } from './server-env.js';
-import { startServer } from './server.js';
+
+// The server side (store, HTTP, drivers) is loaded only by the commands that run it: most
+// commands are HTTP clients, and a responder waits for each of them to start.
+const server = () => import('./server.js');
+const init = () => import('./init.js');
+const offline = () => import('./offline-verify.js');
+const rootKey = () => import('./root-key-commands.js');
 
 const env = serverEnv(process.env);
 // The CLI reads the seal secrets from its own copy; programs this process starts never see them.
@@ -16,10 +19,11 @@ for (const name of ['BREAKGLASS_PASSPHRASE', 'BREAKGLASS_NEW_PASSPHRASE', 'BREAK
 
 /** The `breakglass` executable: the CLI with its offline commands wired to the real parts. */
 const code = await runCli(process.argv, {
-  init: ({ dataDir, seal, secrets }) =>
-    initDataDir({ dataDir, databaseUrl: env.databaseUrl, seal, secrets: { passphrase: secrets?.passphrase, pkcs11Pin: secrets?.pkcs11Pin } }),
+  init: async ({ dataDir, seal, secrets }) =>
+    (await init()).initDataDir({ dataDir, databaseUrl: env.databaseUrl, seal, secrets: { passphrase: secrets?.passphrase, pkcs11Pin: secrets?.pkcs11Pin } }),
   serve: async ({ dataDir, port, host, tls, onListening, secrets }) => {
-    const server = await startServer({
+    const { startServer } = await server();
+    const running = await startServer({
       dataDir,
       port,
       host,
@@ -30,20 +34,20 @@ const code = await runCli(process.argv, {
       logger: { level: env.logLevel ?? 'info' },
       unsealInputs: { ...(secrets?.passphrase && { passphrase: secrets.passphrase }), ...(secrets?.pkcs11Pin && { pkcs11Pin: secrets.pkcs11Pin }) },
     });
-    const status = server.sealStatus();
-    onListening(server.url, { sealed: status.sealed, threshold: status.threshold });
+    const status = running.sealStatus();
+    onListening(running.url, { sealed: status.sealed, threshold: status.threshold });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-    await server.close();
+    await running.close();
   },
-  rekey: ({ dataDir, seal, secrets, deliverShares }) =>
-    rekeyRootKey({ dataDir, databaseUrl: env.databaseUrl, seal, inputs: secrets, newPassphrase: secrets.newPassphrase, deliverShares }),
-  rotateRoot: ({ dataDir, secrets, deliverShares }) => rotateRootKey({ dataDir, databaseUrl: env.databaseUrl, inputs: secrets, deliverShares }),
-  verifyFile: (path, options) => verifyBundleFile(path, options),
-  verifyDataDir,
+  rekey: async ({ dataDir, seal, secrets, deliverShares }) =>
+    (await rootKey()).rekeyRootKey({ dataDir, databaseUrl: env.databaseUrl, seal, inputs: secrets, newPassphrase: secrets.newPassphrase, deliverShares }),
+  rotateRoot: async ({ dataDir, secrets, deliverShares }) => (await rootKey()).rotateRootKey({ dataDir, databaseUrl: env.databaseUrl, inputs: secrets, deliverShares }),
+  verifyFile: async (path, options) => (await offline()).verifyBundleFile(path, options),
+  verifyDataDir: async (dir) => (await offline()).verifyDataDir(dir),
   env: cliEnv,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
