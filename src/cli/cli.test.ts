@@ -155,7 +155,7 @@ describe('exit codes', () => {
     const result = await h.run('accounts');
     expect(result.code).toBe(5);
     expect(result.stderr).toContain('error: invalid token');
-    expect(result.stderr).toContain('hint: set BREAKGLASS_TOKEN to a token from `breakglass token create`');
+    expect(result.stderr).toContain('hint: set BREAKGLASS_TOKEN to your token (`breakglass token redeem CODE`');
     expect(result.stdout + result.stderr).not.toContain('bgt_alice_token');
   });
 

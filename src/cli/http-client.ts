@@ -11,7 +11,7 @@ import { errorResponseSchema, tolerant } from '../api/index.js';
 import { CliError, exitCodeForError, exitCodeForStatus, exitCodes } from './exit-codes.js';
 
 export const hints = {
-  unauthenticated: 'set BREAKGLASS_TOKEN to a token from `breakglass token create`',
+  unauthenticated: 'set BREAKGLASS_TOKEN to your token (`breakglass token redeem CODE` with the code an admin gave you via `breakglass user invite`)',
   unreachable: 'is the server running? start it with `breakglass serve` or `npm start`, or set BREAKGLASS_ADDR',
 } as const;
 

@@ -25,6 +25,7 @@ export const actions = [
   'grant.cancel',
   'grant.certify',
   'grant.read',
+  'grant.list',
   'custodian.ceremony',
   'custodian.kit',
   'custodian.share',
@@ -98,6 +99,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'grant.cancel': { roles: ['incident-owner', 'admin'], relation: 'requester-or-role', hint: 'only the requester, an incident owner or an admin can cancel a request' },
   'grant.certify': { roles: ['incident-owner', 'admin'], relation: 'not-requester', hint: 'certifying needs the incident-owner or admin role' },
   'grant.read': { roles: ['admin', 'incident-owner', 'auditor', 'custodian'], relation: 'own-or-role', hint: 'only overseers see other people\'s grants' },
+  // Everyone with a role lists cases; who sees which is `grant.read`'s rule, applied in the query.
+  'grant.list': { roles: 'any-role', hint: 'listing grants needs a role' },
   'custodian.ceremony': { roles: ['admin'], hint: 'a key ceremony needs the admin role' },
   // A kit names the custodians and carries the sealed secret: for the account's own custodians.
   'custodian.kit': { roles: ['admin'], relation: 'custodian-or-role', hint: 'the offline kit is for the account\'s custodians and admins' },

@@ -21,7 +21,7 @@ import { certify } from './grants/certify.js';
 import { endGrant } from './grants/end-grant.js';
 import { invoke } from './grants/invoke.js';
 import { reveal } from './grants/reveal.js';
-import { showGrant } from './grants/show-grant.js';
+import { listGrants, showGrant } from './grants/show-grant.js';
 import { inviteUser, redeemInvite } from './identity/enrolment.js';
 import { createToken, type IssuedToken } from './identity/identity.js';
 import { listTokens, revokeToken, whoami } from './identity/tokens.js';
@@ -92,6 +92,7 @@ describe('every use case, as every role, refuses exactly as the permission table
     'grant.cancel': (actor) => cancelGrant(bed.ctx, actor, waiting.id),
     'grant.certify': (actor) => certify(bed.ctx, actor, active.id, { necessary: true, scoped: true, removed: true, note: 'n' }),
     'grant.read': (actor) => showGrant(bed.ctx, actor, active.id),
+    'grant.list': (actor) => listGrants(bed.ctx, actor, {}),
     'custodian.ceremony': (actor) => runCeremony(bed.ctx, actor, 'db-vault'),
     'custodian.kit': (actor) => kitDocument(bed.ctx, actor, 'db-vault'),
     'custodian.share': (actor) => submitShare(bed.ctx, actor, waiting.id, 'bgshare1.not-a-real-share'),

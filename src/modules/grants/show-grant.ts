@@ -29,6 +29,7 @@ export async function stuckStep(ctx: ModuleContext, grant: Grant): Promise<Stuck
  * own are chosen in SQL before the limit, so other people's cases cannot push them out.
  */
 export async function listGrants(ctx: ModuleContext, actor: Actor, filter: { state?: GrantState }): Promise<Grant[]> {
+  authorize(actor, 'grant.list');
   return ctx.store.transaction((tx) =>
     tx.grants.list({
       limit: 500,

@@ -4,6 +4,7 @@ import { connectorSpecs } from './0002-connector-specs.js';
 import { dualControl } from './0003-dual-control.js';
 import { tokenLifecycle } from './0004-token-lifecycle.js';
 import { retiredCatalog } from './0005-retired-catalog.js';
+import { grantsByRequester } from './0006-grants-by-requester.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0003-dual-control': dualControl,
   '0004-token-lifecycle': tokenLifecycle,
   '0005-retired-catalog': retiredCatalog,
+  '0006-grants-by-requester': grantsByRequester,
 };
 
 export const migrationProvider: MigrationProvider = {
