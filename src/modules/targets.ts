@@ -1,6 +1,5 @@
-import { appError } from '../errors/index.js';
-import { AppError } from '../errors/index.js';
-import type { AccountRecord, Connector, EphemeralOperations, PrestagedOperations, StoreTx, TargetRecord } from '../ports/index.js';
+import { AppError, appError } from '../errors/index.js';
+import type { AccountRecord, Connector, EphemeralOperations, PrestagedOperations, TargetRecord } from '../ports/index.js';
 import type { ModuleContext } from './context.js';
 import { aad } from './vault/vault.js';
 
@@ -28,13 +27,6 @@ export async function withConnector<T>(
   } finally {
     await connector.close();
   }
-}
-
-/** Loads an account with its target, or fails with not_found. */
-export async function loadAccountTarget(tx: StoreTx, account: AccountRecord): Promise<TargetRecord> {
-  const target = await tx.catalog.findTargetById(account.targetId);
-  if (!target) throw appError.notFound(`target of account "${account.name}"`);
-  return target;
 }
 
 /** The current pre-staged secret of an account, unsealed in memory. */

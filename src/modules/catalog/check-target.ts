@@ -1,7 +1,6 @@
 import { authorize, type Actor } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
-import { loadTarget } from '../grants/grant-store.js';
 import { assertVerifiable } from '../secrets/verified-rotation.js';
 import { prestagedOps, withConnector } from '../targets.js';
 
@@ -21,12 +20,10 @@ export interface TargetCheck {
 export async function checkTarget(ctx: ModuleContext, actor: Actor, name: string): Promise<TargetCheck> {
   authorize(actor, 'target.check');
   const { target, accounts } = await ctx.store.transaction(async (tx) => {
-    const found = (await tx.catalog.listAccounts()).filter((a) => a.mode === 'prestaged');
     const target = (await tx.catalog.listTargets()).find((t) => t.name === name);
     if (!target) throw appError.notFound(`target "${name}"`);
-    const mine = [];
-    for (const account of found) if ((await loadTarget(tx, account)).id === target.id) mine.push(account);
-    return { target, accounts: mine };
+    const accounts = (await tx.catalog.listAccounts()).filter((a) => a.mode === 'prestaged' && a.targetId === target.id);
+    return { target, accounts };
   });
   try {
     return await withConnector(ctx, target, async (connector) => {
