@@ -200,11 +200,12 @@ function checkCustodians(doc: unknown, ctx: z.RefinementCtx): void {
 
 /** Each account has the fields its target type and mode need, and no others. */
 function checkAccountFields(doc: unknown, ctx: z.RefinementCtx): void {
-  const types = new Map(namedItems(doc, 'targets').map(({ item }) => [item['name'], item['type']]));
+  const targets = new Map(namedItems(doc, 'targets').map(({ item }) => [item['name'], item]));
   for (const { index, item } of namedItems(doc, 'accounts')) {
-    const type = types.get(item['target']);
+    const target = targets.get(item['target']);
+    const type = target?.['type'];
     if (typeof type !== 'string') continue;
-    for (const { path, message } of accountFieldIssues(type, item)) ctx.addIssue({ code: 'custom', path: ['accounts', index, ...path], message });
+    for (const { path, message } of accountFieldIssues(type, item, target)) ctx.addIssue({ code: 'custom', path: ['accounts', index, ...path], message });
   }
 }
 

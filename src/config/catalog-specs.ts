@@ -66,15 +66,21 @@ export interface FieldIssue {
 
 /**
  * What is wrong with an account's fields for its target's type and mode: a mode the type does
- * not support, a required field missing, a field the type and mode do not use.
+ * not support, a required field missing, a field the type and mode do not use, a pre-staged
+ * login the target reserves (its admin, system logins: never a break-glass account).
  */
-export function accountFieldIssues(type: string, item: Readonly<Record<string, unknown>>): FieldIssue[] {
+export function accountFieldIssues(type: string, item: Readonly<Record<string, unknown>>, target: Readonly<Record<string, unknown>> = {}): FieldIssue[] {
   const spec = specEntries.find(([known]) => known === type)?.[1];
   const mode = item['mode'];
   if (spec === undefined || (mode !== 'prestaged' && mode !== 'ephemeral')) return [];
   const shape = spec.accounts[mode];
   if (!shape) return [{ path: ['mode'], message: `${type} targets support mode ${Object.keys(spec.accounts).join(', ')}, not ${mode}` }];
-  return modeFieldIssues(item, shape, `${mode} ${type}`);
+  const issues = modeFieldIssues(item, shape, `${mode} ${type}`);
+  const field = spec.principalField;
+  const principal = field === undefined ? undefined : item[field];
+  const reserved = mode === 'prestaged' && typeof principal === 'string' ? spec.reservedPrincipal?.(principal, target) : undefined;
+  if (field !== undefined && reserved !== undefined) issues.push({ path: [field], message: `"${principal as string}" is reserved (${reserved}); choose another login for the break-glass account` });
+  return issues;
 }
 
 function modeFieldIssues(item: Readonly<Record<string, unknown>>, shape: FieldShape, what: string): FieldIssue[] {

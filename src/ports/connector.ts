@@ -42,13 +42,25 @@ export type VerifyResult = 'accepted' | 'rejected';
 /** Account-level settings from the catalog (role, user, privileges, rules, principals, …). */
 export type AccountSpec = Readonly<Record<string, unknown>>;
 
+/** How far staging may go with a login that is already on the target. */
+export interface StageOptions {
+  /**
+   * Take over a login that exists with login rights, superuser (or the target's equivalent) or
+   * members. Breakglass passes true when the account says `adopt: true`, or when it staged this
+   * principal on this target itself before. Reserved logins (the target's admin, system users)
+   * are refused whatever this says.
+   */
+  readonly adopt: boolean;
+}
+
 /** Pre-staged mode: a standing account kept disabled, enabled for a grant, rotated after. */
 export interface PrestagedOperations {
   /**
    * Makes the account exist in its disabled state with the given secret: create it when
-   * missing, otherwise disable it and set the secret. Idempotent.
+   * missing, otherwise disable it and set the secret. Idempotent. A login that exists with
+   * power of its own is refused (`conflict`, naming what it has) unless `options.adopt`.
    */
-  stage(principal: string, secret: string, spec?: AccountSpec): Promise<void>;
+  stage(principal: string, secret: string, spec?: AccountSpec, options?: StageOptions): Promise<void>;
   /** Lets the account log in until `validUntil` (carried natively where the target can). */
   enable(principal: string, validUntil: Date): Promise<void>;
   /** Stops new logins and terminates every live session of the account. Idempotent. */

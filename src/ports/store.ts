@@ -133,9 +133,17 @@ export interface TargetRecord extends Target {
   readonly adminSecretSealed: string | undefined;
 }
 
+/** `AccountRecord.stagedOn` of accounts staged before marks existed: trusted once. */
+export const LEGACY_STAGED_ON = 'legacy';
+
 export interface AccountRecord extends Account {
   /** Envelope-sealed current secret of a pre-staged account. */
   readonly secretSealed: string | undefined;
+  /**
+   * Where Breakglass last staged this account itself (`stagingMark`: target, its connection and
+   * the principal). A login found there is ours to stage again; anywhere else it must be adopted.
+   */
+  readonly stagedOn: string | undefined;
 }
 
 export interface CustodianKeyRecord {
@@ -155,7 +163,7 @@ export interface CustodianKeyRecord {
 export interface CatalogRepository {
   upsertTarget(target: Omit<TargetRecord, 'id'>): Promise<TargetRecord>;
   upsertPolicy(policy: Omit<Policy, 'id'>): Promise<Policy>;
-  upsertAccount(account: Omit<AccountRecord, 'id' | 'staging' | 'secretVersion' | 'secretSealed'>): Promise<AccountRecord>;
+  upsertAccount(account: Omit<AccountRecord, 'id' | 'staging' | 'secretVersion' | 'secretSealed' | 'stagedOn'>): Promise<AccountRecord>;
   /** The catalog as it stands: retired targets, policies and accounts are not listed. */
   listTargets(): Promise<TargetRecord[]>;
   listPolicies(): Promise<Policy[]>;
@@ -177,6 +185,8 @@ export interface CatalogRepository {
   getCustodianKey(accountId: AccountId): Promise<CustodianKeyRecord | undefined>;
   /** Replaces the account's custodian key (a new ceremony: the old shares stop working). */
   setCustodianKey(key: CustodianKeyRecord): Promise<void>;
+  /** Remembers where the account was staged (see `AccountRecord.stagedOn`). */
+  markStaged(id: AccountId, mark: string): Promise<void>;
   /** Forgets the staged secret: the account's principal or target changed, stage it again. */
   resetStaging(id: AccountId): Promise<void>;
   /** Locks the account row until the transaction ends (PostgreSQL); a no-op on SQLite. */

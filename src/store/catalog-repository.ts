@@ -126,6 +126,10 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         .execute();
     },
 
+    async markStaged(id, mark) {
+      await trx.updateTable('accounts').set({ staged_on: mark }).where('id', '=', id).execute();
+    },
+
     async resetStaging(id) {
       await trx.updateTable('accounts').set({ staging: 'pending', secret_sealed: null }).where('id', '=', id).execute();
     },
@@ -194,5 +198,6 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
     staging: member(row.staging, stagingStates, 'accounts.staging'),
     secretVersion: Number(row.secret_version),
     secretSealed: fromNullable(row.secret_sealed),
+    stagedOn: fromNullable(row.staged_on),
   };
 }

@@ -108,6 +108,8 @@ export interface AccountsTable {
   secret_sealed: string | null;
   /** Set when a catalog apply no longer listed it (0005). */
   retired_at: Generated<number | string | null>;
+  /** Where Breakglass last staged it itself (0007). */
+  staged_on: Generated<string | null>;
 }
 
 export interface GrantsTable {

@@ -8,8 +8,10 @@ import { checkDate, checkPrincipal, checkSecret, checkSpec } from './exec-names.
 
 export function execPrestaged(call: Call): PrestagedOperations {
   return {
-    async stage(principal, secret, spec) {
-      await call('stage', { principal: checkPrincipal(principal), secret: checkSecret(secret, 'secret'), spec: checkSpec(spec ?? {}) });
+    async stage(principal, secret, spec, options) {
+      // The script owns the target's rules; it is told whether taking over an existing login is allowed.
+      const adopt = options?.adopt ?? false;
+      await call('stage', { principal: checkPrincipal(principal), secret: checkSecret(secret, 'secret'), spec: checkSpec(spec ?? {}), adopt });
     },
     async enable(principal, validUntil) {
       await call('enable', { principal: checkPrincipal(principal), validUntil: checkDate(validUntil) });

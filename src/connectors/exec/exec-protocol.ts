@@ -35,6 +35,8 @@ export interface ExecRequest {
   readonly validUntil?: string;
   readonly grantId?: string;
   readonly spec?: Readonly<Record<string, unknown>>;
+  /** `stage` only: may the script take over a login that already exists with power of its own? */
+  readonly adopt?: boolean;
   readonly adminSecret?: string;
 }
 

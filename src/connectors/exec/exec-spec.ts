@@ -23,7 +23,7 @@ export const execSpec: ConnectorSpec = {
     capabilities: declaredCapabilities.optional(),
   },
   accounts: {
-    prestaged: { user: specFields.user, privileges: specFields.privileges.optional() },
+    prestaged: { user: specFields.user, privileges: specFields.privileges.optional(), adopt: specFields.adopt.optional() },
     ephemeral: { privileges: specFields.privileges.optional() },
   },
   principalField: 'user',

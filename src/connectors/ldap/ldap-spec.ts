@@ -4,16 +4,18 @@
  * strictly by ldap-dn.ts when the connector uses them.
  */
 import { z } from 'zod';
-import { noNul, type ConnectorSpec } from '../lib/connector-spec.js';
+import { noNul, specFields, type ConnectorSpec } from '../lib/connector-spec.js';
 
 export const ldapSpec: ConnectorSpec = {
   settings: {
     url: z.string().regex(/^ldaps?:\/\/[^\s]+$/, 'must be an ldap:// or ldaps:// URL'),
     bindDn: z.string().min(1).max(1024),
     baseDn: z.string().min(1).max(1024).optional(),
+    tls: specFields.tls.optional(),
+    allowCleartext: specFields.allowCleartext.optional(),
   },
   accounts: {
-    prestaged: { dn: noNul(1024) },
+    prestaged: { dn: noNul(1024), adopt: specFields.adopt.optional() },
   },
   principalField: 'dn',
   example: {

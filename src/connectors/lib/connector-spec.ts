@@ -22,6 +22,12 @@ export interface ConnectorSpec {
   readonly accounts: { readonly [mode in AccountMode]?: FieldShape };
   /** The account field that names a pre-staged account's login on the target (`role`, `user`, `dn`). */
   readonly principalField?: string;
+  /**
+   * Why a pre-staged login can never be a break-glass account on a target with these settings
+   * (the target's own admin, the system's logins), or `undefined`. The catalog refuses such an
+   * account at apply; the connector refuses it again at staging.
+   */
+  readonly reservedPrincipal?: (principal: string, settings: Readonly<Record<string, unknown>>) => string | undefined;
   /** Breakglass generates the admin secret itself (the SSH CA key) when the catalog gives none. */
   readonly generatesAdminSecret?: boolean;
   /** A catalog target of this type and one account per supported mode, as the README shows them. */
@@ -47,4 +53,22 @@ export const specFields = {
   user: noNul(128),
   /** Privilege strings, each checked by the connector (MariaDB GRANT clauses, a script's own). */
   privileges: z.array(noNul(512)).min(1, 'list at least one privilege').max(32),
+  /**
+   * TLS to the target: `true` (the system's CAs, verified) or `{caFile, verify, servername}`.
+   * Verification is on unless `verify: false` says otherwise (see lib/transport.ts).
+   */
+  tls: z.union([
+    z.boolean(),
+    z
+      .object({
+        caFile: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').max(4096).optional(),
+        verify: z.boolean().optional(),
+        servername: z.string().min(1).max(255).optional(),
+      })
+      .strict(),
+  ]),
+  /** Lets the connector send a password the target asks for in clear (no TLS, no challenge). */
+  allowCleartext: z.boolean(),
+  /** A pre-staged account may take over a login that already exists with power of its own. */
+  adopt: z.boolean(),
 } as const;

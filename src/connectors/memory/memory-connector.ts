@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../errors/index.js';
+import { unadoptedLogin } from '../lib/adopt.js';
 import {
   ephemeralPrincipal,
   type AccountInspection,
@@ -67,11 +68,13 @@ function prestagedOperations(state: MemoryState, call: Call): PrestagedOperation
     return account;
   };
   return {
-    async stage(principal, secret, spec = {}) {
+    async stage(principal, secret, spec = {}, options = { adopt: false }) {
       const name = checkPrincipal(state, principal);
       const value = checkSecret(secret);
       return await call('stage', () => {
         const account = state.accounts.get(name);
+        // The fake's only power is logging in: a login that can is someone's, until adopted.
+        if (account?.canLogin && !options.adopt) throw unadoptedLogin('memory account', name, ['login']);
         if (!account) {
           state.accounts.set(name, { secret: value, canLogin: false, validUntil: undefined, spec, grantId: undefined, sessions: new Set() });
           return;

@@ -57,6 +57,8 @@ export interface MemoryTarget {
   /** The ephemeral credential of a grant, if it exists on the target. */
   issued(grantId: string): MemoryAccount | undefined;
   principals(): string[];
+  /** Puts a login on the target that Breakglass did not make (someone's existing account). */
+  plant(principal: string, secret: string, options?: { canLogin?: boolean }): void;
   /** A down target refuses every operation (and login) with a retryable `target_unavailable`. */
   setDown(down: boolean): void;
   readonly isDown: boolean;
@@ -96,6 +98,9 @@ export function createMemoryTarget(options: MemoryTargetOptions = {}): MemoryTar
     account,
     issued: (grantId) => account(ephemeralPrincipal(grantId)),
     principals: () => [...state.accounts.keys()],
+    plant(principal, secret, { canLogin = true } = {}) {
+      state.accounts.set(principal, { secret, canLogin, validUntil: undefined, spec: {}, grantId: undefined, sessions: new Set() });
+    },
     setDown(down) {
       state.down = down;
     },

@@ -6,9 +6,9 @@ import { z } from 'zod';
 import { specFields, type ConnectorSpec } from '../lib/connector-spec.js';
 
 export const mysqlSpec: ConnectorSpec = {
-  settings: { host: specFields.host, port: specFields.port, user: z.string().min(1).max(80) },
+  settings: { host: specFields.host, port: specFields.port, user: z.string().min(1).max(80), tls: specFields.tls.optional(), allowCleartext: specFields.allowCleartext.optional() },
   accounts: {
-    prestaged: { user: specFields.user, privileges: specFields.privileges.optional() },
+    prestaged: { user: specFields.user, privileges: specFields.privileges.optional(), adopt: specFields.adopt.optional() },
     ephemeral: { privileges: specFields.privileges },
   },
   principalField: 'user',

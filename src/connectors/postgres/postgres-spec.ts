@@ -12,9 +12,9 @@ const pgIdentifier = z
   .refine((text) => !text.includes('\0'), 'must not contain NUL');
 
 export const postgresSpec: ConnectorSpec = {
-  settings: { host: specFields.host, port: specFields.port, database: pgIdentifier, user: pgIdentifier },
+  settings: { host: specFields.host, port: specFields.port, database: pgIdentifier, user: pgIdentifier, tls: specFields.tls.optional(), allowCleartext: specFields.allowCleartext.optional() },
   accounts: {
-    prestaged: { role: pgIdentifier },
+    prestaged: { role: pgIdentifier, adopt: specFields.adopt.optional() },
     ephemeral: {
       grantedRoles: z.array(pgIdentifier).max(32).optional(),
       reassignOwnedTo: pgIdentifier.optional(),
@@ -22,6 +22,11 @@ export const postgresSpec: ConnectorSpec = {
     },
   },
   principalField: 'role',
+  reservedPrincipal: (role, settings) => {
+    if (role.startsWith('pg_')) return 'PostgreSQL reserves the pg_ prefix for its own roles';
+    if (role === settings['user']) return "it is the target's admin role, the one Breakglass logs in with";
+    return undefined;
+  },
   example: {
     target: { name: 'prod-pg', type: 'postgres', host: 'db.internal', port: 5432, database: 'postgres', user: 'breakglass_admin', passwordEnv: 'PG_ADMIN_PASSWORD' },
     accounts: [

@@ -9,9 +9,9 @@ import { noNul, specFields, type ConnectorSpec } from '../lib/connector-spec.js'
 const rules = noNul(4096);
 
 export const redisSpec: ConnectorSpec = {
-  settings: { host: specFields.host, port: specFields.port, user: z.string().min(1).max(128).optional() },
+  settings: { host: specFields.host, port: specFields.port, user: z.string().min(1).max(128).optional(), tls: specFields.tls.optional(), allowCleartext: specFields.allowCleartext.optional() },
   accounts: {
-    prestaged: { user: specFields.user, rules: rules.optional() },
+    prestaged: { user: specFields.user, rules: rules.optional(), adopt: specFields.adopt.optional() },
     ephemeral: { rules },
   },
   principalField: 'user',

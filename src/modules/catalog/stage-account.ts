@@ -7,6 +7,7 @@ import { restoreStandby } from '../custodians/standby.js';
 import { loadTarget } from '../grants/grant-store.js';
 import { assertVerifiable, recordOrResync } from '../secrets/verified-rotation.js';
 import { prestagedOps, withConnector } from '../targets.js';
+import { mayAdopt, stagingMark } from './staging-mark.js';
 
 /**
  * Puts a pre-staged account that waits for staging in its standing state on the target: it
@@ -27,7 +28,7 @@ export async function stageAccount(ctx: ModuleContext, accountId: AccountId): Pr
     const secret = generatePassword();
     await withConnector(ctx, target, async (connector) => {
       const ops = prestagedOps(connector, target);
-      await ops.stage(account.principal, secret, account.spec);
+      await ops.stage(account.principal, secret, account.spec, { adopt: mayAdopt(account, target) });
       const verdict = await ops.verify({ username: account.principal, password: secret });
       if (verdict !== 'accepted') {
         throw new AppError('target_error', `target "${target.name}" did not accept the staged secret of "${account.principal}"`);
@@ -38,6 +39,7 @@ export async function stageAccount(ctx: ModuleContext, accountId: AccountId): Pr
     await recordOrResync(ctx, accountId, secret, () =>
       ctx.store.transaction(async (tx) => {
         const version = await recordAccountSecret(ctx, tx, account, secret);
+        await tx.catalog.markStaged(accountId, stagingMark(target, account.principal));
         await ctx.audit.append(tx, {
           actor: 'system',
           action: 'account.staged',

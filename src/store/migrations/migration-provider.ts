@@ -5,6 +5,7 @@ import { dualControl } from './0003-dual-control.js';
 import { tokenLifecycle } from './0004-token-lifecycle.js';
 import { retiredCatalog } from './0005-retired-catalog.js';
 import { grantsByRequester } from './0006-grants-by-requester.js';
+import { stagedOn } from './0007-staged-on.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0004-token-lifecycle': tokenLifecycle,
   '0005-retired-catalog': retiredCatalog,
   '0006-grants-by-requester': grantsByRequester,
+  '0007-staged-on': stagedOn,
 };
 
 export const migrationProvider: MigrationProvider = {
