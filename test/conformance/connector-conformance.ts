@@ -34,6 +34,13 @@ export interface ConformanceSetup {
     hostileNames: readonly string[];
     /** Names that must be refused with AppError('validation') and change nothing. */
     rejectedNames: readonly string[];
+    /**
+     * Makes a login directly on the server, as someone other than Breakglass would: it exists,
+     * can log in with `password` now. Staging must not take it over unless adopted.
+     */
+    plantLogin?(principal: string, password: string): Promise<void>;
+    /** Logins the target reserves (its admin, system users): stage refuses them even when adopting. */
+    reservedNames?: readonly string[];
   };
   ephemeral?: {
     spec(): AccountSpec;
@@ -129,9 +136,9 @@ export function connectorConformance(name: string, makeSetup: () => Promise<Conf
       const ops = () => connector.prestaged!;
       const p = () => setup.prestaged!;
       const spec = (principal: string) => p().spec?.(principal) ?? {};
-      const itIf = (title: string, fn: () => Promise<void>) => it(title, async (ctx) => {
+      const itIf = (title: string, fn: (ctx: { skip(): void }) => Promise<void>) => it(title, async (ctx) => {
         if (!setup.prestaged) return ctx.skip();
-        await fn();
+        await fn(ctx);
       });
 
       itIf('stage creates a disabled account whose secret verifies but cannot log in', async () => {
@@ -212,6 +219,36 @@ export function connectorConformance(name: string, makeSetup: () => Promise<Conf
         for (const principal of p().rejectedNames) {
           const error = await thrown(ops().stage(principal, remember(secret('rejected')), spec(principal)));
           expect(error.code, JSON.stringify(principal)).toBe('validation');
+        }
+      });
+
+      itIf('adopt: stage refuses a login that already exists with power of its own, and leaves it as it was', async (ctx) => {
+        const plant = p().plantLogin;
+        if (!plant) return ctx.skip();
+        const principal = p().newPrincipal();
+        const theirs = remember(secret('theirs'));
+        await plant(principal, theirs);
+        const refused = await thrown(ops().stage(principal, remember(secret('taken')), spec(principal)));
+        expect(refused.code).toBe('conflict');
+        expect(refused.message).toMatch(/adopt: true/);
+        const still = await expectAlive(await p().login(principal, theirs));
+        await still.close();
+
+        const ours = remember(secret('adopted'));
+        await ops().stage(principal, ours, spec(principal), { adopt: true });
+        expect(await p().login(principal, theirs)).toBe('rejected');
+        expect(await ops().verify({ username: principal, password: ours })).toBe('accepted');
+        expect((await ops().inspect(principal)).canLogin).toBe(false);
+        // Staged by us (disabled now), it is inert: staging it again needs no adopt.
+        await ops().stage(principal, ours, spec(principal));
+      });
+
+      itIf('reserved: the target\'s own logins are refused even when adopting, and stay as they were', async (ctx) => {
+        const names = p().reservedNames ?? [];
+        if (names.length === 0) return ctx.skip();
+        for (const principal of names) {
+          const error = await thrown(ops().stage(principal, remember(secret('reserved')), spec(principal), { adopt: true }));
+          expect(error.code, principal).toBe('validation');
         }
       });
 

@@ -38,6 +38,8 @@ connectorConformance('memory', async () => {
       login: (principal, secret) => Promise.resolve(asSession(target.login(principal, secret))),
       hostileNames: HOSTILE_NAMES,
       rejectedNames: REJECTED_NAMES,
+      plantLogin: (principal, password) => Promise.resolve(target.plant(principal, password)),
+      reservedNames: ['admin'],
     },
     ephemeral: {
       spec: () => ({}),
