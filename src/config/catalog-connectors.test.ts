@@ -67,4 +67,26 @@ describe('connector catalog', () => {
       'targets[2].krlPath: must be an absolute path',
     ]);
   });
+
+  it('reserved: a pre-staged login the target reserves is refused at apply, naming the account field', () => {
+    const pg = (role: string) => `
+targets:
+  - { name: db, type: postgres, host: 127.0.0.1, port: 5432, database: postgres, user: breakglass_admin }
+accounts:
+  - { name: bg, target: db, mode: prestaged, role: ${role}, adopt: true, policy: p0 }
+policies:
+  - { name: p0, conditions: [outage], approval: { mode: post-hoc }, defaultTtl: 15m, maxTtl: 1h }
+`;
+    expect(lines(pg('pg_monitor'))).toEqual(['accounts[0].role: "pg_monitor" is reserved (PostgreSQL reserves the pg_ prefix for its own roles); choose another login for the break-glass account']);
+    expect(lines(pg('breakglass_admin'))[0]).toMatch(/^accounts\[0\]\.role: "breakglass_admin" is reserved \(it is the target's admin role/);
+    expect(lines(pg('bg_admin'))).toEqual([]);
+  });
+
+  it('tls and allowCleartext are target settings; a malformed tls is refused with its path', () => {
+    const target = (tls: string) => contract.replace('{ name: cache, type: redis, host: 127.0.0.1, port: 6379 }', `{ name: cache, type: redis, host: 127.0.0.1, port: 6379, tls: ${tls}, allowCleartext: false }`);
+    expect(lines(target('{ caFile: /etc/ssl/ca.pem, verify: true }'))).toEqual([]);
+    expect(lines(target('true'))).toEqual([]);
+    expect(lines(target('{ caFile: relative.pem }'))[0]).toMatch(/^targets\[1\]\.tls/);
+    expect(lines(target('{ verfy: false }'))[0]).toMatch(/^targets\[1\]\.tls/);
+  });
 });

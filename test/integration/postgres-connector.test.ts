@@ -13,6 +13,7 @@ import { loadConnectorDrivers } from '../../src/connectors/index.js';
 import { AppError } from '../../src/errors/index.js';
 import type { AccountSpec, Connector, EphemeralOperations, PrestagedOperations } from '../../src/ports/index.js';
 import { connectorConformance, type LoginResult } from '../conformance/connector-conformance.js';
+import { eventually } from '../support/harness.js';
 import { requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 
@@ -35,11 +36,11 @@ async function thrown(promise: Promise<unknown>): Promise<AppError> {
 
 const settingsOf = (cluster: PgCluster) => ({ host: cluster.host, port: cluster.port, database: 'postgres', user: cluster.adminUser });
 
-function connectorOn(cluster: PgCluster, extra: { port?: number; timeoutMs?: number; adminSecret?: string } = {}): Connector {
+function connectorOn(cluster: PgCluster, extra: { port?: number; timeoutMs?: number; adminSecret?: string; settings?: Record<string, unknown> } = {}): Connector {
   const { port, timeoutMs, adminSecret } = extra;
   return createPostgresConnector({
     type: 'postgres',
-    settings: { ...settingsOf(cluster), ...(port === undefined ? {} : { port }) },
+    settings: { ...settingsOf(cluster), ...(port === undefined ? {} : { port }), ...extra.settings },
     adminSecret: adminSecret ?? cluster.adminPassword,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
@@ -132,6 +133,10 @@ connectorConformance(
         login: (principal, secret) => conformanceLogin(cluster, principal, secret),
         hostileNames: HOSTILE_NAMES,
         rejectedNames: [...REJECTED_NAMES, cluster.adminUser],
+        plantLogin: async (principal, password) => {
+          await adminQuery(cluster, `create role ${q(principal)} login password ${pg.escapeLiteral(password)}`);
+        },
+        reservedNames: ['pg_monitor', 'pg_read_all_data', cluster.adminUser],
       },
       ephemeral: {
         spec: () => ({ grantedRoles: ['bg_conf_reader'] }),
@@ -436,8 +441,9 @@ describe.skipIf(check.skip)('postgres connector specifics (private scram cluster
       expect(utilInspect(err, { depth: 10 })).not.toContain(s);
       expect(JSON.stringify(err)).not.toContain(s);
     }
-    // A reserved name fails inside CREATE ROLE, the statement carrying the password.
-    const reserved = await thrown(prestaged.stage('pg_breakglass', secret));
+    // A name the server reserves fails inside CREATE ROLE, the statement carrying the password
+    // (pg_ names Breakglass refuses itself, before any statement).
+    const reserved = await thrown(prestaged.stage('public', secret));
     expect(reserved.code).toBe('target_error');
     expect(utilInspect(reserved, { depth: 10 })).not.toContain(secret);
 
@@ -548,5 +554,139 @@ describe.skipIf(check.skip)('postgres connector specifics (private scram cluster
     expect(make({ ...settingsOf(cluster), host: '' }, 'pw')).toThrow(AppError);
     expect(make({ host: 'h', port: 5432, database: 'd' }, 'pw')).toThrow(/settings/);
     expect(make(settingsOf(cluster), undefined)).toThrow(/admin secret/);
+  });
+});
+
+describe.skipIf(check.skip)('postgres connector: passwords travel only over SCRAM or TLS', () => {
+  let tlsCluster: PgCluster;
+  let md5Cluster: PgCluster;
+  const opened: Connector[] = [];
+  const on = (cluster: PgCluster, settings: Record<string, unknown>, adminSecret?: string) => {
+    const connector = connectorOn(cluster, { settings, timeoutMs: 10_000, ...(adminSecret === undefined ? {} : { adminSecret }) });
+    opened.push(connector);
+    return connector.prestaged!;
+  };
+  const authFailuresLogged = (cluster: PgCluster) => (readFileSync(cluster.logFile, 'utf8').match(/password authentication failed/g) ?? []).length;
+
+  beforeAll(async () => {
+    // TCP logins are asked for a cleartext password ("password" method); TLS is offered.
+    tlsCluster = await startPgCluster({ tls: true, authHost: 'password' });
+    md5Cluster = await startPgCluster({ authHost: 'md5' });
+    await adminQuery(md5Cluster, `set password_encryption = 'md5'; create role md5_admin superuser login password 'md5-admin-pw';
+                                  set password_encryption = 'scram-sha-256'; create role scram_admin superuser login password 'scram-admin-pw'`);
+  });
+  afterAll(async () => {
+    for (const connector of opened) await connector.close();
+    await tlsCluster?.stop();
+    await md5Cluster?.stop();
+  });
+
+  it('cleartext: a target that asks for a cleartext password is refused before the password leaves, naming the method', async () => {
+    const before = authFailuresLogged(tlsCluster);
+    const error = await thrown(on(tlsCluster, {}).inspect('bg_nobody'));
+    expect(error.code).toBe('target_error');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/cleartext password \(pg_hba.conf method "password"\).*without TLS.*scram-sha-256.*allowCleartext: true/);
+    // The server never got a password to check: no failed authentication in its log.
+    expect(authFailuresLogged(tlsCluster)).toBe(before);
+  });
+
+  it('cleartext: allowCleartext: true accepts the risk, and the target works', async () => {
+    expect((await on(tlsCluster, { allowCleartext: true }).inspect('bg_nobody')).exists).toBe(false);
+  });
+
+  it('cleartext: MD5 is refused too without TLS, while SCRAM under the md5 method is fine', async () => {
+    const error = await thrown(on(md5Cluster, { user: 'md5_admin' }, 'md5-admin-pw').inspect('bg_nobody'));
+    expect(error.message).toMatch(/MD5 password authentication.*password_encryption = scram-sha-256/);
+    // A role with a SCRAM verifier: under the md5 method the server asks for SCRAM instead.
+    expect((await on(md5Cluster, { user: 'scram_admin' }, 'scram-admin-pw').inspect('bg_nobody')).exists).toBe(false);
+  });
+
+  it('cleartext: verifying an account goes through the same guard', async () => {
+    const ops = on(tlsCluster, { tls: { caFile: tlsCluster.certs!.caFile } });
+    await ops.stage('bg_tls_verify', 'tls-staged-secret-1');
+    expect(await ops.verify({ username: 'bg_tls_verify', password: 'tls-staged-secret-1' })).toBe('accepted');
+    const plain = on(tlsCluster, { allowCleartext: false, tls: false }, tlsCluster.adminPassword);
+    expect((await thrown(plain.verify({ username: 'bg_tls_verify', password: 'tls-staged-secret-1' }))).message).toMatch(/cleartext password/);
+  });
+
+  it('tls: with the CA file the connection is verified, and the password may then be asked for in clear', async () => {
+    // Only this test's connector may hold Breakglass sessions, so every one seen is its own.
+    for (const earlier of opened.splice(0)) await earlier.close();
+    const breakglassSessions = () =>
+      adminQuery<{ ssl: boolean }>(tlsCluster, "select s.ssl from pg_stat_ssl s join pg_stat_activity a using (pid) where a.application_name = 'breakglass'");
+    await eventually(async () => (await breakglassSessions()).rows.length === 0, 20_000, 'earlier pools to disconnect');
+    const ops = on(tlsCluster, { tls: { caFile: tlsCluster.certs!.caFile } });
+    await ops.stage('bg_tls_ca', 'tls-ca-secret-1');
+    expect((await ops.inspect('bg_tls_ca')).exists).toBe(true);
+    const sessions = await breakglassSessions();
+    expect(sessions.rows.length).toBeGreaterThan(0);
+    expect(sessions.rows.every((r) => r.ssl)).toBe(true);
+  });
+
+  it('tls: a certificate from another CA is refused as such, not retried as "unavailable"', async () => {
+    const error = await thrown(on(tlsCluster, { tls: { caFile: tlsCluster.certs!.otherCaFile } }).inspect('bg_nobody'));
+    expect(error.code).toBe('target_error');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/certificate did not verify.*tls.caFile/);
+    // tls: true trusts the system's CAs only, which did not sign the test certificate either.
+    expect((await thrown(on(tlsCluster, { tls: true }).inspect('bg_nobody'))).message).toMatch(/certificate did not verify/);
+  });
+
+  it('tls: verify: false connects to a certificate nobody can check (encrypted, not authenticated)', async () => {
+    expect((await on(tlsCluster, { tls: { caFile: tlsCluster.certs!.otherCaFile, verify: false } }).inspect('bg_nobody')).exists).toBe(false);
+  });
+
+  it('tls: a server without TLS is refused when the target asks for it', async () => {
+    const error = await thrown(on(md5Cluster, { tls: true }).inspect('bg_nobody'));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/does not offer TLS/);
+  });
+
+  it('tls: an unreadable CA file is refused when the connector is made, naming the setting', () => {
+    expect(() => on(tlsCluster, { tls: { caFile: '/nonexistent/ca.pem' } })).toThrow(/tls.caFile cannot be read \(ENOENT\)/);
+  });
+});
+
+describe.skipIf(check.skip)('postgres connector: adopting an existing role', () => {
+  let cluster: PgCluster;
+  let ops: PrestagedOperations;
+  let connector: Connector;
+  beforeAll(async () => {
+    cluster = await startPgCluster();
+    connector = connectorOn(cluster);
+    ops = connector.prestaged!;
+  });
+  afterAll(async () => {
+    await connector?.close();
+    await cluster?.stop();
+  });
+
+  it('adopt: a superuser that cannot log in is still power, and is refused unless adopted', async () => {
+    await adminQuery(cluster, 'create role bg_super_nologin superuser nologin');
+    const error = await thrown(ops.stage('bg_super_nologin', 'adopt-secret-1'));
+    expect(error.code).toBe('conflict');
+    expect(error.message).toMatch(/"bg_super_nologin" already exists on the target with SUPERUSER; .*adopt: true/);
+    await ops.stage('bg_super_nologin', 'adopt-secret-1', {}, { adopt: true });
+    expect(await ops.verify({ username: 'bg_super_nologin', password: 'adopt-secret-1' })).toBe('accepted');
+  });
+
+  it('adopt: a group role with members is refused, naming how many', async () => {
+    await adminQuery(cluster, 'create role bg_group nologin; create role bg_group_member nologin in role bg_group');
+    expect((await thrown(ops.stage('bg_group', 'group-secret-1'))).message).toMatch(/with 1 member;/);
+  });
+
+  it('adopt: an inert role (no login, no attributes, no members) is staged without adopt', async () => {
+    await adminQuery(cluster, 'create role bg_inert nologin');
+    await ops.stage('bg_inert', 'inert-secret-1');
+    expect(await ops.verify({ username: 'bg_inert', password: 'inert-secret-1' })).toBe('accepted');
+  });
+
+  it('reserved: pg_ roles are refused even when adopting, and left as they were', async () => {
+    const error = await thrown(ops.stage('pg_monitor', 'reserved-secret-1', {}, { adopt: true }));
+    expect(error.code).toBe('validation');
+    expect(error.message).toMatch(/reserved \(PostgreSQL reserves the pg_ prefix/);
+    const row = await adminQuery<{ rolpassword: string | null }>(cluster, "select rolpassword from pg_authid where rolname = 'pg_monitor'");
+    expect(row.rows[0]?.rolpassword).toBeNull();
   });
 });

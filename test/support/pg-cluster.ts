@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { probeTcp } from './integration.js';
+import { makeTestCertificates, type TestCertificates } from './test-certs.js';
 
 export interface PgCluster {
   readonly host: string;
@@ -32,6 +33,15 @@ export interface PgCluster {
   resume(): Promise<void>;
   /** SIGKILLs the postmaster, as a crash would; `resume()` brings it back (with recovery). */
   kill9(): Promise<void>;
+  /** The CA and server certificate when started with `tls: true`. */
+  readonly certs?: TestCertificates;
+}
+
+export interface PgClusterOptions {
+  /** pg_hba.conf method for TCP logins (initdb --auth-host); default scram-sha-256. */
+  readonly authHost?: 'scram-sha-256' | 'md5' | 'password';
+  /** Serve TLS too (ssl = on) with a certificate from a test CA for 127.0.0.1. */
+  readonly tls?: boolean;
 }
 
 const ADMIN_USER = 'admin';
@@ -105,7 +115,7 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
 }
 
 /** Starts a private cluster; see the module comment. */
-export async function startPgCluster(): Promise<PgCluster> {
+export async function startPgCluster(clusterOptions: PgClusterOptions = {}): Promise<PgCluster> {
   const root = mkdtempSync(join(tmpdir(), 'bg-pg-'));
   const dataDir = join(root, 'data');
   const socketDir = join(root, 'sock');
@@ -116,10 +126,13 @@ export async function startPgCluster(): Promise<PgCluster> {
 
   writeFileSync(pwFile, `${adminPassword}\n`, { mode: 0o600 });
   mkdirSync(socketDir, { mode: 0o700 });
+  const tlsDir = join(root, 'tls');
+  mkdirSync(tlsDir, { mode: 0o700 });
+  const certs = clusterOptions.tls ? makeTestCertificates(tlsDir) : undefined;
   if (asRoot) {
     // The postgres user must own the tree; mkdtemp made it 0700 and root-owned.
     const { uid, gid } = postgresIds();
-    for (const path of [root, socketDir, pwFile]) chownSync(path, uid, gid);
+    for (const path of [root, socketDir, pwFile, tlsDir, ...readdirSync(tlsDir).map((f) => join(tlsDir, f))]) chownSync(path, uid, gid);
   }
   chmodSync(root, 0o700);
 
@@ -137,7 +150,7 @@ export async function startPgCluster(): Promise<PgCluster> {
   try {
     await runPg('initdb', [
       '-D', dataDir, '--username', ADMIN_USER, `--pwfile=${pwFile}`,
-      '--auth-host=scram-sha-256', '--auth-local=trust', '--encoding=UTF8', '--locale=C', '--no-sync',
+      `--auth-host=${clusterOptions.authHost ?? 'scram-sha-256'}`, '--auth-local=trust', '--encoding=UTF8', '--locale=C', '--no-sync',
     ]);
     rmSync(pwFile, { force: true });
     exitHook = cleanup;
@@ -150,6 +163,7 @@ export async function startPgCluster(): Promise<PgCluster> {
         `-p ${port}`, `-k ${socketDir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off',
         '-c full_page_writes=off', '-c shared_buffers=16MB', '-c max_connections=60',
         '-c password_encryption=scram-sha-256', '-c lc_messages=C',
+        ...(certs ? ['-c ssl=on', `-c ssl_cert_file=${certs.serverCert}`, `-c ssl_key_file=${certs.serverKey}`] : []),
       ].join(' ');
       await runPg('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', options]);
     };
@@ -183,6 +197,7 @@ export async function startPgCluster(): Promise<PgCluster> {
       adminUser: ADMIN_USER,
       adminPassword,
       logFile,
+      ...(certs ? { certs } : {}),
       async stop() {
         if (exitHook) process.removeListener('exit', exitHook);
         await runPg('pg_ctl', ['stop', '-D', dataDir, '-m', 'immediate', '-w']).catch(() => undefined);

@@ -5,7 +5,9 @@
  * before the password is sent, and says what to change.
  */
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
 import { AppError } from '../../errors/index.js';
+import type { specFields } from './connector-spec.js';
 
 /** Node `tls.connect` options every driver understands (pg `ssl`, mysql2 `ssl`, ioredis `tls`, ldapts `tlsOptions`). */
 export interface TlsOptions {
@@ -15,7 +17,7 @@ export interface TlsOptions {
 }
 
 /** The catalog's `tls` setting as a spec validated it (connector-spec.ts `specFields.tls`). */
-export type TlsSetting = boolean | { readonly caFile?: string; readonly verify?: boolean; readonly servername?: string } | undefined;
+export type TlsSetting = z.output<typeof specFields.tls> | undefined;
 
 /**
  * Node TLS options for the target, or `undefined` when TLS is off. The CA file is read now, so a
@@ -53,5 +55,37 @@ export function cleartextRefused(type: string, asked: string, fix: string): AppE
     'target_error',
     `${type} target ${asked} over a connection without TLS; Breakglass does not send passwords that way. ${fix}, enable tls on the target, or set allowCleartext: true on it to accept the risk`,
     { retryable: false },
+  );
+}
+
+/** Node's codes for a certificate that does not verify (tls.connect `rejectUnauthorized`). */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * The refusal for a target whose certificate does not verify, or `undefined` when `err` is
+ * something else. Not retryable: the same certificate will not verify next time either.
+ *
+ * @example throw certificateRefused('postgres', err) ?? toAppError(err)
+ */
+export function certificateRefused(type: string, err: unknown): AppError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !CERTIFICATE_CODES.has(code)) return undefined;
+  return new AppError(
+    'target_error',
+    `${type} target's TLS certificate did not verify (${code}); give the CA that signed it as tls.caFile, set tls.servername to a name the certificate holds, or (not recommended) tls.verify: false`,
+    { retryable: false, cause: { code } },
   );
 }

@@ -6,10 +6,11 @@
 import pg from 'pg';
 import type { AccountInspection } from '../../ports/index.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
+import { guardedClient, type PgTransport } from './postgres-client.js';
 import { toAppError } from './postgres-errors.js';
 import { scramVerifier } from './scram-verifier.js';
 
-const { Client, Pool, escapeLiteral } = pg;
+const { Pool, escapeLiteral } = pg;
 
 export interface PgSettings {
   readonly host: string;
@@ -32,6 +33,8 @@ export type Sql = (sql: string, params?: unknown[], secretBearing?: boolean) => 
 export interface PgAdmin {
   readonly settings: PgSettings;
   readonly timeouts: PgTimeouts;
+  /** The Client class for any other connection to the target: its TLS, no weak password methods. */
+  readonly Client: typeof pg.Client;
   /** A plain function (not a method) so callers may destructure it. */
   readonly run: (op: string, role: string, sql: string, params?: unknown[], secretBearing?: boolean) => Promise<pg.QueryResult>;
   /** Runs `fn` in one transaction on one pooled connection; any failure discards the connection. */
@@ -39,6 +42,11 @@ export interface PgAdmin {
   /** Runs `fn` in one transaction on a short-lived admin connection to another database. */
   onDatabase<T>(database: string, op: string, role: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
   roleExists(op: string, role: string): Promise<boolean>;
+  /**
+   * What an existing role can do on its own — `LOGIN`, `SUPERUSER`, `CREATEROLE`, `REPLICATION`,
+   * `BYPASSRLS`, `n member(s)` — or `undefined` when there is no such role.
+   */
+  rolePowers(op: string, role: string): Promise<string[] | undefined>;
   /** Terminates every backend of the role until none is left, or gives up retryably. */
   terminateSessions(op: string, role: string): Promise<void>;
   inspectRole(op: string, role: string): Promise<AccountInspection>;
@@ -71,7 +79,8 @@ async function inTransaction<T>(sql: Sql, fn: (sql: Sql) => Promise<T>): Promise
   }
 }
 
-export function createPgAdmin(settings: PgSettings, adminSecret: string, timeoutMs: number): PgAdmin {
+export function createPgAdmin(settings: PgSettings, adminSecret: string, timeoutMs: number, transport: PgTransport): PgAdmin {
+  const Client = guardedClient(transport);
   const timeouts: PgTimeouts = {
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
@@ -79,6 +88,7 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     lock_timeout: timeoutMs,
   };
   const pool = new Pool({
+    Client,
     ...settings,
     password: adminSecret,
     max: 2,
@@ -97,6 +107,7 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
   const admin: PgAdmin = {
     settings,
     timeouts,
+    Client,
     run,
 
     async transaction(op, role, fn) {
@@ -130,6 +141,29 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     async roleExists(op, role) {
       const res = await run(op, role, 'select 1 from pg_roles where rolname = $1', [role]);
       return res.rowCount === 1;
+    },
+
+    async rolePowers(op, role) {
+      const res = await run(
+        op,
+        role,
+        `select r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
+                (select count(*)::int from pg_auth_members m where m.roleid = r.oid) as members
+           from pg_roles r where r.rolname = $1`,
+        [role],
+      );
+      const row = res.rows[0] as Record<'rolcanlogin' | 'rolsuper' | 'rolcreaterole' | 'rolreplication' | 'rolbypassrls', boolean> & { members: number } | undefined;
+      if (row === undefined) return undefined;
+      const flags = [
+        [row.rolcanlogin, 'LOGIN'],
+        [row.rolsuper, 'SUPERUSER'],
+        [row.rolcreaterole, 'CREATEROLE'],
+        [row.rolreplication, 'REPLICATION'],
+        [row.rolbypassrls, 'BYPASSRLS'],
+      ] as const;
+      const powers: string[] = flags.filter(([held]) => held).map(([, name]) => name);
+      if (row.members > 0) powers.push(`${row.members} member${row.members === 1 ? '' : 's'}`);
+      return powers;
     },
 
     async terminateSessions(op, role) {

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnection } from '../../ports/index.js';
+import { specFields } from '../lib/connector-spec.js';
 import { parseSettings, parseTimeout, requireAdminSecret } from '../lib/target-settings.js';
+import { tlsOptions } from '../lib/transport.js';
 import { createPgAdmin } from './postgres-admin.js';
 import { postgresEphemeral } from './postgres-ephemeral.js';
 import { postgresPrestaged } from './postgres-prestaged.js';
@@ -15,6 +17,8 @@ const settingsSchema = z.object({
   port: z.number().int().min(1).max(65535),
   database: z.string().min(1),
   user: z.string().min(1),
+  tls: specFields.tls.optional(),
+  allowCleartext: z.boolean().optional(),
 });
 
 const capabilities: ConnectorCapabilities = Object.freeze({
@@ -39,9 +43,10 @@ const capabilities: ConnectorCapabilities = Object.freeze({
  *   });
  */
 export function createPostgresConnector(target: TargetConnection): Connector {
-  const { host, port, database, user } = parseSettings('postgres', settingsSchema, target.settings);
+  const { host, port, database, user, tls, allowCleartext } = parseSettings('postgres', settingsSchema, target.settings);
   const adminSecret = requireAdminSecret('postgres', target.adminSecret);
-  const admin = createPgAdmin({ host, port, database, user }, adminSecret, parseTimeout('postgres', target.timeoutMs));
+  const transport = { ssl: tlsOptions('postgres', tls), allowCleartext: allowCleartext ?? false };
+  const admin = createPgAdmin({ host, port, database, user }, adminSecret, parseTimeout('postgres', target.timeoutMs), transport);
   return {
     capabilities,
     prestaged: postgresPrestaged(admin),

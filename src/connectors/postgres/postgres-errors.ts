@@ -5,6 +5,7 @@
 import pg from 'pg';
 import type { VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { certificateRefused } from '../lib/transport.js';
 
 const { DatabaseError } = pg;
 
@@ -58,6 +59,11 @@ export function sqlStateOf(err: unknown): string | undefined {
  */
 export function toAppError(err: unknown, op: string, role: string, secretBearing: boolean): AppError {
   if (err instanceof AppError) return err;
+  const certificate = certificateRefused('postgres', err);
+  if (certificate) return certificate;
+  if (err instanceof Error && err.message === 'The server does not support SSL connections') {
+    return new AppError('target_error', 'postgres target does not offer TLS, and the target asks for it (tls); enable ssl on the server or remove tls from the target', { retryable: false });
+  }
   const where = `postgres ${op} of role ${JSON.stringify(role)} failed`;
   if (err instanceof DatabaseError) {
     const state = err.code ?? 'unknown';

@@ -7,22 +7,28 @@ import type { AccountInspection, Credential, PrestagedOperations, VerifyResult }
 import { passwordClause, type PgAdmin } from './postgres-admin.js';
 import { sqlStateOf, toAppError, verdictOf } from './postgres-errors.js';
 import { checkDate, checkRole, checkSecret } from './postgres-names.js';
+import { postgresSpec } from './postgres-spec.js';
+import { reservedLogin, unadoptedLogin } from '../lib/adopt.js';
 
-const { Client, escapeIdentifier, escapeLiteral } = pg;
+const { escapeIdentifier, escapeLiteral } = pg;
 
 export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
   const { settings, run } = admin;
 
   return {
-    async stage(principal, secret) {
+    async stage(principal, secret, _spec, options) {
       const role = checkRole(principal, settings.user);
+      const reserved = postgresSpec.reservedPrincipal?.(role, { ...settings });
+      if (reserved !== undefined) throw reservedLogin('postgres role', role, reserved);
       checkSecret(secret);
       const ident = escapeIdentifier(role);
       // VALID UNTIL 'infinity': an expired VALID UNTIL makes the server reject even the right
       // password, and a staged secret must be verifiable while the role is disabled.
       const attrs = `NOLOGIN ${passwordClause(secret)} VALID UNTIL 'infinity'`;
       const alter = () => run('stage', role, `ALTER ROLE ${ident} ${attrs}`, [], true);
-      if (await admin.roleExists('stage', role)) {
+      const powers = await admin.rolePowers('stage', role);
+      if (powers !== undefined) {
+        if (powers.length > 0 && !options?.adopt) throw unadoptedLogin('postgres role', role, powers);
         await alter();
       } else {
         try {
@@ -68,7 +74,7 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
       // The driver refuses an empty password before the server is asked; the server never
       // stores one either, so no empty secret can be right.
       if (credential.password === '') return 'rejected';
-      const client = new Client({
+      const client = new admin.Client({
         ...settings,
         user: role,
         password: credential.password,
