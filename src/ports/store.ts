@@ -224,18 +224,37 @@ export type JobRecord = JobSpec & {
   readonly dueAt: Date;
   readonly attempts: number;
   readonly lastError: string | undefined;
+  /** The fencing token of the latest claim: only its holder may renew, complete or retry. */
+  readonly fence: number;
+  readonly leaseOwner: string | undefined;
+  readonly leaseUntil: Date | undefined;
 };
+
+/** A claim on one job: which job, and the fencing token that proves the claim is current. */
+export interface JobClaim {
+  readonly id: JobId;
+  readonly fence: number;
+}
 
 export interface JobRepository {
   schedule(job: JobSpec & { readonly dueAt: Date }): Promise<JobRecord>;
   /**
    * Claims up to `limit` jobs due at `now` whose lease is free, leasing them to `owner` until
-   * `leaseUntil` (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   * `leaseUntil` (PostgreSQL: FOR UPDATE SKIP LOCKED). Each claim increments the job's fence.
    */
   claimDue(now: Date, owner: string, leaseUntil: Date, limit: number): Promise<JobRecord[]>;
-  complete(id: JobId): Promise<void>;
-  /** Puts a failed job back with a later due time and its attempt count. */
-  retry(id: JobId, dueAt: Date, lastError: string): Promise<void>;
+  /** Extends the lease while the claim is current; false when another claim replaced it (or the job is gone). */
+  renew(claim: JobClaim, leaseUntil: Date): Promise<boolean>;
+  /** Deletes the job if the claim is current; false (and nothing changes) otherwise. */
+  complete(claim: JobClaim): Promise<boolean>;
+  /** Puts a failed job back with a later due time and its attempt count, if the claim is current. */
+  retry(claim: JobClaim, dueAt: Date, lastError: string): Promise<boolean>;
+  /**
+   * Frees leases at once: those held by `owner`, or — with `{ otherLivesOf }` — every lease of an
+   * owner whose name starts with that instance prefix but is not `owner` (an earlier life of this
+   * instance, which died holding them). Returns how many.
+   */
+  release(owner: string, options?: { otherLivesOf?: string }): Promise<number>;
   nextDueAt(): Promise<Date | undefined>;
   /** The jobs of one grant or account. */
   findFor(subject: GrantId | AccountId): Promise<JobRecord[]>;

@@ -5,10 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestBed, type TestBed } from '../../test/support/test-bed.js';
 import { AppError } from '../errors/index.js';
-import type { JobHandlers } from '../modules/jobs/job-handlers.js';
+import type { JobHandlers, JobLease } from '../modules/jobs/job-handlers.js';
 import { silentLogger } from '../modules/context.js';
 import { asGrantId, type GrantId } from '../domain/index.js';
-import { createScheduler } from './scheduler.js';
+import { createScheduler, REVOCATION_RETRY_CAP_MS, type SchedulerOptions } from './scheduler.js';
+import { eventually } from '../../test/support/harness.js';
+import type { LogLine } from '../../test/support/test-bed.js';
 
 const retry = { baseMs: 1_000, maxMs: 60_000 };
 
@@ -22,10 +24,29 @@ describe('scheduler', () => {
   });
 
   /** A scheduler on the bed's store whose `expire` handler is `handler`; other kinds must not run. */
-  function schedulerWith(handler: (grantId: GrantId) => Promise<void>, leaseMs?: number) {
+  function schedulerWith(handler: (grantId: GrantId, lease: JobLease) => Promise<void>, leaseMs?: number, extra: Partial<SchedulerOptions> = {}) {
     const unexpected = (kind: string) => () => Promise.reject(new Error(`unexpected ${kind} job`));
     const handlers: JobHandlers = { expire: handler, revoke: unexpected('revoke'), rotate: unexpected('rotate'), stage: unexpected('stage') };
-    return createScheduler({ store: bed.store, clock: bed.clock, handlers, retry, log: silentLogger, ...(leaseMs === undefined ? {} : { leaseMs }) });
+    return createScheduler({ store: bed.store, clock: bed.clock, handlers, retry, log: silentLogger, heartbeatMs: 0, ...(leaseMs === undefined ? {} : { leaseMs }), ...extra });
+  }
+
+  /** A handler that holds until released, and says when it started. */
+  function heldHandler() {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started = () => {};
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const leases: JobLease[] = [];
+    return {
+      handler: async (_grantId: GrantId, lease: JobLease) => {
+        leases.push(lease);
+        started();
+        await held;
+      },
+      running,
+      release,
+      leases,
+    };
   }
 
   const schedule = (subject: string, inMs: number) =>
@@ -146,5 +167,171 @@ describe('scheduler', () => {
     expect(await bed.runDue()).toBe(1);
     expect(await bed.runDue()).toBe(0);
     expect((await jobOf('gr_doesnotexist1'))?.attempts).toBe(1);
+  });
+
+  it('fencing: a worker that lost its lease cannot complete, retry or renew the job its successor holds', async () => {
+    const a = heldHandler();
+    const b = heldHandler();
+    const workerA = schedulerWith(a.handler, 4_000);
+    const workerB = schedulerWith(b.handler, 4_000);
+    await schedule('fenced', 0);
+    const runningA = workerA.runDue();
+    await a.running;
+    bed.clock.advance(4_000); // A looks dead: no heartbeat here
+    const runningB = workerB.runDue();
+    await b.running;
+    const held = (await jobOf('fenced'))!;
+    expect(held.fence).toBe(2);
+    expect(held.leaseOwner).toBe(workerB.owner);
+
+    // A wakes up: its renewals fail, and finishing the job changes nothing.
+    await expect(a.leases[0]!.assertHeld()).rejects.toThrow(/passed to another worker/);
+    a.release();
+    expect(await runningA).toBe(1);
+    expect(await jobOf('fenced')).toMatchObject({ fence: 2, leaseOwner: workerB.owner, attempts: 0 });
+
+    await b.leases[0]!.assertHeld();
+    b.release();
+    expect(await runningB).toBe(1);
+    expect(await jobOf('fenced')).toBeUndefined();
+  });
+
+  it('fencing: a stale worker\'s failure does not reschedule the job under its successor', async () => {
+    const a = heldHandler();
+    let failB = true;
+    const workerA = schedulerWith(async (grantId, lease) => {
+      await a.handler(grantId, lease);
+      throw new AppError('target_unavailable', 'A saw the target down');
+    }, 4_000);
+    const workerB = schedulerWith(async () => {
+      if (failB) throw new AppError('target_unavailable', 'B saw the target down');
+    }, 4_000);
+    await schedule('retried', 0);
+    const runningA = workerA.runDue();
+    await a.running;
+    bed.clock.advance(4_000);
+    expect(await workerB.runDue()).toBe(1); // B fails and reschedules, as it should
+    const afterB = (await jobOf('retried'))!;
+    expect(afterB).toMatchObject({ attempts: 1, lastError: 'B saw the target down' });
+    a.release();
+    await runningA;
+    expect(await jobOf('retried')).toStrictEqual(afterB);
+    failB = false;
+    bed.clock.set(afterB.dueAt);
+    expect(await workerB.runDue()).toBe(1);
+    expect(await jobOf('retried')).toBeUndefined();
+  });
+
+  it('heartbeat: a job that runs longer than its lease keeps it, so no second worker starts it', async () => {
+    const a = heldHandler();
+    const workerA = schedulerWith(a.handler, 4_000, { heartbeatMs: 10 });
+    const workerB = schedulerWith(async () => {
+      throw new Error('B must not run a job A still holds');
+    }, 4_000);
+    await schedule('long', 0);
+    const runningA = workerA.runDue();
+    await a.running;
+    for (let i = 0; i < 3; i++) {
+      bed.clock.advance(3_000);
+      const until = bed.clock.now().getTime();
+      // The heartbeat (real time) renews on the fake clock's now: wait until it has.
+      await eventually(async () => ((await jobOf('long'))!.leaseUntil!.getTime() > until ? true : undefined), 20_000, 'a renewed lease');
+      expect(await workerB.runDue()).toBe(0);
+    }
+    a.release();
+    expect(await runningA).toBe(1);
+    expect(await jobOf('long')).toBeUndefined();
+  });
+
+  it('restart: an instance takes back the leases of its earlier life at once, not after they lapse', async () => {
+    const dead = heldHandler();
+    const ran: string[] = [];
+    const firstLife = schedulerWith(dead.handler, 60_000, { instanceId: 'inst-a' });
+    await schedule('orphan', 0);
+    void firstLife.runDue(); // kill -9 mid-job: the handler never returns
+    await dead.running;
+    const peer = schedulerWith(async (g) => void ran.push(`peer:${g}`), 60_000, { instanceId: 'inst-b' });
+    expect(await peer.runDue()).toBe(0); // another instance waits for the lease
+    const secondLife = schedulerWith(async (g) => void ran.push(`restarted:${g}`), 60_000, { instanceId: 'inst-a' });
+    expect(await secondLife.runDue()).toBe(1); // same fake instant: no lease lapsed
+    expect(ran).toEqual(['restarted:orphan']);
+  });
+
+  it('stop: a stopped scheduler frees its leases, so a successor takes over at once', async () => {
+    const a = heldHandler();
+    const workerA = schedulerWith(a.handler, 60_000);
+    await schedule('handover', 0);
+    await schedule('queued', 0);
+    const runningA = workerA.runDue();
+    await a.running;
+    a.release();
+    await runningA;
+    // A claims the second job and is stopped while holding it (its lease would run 60 s).
+    const b = heldHandler();
+    const workerB = schedulerWith(b.handler, 60_000);
+    await bed.store.transaction((tx) => tx.jobs.claimDue(bed.clock.now(), workerA.owner, new Date(bed.clock.now().getTime() + 60_000), 1));
+    await workerA.stop();
+    const runningB = workerB.runDue();
+    await b.running;
+    b.release();
+    expect(await runningB).toBe(1);
+  });
+
+  it('backoff: revocation retries are capped at 10 s, other jobs at the policy\'s cap', async () => {
+    const scheduler = schedulerWith(async () => {
+      throw new AppError('target_unavailable', 'down');
+    });
+    await schedule('capped', 0);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const job = (await jobOf('capped'))!;
+      bed.clock.set(job.dueAt);
+      await scheduler.runDue();
+    }
+    const job = (await jobOf('capped'))!;
+    expect(job.attempts).toBe(8);
+    expect(job.dueAt.getTime() - bed.clock.now().getTime()).toBeLessThanOrEqual(REVOCATION_RETRY_CAP_MS * 1.2);
+    expect(job.dueAt.getTime() - bed.clock.now().getTime()).toBeGreaterThanOrEqual(REVOCATION_RETRY_CAP_MS);
+  });
+
+  it('backoff: a store that cannot be read makes the loop back off, logged once per burst with the real cause', async () => {
+    const logs: LogLine[] = [];
+    const log = {
+      info: (fields: Record<string, unknown>, message: string) => void logs.push({ level: 'info', fields, message }),
+      warn: (fields: Record<string, unknown>, message: string) => void logs.push({ level: 'warn', fields, message }),
+      error: (fields: Record<string, unknown>, message: string) => void logs.push({ level: 'error', fields, message }),
+    };
+    let attempts = 0;
+    let broken = true;
+    const store = {
+      ...bed.store,
+      transaction: <T>(work: Parameters<typeof bed.store.transaction<T>>[0]) => {
+        attempts += 1;
+        return broken ? Promise.reject(new Error('SQLITE_FULL: database or disk is full')) : bed.store.transaction(work);
+      },
+    };
+    const scheduler = createScheduler({
+      store,
+      clock: bed.clock,
+      handlers: { expire: async () => {}, revoke: async () => {}, rotate: async () => {}, stage: async () => {} },
+      retry,
+      log,
+      pollMs: 5,
+      claimRetry: { baseMs: 100, maxMs: 400 },
+      random: () => 0,
+    });
+    scheduler.start();
+    const started = Date.now();
+    // Requests keep waking it up: they must not cut the backoff short.
+    const waker = setInterval(() => scheduler.wake(), 2);
+    await eventually(async () => (Date.now() - started >= 1_000 ? true : undefined), 20_000, 'a second of failures');
+    clearInterval(waker);
+    // 100, 200, 400, 400 ms…: a handful of tries in a second, not hundreds.
+    expect(attempts).toBeLessThanOrEqual(6);
+    const errors = logs.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect((errors[0]!.fields as Record<string, unknown>)['err']).toBe('SQLITE_FULL: database or disk is full');
+    broken = false;
+    await eventually(async () => (logs.some((l) => l.message === 'scheduler reaches its jobs again') ? true : undefined), 20_000, 'recovery');
+    await scheduler.stop();
   });
 });

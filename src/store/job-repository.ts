@@ -40,21 +40,26 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
       if (ids.length === 0) return [];
       const rows = await trx
         .updateTable('jobs')
-        .set({ lease_owner: owner, lease_until: leaseUntil.getTime() })
+        .set((eb) => ({ lease_owner: owner, lease_until: leaseUntil.getTime(), fence: eb('fence', '+', 1) }))
         .where('id', 'in', ids)
         .returningAll()
         .execute();
       return rows.map(toJob).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || a.id.localeCompare(b.id));
     },
 
-    /** Idempotent: a job that is already gone is not an error. */
-    async complete(id) {
-      await trx.deleteFrom('jobs').where('id', '=', id).execute();
+    async renew(claim, leaseUntil) {
+      const result = await trx.updateTable('jobs').set({ lease_until: leaseUntil.getTime() }).where('id', '=', claim.id).where('fence', '=', claim.fence).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
-    /** Idempotent like `complete`: retrying a job that is already gone does nothing. */
-    async retry(id, dueAt, lastError) {
-      await trx
+    /** A job that is already gone, or claimed again since, is left alone. */
+    async complete(claim) {
+      const result = await trx.deleteFrom('jobs').where('id', '=', claim.id).where('fence', '=', claim.fence).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+
+    async retry(claim, dueAt, lastError) {
+      const result = await trx
         .updateTable('jobs')
         .set((eb) => ({
           attempts: eb('attempts', '+', 1),
@@ -63,8 +68,20 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
           lease_owner: null,
           lease_until: null,
         }))
-        .where('id', '=', id)
-        .execute();
+        .where('id', '=', claim.id)
+        .where('fence', '=', claim.fence)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async release(owner, options = {}) {
+      let query = trx.updateTable('jobs').set({ lease_owner: null, lease_until: null });
+      query =
+        options.otherLivesOf === undefined
+          ? query.where('lease_owner', '=', owner)
+          : query.where(sql<boolean>`substr(lease_owner, 1, ${options.otherLivesOf.length}) = ${options.otherLivesOf}`).where('lease_owner', '<>', owner);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     /** The earliest instant at which some job becomes claimable (due and its lease over). */
@@ -88,6 +105,14 @@ const subjectOf = (job: JobSpec): string => (job.kind === 'stage' ? job.accountI
 
 function toJob(row: Selectable<JobsTable>): JobRecord {
   const kind = member(row.kind, jobKinds, 'jobs.kind');
-  const common = { id: asJobId(row.id), dueAt: fromMs(row.due_at), attempts: Number(row.attempts), lastError: fromNullable(row.last_error) };
+  const common = {
+    id: asJobId(row.id),
+    dueAt: fromMs(row.due_at),
+    attempts: Number(row.attempts),
+    lastError: fromNullable(row.last_error),
+    fence: Number(row.fence),
+    leaseOwner: fromNullable(row.lease_owner),
+    leaseUntil: row.lease_until === null ? undefined : fromMs(row.lease_until),
+  };
   return kind === 'stage' ? { ...common, kind, accountId: asAccountId(row.subject) } : { ...common, kind, grantId: asGrantId(row.subject) };
 }

@@ -158,6 +158,8 @@ export interface JobsTable {
   last_error: string | null;
   lease_owner: string | null;
   lease_until: number | null;
+  /** Incremented by every claim (0008). */
+  fence: Generated<number>;
 }
 
 export interface AuditEventsTable {

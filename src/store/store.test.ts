@@ -354,24 +354,51 @@ describe.each(harnesses)('store on $name', (harness) => {
     it('jobs: schedule, claimDue with lease exclusion, retry, complete, nextDueAt', async () => {
       const store = await open();
       const job = await store.transaction((tx) => tx.jobs.schedule({ kind: 'expire', grantId: asGrantId('grt_j'), dueAt: at(100) }));
-      expect(job).toStrictEqual({ id: job.id, kind: 'expire', grantId: 'grt_j', dueAt: at(100), attempts: 0, lastError: undefined });
+      const fresh = { id: job.id, kind: 'expire', grantId: 'grt_j', dueAt: at(100), attempts: 0, lastError: undefined, fence: 0, leaseOwner: undefined, leaseUntil: undefined };
+      expect(job).toStrictEqual(fresh);
       expect(job.id).toMatch(/^job_/);
       const claim = (now: number, owner = 'w1') => store.transaction((tx) => tx.jobs.claimDue(at(now), owner, at(now + 1000), 10));
       const nextDueAt = () => store.transaction((tx) => tx.jobs.nextDueAt());
       expect(await nextDueAt()).toEqual(at(100));
       expect(await claim(99)).toEqual([]);
-      expect(await claim(100)).toStrictEqual([job]);
+      const [first] = await claim(100);
+      expect(first).toStrictEqual({ ...fresh, fence: 1, leaseOwner: 'w1', leaseUntil: at(1100) });
       expect(await claim(500, 'w2')).toEqual([]); // leased to w1 until 1100
       expect(await nextDueAt()).toEqual(at(1100));
-      expect(await claim(1100, 'w2')).toStrictEqual([job]); // the lease ended: w1 died
-      await store.transaction((tx) => tx.jobs.retry(job.id, at(5000), 'target down'));
-      const retried = { ...job, dueAt: at(5000), attempts: 1, lastError: 'target down' };
+      const [second] = await claim(1100, 'w2'); // the lease ended: w1 died
+      expect(second).toMatchObject({ fence: 2, leaseOwner: 'w2' });
+      // Fencing: w1's claim is stale now; nothing it does counts.
+      expect(await store.transaction((tx) => tx.jobs.renew(first!, at(9000)))).toBe(false);
+      expect(await store.transaction((tx) => tx.jobs.complete(first!))).toBe(false);
+      expect(await store.transaction((tx) => tx.jobs.retry(first!, at(9000), 'stale'))).toBe(false);
+      expect(await store.transaction((tx) => tx.jobs.renew(second!, at(2500)))).toBe(true);
+      expect(await nextDueAt()).toEqual(at(2500));
+      expect(await store.transaction((tx) => tx.jobs.retry(second!, at(5000), 'target down'))).toBe(true);
+      const retried = { ...fresh, dueAt: at(5000), attempts: 1, lastError: 'target down', fence: 2 };
       expect(await store.transaction((tx) => tx.jobs.findFor(asGrantId('grt_j')))).toStrictEqual([retried]);
       expect(await nextDueAt()).toEqual(at(5000)); // the lease was cleared
-      expect(await claim(5000)).toStrictEqual([retried]);
-      await store.transaction((tx) => tx.jobs.complete(job.id));
+      const [third] = await claim(5000);
+      expect(third).toStrictEqual({ ...retried, fence: 3, leaseOwner: 'w1', leaseUntil: at(6000) });
+      expect(await store.transaction((tx) => tx.jobs.complete(second!))).toBe(false);
+      expect(await store.transaction((tx) => tx.jobs.complete(third!))).toBe(true);
       expect(await store.transaction((tx) => tx.jobs.findFor(asGrantId('grt_j')))).toEqual([]);
       expect(await nextDueAt()).toBeUndefined();
+    });
+
+    it('jobs: release frees one owner\'s leases, or those of the earlier lives of an instance', async () => {
+      const store = await open();
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < 3; i++) await tx.jobs.schedule({ kind: 'revoke', grantId: asGrantId(`grt_r${i}`), dueAt: at(i) });
+      });
+      const claim = (owner: string) => store.transaction((tx) => tx.jobs.claimDue(at(10), owner, at(100_000), 1));
+      await claim('inst_a/life1');
+      await claim('inst_a/life2');
+      await claim('inst_b/life1');
+      // inst_a restarted as life3: both earlier lives died holding leases; inst_b's is not ours.
+      expect(await store.transaction((tx) => tx.jobs.release('inst_a/life3', { otherLivesOf: 'inst_a/' }))).toBe(2);
+      expect((await claim('inst_a/life3')).length).toBe(1);
+      expect(await store.transaction((tx) => tx.jobs.release('inst_b/life1'))).toBe(1);
+      expect(await store.transaction((tx) => tx.jobs.release('inst_b/life1'))).toBe(0);
     });
 
     it('jobs: two concurrent transactions claim disjoint jobs', async () => {

@@ -3,15 +3,18 @@ import type { JobRecord } from '../../ports/index.js';
 import { stageAccount } from '../catalog/stage-account.js';
 import type { ModuleContext } from '../context.js';
 import { expireGrant } from './expire-grant.js';
+import { unleased, type JobLease } from './job-lease.js';
 import { revokeGrant } from './revoke-grant.js';
 import { rotateGrant } from './rotate-grant.js';
 
+export { LeaseLost, lostLease, unleased, type JobLease } from './job-lease.js';
+
 /** What the scheduler runs for each kind of job. */
 export interface JobHandlers {
-  readonly expire: (grantId: GrantId) => Promise<void>;
-  readonly revoke: (grantId: GrantId) => Promise<void>;
-  readonly rotate: (grantId: GrantId) => Promise<void>;
-  readonly stage: (accountId: AccountId) => Promise<void>;
+  readonly expire: (grantId: GrantId, lease: JobLease) => Promise<void>;
+  readonly revoke: (grantId: GrantId, lease: JobLease) => Promise<void>;
+  readonly rotate: (grantId: GrantId, lease: JobLease) => Promise<void>;
+  readonly stage: (accountId: AccountId, lease: JobLease) => Promise<void>;
 }
 
 /**
@@ -24,7 +27,7 @@ export function jobHandlers(ctx: ModuleContext): JobHandlers {
   return {
     expire: (grantId) => expireGrant(ctx, grantId),
     revoke: (grantId) => revokeGrant(ctx, grantId),
-    rotate: (grantId) => rotateGrant(ctx, grantId),
+    rotate: (grantId, lease) => rotateGrant(ctx, grantId, lease),
     stage: async (accountId) => {
       await stageAccount(ctx, accountId);
     },
@@ -32,8 +35,8 @@ export function jobHandlers(ctx: ModuleContext): JobHandlers {
 }
 
 /** Runs a job with the handler of its kind. */
-export function runJob(handlers: JobHandlers, job: JobRecord): Promise<void> {
-  return job.kind === 'stage' ? handlers.stage(job.accountId) : handlers[job.kind](job.grantId);
+export function runJob(handlers: JobHandlers, job: JobRecord, lease: JobLease = unleased): Promise<void> {
+  return job.kind === 'stage' ? handlers.stage(job.accountId, lease) : handlers[job.kind](job.grantId, lease);
 }
 
 /** The grant or account a job works on, for logs. */

@@ -5,6 +5,7 @@ import { recordAccountSecret } from '../custodians/account-secret.js';
 import { releasedPassword } from '../grants/grant-credential.js';
 import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
 import { openAccountSecret } from '../targets.js';
+import { unleased, type JobLease } from './job-lease.js';
 import { recordOrResync, rotateVerified } from '../secrets/verified-rotation.js';
 
 /**
@@ -13,14 +14,19 @@ import { recordOrResync, rotateVerified } from '../secrets/verified-rotation.js'
  * account's lock throughout, so a second rotation of the same account waits and then finds
  * nothing left to do.
  */
-export async function rotateGrant(ctx: ModuleContext, grantId: GrantId): Promise<void> {
+export async function rotateGrant(ctx: ModuleContext, grantId: GrantId, lease: JobLease = unleased): Promise<void> {
   const { accountId } = await ctx.store.transaction((tx) => loadGrant(tx, grantId));
   await ctx.accountLocks.run(accountId, async () => {
     const c = await ctx.store.transaction((tx) => loadCase(tx, grantId));
     if (c.grant.state !== 'rotating') return;
-    const newSecret = await rotateVerified(ctx, c.account, c.target, await previousSecret(ctx, c));
+    const oldSecret = await previousSecret(ctx, c);
+    // Fenced: a worker whose lease passed to another stops before it touches the target, and
+    // cannot record afterwards. A target changed in between is set right by recordOrResync.
+    await lease.assertHeld();
+    const newSecret = await rotateVerified(ctx, c.account, c.target, oldSecret);
     await recordOrResync(ctx, accountId, newSecret, () =>
       ctx.store.transaction(async (tx) => {
+        await lease.checkIn(tx);
         const current = await loadGrant(tx, grantId);
         // Rotated by another instance meanwhile: ours is on the target, theirs recorded.
         if (current.state !== 'rotating') return false;

@@ -6,6 +6,7 @@ import { tokenLifecycle } from './0004-token-lifecycle.js';
 import { retiredCatalog } from './0005-retired-catalog.js';
 import { grantsByRequester } from './0006-grants-by-requester.js';
 import { stagedOn } from './0007-staged-on.js';
+import { jobFencing } from './0008-job-fencing.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0005-retired-catalog': retiredCatalog,
   '0006-grants-by-requester': grantsByRequester,
   '0007-staged-on': stagedOn,
+  '0008-job-fencing': jobFencing,
 };
 
 export const migrationProvider: MigrationProvider = {
