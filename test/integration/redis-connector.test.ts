@@ -290,7 +290,8 @@ describe.skipIf(check.skip)('redis connector specifics (Redis on 127.0.0.1:6379)
       expect(await getUser(user)).toEqual(before);
       expect(await session.alive()).toBe(true);
 
-      await prestaged.stage(user, 'staged', { user, rules: '~app:* +get' }, { adopt: true });
+      // As the engine calls it: the account's spec (adopt included) and the decision in the options.
+      await prestaged.stage(user, 'staged', { user, rules: '~app:* +get', adopt: true }, { adopt: true });
       expect(await session.alive()).toBe(false);
       const seen = await getUser(user);
       expect(seen?.['flags']).toContain('off');

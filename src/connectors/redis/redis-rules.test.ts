@@ -25,6 +25,8 @@ describe('redis rules', () => {
     );
     expect(parsePrestagedSpec(undefined, 'u').rules).toEqual(['~*', '&*', '+@all']);
     expect(parsePrestagedSpec({ user: 'u', rules: '+get ~k' }, 'u').rules).toEqual(['+get', '~k']);
+    // The catalog passes the whole account spec, adopt included (StageOptions carries the decision).
+    expect(parsePrestagedSpec({ user: 'u', adopt: true }, 'u').rules).toEqual(['~*', '&*', '+@all']);
   });
 
   it('injection: rules that touch passwords, reset, on/off or smuggle separators are refused', () => {
@@ -70,6 +72,7 @@ describe('redis rules', () => {
     expect(code(() => parsePrestagedSpec({ user: 'other' }, 'u'))).toBe('validation');
     expect(code(() => parsePrestagedSpec({ rule: '+get' }, 'u'))).toBe('validation');
     expect(code(() => parsePrestagedSpec({ rules: 5 }, 'u'))).toBe('validation');
+    expect(code(() => parsePrestagedSpec({ adopt: 'yes' }, 'u'))).toBe('validation');
     expect(code(() => parseEphemeralSpec({}))).toBe('validation');
     expect(code(() => parseEphemeralSpec({ rules: 'on' }))).toBe('validation');
     expect(code(() => parseEphemeralSpec({ rules: '   ' }))).toBe('validation');
