@@ -3,14 +3,12 @@
  * then what only Redis has (`off` does not end sessions, AUTH cannot tell disabled from wrong,
  * `#<hash>` passwords, ACL DELUSER disconnects, rules in the spec). Every user made here starts
  * with this run's `bgt_…` prefix (or is a grant's `bg_…` user) and is deleted afterwards; the
- * `default` user is never touched. The ACL-file test runs a private redis-server.
+ * `default` user is never touched. The ACL-file and TLS tests run private redis-servers
+ * (test/support/redis-server.ts): the shared one has no TLS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inspect as utilInspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,11 +16,12 @@ import { createRedisConnector, redisDriver } from '../../src/connectors/redis/re
 import { AppError } from '../../src/errors/index.js';
 import type { AccountSpec, Connector, EphemeralOperations, PrestagedOperations } from '../../src/ports/index.js';
 import { connectorConformance, type LoginResult } from '../conformance/connector-conformance.js';
-import { hasExecutable, probeTcp, requireService } from '../support/integration.js';
+import { probeTcp, requireService } from '../support/integration.js';
+import { freePort } from '../support/private-process.js';
+import { redisCommand, redisServerAvailable, startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const HOST = '127.0.0.1';
 const PORT = 6379;
-const REDIS_SERVER = '/usr/bin/redis-server';
 const check = await requireService(`Redis on ${HOST}:${PORT}`, () => probeTcp(HOST, PORT));
 
 const tag = Math.random().toString(36).slice(2, 8);
@@ -30,7 +29,6 @@ const RUN = `bgt_rc${tag}_`;
 const runStart = Date.now();
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const inAnHour = () => new Date(Date.now() + 3_600_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const HOSTILE_NAMES = [
   `${RUN}q"uote`,
@@ -47,8 +45,8 @@ const HOSTILE_NAMES = [
   `${RUN}ünï€😀`,
   `${RUN}`.padEnd(128, 'x'),
 ];
-/** Empty, NUL, whitespace of any kind, control and invisible characters, too long, the admin. */
-const REJECTED_NAMES = ['', 'bgt_nul\0byte', 'bgt_with space', 'bgt_tab\tx', 'bgt_new\nline', 'bgt_cr\rx', 'bgt_ctl\u0001', 'bgt_nbsp\u00a0x', 'bgt_zw\u200bx', 'bgt_'.padEnd(129, 'x'), 'bgt_\uD800', 'default'];
+/** Empty, NUL, whitespace of any kind, control and invisible characters, too long. */
+const REJECTED_NAMES = ['', 'bgt_nul\0byte', 'bgt_with space', 'bgt_tab\tx', 'bgt_new\nline', 'bgt_cr\rx', 'bgt_ctl\u0001', 'bgt_nbsp\u00a0x', 'bgt_zw\u200bx', 'bgt_'.padEnd(129, 'x'), 'bgt_\uD800'];
 
 async function thrown(promise: Promise<unknown>): Promise<AppError> {
   try {
@@ -60,19 +58,35 @@ async function thrown(promise: Promise<unknown>): Promise<AppError> {
   throw new Error('expected the call to fail');
 }
 
-function connectorOn(extra: { port?: number; timeoutMs?: number; user?: string; adminSecret?: string } = {}): Connector {
-  const { port, timeoutMs, user, adminSecret } = extra;
+interface ConnectorOptions {
+  port?: number;
+  timeoutMs?: number;
+  user?: string;
+  adminSecret?: string;
+  tls?: unknown;
+  allowCleartext?: boolean;
+}
+
+function connectorOn(extra: ConnectorOptions = {}): Connector {
+  const { port, timeoutMs, adminSecret, ...settings } = extra;
   return createRedisConnector({
     type: 'redis',
-    settings: { host: HOST, port: port ?? PORT, ...(user === undefined ? {} : { user }) },
+    settings: { host: HOST, port: port ?? PORT, ...settings },
     adminSecret,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
 }
 
-/** A plain client the way a responder would use one; WRONGPASS is a refusal, anything else throws. */
-async function login(username: string, password: string, port = PORT): Promise<LoginResult> {
-  const client = new Redis({ host: HOST, port, username, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+/** Where a responder's client connects: the shared server, or a private one (over TLS if it has it). */
+interface Endpoint {
+  port: number;
+  caFile?: string | undefined;
+}
+
+/** A client the way a responder would use one; WRONGPASS is a refusal, anything else throws. */
+async function login(username: string, password: string, at: Endpoint = { port: PORT }): Promise<LoginResult> {
+  const tls = at.caFile === undefined ? {} : { tls: { ca: readFileSync(at.caFile), rejectUnauthorized: true } };
+  const client = new Redis({ host: HOST, port: at.port, username, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000, ...tls });
   let lastError: unknown;
   client.on('error', (err: unknown) => (lastError = err));
   try {
@@ -89,17 +103,8 @@ async function login(username: string, password: string, port = PORT): Promise<L
   };
 }
 
-/** Admin commands outside the connector, on a short-lived connection. */
-async function redis(args: string[], port = PORT): Promise<unknown> {
-  const client = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return await client.call(args[0]!, ...args.slice(1));
-  } finally {
-    client.disconnect();
-  }
-}
+/** Admin commands outside the connector, as `default` on a short-lived connection. */
+const redis = (args: string[]) => redisCommand(PORT, args);
 
 async function getUser(name: string): Promise<Record<string, unknown> | null> {
   const reply = (await redis(['ACL', 'GETUSER', name])) as unknown[] | null;
@@ -116,15 +121,6 @@ async function cleanup(): Promise<void> {
   };
   const mine = users.filter((u) => u.startsWith(RUN) || u.startsWith(`bg_t${tag}`) || conformanceUser(u));
   if (mine.length > 0) await redis(['ACL', 'DELUSER', ...mine]);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, HOST, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A TCP server that accepts and never answers (SIGSTOPped or wedged Redis); or a recording proxy. */
@@ -196,6 +192,12 @@ connectorConformance(
         login: (principal, secret) => login(principal, secret),
         hostileNames: HOSTILE_NAMES,
         rejectedNames: REJECTED_NAMES,
+        // Someone's own user: on, with a password, every permission; made without the connector.
+        plantLogin: async (principal, password) => {
+          await redis(['ACL', 'SETUSER', principal, 'reset', 'on', `#${sha256(password)}`, '~*', '&*', '+@all']);
+        },
+        // The admin here is `default` itself.
+        reservedNames: ['default'],
       },
       ephemeral: {
         spec: () => ({ rules: 'on ~* &* +@all' }),
@@ -273,13 +275,23 @@ describe.skipIf(check.skip)('redis connector specifics (Redis on 127.0.0.1:6379)
     await prestaged.disable(user);
   });
 
-  it('stage resets whatever it finds: on, nopass, extra passwords, other rules, live sessions', async () => {
+  it('adopt: a working user (on, nopass or passwords, live session) is refused unchanged without adopt, reset entirely with it', async () => {
     for (const [setup, password] of [[['nopass'], 'anything'], [['>extra-1', '>extra-2'], 'extra-2']] as const) {
       const user = nextUser();
       await redis(['ACL', 'SETUSER', user, 'on', ...setup, '~*', '+@all']);
       const session = (await login(user, password)) as Exclude<LoginResult, 'rejected'>;
       expect(await session.alive()).toBe(true);
-      await prestaged.stage(user, 'staged', { user, rules: '~app:* +get' });
+      const before = await getUser(user);
+      for (const options of [undefined, { adopt: false }]) {
+        const refused = await thrown(prestaged.stage(user, 'staged', { user, rules: '~app:* +get' }, options));
+        expect([refused.code, refused.retryable]).toEqual(['conflict', false]);
+        expect(refused.message).toMatch(/login rights.*1 connected client.*adopt: true/);
+      }
+      expect(await getUser(user)).toEqual(before);
+      expect(await session.alive()).toBe(true);
+
+      // As the engine calls it: the account's spec (adopt included) and the decision in the options.
+      await prestaged.stage(user, 'staged', { user, rules: '~app:* +get', adopt: true }, { adopt: true });
       expect(await session.alive()).toBe(false);
       const seen = await getUser(user);
       expect(seen?.['flags']).toContain('off');
@@ -289,6 +301,51 @@ describe.skipIf(check.skip)('redis connector specifics (Redis on 127.0.0.1:6379)
       expect(seen?.['commands']).toBe('-@all +get');
       await session.close();
     }
+  });
+
+  it('adopt: an off user that still has connected clients is someone\'s too', async () => {
+    const user = nextUser();
+    await redis(['ACL', 'SETUSER', user, 'reset', 'on', `#${sha256('theirs')}`, '~*', '+@all']);
+    const session = (await login(user, 'theirs')) as Exclude<LoginResult, 'rejected'>;
+    await redis(['ACL', 'SETUSER', user, 'off']); // off is checked only at AUTH: the client stays
+    const refused = await thrown(prestaged.stage(user, 'staged'));
+    expect(refused.code).toBe('conflict');
+    expect(refused.message).toMatch(/with 1 connected client;/);
+    expect(refused.message).not.toMatch(/login rights/);
+    expect(await session.alive()).toBe(true);
+    await prestaged.stage(user, 'staged', undefined, { adopt: true });
+    expect(await session.alive()).toBe(false);
+    await session.close();
+  });
+
+  it('adopt: a user that cannot log in and has no clients is restaged without adopt, whatever its rules', async () => {
+    // `reset` replaces the rules, so nothing the old user could do is taken over; AUTH could not open it.
+    const setups = [['off', '>old-password', '~*', '&*', '+@all'], ['on', '~*', '+@all'], ['off', 'nopass', '+@admin']];
+    for (const setup of setups) {
+      const user = nextUser();
+      await redis(['ACL', 'SETUSER', user, 'reset', ...setup]);
+      await prestaged.stage(user, 'staged', { user, rules: '~app:* +get' });
+      expect((await getUser(user))?.['commands'], setup.join(' ')).toBe('-@all +get');
+      expect(await prestaged.verify({ username: user, password: 'staged' })).toBe('accepted');
+    }
+  });
+
+  it('reserved: default and the admin user are refused even when adopting (the catalog refuses them too: redis-rules.test.ts)', async () => {
+    const adminUser = nextUser('admin');
+    await redis(['ACL', 'SETUSER', adminUser, 'reset', 'on', `#${sha256('Admin-Pw-2')}`, '~*', '&*', '+@all']);
+    const asAdmin = connectorOn({ user: adminUser, adminSecret: 'Admin-Pw-2', allowCleartext: true });
+    const before = await getUser(adminUser);
+    try {
+      for (const name of [adminUser, 'default']) {
+        const refused = await thrown(asAdmin.prestaged!.stage(name, 'pw', undefined, { adopt: true }));
+        expect(refused.code, name).toBe('validation');
+        expect(refused.message).toMatch(/is reserved/);
+      }
+    } finally {
+      await asAdmin.close();
+    }
+    expect(await getUser(adminUser)).toEqual(before);
+    expect(await getUser('default')).toEqual(defaultBefore);
   });
 
   it('enable and rotate of a missing user are target_error and create nothing', async () => {
@@ -412,7 +469,7 @@ describe.skipIf(check.skip)('redis connector specifics (Redis on 127.0.0.1:6379)
   it('admin: another admin user with its password works and is protected; wrong secret and missing permission are target_error', async () => {
     const adminUser = nextUser('admin');
     await redis(['ACL', 'SETUSER', adminUser, 'reset', 'on', `#${sha256('Admin-Pw-1')}`, '~*', '&*', '+@all']);
-    const asAdmin = connectorOn({ user: adminUser, adminSecret: 'Admin-Pw-1' });
+    const asAdmin = connectorOn({ user: adminUser, adminSecret: 'Admin-Pw-1', allowCleartext: true });
     const user = nextUser();
     await asAdmin.prestaged!.stage(user, 'pw');
     expect((await asAdmin.prestaged!.inspect(user)).exists).toBe(true);
@@ -420,19 +477,50 @@ describe.skipIf(check.skip)('redis connector specifics (Redis on 127.0.0.1:6379)
     expect((await thrown(asAdmin.prestaged!.stage('default', 'pw'))).code).toBe('validation');
     await asAdmin.close();
 
-    const wrong = connectorOn({ user: adminUser, adminSecret: 'Not-The-Admin-Pw' });
+    const wrong = connectorOn({ user: adminUser, adminSecret: 'Not-The-Admin-Pw', allowCleartext: true });
     const refused = await thrown(wrong.prestaged!.inspect(user));
     expect([refused.code, refused.retryable]).toEqual(['target_error', false]);
     expect(refused.message).toMatch(/WRONGPASS/);
     expect(utilInspect(refused, { depth: 10 })).not.toContain('Not-The-Admin-Pw');
 
     await redis(['ACL', 'SETUSER', adminUser, '-@all', '+client|list']);
-    const weak = connectorOn({ user: adminUser, adminSecret: 'Admin-Pw-1' });
+    const weak = connectorOn({ user: adminUser, adminSecret: 'Admin-Pw-1', allowCleartext: true });
     const noperm = await thrown(weak.prestaged!.disable(user));
     expect([noperm.code, noperm.retryable]).toEqual(['target_error', false]);
     expect(noperm.message).toMatch(/NOPERM/);
     await weak.close();
     await wrong.close();
+  });
+
+  it('cleartext: an admin password is never sent over plain TCP unless the target says allowCleartext: true', async () => {
+    const adminUser = nextUser('admin');
+    await redis(['ACL', 'SETUSER', adminUser, 'reset', 'on', `#${sha256('Clear-Admin-Pw')}`, '~*', '&*', '+@all']);
+    const proxy = await recordingProxy();
+    const refusing = connectorOn({ port: proxy.port, user: adminUser, adminSecret: 'Clear-Admin-Pw' });
+    const notAllowing = connectorOn({ port: proxy.port, user: adminUser, adminSecret: 'Clear-Admin-Pw', allowCleartext: false });
+    const accepting = connectorOn({ port: proxy.port, user: adminUser, adminSecret: 'Clear-Admin-Pw', allowCleartext: true });
+    const user = nextUser();
+    try {
+      for (const connector of [refusing, notAllowing]) {
+        for (const call of [() => connector.prestaged!.stage(user, 'pw'), () => connector.prestaged!.inspect(user), () => connector.ephemeral!.revoke({ grantId: nextGrant(), spec: {} })]) {
+          const refused = await thrown(call());
+          expect([refused.code, refused.retryable]).toEqual(['target_error', false]);
+          expect(refused.message).toMatch(/without TLS.*enable tls on the target, or set allowCleartext: true/);
+          expect(utilInspect(refused, { depth: 10 })).not.toContain('Clear-Admin-Pw');
+        }
+      }
+      expect(proxy.wire(), 'refused before anything was sent').toBe('');
+      expect(await getUser(user)).toBeNull();
+
+      // Accepted, it really goes in clear: that is the risk allowCleartext takes.
+      await accepting.prestaged!.stage(user, 'pw');
+      expect(proxy.wire()).toContain('Clear-Admin-Pw');
+    } finally {
+      await Promise.all([refusing.close(), notAllowing.close(), accepting.close()]);
+      await proxy.close();
+    }
+    // The default user without a password sends none: no setting needed (every other test here).
+    expect((await prestaged.inspect(user)).exists).toBe(true);
   });
 
   it('an unreachable or silent target is a retryable target_unavailable within the timeout', async () => {
@@ -466,30 +554,32 @@ describe.skipIf(check.skip)('redis connector specifics (Redis on 127.0.0.1:6379)
     expect(make({ host: HOST, port: PORT, user: 'ops' })).toThrow(/admin secret/);
     expect(make({ host: HOST, port: PORT }, '')).toThrow(/admin secret/);
     expect(make({ host: HOST, port: PORT })).not.toThrow();
+    for (const bad of [{ tls: 'yes' }, { tls: { caFile: 'relative.pem' } }, { tls: { verify: 'no' } }, { tls: { cafile: '/x' } }, { allowCleartext: 'yes' }]) {
+      expect(make({ host: HOST, port: PORT, ...bad }), JSON.stringify(bad)).toThrow(/redis target settings are invalid/);
+    }
+  });
+
+  it('tls: an unreadable caFile is refused when the connector is made, naming the setting', () => {
+    const make = () => createRedisConnector({ type: 'redis', settings: { host: HOST, port: PORT, tls: { caFile: `/nonexistent/${RUN}/ca.pem` } }, adminSecret: undefined });
+    expect(make).toThrow(expect.objectContaining({ code: 'validation', path: 'settings.tls.caFile' }));
+    expect(make).toThrow(/tls\.caFile cannot be read \(ENOENT\)/);
   });
 });
 
-const server = await requireService(`redis-server binary (${REDIS_SERVER})`, () => check.skip || hasExecutable(REDIS_SERVER));
+const privateServer = await requireService('redis-server (/usr/bin/redis-server)', () => redisServerAvailable());
 
-describe.skipIf(check.skip || server.skip)('redis connector on a server with an ACL file (private redis-server)', () => {
-  let dir: string;
-  let proc: ChildProcess;
-  let port: number;
+describe.skipIf(privateServer.skip)('redis connector on a server with an ACL file (private redis-server)', () => {
+  let server: RedisServer;
   let connector: Connector;
-  const aclFile = () => readFileSync(join(dir, 'users.acl'), 'utf8');
+  const aclFile = () => readFileSync(server.aclFile!, 'utf8');
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bg-redis-'));
-    writeFileSync(join(dir, 'users.acl'), 'user default on nopass ~* &* +@all\n');
-    port = await freePort();
-    proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', HOST, '--dir', dir, '--aclfile', join(dir, 'users.acl'), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !(await probeTcp(HOST, port, 200)); i++) await sleep(50);
-    connector = connectorOn({ port });
+    server = await startRedisServer({ aclFile: 'user default on nopass ~* &* +@all\n' });
+    connector = connectorOn({ port: server.port });
   });
   afterAll(async () => {
     await connector?.close();
-    proc?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it('every change is saved, so reloading the file (as a restart would) brings back no access', async () => {
@@ -498,10 +588,10 @@ describe.skipIf(check.skip || server.skip)('redis connector on a server with an 
     expect(aclFile()).toMatch(new RegExp(`^user bgt_file off .*#${sha256('file-secret')} ~\\* &\\* \\+@all$`, 'm'));
     await p.enable('bgt_file', inAnHour());
     await p.disable('bgt_file');
-    await redis(['ACL', 'LOAD'], port);
+    await server.command(['ACL', 'LOAD']);
     expect(await p.inspect('bgt_file')).toMatchObject({ exists: true, canLogin: false });
     await p.rotate('bgt_file', 'file-secret-2');
-    await redis(['ACL', 'LOAD'], port);
+    await server.command(['ACL', 'LOAD']);
     expect(await p.verify({ username: 'bgt_file', password: 'file-secret' })).toBe('rejected');
     expect(await p.verify({ username: 'bgt_file', password: 'file-secret-2' })).toBe('accepted');
 
@@ -509,8 +599,76 @@ describe.skipIf(check.skip || server.skip)('redis connector on a server with an 
     const credential = await connector.ephemeral!.issue({ grantId, spec: { rules: 'on +@all ~*' }, validUntil: inAnHour() });
     expect(aclFile()).toContain(`user ${credential.username} on`);
     await connector.ephemeral!.revoke({ grantId, spec: {} });
-    await redis(['ACL', 'LOAD'], port);
+    await server.command(['ACL', 'LOAD']);
     expect(aclFile()).not.toContain(credential.username);
-    expect(await login(credential.username, credential['password']!, port)).toBe('rejected');
+    expect(await login(credential.username, credential['password']!, { port: server.port })).toBe('rejected');
+  });
+});
+
+const tlsServer = await requireService('redis-server with TLS and openssl (/usr/bin/redis-server, /usr/bin/openssl)', () => redisServerAvailable({ tls: true }));
+
+describe.skipIf(tlsServer.skip)('redis connector over TLS (private redis-server with only a TLS port)', () => {
+  const ADMIN = 'bgt_tls_admin';
+  const ADMIN_PASSWORD = 'Tls-Admin-Pw-1';
+  let server: RedisServer;
+  const opened: Connector[] = [];
+  /** As the admin user with its password, and no allowCleartext: TLS is what lets the password go. */
+  const onTls = (tls: unknown) => {
+    const connector = connectorOn({ port: server.port, user: ADMIN, adminSecret: ADMIN_PASSWORD, tls, timeoutMs: 3000 });
+    opened.push(connector);
+    return connector;
+  };
+
+  beforeAll(async () => {
+    server = await startRedisServer({ tls: true });
+    await server.command(['ACL', 'SETUSER', ADMIN, 'reset', 'on', `#${sha256(ADMIN_PASSWORD)}`, '~*', '&*', '+@all']);
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((c) => c.close()));
+    await server?.stop();
+  });
+
+  it('tls: verified against tls.caFile, every operation (and the admin password) goes over TLS', async () => {
+    const connector = onTls({ caFile: server.caFile });
+    const p = connector.prestaged!;
+    const at = { port: server.port, caFile: server.caFile };
+    await p.stage('bgt_tls_user', 'tls-secret');
+    await p.enable('bgt_tls_user', inAnHour());
+    const session = (await login('bgt_tls_user', 'tls-secret', at)) as Exclude<LoginResult, 'rejected'>;
+    expect(await session.alive()).toBe(true);
+    expect(await p.inspect('bgt_tls_user')).toEqual({ exists: true, canLogin: true, validUntil: undefined, sessions: 1 });
+    await p.disable('bgt_tls_user');
+    expect(await session.alive()).toBe(false);
+    await session.close();
+    await p.rotate('bgt_tls_user', 'tls-secret-2');
+    expect(await p.verify({ username: 'bgt_tls_user', password: 'tls-secret-2' })).toBe('accepted');
+
+    const grantId = `gr_tls${tag}`;
+    const credential = await connector.ephemeral!.issue({ grantId, spec: { rules: 'on ~* +@all' }, validUntil: inAnHour() });
+    const jit = (await login(credential.username, credential['password']!, at)) as Exclude<LoginResult, 'rejected'>;
+    expect(await jit.alive()).toBe(true);
+    await connector.ephemeral!.revoke({ grantId, spec: {} });
+    expect(await jit.alive()).toBe(false);
+    await jit.close();
+  });
+
+  it('tls: a certificate that does not verify is a clear, non-retryable target_error naming what to change', async () => {
+    // Signed by a CA other than the one given; by a CA the system does not trust (tls: true).
+    for (const tls of [{ caFile: server.wrongCaFile }, true]) {
+      const refused = await thrown(onTls(tls).prestaged!.inspect('bgt_tls_user'));
+      expect([refused.code, refused.retryable], JSON.stringify(tls)).toEqual(['target_error', false]);
+      expect(refused.message).toMatch(/TLS certificate did not verify \([A-Z_]+\); give the CA that signed it in tls\.caFile, or set tls\.verify: false/);
+      expect(utilInspect(refused, { depth: 10 })).not.toContain(ADMIN_PASSWORD);
+    }
+    // The right CA, but a certificate issued for other names than the one expected.
+    const misnamed = await thrown(onTls({ caFile: server.caFile, servername: 'cache.example.invalid' }).prestaged!.inspect('bgt_tls_user'));
+    expect([misnamed.code, misnamed.retryable]).toEqual(['target_error', false]);
+    expect(misnamed.message).toMatch(/did not verify \(ERR_TLS_CERT_ALTNAME_INVALID.*tls\.servername/);
+  });
+
+  it('tls: verify: false connects to a server whose certificate nobody vouches for', async () => {
+    for (const tls of [{ verify: false }, { caFile: server.wrongCaFile, verify: false }]) {
+      expect((await onTls(tls).prestaged!.inspect(ADMIN)).exists, JSON.stringify(tls)).toBe(true);
+    }
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The admin side of one Redis target. Each operation opens its own short connection as the
  * admin user: no reconnects, no offline queue, every command bounded by the target's timeout,
- * so a dead or silent server fails the call instead of parking it. Shared by both modes.
+ * so a dead or silent server fails the call instead of parking it. Over TLS when the target says
+ * so; the admin password is sent in clear only when the target allows it. Shared by both modes.
  */
 import { Redis } from 'ioredis';
 import type { AccountInspection } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
+import { cleartextRefused, type TlsOptions } from '../lib/transport.js';
 import { isNoAclFile, isNoSuchUser, toAppError } from './redis-errors.js';
 
 export interface RedisSettings {
@@ -14,6 +16,10 @@ export interface RedisSettings {
   readonly port: number;
   /** The admin user Breakglass logs in as (`default` unless the catalog names one). */
   readonly user: string;
+  /** Node TLS options (lib/transport.ts `tlsOptions`), or undefined for a plain TCP connection. */
+  readonly tls: TlsOptions | undefined;
+  /** Send the admin password over plain TCP anyway (AUTH has no challenge: it is the password itself). */
+  readonly allowCleartext: boolean;
 }
 
 /** What ACL GETUSER says about a user, as far as Breakglass cares. */
@@ -42,8 +48,6 @@ export interface AdminSession {
 
 export interface RedisAdmin {
   readonly settings: RedisSettings;
-  /** Users no mutation may touch: the admin user and `default`. */
-  readonly protectedUsers: readonly string[];
   run<T>(op: string, user: string, fn: (session: AdminSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -52,9 +56,14 @@ export function createRedisAdmin(settings: RedisSettings, adminSecret: string | 
   const open = new Set<Redis>();
 
   async function connect(op: string, user: string): Promise<Redis> {
+    if (adminSecret !== undefined && settings.tls === undefined && !settings.allowCleartext) {
+      // Refused before a socket is opened: nothing reaches the network, not even the user name.
+      throw cleartextRefused('redis', 'would receive the admin password as is (AUTH sends it unhashed)', 'Give the server a tls-port');
+    }
     const client = new Redis({
       host: settings.host,
       port: settings.port,
+      ...(settings.tls === undefined ? {} : { tls: { ...settings.tls } }),
       lazyConnect: true,
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,
@@ -93,7 +102,6 @@ export function createRedisAdmin(settings: RedisSettings, adminSecret: string | 
 
   const admin: RedisAdmin = {
     settings,
-    protectedUsers: [...new Set([settings.user, 'default'])],
 
     async run(op, user, fn) {
       const client = await connect(op, user);

@@ -6,16 +6,21 @@
 import { z } from 'zod';
 import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnection } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { specFields } from '../lib/connector-spec.js';
 import { parseSettings, parseTimeout } from '../lib/target-settings.js';
+import { tlsOptions, type TlsSetting } from '../lib/transport.js';
 import { createRedisAdmin } from './redis-admin.js';
 import { redisEphemeral } from './redis-ephemeral.js';
-import { checkUser, DEFAULT_USER } from './redis-names.js';
+import { checkUser } from './redis-names.js';
 import { redisPrestaged } from './redis-prestaged.js';
+import { DEFAULT_USER } from './redis-spec.js';
 
 const settingsSchema = z.object({
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).optional(),
+  tls: specFields.tls.optional(),
+  allowCleartext: specFields.allowCleartext.optional(),
 });
 
 const capabilities: ConnectorCapabilities = Object.freeze({
@@ -38,7 +43,7 @@ function invalid(message: string, path: string): AppError {
  * @example
  *   const cache = createRedisConnector({
  *     type: 'redis',
- *     settings: { host: 'cache.internal', port: 6379, user: 'breakglass_admin' },
+ *     settings: { host: 'cache.internal', port: 6380, user: 'breakglass_admin', tls: { caFile: '/etc/breakglass/cache-ca.pem' } },
  *     adminSecret: unsealedAdminPassword,
  *   });
  *   await cache.prestaged?.enable('oncall', grantEnd);
@@ -48,14 +53,18 @@ function invalid(message: string, path: string): AppError {
  */
 export function createRedisConnector(target: TargetConnection): Connector {
   const settings = parseSettings('redis', settingsSchema, target.settings);
-  const user = checkUser(settings.user ?? DEFAULT_USER, [], 'settings.user');
+  const user = checkUser(settings.user ?? DEFAULT_USER, 'settings.user');
   if (target.adminSecret === '') throw invalid('admin secret is empty', 'adminSecret');
   if (target.adminSecret === undefined && user !== DEFAULT_USER) {
     // Only `default` is used without AUTH; another admin user needs its password.
     throw invalid(`has no admin secret for admin user ${JSON.stringify(user)}`, 'adminSecret');
   }
   const timeoutMs = parseTimeout('redis', target.timeoutMs);
-  const admin = createRedisAdmin({ host: settings.host, port: settings.port, user }, target.adminSecret, timeoutMs);
+  // The CA file is read here: a missing one fails now, naming settings.tls.caFile.
+  // zod types absent keys as `?: T | undefined`; TlsSetting (exactOptionalPropertyTypes) as `?: T`. Same values.
+  const tls = tlsOptions('redis', settings.tls as TlsSetting);
+  const allowCleartext = settings.allowCleartext ?? false;
+  const admin = createRedisAdmin({ host: settings.host, port: settings.port, user, tls, allowCleartext }, target.adminSecret, timeoutMs);
   return {
     capabilities,
     prestaged: redisPrestaged(admin),

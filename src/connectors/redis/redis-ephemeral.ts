@@ -8,22 +8,25 @@ import { ephemeralPrincipal } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { newSecret } from '../lib/passwords.js';
 import type { RedisAdmin } from './redis-admin.js';
-import { checkDate, checkUser, hashedPasswordRule } from './redis-names.js';
+import { checkDate, checkMutableUser, checkUser, hashedPasswordRule } from './redis-names.js';
 import { parseEphemeralSpec } from './redis-rules.js';
 
-/** The grant's user name, refused when the grant id leaves nothing to tell grants apart. */
-function issuedUser(grantId: unknown, protect: readonly string[]): string {
+/**
+ * The grant's user name, refused when the grant id leaves nothing to tell grants apart. With
+ * `adminUser` (for a mutation), refused also when it is the admin's name (`bg_…` never is `default`).
+ */
+function issuedUser(grantId: unknown, adminUser?: string): string {
   const name = typeof grantId === 'string' ? ephemeralPrincipal(grantId) : '';
   if (name.length <= 'bg_'.length) {
     throw new AppError('validation', 'redis grant id must contain letters or digits', { path: 'grantId' });
   }
-  return checkUser(name, protect, 'grantId');
+  return adminUser === undefined ? checkUser(name, 'grantId') : checkMutableUser(name, adminUser, 'grantId');
 }
 
 export function redisEphemeral(admin: RedisAdmin): EphemeralOperations {
   return {
     async issue(request: IssueRequest): Promise<RevealedCredential> {
-      const user = issuedUser(request.grantId, admin.protectedUsers);
+      const user = issuedUser(request.grantId, admin.settings.user);
       checkDate(request.validUntil, 'validUntil'); // no native expiry: revoke runs at the grant's end
       const { rules } = parseEphemeralSpec(request.spec);
       const password = newSecret();
@@ -39,7 +42,7 @@ export function redisEphemeral(admin: RedisAdmin): EphemeralOperations {
 
     async revoke(request): Promise<void> {
       // The spec is not looked at: nothing in it may stand in the way of removing access.
-      const user = issuedUser(request.grantId, admin.protectedUsers);
+      const user = issuedUser(request.grantId, admin.settings.user);
       await admin.run('revoke', user, async (session) => {
         await session.call(['ACL', 'DELUSER', user]);
         await session.endSessions(user);
@@ -48,7 +51,7 @@ export function redisEphemeral(admin: RedisAdmin): EphemeralOperations {
     },
 
     async inspectIssued(request): Promise<AccountInspection> {
-      const user = issuedUser(request.grantId, []);
+      const user = issuedUser(request.grantId);
       return await admin.run('inspectIssued', user, (session) => session.inspect(user));
     },
   };

@@ -5,29 +5,37 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../errors/index.js';
+import { reservedLogin } from '../lib/adopt.js';
+import { reservedUser } from './redis-spec.js';
 
 /** Longer names are refused: Redis has no limit, but the catalog caps names at 128 characters. */
 export const MAX_USER_LENGTH = 128;
-
-/** The built-in user: disabling or rewriting it would cut off every client that never AUTHs. */
-export const DEFAULT_USER = 'default';
 
 /**
  * Returns the name if Redis can hold it without ambiguity. Redis itself refuses spaces and NUL;
  * control characters, other whitespace and invisible formatting characters are refused too
  * because `CLIENT LIST` (how sessions are counted) is space-separated text and such names read
- * like other names in an audit trail. `protect` lists names a mutation must never touch.
+ * like other names in an audit trail.
  */
-export function checkUser(name: unknown, protect: readonly string[] = [], path = 'principal'): string {
+export function checkUser(name: unknown, path = 'principal'): string {
   const bad = (why: string) => new AppError('validation', `redis user name ${why}`, { path });
   if (typeof name !== 'string' || name === '') throw bad('is empty');
   if (name.includes('\0')) throw bad('contains a NUL character');
   if (/[\s\p{Cc}\p{Cf}]/u.test(name)) throw bad('contains whitespace, control or formatting characters');
   if (/\p{Cs}/u.test(name)) throw bad('is not well-formed Unicode');
   if (name.length > MAX_USER_LENGTH) throw bad(`is longer than ${MAX_USER_LENGTH} characters`);
-  // Disabling the admin (or the default user) would lock Breakglass, or every plain client, out.
-  if (protect.includes(name)) throw bad(`is reserved (${JSON.stringify(name)} is the admin or default user)`);
   return name;
+}
+
+/**
+ * A user a mutation may touch: a valid name that is neither `default` nor the admin. Disabling
+ * either would lock every plain client, or Breakglass itself, out; the catalog refuses them too.
+ */
+export function checkMutableUser(name: unknown, adminUser: string, path = 'principal'): string {
+  const user = checkUser(name, path);
+  const why = reservedUser(user, adminUser);
+  if (why !== undefined) throw reservedLogin('redis user', user, why);
+  return user;
 }
 
 export function checkSecret(secret: unknown, path = 'secret'): string {

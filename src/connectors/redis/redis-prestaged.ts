@@ -5,8 +5,9 @@
  */
 import type { AccountInspection, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { unadoptedLogin } from '../lib/adopt.js';
 import type { AdminSession, RedisAdmin } from './redis-admin.js';
-import { checkDate, checkSecret, checkUser, hashedPasswordRule, matchesStoredHash } from './redis-names.js';
+import { checkDate, checkMutableUser, checkSecret, checkUser, hashedPasswordRule, matchesStoredHash } from './redis-names.js';
 import { parsePrestagedSpec } from './redis-rules.js';
 
 async function mustExist(session: AdminSession, op: string, user: string): Promise<void> {
@@ -16,15 +17,34 @@ async function mustExist(session: AdminSession, op: string, user: string): Promi
   }
 }
 
+/**
+ * What an existing user has that staging would take from whoever uses it now: the right to log
+ * in (`on` with a password or `nopass`) and clients connected as it. Its permissions are not
+ * counted: `reset` replaces them with the account's rules, so nothing of them is taken over, and
+ * a user Breakglass staged (`off`, no clients) is restaged without adopt.
+ */
+async function powersOf(session: AdminSession, user: string): Promise<string[]> {
+  const found = await session.inspect(user);
+  const powers: string[] = [];
+  if (found.canLogin) powers.push('login rights (on, with a password or nopass)');
+  if (found.sessions > 0) powers.push(`${found.sessions} connected client${found.sessions === 1 ? '' : 's'}`);
+  return powers;
+}
+
 export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
-  const mutable = (principal: string) => checkUser(principal, admin.protectedUsers);
+  const mutable = (principal: string) => checkMutableUser(principal, admin.settings.user);
 
   return {
-    async stage(principal, secret, spec) {
+    async stage(principal, secret, spec, options) {
       const user = mutable(principal);
       const password = hashedPasswordRule(checkSecret(secret));
       const { rules } = parsePrestagedSpec(spec, user);
       await admin.run('stage', user, async (session) => {
+        // Someone's working login is taken over only when the account says so. ACL commands
+        // cannot run in MULTI with a check, so a user turned on between the look and SETUSER
+        // is still reset: it ends up off, which takes nothing Breakglass would then hand out.
+        const powers = await powersOf(session, user);
+        if (powers.length > 0 && options?.adopt !== true) throw unadoptedLogin('redis user', user, powers);
         // `reset` first: whatever the user was (on, nopass, extra passwords, other rules), it
         // ends up exactly staged. ACL SETUSER applies all of it or, on any bad rule, nothing.
         await session.call(['ACL', 'SETUSER', user, 'reset', 'off', password, ...rules]);
@@ -73,7 +93,7 @@ export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
      * is checked the way AUTH checks it: its SHA-256 against the hashes the server holds.
      */
     async verify(credential: Credential): Promise<VerifyResult> {
-      const user = checkUser(credential.username, [], 'username');
+      const user = checkUser(credential.username, 'username');
       const candidate = credential.password;
       if (typeof candidate !== 'string') throw new AppError('validation', 'redis verify needs a password string', { path: 'password' });
       const found = await admin.run('verify', user, (session) => session.getUser(user));

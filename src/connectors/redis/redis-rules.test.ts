@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors/index.js';
 import { parseAclUser, sessionIds } from './redis-admin.js';
 import { toAppError } from './redis-errors.js';
-import { checkUser, hashedPasswordRule, matchesStoredHash } from './redis-names.js';
+import { checkMutableUser, checkUser, hashedPasswordRule, matchesStoredHash } from './redis-names.js';
 import { parseEphemeralSpec, parsePrestagedSpec, parseRules } from './redis-rules.js';
+import { redisSpec } from './redis-spec.js';
 
 function code(fn: () => unknown): string {
   try {
@@ -24,6 +25,8 @@ describe('redis rules', () => {
     );
     expect(parsePrestagedSpec(undefined, 'u').rules).toEqual(['~*', '&*', '+@all']);
     expect(parsePrestagedSpec({ user: 'u', rules: '+get ~k' }, 'u').rules).toEqual(['+get', '~k']);
+    // The catalog passes the whole account spec, adopt included (StageOptions carries the decision).
+    expect(parsePrestagedSpec({ user: 'u', adopt: true }, 'u').rules).toEqual(['~*', '&*', '+@all']);
   });
 
   it('injection: rules that touch passwords, reset, on/off or smuggle separators are refused', () => {
@@ -69,6 +72,7 @@ describe('redis rules', () => {
     expect(code(() => parsePrestagedSpec({ user: 'other' }, 'u'))).toBe('validation');
     expect(code(() => parsePrestagedSpec({ rule: '+get' }, 'u'))).toBe('validation');
     expect(code(() => parsePrestagedSpec({ rules: 5 }, 'u'))).toBe('validation');
+    expect(code(() => parsePrestagedSpec({ adopt: 'yes' }, 'u'))).toBe('validation');
     expect(code(() => parseEphemeralSpec({}))).toBe('validation');
     expect(code(() => parseEphemeralSpec({ rules: 'on' }))).toBe('validation');
     expect(code(() => parseEphemeralSpec({ rules: '   ' }))).toBe('validation');
@@ -78,11 +82,13 @@ describe('redis rules', () => {
 });
 
 describe('redis names and hashes', () => {
-  it('refuses names Redis cannot hold unambiguously, and protected names', () => {
+  it('refuses names Redis cannot hold unambiguously, and reserved names for mutations', () => {
     for (const name of ['', 'a b', 'nul\0', 'tab\t', 'new\nline', 'ctl\u0001', 'del\u007f', 'nb\u00a0sp', 'zw\u200bj', '\uDC00', 'x'.repeat(129), 5]) {
       expect(code(() => checkUser(name)), JSON.stringify(name)).toBe('validation');
     }
-    expect(code(() => checkUser('default', ['admin', 'default']))).toBe('validation');
+    expect(code(() => checkMutableUser('default', 'admin'))).toBe('validation');
+    expect(code(() => checkMutableUser('admin', 'admin'))).toBe('validation');
+    expect(checkMutableUser('bg_oncall', 'admin')).toBe('bg_oncall');
     for (const name of ['a"b', "it's", 'semi;colon', 'back\\slash', '\u0430dmin', 'x'.repeat(128), 'nopass', '>pw']) {
       expect(checkUser(name)).toBe(name);
     }
@@ -132,5 +138,26 @@ describe('redis replies', () => {
     expect(toAppError(reply, 'stage', 'u', true).message).not.toContain('modifier');
     const loading = toAppError(new ReplyError('LOADING Redis is loading the dataset in memory') as Error, 'inspect', 'u', false);
     expect([loading.code, loading.retryable]).toEqual(['target_unavailable', true]);
+  });
+
+  it('tls: a certificate that did not verify is not retryable and says what to change', () => {
+    const tlsError = (code: string) => toAppError(Object.assign(new Error('tls'), { code }), 'inspect', 'u', true);
+    for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED']) {
+      const err = tlsError(code);
+      expect([err.code, err.retryable]).toEqual(['target_error', false]);
+      expect(err.message).toMatch(/did not verify.*tls\.caFile.*tls\.verify: false/);
+    }
+    expect(tlsError('ERR_TLS_CERT_ALTNAME_INVALID').message).toMatch(/tls\.servername/);
+    expect(tlsError('ECONNRESET').code).toBe('target_unavailable');
+  });
+});
+
+describe('redis spec', () => {
+  it('reserved: default and the admin user, wherever the catalog names them', () => {
+    const reserved = redisSpec.reservedPrincipal!;
+    expect(reserved('default', {})).toMatch(/built-in user/);
+    expect(reserved('default', { user: 'ops' })).toMatch(/built-in user/);
+    expect(reserved('ops', { user: 'ops' })).toMatch(/admin user/);
+    expect(reserved('ops', {})).toBeUndefined();
   });
 });

@@ -29,7 +29,8 @@ export interface EphemeralSpec {
   readonly rules: readonly string[];
 }
 
-const prestagedSchema = z.strictObject({ user: z.string().optional(), rules: z.string().optional() });
+// `adopt` is the catalog's; the connector acts on StageOptions.adopt, which the engine derives from it.
+const prestagedSchema = z.strictObject({ user: z.string().optional(), rules: z.string().optional(), adopt: z.boolean().optional() });
 const ephemeralSchema = z.strictObject({ rules: z.string() });
 
 function specError(error: z.ZodError, mode: RulesMode): AppError {
@@ -39,7 +40,7 @@ function specError(error: z.ZodError, mode: RulesMode): AppError {
 }
 
 /**
- * `{user?, rules?}`: `user` is the catalog's name for the principal and must be the principal
+ * `{user?, rules?, adopt?}`: `user` is the catalog's name for the principal and must be the principal
  * itself (a spec naming another user is a catalog mistake, not something to guess about).
  */
 export function parsePrestagedSpec(spec: AccountSpec | undefined, principal: string): PrestagedSpec {
