@@ -86,13 +86,16 @@ async function closedPort(): Promise<number> {
   });
 }
 
+/** `'<user>'@'%'` for the test's own SQL (the connector quotes for itself). */
+const quoted = (user: string) => `\`${user.replace(/`/g, '``')}\`@\`%\``;
+
 /** Drops every account this file made, including ephemeral ones of failed tests. */
 async function dropTestUsers(): Promise<void> {
   const leftovers = await adminQuery<{ User: string }>(
     "SELECT User FROM mysql.global_priv WHERE Host = '%' AND (User LIKE 'bgt\\_%' OR User LIKE 'bg\\_conf%' OR User LIKE 'bg\\_mysqlt%')",
   );
   for (const user of new Set([...created, ...leftovers.map((r) => r.User)])) {
-    await adminQuery(`DROP USER IF EXISTS \`${user.replace(/`/g, '``')}\`@\`%\``).catch(() => undefined);
+    await adminQuery(`DROP USER IF EXISTS ${quoted(user)}`).catch(() => undefined);
   }
   await adminQuery('DROP DATABASE IF EXISTS bgt_conf_db');
   await adminQuery('DROP DATABASE IF EXISTS bgt_other_db');
@@ -138,6 +141,11 @@ connectorConformance(
           'root', // the admin user
           'mariadb.sys',
         ],
+        // Someone's own login: it exists, unlocked, and logs in with the password now.
+        plantLogin: async (principal, password) => {
+          await adminQuery(`CREATE USER ${quoted(track(principal))} IDENTIFIED BY ?`, [password]);
+        },
+        reservedNames: ['root', 'mariadb.sys', 'mysql', 'PUBLIC', 'debian-sys-maint'],
       },
       ephemeral: {
         spec: () => conformanceSpec,
