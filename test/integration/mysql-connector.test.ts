@@ -1,5 +1,6 @@
 /**
- * The MariaDB connector against the real server on 127.0.0.1:3306 (root, empty password).
+ * The MariaDB connector against the real server on 127.0.0.1:3306 (root, empty password), and
+ * TLS and cleartext against a private server with TLS started here (test/support/mariadb-server.ts).
  * Every account made here starts with `bgt_` (pre-staged) or `bg_conf`/`bg_mysqlt` (ephemeral,
  * named by ephemeralPrincipal) and is dropped in afterAll.
  */
@@ -8,10 +9,12 @@ import { inspect as utilInspect } from 'node:util';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlConnector, mysqlDriver } from '../../src/connectors/mysql/mysql-connector.js';
+import { mysqlSpec } from '../../src/connectors/mysql/mysql-spec.js';
 import { AppError } from '../../src/errors/index.js';
 import { ephemeralPrincipal, type Connector, type EphemeralOperations, type PrestagedOperations } from '../../src/ports/index.js';
 import { connectorConformance, type LoginResult } from '../conformance/connector-conformance.js';
 import { probeTcp, requireService } from '../support/integration.js';
+import { mariadbServerAvailable, startMariadbServer, type MariadbServer } from '../support/mariadb-server.js';
 
 const HOST = '127.0.0.1';
 const PORT = 3306;
@@ -86,13 +89,16 @@ async function closedPort(): Promise<number> {
   });
 }
 
+/** `'<user>'@'%'` for the test's own SQL (the connector quotes for itself). */
+const quoted = (user: string) => `\`${user.replace(/`/g, '``')}\`@\`%\``;
+
 /** Drops every account this file made, including ephemeral ones of failed tests. */
 async function dropTestUsers(): Promise<void> {
   const leftovers = await adminQuery<{ User: string }>(
     "SELECT User FROM mysql.global_priv WHERE Host = '%' AND (User LIKE 'bgt\\_%' OR User LIKE 'bg\\_conf%' OR User LIKE 'bg\\_mysqlt%')",
   );
   for (const user of new Set([...created, ...leftovers.map((r) => r.User)])) {
-    await adminQuery(`DROP USER IF EXISTS \`${user.replace(/`/g, '``')}\`@\`%\``).catch(() => undefined);
+    await adminQuery(`DROP USER IF EXISTS ${quoted(user)}`).catch(() => undefined);
   }
   await adminQuery('DROP DATABASE IF EXISTS bgt_conf_db');
   await adminQuery('DROP DATABASE IF EXISTS bgt_other_db');
@@ -138,6 +144,11 @@ connectorConformance(
           'root', // the admin user
           'mariadb.sys',
         ],
+        // Someone's own login: it exists, unlocked, and logs in with the password now.
+        plantLogin: async (principal, password) => {
+          await adminQuery(`CREATE USER ${quoted(track(principal))} IDENTIFIED BY ?`, [password]);
+        },
+        reservedNames: ['root', 'mariadb.sys', 'mysql', 'PUBLIC', 'debian-sys-maint'],
       },
       ephemeral: {
         spec: () => conformanceSpec,
@@ -397,6 +408,76 @@ describe.skipIf(check.skip)('mysql connector (MariaDB on 127.0.0.1:3306)', () =>
     expect(utilInspect(err, { depth: 10 })).not.toContain('not-the-password');
   });
 
+  it('adopt: a locked account with a superuser privilege is refused without adopt, named, and left as it was', async () => {
+    for (const privilege of ['SUPER', 'GRANT OPTION', 'CREATE USER']) {
+      const user = newUser('super');
+      await adminQuery(`CREATE USER ${quoted(user)} IDENTIFIED BY 'theirs' ACCOUNT LOCK`);
+      await adminQuery(`GRANT ${privilege} ON *.* TO ${quoted(user)}`);
+      const err = await thrown(db.stage(user, 'ours', { user }));
+      expect(err).toMatchObject({ code: 'conflict', path: 'adopt' });
+      expect(err.message).toContain(privilege);
+      expect(err.message).not.toContain('login (not ACCOUNT LOCK)');
+      expect(err.message).toContain('adopt: true');
+      expect(await db.verify({ username: user, password: 'theirs' })).toBe('accepted');
+    }
+  });
+
+  it('adopt: roles it holds are a power too', async () => {
+    const holder = newUser('holder');
+    const role = `bgt_${run}_role`;
+    await adminQuery(`CREATE USER ${quoted(holder)} IDENTIFIED BY 'theirs' ACCOUNT LOCK`);
+    await adminQuery(`CREATE ROLE \`${role}\``);
+    try {
+      await adminQuery(`GRANT \`${role}\` TO ${quoted(holder)}`);
+      expect((await thrown(db.stage(holder, 'ours'))).message).toContain('1 role');
+    } finally {
+      await adminQuery(`DROP ROLE IF EXISTS \`${role}\``);
+    }
+  });
+
+  it('adopt: an account Breakglass left (locked, no superuser privilege) is restaged without adopt; adopt: true takes one with power', async () => {
+    const ours = newUser('ours');
+    await db.stage(ours, 'first', { user: ours, privileges: ['SELECT ON bgt_conf_db.*'] });
+    await db.enable(ours, far());
+    await db.disable(ours);
+    await db.stage(ours, 'second', { user: ours, privileges: ['SELECT ON bgt_conf_db.*'] });
+    expect(await db.verify({ username: ours, password: 'second' })).toBe('accepted');
+
+    const theirs = newUser('theirs');
+    await adminQuery(`CREATE USER ${quoted(theirs)} IDENTIFIED BY 'theirs'`);
+    await adminQuery(`GRANT SUPER ON *.* TO ${quoted(theirs)}`);
+    await db.stage(theirs, 'adopted', { user: theirs }, { adopt: true });
+    expect(await db.verify({ username: theirs, password: 'theirs' })).toBe('rejected');
+    expect(await db.verify({ username: theirs, password: 'adopted' })).toBe('accepted');
+    expect(await db.inspect(theirs)).toMatchObject({ exists: true, canLogin: false });
+    // Adopted as it is: its own privileges stay (the catalog owner asked for exactly this login).
+    expect(JSON.stringify(await adminQuery(`SHOW GRANTS FOR ${quoted(theirs)}`))).toContain('GRANT SUPER ON *.*');
+  });
+
+  it('adopt: reserved logins (the admin user, MariaDB system accounts) are refused at apply and at stage, even when adopting', async () => {
+    const reserved = mysqlSpec.reservedPrincipal!;
+    expect(reserved('breakglass_admin', { user: 'breakglass_admin' })).toMatch(/admin user/);
+    for (const user of ['root', 'ROOT', 'mariadb.sys', 'mysql', 'PUBLIC', 'debian-sys-maint']) expect(reserved(user, { user: 'breakglass_admin' }), user).toMatch(/system account/);
+    expect(reserved('bgt_someone', { user: 'breakglass_admin' })).toBeUndefined();
+    const other = newUser('admin');
+    await adminQuery(`CREATE USER ${quoted(other)} IDENTIFIED BY 'adminpw'`);
+    await adminQuery(`GRANT ALL PRIVILEGES ON *.* TO ${quoted(other)} WITH GRANT OPTION`);
+    const asOther = opsOf(createMysqlConnector({ type: 'mysql', settings: { ...settings, user: other }, adminSecret: 'adminpw' }));
+    for (const user of [other, 'root', 'mariadb.sys']) {
+      const err = await thrown(asOther.stage(user, 'pw', { user }, { adopt: true }));
+      expect(err, user).toMatchObject({ code: 'validation', path: 'principal' });
+      expect(err.message).toMatch(/reserved/);
+    }
+    expect(await db.verify({ username: other, password: 'adminpw' })).toBe('accepted');
+  });
+
+  it('tls: a server that does not offer TLS is a clear target_error, not "unavailable"', async () => {
+    const tls = opsOf(createMysqlConnector({ type: 'mysql', settings: { ...settings, tls: true }, adminSecret: undefined }));
+    const err = await thrown(tls.inspect('bgt_any'));
+    expect(err).toMatchObject({ code: 'target_error', retryable: false });
+    expect(err.message).toMatch(/does not offer TLS/);
+  });
+
   it('rejects bad settings at construction', () => {
     const make = (s: Record<string, unknown>, timeoutMs?: number) => () =>
       createMysqlConnector({ type: 'mysql', settings: s, adminSecret: undefined, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
@@ -405,5 +486,93 @@ describe.skipIf(check.skip)('mysql connector (MariaDB on 127.0.0.1:3306)', () =>
     expect(make({ host: HOST, port: PORT })).toThrow(/settings/);
     expect(make(settings, 0)).toThrow(/timeoutMs/);
     expect(make({ ...settings, timeoutMs: 2000 })).not.toThrow(); // the catalog keeps timeoutMs in settings
+    expect(make({ ...settings, tls: { caFile: '/nonexistent/ca.pem' } })).toThrow(/tls\.caFile cannot be read/);
+    expect(make({ ...settings, tls: { servername: 'db.internal' } })).toThrow(/tls\.servername is not supported/);
+    expect(make({ ...settings, tls: 'yes' })).toThrow(/settings/);
+    expect(make({ ...settings, allowCleartext: 'yes' })).toThrow(/settings/);
+  });
+});
+
+const own = await requireService('MariaDB server binaries (/usr/sbin/mariadbd, mariadb-install-db, auth_pam_v1.so) and openssl', mariadbServerAvailable);
+
+describe.skipIf(own.skip)('mysql connector over TLS and cleartext (a private MariaDB with TLS)', () => {
+  let maria: MariadbServer;
+  /** A connector to the private server; `bgtls` is REQUIRE SSL, so its every statement proves TLS. */
+  const connect = (extra: Record<string, unknown>, user = 'bgtls') =>
+    opsOf(createMysqlConnector({ type: 'mysql', settings: { host: maria.host, port: maria.port, user, ...extra }, adminSecret: maria.adminPassword, timeoutMs: 10_000 }));
+
+  beforeAll(async () => {
+    maria = await startMariadbServer();
+    await maria.query("CREATE USER 'bgtls'@'%' IDENTIFIED BY ? REQUIRE SSL", [maria.adminPassword]);
+    await maria.query("GRANT ALL PRIVILEGES ON *.* TO 'bgtls'@'%' WITH GRANT OPTION");
+    // PAM asks for the password in clear (pam_use_cleartext_plugin); the PAM service does not exist, so it says no.
+    await maria.query("CREATE USER 'bgt_pam'@'%' IDENTIFIED VIA pam USING 'bgt-no-such-service'");
+  }, 120_000);
+  afterAll(async () => {
+    await maria?.stop();
+  });
+
+  it('tls: verified with the CA file; the admin and the login as an account both go over TLS', async () => {
+    // Without TLS the REQUIRE SSL admin is refused: what works below went over TLS.
+    await expect(mysql.createConnection({ host: maria.host, port: maria.port, user: 'bgtls', password: maria.adminPassword })).rejects.toMatchObject({ errno: 1045 });
+    const db = connect({ tls: { caFile: maria.caFile } });
+    await db.stage('bgt_tls', 'tls-secret', { user: 'bgt_tls' });
+    await maria.query("ALTER USER 'bgt_tls'@'%' REQUIRE SSL");
+    // A right secret is confirmed by a real login as the account: accepted only over TLS.
+    expect(await db.verify({ username: 'bgt_tls', password: 'tls-secret' })).toBe('accepted');
+    await db.enable('bgt_tls', new Date(Date.now() + 600_000));
+    expect(await db.inspect('bgt_tls')).toMatchObject({ exists: true, canLogin: true });
+    await db.disable('bgt_tls');
+  });
+
+  it('tls: a CA that did not sign the server certificate is refused with a clear, non-retryable error', async () => {
+    for (const tls of [{ caFile: maria.otherCaFile }, true]) {
+      const db = connect({ tls });
+      const err = await thrown(db.inspect('bgt_any'));
+      expect(err, JSON.stringify(tls)).toMatchObject({ code: 'target_error', retryable: false });
+      expect(err.message).toMatch(/TLS certificate did not verify/);
+      expect(err.message).toMatch(/tls\.caFile/);
+      expect(err.message).toMatch(/verify: false/);
+      expect(utilInspect(err, { depth: 10 })).not.toContain(maria.adminPassword);
+    }
+  });
+
+  it('tls: verify: false connects to a certificate no configured CA vouches for', async () => {
+    const db = connect({ tls: { verify: false } });
+    expect(await db.inspect('bgt_missing')).toMatchObject({ exists: false });
+  });
+
+  it('adopt: an account others may log in as (PROXY) is a power; the proxy itself has none', async () => {
+    // Only root@localhost (the socket) may grant PROXY: the shared server's TCP root may not.
+    await maria.query("CREATE USER 'bgt_proxied'@'%' IDENTIFIED BY 'theirs' ACCOUNT LOCK");
+    await maria.query("CREATE USER 'bgt_proxy'@'%' IDENTIFIED BY 'theirs' ACCOUNT LOCK");
+    await maria.query("GRANT PROXY ON 'bgt_proxied'@'%' TO 'bgt_proxy'@'%'");
+    const db = connect({ tls: { caFile: maria.caFile } });
+    const err = await thrown(db.stage('bgt_proxied', 'ours'));
+    expect(err).toMatchObject({ code: 'conflict' });
+    expect(err.message).toContain('PROXY from 1 account');
+    await db.stage('bgt_proxy', 'ours');
+    expect(await db.verify({ username: 'bgt_proxy', password: 'ours' })).toBe('accepted');
+  });
+
+  it('cleartext: an account that asks for its password in clear is refused without TLS, naming the fix', async () => {
+    const db = connect({}, maria.adminUser);
+    const secret = 'Cleartext-never-sent';
+    const err = await thrown(db.verify({ username: 'bgt_pam', password: secret }));
+    expect(err).toMatchObject({ code: 'target_error', retryable: false });
+    expect(err.message).toMatch(/mysql_clear_password/);
+    expect(err.message).toMatch(/allowCleartext: true/);
+    expect(err.message).toMatch(/enable tls/);
+    expect(utilInspect(err, { depth: 10 })).not.toContain(secret);
+    // The admin's own login is held to the same rule.
+    const asPam = opsOf(createMysqlConnector({ type: 'mysql', settings: { host: maria.host, port: maria.port, user: 'bgt_pam' }, adminSecret: secret }));
+    expect((await thrown(asPam.inspect('bgt_any'))).message).toMatch(/mysql_clear_password/);
+  });
+
+  it('cleartext: sent with allowCleartext: true, or over TLS (the server answers: PAM says no)', async () => {
+    for (const extra of [{ allowCleartext: true }, { tls: { caFile: maria.caFile } }]) {
+      const db = connect(extra, 'tls' in extra ? 'bgtls' : maria.adminUser);
+      expect(await db.verify({ username: 'bgt_pam', password: 'not-the-password' }), JSON.stringify(extra)).toBe('rejected');
+    }
   });
 });

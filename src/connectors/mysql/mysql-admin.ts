@@ -8,12 +8,15 @@ import type { AccountInspection, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { ER, errnoOf, toAppError } from './mysql-errors.js';
+import type { MysqlTransport } from './mysql-transport.js';
 
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
   readonly user: string;
   readonly password: string;
+  /** TLS and the cleartext rule (mysql-transport.ts), the same for every connection. */
+  readonly transport: MysqlTransport;
 }
 
 /** The statements an operation runs; every failure is already an AppError. */
@@ -46,6 +49,7 @@ export async function withConnection<T>(
       connectTimeout: timeoutMs,
       charset: 'utf8mb4',
       multipleStatements: false,
+      ...endpoint.transport,
     });
     // A fatal error after the last command (server gone) would be an unhandled 'error' event.
     conn.on('error', () => undefined);

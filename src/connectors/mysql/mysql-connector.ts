@@ -5,15 +5,19 @@
  */
 import { z } from 'zod';
 import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnection } from '../../ports/index.js';
+import { specFields } from '../lib/connector-spec.js';
 import { parseSettings, parseTimeout } from '../lib/target-settings.js';
 import { createMysqlAdmin } from './mysql-admin.js';
 import { mysqlEphemeral } from './mysql-ephemeral.js';
 import { mysqlPrestaged } from './mysql-prestaged.js';
+import { mysqlTransport } from './mysql-transport.js';
 
 const settingsSchema = z.object({
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).max(128),
+  tls: specFields.tls.optional(),
+  allowCleartext: specFields.allowCleartext.optional(),
 });
 
 const capabilities: ConnectorCapabilities = Object.freeze({
@@ -31,7 +35,7 @@ const capabilities: ConnectorCapabilities = Object.freeze({
  * @example
  *   const db = createMysqlConnector({
  *     type: 'mysql',
- *     settings: { host: 'db.internal', port: 3306, user: 'breakglass_admin' },
+ *     settings: { host: 'db.internal', port: 3306, user: 'breakglass_admin', tls: { caFile: '/etc/ssl/maria-ca.pem' } },
  *     adminSecret: unsealedAdminPassword,
  *   });
  *   await db.prestaged?.enable('bg_oncall_dba', grantEnd);
@@ -40,8 +44,10 @@ const capabilities: ConnectorCapabilities = Object.freeze({
 export function createMysqlConnector(target: TargetConnection): Connector {
   const settings = parseSettings('mysql', settingsSchema, target.settings);
   const timeoutMs = parseTimeout('mysql', target.timeoutMs);
+  // Read once (the CA file too): every connection, the admin's and a login as an account, uses it.
+  const transport = mysqlTransport(settings.tls, settings.allowCleartext);
   // The admin password may be empty (a local root without one); the server decides.
-  const admin = createMysqlAdmin({ host: settings.host, port: settings.port, user: settings.user, password: target.adminSecret ?? '' }, timeoutMs);
+  const admin = createMysqlAdmin({ host: settings.host, port: settings.port, user: settings.user, password: target.adminSecret ?? '', transport }, timeoutMs);
   return {
     capabilities,
     prestaged: mysqlPrestaged(admin),

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { AppError } from '../../errors/index.js';
+import { transportError } from './mysql-transport.js';
 
 /** Server errors by number (MariaDB's numbers; mysql2's `code` names follow MySQL's and disagree). */
 export const ER = {
@@ -52,9 +53,12 @@ export function errnoOf(err: unknown): number | undefined {
  * Classifies a driver failure. The message names the operation, the user and the error number;
  * the server text is kept only when the statement carried no password material (a syntax error
  * quotes the statement). The cause is `{errno, sqlState}` or `{code}`, never the driver error.
+ * TLS and cleartext refusals say what to change (mysql-transport.ts).
  */
 export function toAppError(err: unknown, where: string, secretBearing: boolean): AppError {
   if (err instanceof AppError) return err;
+  const transport = transportError(err, where);
+  if (transport) return transport;
   const server = serverError(err);
   if (server) {
     const retryable = RETRYABLE_ERRNO.has(server.errno);

@@ -5,19 +5,15 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../errors/index.js';
+import { reservedLogin } from '../lib/adopt.js';
+import { reservedMysqlUser } from './mysql-spec.js';
 
 /** MariaDB ≥ 10.6 stores user names in CHAR(128) utf8mb3; the server refuses longer ones. */
 export const MAX_USER_CHARS = 128;
 
 /**
- * System accounts a connector must never lock or drop, whatever admin user it runs as:
- * `mariadb.sys` owns the mysql.user view, `PUBLIC` is the 10.11 pseudo-role.
- */
-const RESERVED_USERS = new Set(['root', 'mariadb.sys', 'mysql', 'mysql.sys', 'mysql.session', 'mysql.infoschema', 'public']);
-
-/**
- * Checks a user name: the inputs backtick quoting cannot make safe or that the server would
- * silently alias to another account are refused with `validation`.
+ * Checks a user name: the inputs backtick quoting cannot make safe, that the server would
+ * silently alias to another account, or that MariaDB reserves are refused with `validation`.
  */
 export function checkUser(principal: unknown, adminUser: string | undefined): string {
   const bad = (why: string) => new AppError('validation', `mysql user name ${why}`, { path: 'principal' });
@@ -31,8 +27,9 @@ export function checkUser(principal: unknown, adminUser: string | undefined): st
   if ([...principal].length > MAX_USER_CHARS) throw bad(`is longer than ${MAX_USER_CHARS} characters`);
   // CHAR columns drop trailing spaces and compare PAD SPACE: 'bob ' and 'bob' would be one account.
   if (/\s$/u.test(principal)) throw bad('ends with white space');
-  if (principal === adminUser) throw bad('is the connector admin user');
-  if (RESERVED_USERS.has(principal.toLowerCase())) throw bad('is a reserved system account');
+  // Again here, not only at the catalog's apply: the admin and system accounts are never touched.
+  const reserved = reservedMysqlUser(principal, adminUser);
+  if (reserved !== undefined) throw reservedLogin('mysql user', principal, reserved);
   return principal;
 }
 

@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import type { AccountInspection, AccountSpec, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { unadoptedLogin } from '../lib/adopt.js';
 import { endSessions, inspection, readAccount, type MysqlAdmin } from './mysql-admin.js';
+import { existingPowers } from './mysql-adopt.js';
 import { ER, errnoOf, specError } from './mysql-errors.js';
 import { checkSecret, checkUser, identifiedClause, nativeHashMatches, quoteAccount } from './mysql-names.js';
 import { parsePrivileges, type GrantClause } from './mysql-privileges.js';
@@ -26,11 +28,16 @@ function prestagedGrants(spec: AccountSpec | undefined, user: string): GrantClau
 export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: MysqlAdmin): PrestagedOperations {
   const check = (principal: unknown) => checkUser(principal, adminUser);
   return {
-    async stage(principal, secret, spec) {
+    async stage(principal, secret, spec, options) {
       const user = check(principal);
       const grants = prestagedGrants(spec, user);
       const auth = identifiedClause(checkSecret(secret));
       await asAdmin('stage', user, async (sql) => {
+        // Before anything changes: someone else's login is taken over only when adopted.
+        if (options?.adopt !== true) {
+          const powers = await existingPowers(sql, user);
+          if (powers.length > 0) throw unadoptedLogin('mysql user', user, powers);
+        }
         const account = quoteAccount(user);
         // CREATE … IF NOT EXISTS leaves an existing account as it was: the ALTER converges it.
         await sql.exec(`CREATE USER IF NOT EXISTS ${account} ${auth} PASSWORD EXPIRE NEVER ACCOUNT LOCK`, { secret: true });
