@@ -14,7 +14,7 @@ import { AppError } from '../../src/errors/index.js';
 import type { Connector, PrestagedOperations } from '../../src/ports/index.js';
 import { connectorConformance } from '../conformance/connector-conformance.js';
 import { requireService } from '../support/integration.js';
-import { slapdAvailable, slapdLogin as login, slapdRead as adminRead, startSlapd, type Slapd } from '../support/slapd.js';
+import { slapdAvailable, slapdLogin as login, slapdPlant, slapdRead as adminRead, startSlapd, type Slapd } from '../support/slapd.js';
 
 const check = await requireService('OpenLDAP slapd (/usr/sbin/slapd with back_mdb and ppolicy)', slapdAvailable);
 
@@ -42,10 +42,11 @@ async function thrown(promise: Promise<unknown>): Promise<AppError> {
   throw new Error('expected the call to fail');
 }
 
+/** A connector to the test slapd over plain ldap:// (allowed here: the shared servers have no TLS). */
 function connect(slapd: Slapd, extra: Record<string, unknown> = {}, timeoutMs?: number): Connector {
   return createLdapConnector({
     type: 'ldap',
-    settings: { url: slapd.url, bindDn: slapd.adminDn, baseDn: slapd.peopleDn, ...extra },
+    settings: { url: slapd.url, bindDn: slapd.adminDn, baseDn: slapd.peopleDn, allowCleartext: true, ...extra },
     adminSecret: slapd.adminPassword,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
@@ -65,7 +66,7 @@ function asDn(people: string, connector: Connector): Connector {
     prestaged: {
       ...ops,
       inspect: (p) => ops.inspect(dn(p)),
-      stage: (p, s, spec) => ops.stage(dn(p), s, spec),
+      stage: (p, s, spec, options) => ops.stage(dn(p), s, spec, options),
       rotate: (p, s) => ops.rotate(dn(p), s),
       verify: (c) => ops.verify({ ...c, username: dn(c.username) }),
     },
@@ -82,7 +83,7 @@ connectorConformance(
       create: (options) => connect(slapd, {}, options?.timeoutMs),
       unreachable: () => asDn(people, createLdapConnector({
         type: 'ldap',
-        settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn, baseDn: people },
+        settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn, baseDn: people, allowCleartext: true },
         adminSecret: slapd.adminPassword,
         timeoutMs: 1000,
       })),
@@ -90,6 +91,9 @@ connectorConformance(
         newPrincipal: () => `uid=bg-${unique()},${people}`,
         spec: (principal) => ({ dn: principal }),
         login: (principal, secret) => login(slapd, principal, secret),
+        plantLogin: (principal, password) => slapdPlant(slapd, principal, password),
+        // The bind DN (the rootdn here) in any case, and OpenLDAP's own trees.
+        reservedNames: [slapd.adminDn, `CN=Admin,DC=Example,DC=Test`, 'cn=config', `cn=x,cn=config`, 'cn=Monitor', `cn=schema,cn=subschema`],
         hostileNames: [
           `cn=Robert\\")\\; DROP TABLE students\\;--,${people}`,
           `cn=o'brien \\+ \\#1 a\\=b,${people}`,
@@ -326,7 +330,7 @@ describe.skipIf(check.skip)('ldap connector (private slapd with ppolicy)', () =>
   });
 
   it('a wrong admin password is a target_error (49), not retryable', async () => {
-    const wrong = createLdapConnector({ type: 'ldap', settings: { url: slapd.url, bindDn: slapd.adminDn }, adminSecret: 'not-the-password' });
+    const wrong = createLdapConnector({ type: 'ldap', settings: { url: slapd.url, bindDn: slapd.adminDn, allowCleartext: true }, adminSecret: 'not-the-password' });
     const err = await thrown(wrong.prestaged!.inspect(person()));
     expect(err).toMatchObject({ code: 'target_error', retryable: false });
     expect(err.message).toContain('49');
@@ -341,7 +345,7 @@ describe.skipIf(check.skip)('ldap connector (private slapd with ppolicy)', () =>
     const silentPort = (silent.address() as { port: number }).port;
     try {
       for (const port of [await closedPort(), silentPort]) {
-        const down = createLdapConnector({ type: 'ldap', settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn }, adminSecret: 'pw', timeoutMs: 1000 });
+        const down = createLdapConnector({ type: 'ldap', settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn, allowCleartext: true }, adminSecret: 'pw', timeoutMs: 1000 });
         const started = Date.now();
         const err = await thrown(down.prestaged!.disable(person()));
         expect(err).toMatchObject({ code: 'target_unavailable', retryable: true });

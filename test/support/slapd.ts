@@ -273,23 +273,27 @@ export async function slapdRead(slapd: Slapd, dn: string, attributes: string[]):
   }
 }
 
-/**
- * Makes an entry as the rootdn, the way someone other than Breakglass would: an inetOrgPerson
- * that can bind with `password` now (when given), plus any `extra` attributes.
- */
-export async function slapdPlant(slapd: Slapd, dn: string, password: string | undefined, extra: Record<string, string[]> = {}): Promise<void> {
+/** Adds an entry as the rootdn, the way someone other than Breakglass would. */
+export async function slapdAdd(slapd: Slapd, dn: string, attributes: Record<string, string[]>): Promise<void> {
   const client = new Client({ url: slapd.url, timeout: 3000 });
   try {
     await client.bind(slapd.adminDn, slapd.adminPassword);
-    const leaf = /^[a-z]+=([^,]+),/i.exec(dn)?.[1] ?? 'planted';
-    await client.add(dn, {
-      objectClass: ['inetOrgPerson'],
-      cn: [leaf],
-      sn: [leaf],
-      ...(password === undefined ? {} : { userPassword: [sshaHash(password)] }),
-      ...extra,
-    });
+    await client.add(dn, attributes);
   } finally {
     await client.unbind();
   }
+}
+
+/** A person entry someone else made: it can bind with `password` now (when given), plus `extra`. */
+export function slapdPlant(slapd: Slapd, dn: string, password: string | undefined, extra: Record<string, string[]> = {}): Promise<void> {
+  // The naming attribute must hold the RDN value (plain test names only: no escapes).
+  const [, type = 'cn', leaf = 'planted'] = /^(cn|uid)=([^,\\]+),/i.exec(dn) ?? [];
+  return slapdAdd(slapd, dn, {
+    objectClass: ['inetOrgPerson'],
+    cn: [leaf],
+    sn: [leaf],
+    ...(type.toLowerCase() === 'uid' ? { uid: [leaf] } : {}),
+    ...(password === undefined ? {} : { userPassword: [sshaHash(password)] }),
+    ...extra,
+  });
 }
