@@ -34,6 +34,7 @@ const CERT_NOT_VERIFIED = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 const RESULT_NAMES: Record<number, string> = {
+  2: 'protocolError',
   3: 'timeLimitExceeded',
   16: 'noSuchAttribute',
   17: 'undefinedAttributeType',
@@ -52,6 +53,12 @@ const RESULT_NAMES: Record<number, string> = {
   68: 'entryAlreadyExists',
   80: 'other',
 };
+
+/** `result 49 (invalidCredentials)`: a result code as messages show it. */
+export function resultText(code: number): string {
+  const name = RESULT_NAMES[code];
+  return `result ${code}${name === undefined ? '' : ` (${name})`}`;
+}
 
 /** The LDAP result code of a failure, if the server sent one. */
 export function resultCodeOf(err: unknown): number | undefined {
@@ -84,10 +91,9 @@ export function toAppError(err: unknown, failure: Failure): AppError {
     : `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: the admin bind as ${JSON.stringify(failure.adminBind)} failed`;
   if (err instanceof ResultCodeError) {
     const retryable = RETRYABLE_RESULTS.has(err.code);
-    const name = RESULT_NAMES[err.code];
     // ldapts puts the server's diagnostic text first; a server may echo what it was sent.
     const detail = failure.secretBearing ? '' : `: ${err.message}`;
-    return new AppError(retryable ? 'target_unavailable' : 'target_error', `${where}: result ${err.code}${name === undefined ? '' : ` (${name})`}${detail}`, {
+    return new AppError(retryable ? 'target_unavailable' : 'target_error', `${where}: ${resultText(err.code)}${detail}`, {
       cause: { code: err.code },
       retryable,
     });
@@ -96,9 +102,10 @@ export function toAppError(err: unknown, failure: Failure): AppError {
   const netCode = (err as { code?: unknown } | null)?.code;
   if (typeof netCode === 'string' && CERT_NOT_VERIFIED.has(netCode)) {
     // Waiting will not make the certificate verify: the catalog or the server must change.
+    // Named apart from the admin bind: the connection failed before any password was sent.
     return new AppError(
       'target_error',
-      `${where}: the server's TLS certificate did not verify (${netCode}); set tls.caFile to the CA that signed it ` +
+      `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: the server's TLS certificate did not verify (${netCode}); set tls.caFile to the CA that signed it ` +
         '(tls.servername to a name it carries), or tls.verify: false to accept any certificate',
       { cause: { code: netCode }, retryable: false },
     );

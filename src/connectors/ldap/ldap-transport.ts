@@ -7,7 +7,7 @@
 import { Client } from 'ldapts';
 import { AppError } from '../../errors/index.js';
 import { cleartextRefused, tlsOptions, type TlsOptions, type TlsSetting } from '../lib/transport.js';
-import { resultCodeOf } from './ldap-errors.js';
+import { resultCodeOf, resultText } from './ldap-errors.js';
 
 /** The settings as the connector's zod schema outputs them (optional fields may be undefined). */
 export interface LdapTransportSettings {
@@ -62,7 +62,7 @@ async function startTls(client: Client, options: TlsOptions & { host: string }, 
   } catch (err) {
     const code = resultCodeOf(err);
     if (code === undefined) throw err;
-    throw new AppError('target_error', `ldap target refused StartTLS (result ${code}); configure TLS on the directory, or use an ldaps:// url`, {
+    throw new AppError('target_error', `ldap target refused StartTLS (${resultText(code)}); configure TLS on the directory, or use an ldaps:// url`, {
       cause: { code },
       retryable: false,
     });
