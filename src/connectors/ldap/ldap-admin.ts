@@ -65,12 +65,22 @@ export interface LdapAdmin {
 export function createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs }: LdapConnection): LdapAdmin {
   const open = new Set<Client>();
 
-  /** A connection ready for a bind: TLS is up (or cleartext allowed) before any password goes. */
-  const newClient = (): Promise<Client> => transport.connect(timeoutMs, (client) => open.add(client));
-
   async function release(client: Client): Promise<void> {
     open.delete(client);
     await client.unbind().catch(() => undefined);
+  }
+
+  /** A connection ready for a bind: TLS is up (or cleartext allowed) before any password goes. */
+  async function newClient(): Promise<Client> {
+    const client = transport.client(timeoutMs);
+    open.add(client);
+    try {
+      await transport.secure(client, timeoutMs);
+    } catch (err) {
+      await release(client);
+      throw err;
+    }
+    return client;
   }
 
   async function asAdmin<T>(failure: Failure, work: (client: Client) => Promise<T>): Promise<T> {

@@ -17,8 +17,10 @@ export interface LdapTransportSettings {
 }
 
 export interface LdapTransport {
-  /** A client for one call, TLS set up before any bind; refuses when a bind would go in clear. */
-  connect(timeoutMs: number, track: (client: Client) => void): Promise<Client>;
+  /** A client for one call (implicit TLS on ldaps://); refuses when its binds would go in clear. */
+  client(timeoutMs: number): Client;
+  /** Runs StartTLS on a fresh client where the target asks for it; call before any bind. */
+  secure(client: Client, timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -35,15 +37,15 @@ export function ldapTransport({ url, tls, allowCleartext }: LdapTransportSetting
   const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
 
   return {
-    async connect(timeoutMs, track) {
+    client(timeoutMs) {
       if (options === undefined && allowCleartext !== true) {
         throw cleartextRefused('ldap', 'would receive simple-bind passwords (the bind DN\'s, the lock check\'s)', 'Use an ldaps:// url');
       }
       // ldapts switches to implicit TLS whenever tlsOptions are given: only ldaps:// gets them.
-      const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs, ...(implicit ? { tlsOptions: { ...options } } : {}) });
-      track(client);
+      return new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs, ...(implicit ? { tlsOptions: { ...options } } : {}) });
+    },
+    async secure(client, timeoutMs) {
       if (!implicit && options !== undefined) await startTls(client, { ...options, host }, timeoutMs);
-      return client;
     },
   };
 }
