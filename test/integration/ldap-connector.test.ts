@@ -1,6 +1,7 @@
 /**
  * The LDAP pre-staged connector against a private OpenLDAP slapd with the ppolicy overlay (a
- * real server): the shared conformance suite, then what is specific to directories.
+ * real server): the shared conformance suite, then what is specific to directories, then TLS
+ * against a slapd of its own with certificates made by a throw-away CA.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,9 +15,12 @@ import { AppError } from '../../src/errors/index.js';
 import type { Connector, PrestagedOperations } from '../../src/ports/index.js';
 import { connectorConformance } from '../conformance/connector-conformance.js';
 import { requireService } from '../support/integration.js';
-import { slapdAvailable, slapdLogin as login, slapdRead as adminRead, startSlapd, type Slapd } from '../support/slapd.js';
+import { slapdAdd, slapdAvailable, slapdHasMemberOf, slapdLogin as login, slapdPlant, slapdRead as adminRead, startSlapd, type Slapd } from '../support/slapd.js';
+import { opensslAvailable, startTlsSlapd, type TlsSlapd } from '../support/slapd-tls.js';
 
 const check = await requireService('OpenLDAP slapd (/usr/sbin/slapd with back_mdb and ppolicy)', slapdAvailable);
+const tlsCheck = await requireService('openssl (/usr/bin/openssl), to make the TLS tests\' certificates', opensslAvailable);
+const memberOfCheck = await requireService('the OpenLDAP memberof overlay (/usr/lib/ldap/memberof.so)', slapdHasMemberOf);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
@@ -42,10 +46,11 @@ async function thrown(promise: Promise<unknown>): Promise<AppError> {
   throw new Error('expected the call to fail');
 }
 
+/** A connector to the test slapd over plain ldap:// (allowed here: the shared servers have no TLS). */
 function connect(slapd: Slapd, extra: Record<string, unknown> = {}, timeoutMs?: number): Connector {
   return createLdapConnector({
     type: 'ldap',
-    settings: { url: slapd.url, bindDn: slapd.adminDn, baseDn: slapd.peopleDn, ...extra },
+    settings: { url: slapd.url, bindDn: slapd.adminDn, baseDn: slapd.peopleDn, allowCleartext: true, ...extra },
     adminSecret: slapd.adminPassword,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
@@ -65,7 +70,7 @@ function asDn(people: string, connector: Connector): Connector {
     prestaged: {
       ...ops,
       inspect: (p) => ops.inspect(dn(p)),
-      stage: (p, s, spec) => ops.stage(dn(p), s, spec),
+      stage: (p, s, spec, options) => ops.stage(dn(p), s, spec, options),
       rotate: (p, s) => ops.rotate(dn(p), s),
       verify: (c) => ops.verify({ ...c, username: dn(c.username) }),
     },
@@ -82,7 +87,7 @@ connectorConformance(
       create: (options) => connect(slapd, {}, options?.timeoutMs),
       unreachable: () => asDn(people, createLdapConnector({
         type: 'ldap',
-        settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn, baseDn: people },
+        settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn, baseDn: people, allowCleartext: true },
         adminSecret: slapd.adminPassword,
         timeoutMs: 1000,
       })),
@@ -90,6 +95,9 @@ connectorConformance(
         newPrincipal: () => `uid=bg-${unique()},${people}`,
         spec: (principal) => ({ dn: principal }),
         login: (principal, secret) => login(slapd, principal, secret),
+        plantLogin: (principal, password) => slapdPlant(slapd, principal, password),
+        // The bind DN (the rootdn here) in any case, and OpenLDAP's own trees.
+        reservedNames: [slapd.adminDn, `CN=Admin,DC=Example,DC=Test`, 'cn=config', `cn=x,cn=config`, 'cn=Monitor', `cn=schema,cn=subschema`],
         hostileNames: [
           `cn=Robert\\")\\; DROP TABLE students\\;--,${people}`,
           `cn=o'brien \\+ \\#1 a\\=b,${people}`,
@@ -326,7 +334,7 @@ describe.skipIf(check.skip)('ldap connector (private slapd with ppolicy)', () =>
   });
 
   it('a wrong admin password is a target_error (49), not retryable', async () => {
-    const wrong = createLdapConnector({ type: 'ldap', settings: { url: slapd.url, bindDn: slapd.adminDn }, adminSecret: 'not-the-password' });
+    const wrong = createLdapConnector({ type: 'ldap', settings: { url: slapd.url, bindDn: slapd.adminDn, allowCleartext: true }, adminSecret: 'not-the-password' });
     const err = await thrown(wrong.prestaged!.inspect(person()));
     expect(err).toMatchObject({ code: 'target_error', retryable: false });
     expect(err.message).toContain('49');
@@ -341,7 +349,7 @@ describe.skipIf(check.skip)('ldap connector (private slapd with ppolicy)', () =>
     const silentPort = (silent.address() as { port: number }).port;
     try {
       for (const port of [await closedPort(), silentPort]) {
-        const down = createLdapConnector({ type: 'ldap', settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn }, adminSecret: 'pw', timeoutMs: 1000 });
+        const down = createLdapConnector({ type: 'ldap', settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.adminDn, allowCleartext: true }, adminSecret: 'pw', timeoutMs: 1000 });
         const started = Date.now();
         const err = await thrown(down.prestaged!.disable(person()));
         expect(err).toMatchObject({ code: 'target_unavailable', retryable: true });
@@ -367,6 +375,120 @@ describe.skipIf(check.skip)('ldap connector (private slapd with ppolicy)', () =>
     expect(await ops.verify({ username: dn, password: s })).toBe('accepted');
   });
 
+  it('cleartext: plain ldap:// is refused before any connection unless the target says allowCleartext: true', async () => {
+    let connections = 0;
+    const listener: Server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    const dn = person('clear');
+    const s = secret('clear');
+    try {
+      for (const url of [`ldap://127.0.0.1:${port}`, slapd.url]) {
+        const plain = createLdapConnector({ type: 'ldap', settings: { url, bindDn: slapd.adminDn, baseDn: slapd.peopleDn }, adminSecret: slapd.adminPassword });
+        const p = plain.prestaged!;
+        for (const call of [() => p.stage(dn, s), () => p.enable(dn, new Date(Date.now() + 60_000)), () => p.disable(dn), () => p.rotate(dn, s), () => p.verify({ username: dn, password: s }), () => p.inspect(dn)]) {
+          const err = await thrown(call());
+          expect(err).toMatchObject({ code: 'target_error', retryable: false });
+          expect(err.message).toMatch(/without TLS.*ldaps:\/\/.*enable tls.*allowCleartext: true/);
+        }
+        await plain.close();
+      }
+      // Refused before the socket: nothing connected, and no entry was made on the real server.
+      expect(connections).toBe(0);
+      expect(await adminRead(slapd, dn, ['cn'])).toBeUndefined();
+    } finally {
+      await new Promise((r) => listener.close(r));
+    }
+    const allowed = connect(slapd, { allowCleartext: true });
+    await allowed.prestaged!.stage(dn, s, { dn });
+    expect(await allowed.prestaged!.verify({ username: dn, password: s })).toBe('accepted');
+    await allowed.close();
+  });
+
+  it('tls: StartTLS against a directory without TLS is a clear, non-retryable target_error; the admin password is never sent', async () => {
+    const binds = () => readFileSync(slapd.logFile, 'utf8').split('\n').filter((line) => line.includes(' BIND ')).length;
+    const before = binds();
+    const c = connect(slapd, { tls: true, allowCleartext: false });
+    const err = await thrown(c.prestaged!.inspect(person()));
+    expect(err).toMatchObject({ code: 'target_error', retryable: false });
+    expect(err.message).toContain('refused StartTLS');
+    expect(binds()).toBe(before);
+    await c.close();
+  });
+
+  it('adopt: an entry someone else barred with ppolicy\'s administrator lock is inert and staged over without adopt', async () => {
+    const dn = person('barred');
+    const theirs = secret('barred');
+    await slapdPlant(slapd, dn, theirs, { pwdAccountLockedTime: ['000001010000Z'] });
+    const ours = secret('ours');
+    await ops.stage(dn, ours, { dn });
+    expect(await ops.verify({ username: dn, password: ours })).toBe('accepted');
+    expect(await ops.verify({ username: dn, password: theirs })).toBe('rejected');
+  });
+
+  it('adopt: a lockout that may end by itself leaves a login: refused without adopt, and its password kept', async () => {
+    const dn = person('lockedout');
+    const theirs = secret('lockedout');
+    await slapdPlant(slapd, dn, theirs, { pwdAccountLockedTime: [`${new Date().toISOString().slice(0, 19).replace(/[-T:]/g, '')}Z`] });
+    const err = await thrown(ops.stage(dn, secret('taken'), { dn }));
+    expect(err).toMatchObject({ code: 'conflict' });
+    expect(err.message).toContain('a userPassword it can bind with now');
+    expect(await ops.verify({ username: dn, password: theirs })).toBe('accepted');
+  });
+
+  it('adopt: a group with members and an entry with authzTo are refused naming what they have; adopt takes the person over', async () => {
+    const group = `cn=grp-${unique()},${slapd.peopleDn}`;
+    await slapdAdd(slapd, group, { objectClass: ['groupOfNames'], cn: [/^cn=([^,]+)/.exec(group)![1]!], member: [person('m1'), person('m2')] });
+    const refusedAsItWas = async (dn: string, power: string) => {
+      const asItWas = () => adminRead(slapd, dn, ['userPassword', 'pwdAccountLockedTime', 'pwdEndTime', 'member', 'authzTo']);
+      const before = await asItWas();
+      const err = await thrown(ops.stage(dn, secret('taken')));
+      expect(err).toMatchObject({ code: 'conflict' });
+      expect(err.message).toContain(power);
+      expect(await asItWas()).toEqual(before);
+    };
+    await refusedAsItWas(group, '2 members');
+
+    // No password at all, yet it may act as any identity through proxied authorization.
+    const proxy = person('proxy');
+    await slapdPlant(slapd, proxy, undefined, { authzTo: ['dn.regex:.*'] });
+    await refusedAsItWas(proxy, 'authzTo');
+    const ours = secret('proxy-ours');
+    await ops.stage(proxy, ours, { dn: proxy }, { adopt: true });
+    expect(await ops.verify({ username: proxy, password: ours })).toBe('accepted');
+    expect(await login(slapd, proxy, ours)).toBe('rejected');
+  });
+
+  it.skipIf(memberOfCheck.skip)('adopt: membership of a group (memberOf overlay) is power even on an entry that cannot bind', async () => {
+    const groups = await startSlapd({ memberOf: true });
+    const c = connect(groups);
+    try {
+      const dn = `uid=member-${unique()},${groups.peopleDn}`;
+      await slapdPlant(groups, dn, undefined);
+      await slapdAdd(groups, `cn=admins,${groups.peopleDn}`, { objectClass: ['groupOfNames'], cn: ['admins'], member: [dn] });
+      const err = await thrown(c.prestaged!.stage(dn, secret('member')));
+      expect(err).toMatchObject({ code: 'conflict' });
+      expect(err.message).toContain('membership of 1 group (memberOf)');
+      await c.prestaged!.stage(dn, secret('member'), {}, { adopt: true });
+      expect(await c.prestaged!.inspect(dn)).toMatchObject({ exists: true, canLogin: false });
+    } finally {
+      await c.close();
+      await groups.stop();
+    }
+  });
+
+  it('reserved: the bind DN is refused even when adopting, and Breakglass can still bind with it', async () => {
+    for (const dn of [slapd.adminDn, slapd.adminDn.toUpperCase()]) {
+      const err = await thrown(ops.stage(dn, secret('reserved'), {}, { adopt: true }));
+      expect(err).toMatchObject({ code: 'validation' });
+      expect(err.message).toContain('is reserved');
+    }
+    expect(await ops.inspect(person())).toMatchObject({ exists: false });
+  });
+
   it('secret-in-logs: secrets never appear in errors, causes, or the server log', async () => {
     const s = secret('never-logged');
     const missing = person('missing');
@@ -378,5 +500,75 @@ describe.skipIf(check.skip)('ldap connector (private slapd with ppolicy)', () =>
     const log = readFileSync(slapd.logFile, 'utf8');
     expect(log).toContain('MOD attr=userPassword');
     for (const used of [...secrets, slapd.adminPassword]) expect(log).not.toContain(used);
+  });
+});
+
+describe.skipIf(check.skip || tlsCheck.skip)('ldap connector over TLS (private slapd with a test CA)', () => {
+  let slapd: TlsSlapd;
+  const made: Connector[] = [];
+  const over = (url: string, tls: unknown): Connector => {
+    const settings = { url, bindDn: slapd.adminDn, baseDn: slapd.peopleDn, ...(tls === undefined ? {} : { tls }) };
+    const c = createLdapConnector({ type: 'ldap', settings, adminSecret: slapd.adminPassword, timeoutMs: 3000 });
+    made.push(c);
+    return c;
+  };
+  const anyone = () => `uid=tls-${unique()},${slapd.peopleDn}`;
+
+  beforeAll(async () => {
+    slapd = await startTlsSlapd();
+  });
+  afterAll(async () => {
+    await Promise.all(made.map((c) => c.close()));
+    await slapd?.stop();
+  });
+
+  it('tls: StartTLS (ldap://) and ldaps://, verified against tls.caFile, carry stage, enable and disable without allowCleartext', async () => {
+    for (const url of [slapd.url, slapd.ldapsUrl]) {
+      const p = over(url, { caFile: slapd.caFile }).prestaged!;
+      const dn = anyone();
+      const s = `Tls-${unique()}`;
+      await p.stage(dn, s, { dn });
+      expect(await p.verify({ username: dn, password: s })).toBe('accepted');
+      await p.enable(dn, new Date(Date.now() + 600_000));
+      expect((await p.inspect(dn)).canLogin).toBe(true);
+      await p.disable(dn);
+      expect((await p.inspect(dn)).canLogin).toBe(false);
+    }
+    const log = readFileSync(slapd.logFile, 'utf8');
+    expect(log).toContain('oid=1.3.6.1.4.1.1466.20037'); // the StartTLS request
+    expect(log).toMatch(/TLS established/);
+  });
+
+  it('tls: a certificate that does not verify (wrong CA, system store, wrong name) is a clear, non-retryable target_error', async () => {
+    const cases: [string, unknown][] = [
+      [slapd.url, { caFile: slapd.wrongCaFile }],
+      [slapd.ldapsUrl, { caFile: slapd.wrongCaFile }],
+      [slapd.url, true],
+      // ldaps:// without a tls setting is verified too, against Node's trust store.
+      [slapd.ldapsUrl, undefined],
+      [slapd.ldapsUrl, { caFile: slapd.caFile, servername: 'ldap.elsewhere.test' }],
+    ];
+    for (const [url, tls] of cases) {
+      const err = await thrown(over(url, tls).prestaged!.inspect(anyone()));
+      const label = `${url} ${JSON.stringify(tls)}`;
+      expect(err, label).toMatchObject({ code: 'target_error', retryable: false });
+      expect(err.message, label).toContain("TLS certificate did not verify");
+      expect(err.message, label).toContain('tls.caFile');
+      expect(err.message, label).toContain('tls.verify: false');
+      expect(utilInspect(err, { depth: 10 }), label).not.toContain(slapd.adminPassword);
+    }
+  });
+
+  it('tls: verify: false connects to a certificate no configured CA vouches for', async () => {
+    for (const url of [slapd.url, slapd.ldapsUrl]) {
+      expect(await over(url, { verify: false }).prestaged!.inspect(anyone())).toMatchObject({ exists: false });
+    }
+  });
+
+  it('tls: an unreadable caFile and tls: false on ldaps:// are refused when the connector is made', () => {
+    const make = (url: string, tls: unknown) => () => over(url, tls);
+    expect(make(slapd.url, { caFile: '/nonexistent/ca.pem' })).toThrow(/tls\.caFile cannot be read \(ENOENT\)/);
+    expect(make(slapd.ldapsUrl, false)).toThrow(/ldaps:\/\/.*tls is false/);
+    expect(make(slapd.url, { caFile: 'relative.pem' })).toThrow(AppError);
   });
 });

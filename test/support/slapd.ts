@@ -23,6 +23,8 @@ import { probeTcp } from './integration.js';
 
 export interface Slapd {
   readonly url: string;
+  /** `ldaps://127.0.0.1:<port>` when started with `tls`; `url` then offers StartTLS too. */
+  readonly ldapsUrl: string | undefined;
   readonly suffix: string;
   /** `ou=people,<suffix>`: where test accounts live. */
   readonly peopleDn: string;
@@ -46,6 +48,10 @@ export interface SlapdOptions {
   readonly ppolicy?: boolean;
   /** The policy every entry gets without its own pwdPolicySubentry (default 'lockout'). */
   readonly defaultPolicy?: 'lockout' | 'no-lockout' | 'none';
+  /** PEM files for TLS: StartTLS on `url`, and a second listener on `ldapsUrl`. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** Load the memberof overlay: groupOfNames members get `memberOf` (default false). */
+  readonly memberOf?: boolean;
 }
 
 const SLAPD = '/usr/sbin/slapd';
@@ -60,6 +66,9 @@ export function slapdAvailable(): boolean {
     existsSync(path),
   );
 }
+
+/** Can this slapd also run the memberof overlay? */
+export const slapdHasMemberOf = (): boolean => slapdAvailable() && existsSync(join(MODULES, 'memberof.so'));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,6 +88,8 @@ function config(root: string, adminPassword: string, options: SlapdOptions): str
     `modulepath ${MODULES}`,
     'moduleload back_mdb',
     options.ppolicy === false ? '' : 'moduleload ppolicy',
+    options.memberOf === true ? 'moduleload memberof' : '',
+    ...(options.tls === undefined ? [] : [`TLSCertificateFile ${options.tls.certFile}`, `TLSCertificateKeyFile ${options.tls.keyFile}`]),
     `pidfile ${join(root, 'slapd.pid')}`,
     `argsfile ${join(root, 'slapd.args')}`,
     'database mdb',
@@ -89,6 +100,7 @@ function config(root: string, adminPassword: string, options: SlapdOptions): str
     `directory ${join(root, 'db')}`,
     options.ppolicy === false ? '' : 'overlay ppolicy',
     options.ppolicy === false || policy === 'none' ? '' : `ppolicy_default "cn=${policy},ou=policies,${SUFFIX}"`,
+    options.memberOf === true ? 'overlay memberof' : '',
     '',
   ].join('\n');
 }
@@ -152,6 +164,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
 
   let child: ChildProcess | undefined;
   let port = 0;
+  let tlsPort = 0;
   const kill = () => {
     child?.kill('SIGKILL');
     rmSync(root, { recursive: true, force: true });
@@ -161,12 +174,13 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
   const launch = async () => {
     const log = openSync(logFile, 'a');
     // -d 256 (stats) keeps slapd in the foreground and logs operations, never attribute values.
-    child = spawn(SLAPD, ['-h', `ldap://127.0.0.1:${port}/`, '-f', confFile, '-d', '256'], { stdio: ['ignore', log, log] });
+    const urls = [`ldap://127.0.0.1:${port}/`, ...(options.tls === undefined ? [] : [`ldaps://127.0.0.1:${tlsPort}/`])];
+    child = spawn(SLAPD, ['-h', urls.join(' '), '-f', confFile, '-d', '256'], { stdio: ['ignore', log, log] });
     closeSync(log);
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`slapd exited with ${child.exitCode}; see ${logFile}`);
-      if (await probeTcp('127.0.0.1', port, 200)) return;
+      if ((await probeTcp('127.0.0.1', port, 200)) && (options.tls === undefined || (await probeTcp('127.0.0.1', tlsPort, 200)))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error('slapd did not start listening within 10 s');
@@ -185,6 +199,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
     // The free port can be taken between probing and binding; try a fresh one a few times.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
+      tlsPort = options.tls === undefined ? 0 : await freePort();
       try {
         await launch();
         break;
@@ -201,6 +216,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
 
   return {
     url: `ldap://127.0.0.1:${port}`,
+    ldapsUrl: options.tls === undefined ? undefined : `ldaps://127.0.0.1:${tlsPort}`,
     suffix: SUFFIX,
     peopleDn: `ou=people,${SUFFIX}`,
     lockoutPolicyDn: `cn=lockout,ou=policies,${SUFFIX}`,
@@ -255,4 +271,29 @@ export async function slapdRead(slapd: Slapd, dn: string, attributes: string[]):
   } finally {
     await client.unbind();
   }
+}
+
+/** Adds an entry as the rootdn, the way someone other than Breakglass would. */
+export async function slapdAdd(slapd: Slapd, dn: string, attributes: Record<string, string[]>): Promise<void> {
+  const client = new Client({ url: slapd.url, timeout: 3000 });
+  try {
+    await client.bind(slapd.adminDn, slapd.adminPassword);
+    await client.add(dn, attributes);
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** A person entry someone else made: it can bind with `password` now (when given), plus `extra`. */
+export function slapdPlant(slapd: Slapd, dn: string, password: string | undefined, extra: Record<string, string[]> = {}): Promise<void> {
+  // The naming attribute must hold the RDN value (plain test names only: no escapes).
+  const [, type = 'cn', leaf = 'planted'] = /^(cn|uid)=([^,\\]+),/i.exec(dn) ?? [];
+  return slapdAdd(slapd, dn, {
+    objectClass: ['inetOrgPerson'],
+    cn: [leaf],
+    sn: [leaf],
+    ...(type.toLowerCase() === 'uid' ? { uid: [leaf] } : {}),
+    ...(password === undefined ? {} : { userPassword: [sshaHash(password)] }),
+    ...extra,
+  });
 }

@@ -3,33 +3,49 @@
  * unbinds; the locked secret write with its proof on the server; the read of an account's
  * password values and ppolicy state. Why this lock, and what the target needs: ./README.md.
  */
-import { Attribute, Change, Client, PresenceFilter, type Entry } from 'ldapts';
+import { Attribute, Change, PresenceFilter, type Client, type Entry } from 'ldapts';
 import { AppError } from '../../errors/index.js';
 import { newSecret } from '../lib/passwords.js';
 import type { ParsedDn } from './ldap-dn.js';
 import { LDAP_ALREADY_EXISTS, LDAP_INVALID_CREDENTIALS, LDAP_NO_SUCH_OBJECT, resultCodeOf, toAppError, type Failure } from './ldap-errors.js';
 import { parseGeneralizedTime } from './ldap-names.js';
+import type { LdapTransport } from './ldap-transport.js';
 import { sshaHash } from './ssha.js';
 
 /** ppolicy's "locked until an administrator unlocks it" value (slapo-ppolicy(5)). */
 const LOCKED_FOREVER = '000001010000Z';
 /** A pwdEndTime long past: the second, independent bar (enforced even with pwdLockout FALSE). */
 const ENDED = '19700101000000Z';
-const ACCOUNT_ATTRIBUTES = ['userPassword', 'pwdAccountLockedTime', 'pwdEndTime', 'pwdStartTime'];
+/** Attributes that give an entry power of its own besides binding (see ldap-adopt.ts). */
+export const POWER_ATTRIBUTES = ['member', 'uniqueMember', 'memberUid', 'memberOf', 'authzTo'] as const;
+const ACCOUNT_ATTRIBUTES = ['userPassword', 'pwdAccountLockedTime', 'pwdEndTime', 'pwdStartTime', ...POWER_ATTRIBUTES];
 
-/** An account's password values and ppolicy state, as read by the admin. */
+/** An account's password values, ppolicy state and power attributes, as read by the admin. */
 export interface LdapAccount {
   readonly passwords: readonly Buffer[];
   readonly locked: boolean;
+  /** Locked with ppolicy's administrator-only value, not a lockout that expires by itself. */
+  readonly lockedForever: boolean;
   readonly start: Date | undefined;
   readonly end: Date | undefined;
+  /** How many values each of POWER_ATTRIBUTES has. */
+  readonly powers: Readonly<Record<(typeof POWER_ATTRIBUTES)[number], number>>;
+}
+
+/** Throws when staging may not take over `existing` (an entry someone else made): ldap-adopt.ts. */
+export type TakeOverCheck = (existing: LdapAccount) => void;
+
+/** What stage creates, and what it checks before writing to an entry that is already there. */
+export interface Creation {
+  readonly entry: Record<string, string[]>;
+  readonly mayTakeOver: TakeOverCheck;
 }
 
 export const replace = (type: string, values: string[]) => new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
 export const lockChanges = () => [replace('pwdAccountLockedTime', [LOCKED_FOREVER]), replace('pwdEndTime', [ENDED])];
 
 export interface LdapConnection {
-  readonly url: string;
+  readonly transport: LdapTransport;
   readonly bindDn: ParsedDn;
   readonly adminSecret: string;
   readonly timeoutMs: number;
@@ -38,29 +54,40 @@ export interface LdapConnection {
 export interface LdapAdmin {
   /** Runs `work` on a connection bound as the admin; every failure becomes an AppError. */
   readonly asAdmin: <T>(failure: Failure, work: (client: Client) => Promise<T>) => Promise<T>;
-  /** Writes `secret` so that the entry is locked before, during and after, proven on the server. */
-  setSecretLocked(op: string, dn: ParsedDn, secret: string, create: Record<string, string[]> | undefined, extra: Change[]): Promise<void>;
+  /**
+   * Writes `secret` so that the entry is locked before, during and after, proven on the server.
+   * With `create`, a missing entry is added, and an existing one must pass `create.mayTakeOver`.
+   */
+  setSecretLocked(op: string, dn: ParsedDn, secret: string, create: Creation | undefined, extra: Change[]): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createLdapAdmin({ url, bindDn, adminSecret, timeoutMs }: LdapConnection): LdapAdmin {
+export function createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs }: LdapConnection): LdapAdmin {
   const open = new Set<Client>();
-
-  function newClient(): Client {
-    const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs });
-    open.add(client);
-    return client;
-  }
 
   async function release(client: Client): Promise<void> {
     open.delete(client);
     await client.unbind().catch(() => undefined);
   }
 
+  /** A connection ready for a bind: TLS is up (or cleartext allowed) before any password goes. */
+  async function newClient(): Promise<Client> {
+    const client = transport.client(timeoutMs);
+    open.add(client);
+    try {
+      await transport.secure(client, timeoutMs);
+    } catch (err) {
+      await release(client);
+      throw err;
+    }
+    return client;
+  }
+
   async function asAdmin<T>(failure: Failure, work: (client: Client) => Promise<T>): Promise<T> {
-    const client = newClient();
+    let client: Client | undefined;
     try {
       try {
+        client = await newClient();
         await client.bind(bindDn.text, adminSecret);
       } catch (err) {
         throw toAppError(err, { ...failure, adminBind: bindDn.text, secretBearing: true });
@@ -71,7 +98,7 @@ export function createLdapAdmin({ url, bindDn, adminSecret, timeoutMs }: LdapCon
         throw toAppError(err, failure);
       }
     } finally {
-      await release(client);
+      if (client !== undefined) await release(client);
     }
   }
 
@@ -82,14 +109,15 @@ export function createLdapAdmin({ url, bindDn, adminSecret, timeoutMs }: LdapCon
    * The throwaway `probe` secret is what crosses the wire, never the real one.
    */
   async function proveLocked(admin: Client, dn: ParsedDn, probe: string, op: string): Promise<void> {
-    const client = newClient();
+    let client: Client | undefined;
     try {
+      client = await newClient();
       await client.bind(dn.text, probe);
     } catch (err) {
       if (resultCodeOf(err) === LDAP_INVALID_CREDENTIALS) return;
       throw toAppError(err, { op: `${op} (lock check)`, dn: dn.text, secretBearing: true });
     } finally {
-      await release(client);
+      if (client !== undefined) await release(client);
     }
     // Fail closed: without a password the entry cannot bind at all.
     await admin.modify(dn.text, replace('userPassword', []));
@@ -126,17 +154,26 @@ export function createLdapAdmin({ url, bindDn, adminSecret, timeoutMs }: LdapCon
   };
 }
 
-/** Adds the entry when it is missing; false when it exists (also when a racing stage made it). */
-async function added(admin: Client, dn: ParsedDn, create: Record<string, string[]>, changes: Change[]): Promise<boolean> {
-  if ((await readAccount(admin, dn)) !== undefined) return false;
-  const attributes = { ...create };
+/**
+ * Adds the entry when it is missing; false when it exists and may be taken over (also when
+ * someone made it between the read and the add: it is read and checked again then).
+ */
+async function added(admin: Client, dn: ParsedDn, create: Creation, changes: Change[]): Promise<boolean> {
+  const existing = await readAccount(admin, dn);
+  if (existing !== undefined) {
+    create.mayTakeOver(existing);
+    return false;
+  }
+  const attributes = { ...create.entry };
   for (const change of changes) attributes[change.modification.type] = change.modification.values as string[];
   try {
     await admin.add(dn.text, attributes);
     return true;
   } catch (err) {
-    if (resultCodeOf(err) === LDAP_ALREADY_EXISTS) return false;
-    throw err;
+    if (resultCodeOf(err) !== LDAP_ALREADY_EXISTS) throw err;
+    const raced = await readAccount(admin, dn);
+    if (raced !== undefined) create.mayTakeOver(raced);
+    return false;
   }
 }
 
@@ -164,10 +201,13 @@ export async function readAccount(admin: Client, dn: ParsedDn): Promise<LdapAcco
     return value === undefined ? [] : Array.isArray(value) ? value : [value];
   };
   const first = (name: string) => values(name)[0]?.toString();
+  const lockedAt = first('pwdAccountLockedTime');
   return {
     passwords: values('userPassword').map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'))),
-    locked: first('pwdAccountLockedTime') !== undefined,
+    locked: lockedAt !== undefined,
+    lockedForever: lockedAt === LOCKED_FOREVER,
     start: parseGeneralizedTime(first('pwdStartTime')),
     end: parseGeneralizedTime(first('pwdEndTime')),
+    powers: Object.fromEntries(POWER_ATTRIBUTES.map((name) => [name, values(name).length])) as LdapAccount['powers'],
   };
 }

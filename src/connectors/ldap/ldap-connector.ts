@@ -4,16 +4,20 @@
  */
 import { z } from 'zod';
 import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnection } from '../../ports/index.js';
+import { specFields } from '../lib/connector-spec.js';
 import { parseSettings, parseTimeout, requireAdminSecret } from '../lib/target-settings.js';
 import { createLdapAdmin } from './ldap-admin.js';
 import { parseDn } from './ldap-dn.js';
 import { checkAccount } from './ldap-names.js';
 import { ldapPrestaged } from './ldap-prestaged.js';
+import { ldapTransport } from './ldap-transport.js';
 
 const settingsSchema = z.strictObject({
   url: z.string().regex(/^ldaps?:\/\/[^/?#\s]+\/?$/, 'must be ldap://host:port or ldaps://host:port'),
   bindDn: z.string().min(1),
   baseDn: z.string().min(1).optional(),
+  tls: specFields.tls.optional(),
+  allowCleartext: specFields.allowCleartext.optional(),
 });
 
 const capabilities: ConnectorCapabilities = Object.freeze({
@@ -27,12 +31,13 @@ const capabilities: ConnectorCapabilities = Object.freeze({
 
 /**
  * Creates the connector for one directory. Nothing connects until the first call; every call
- * opens its own connection, binds as `bindDn`, and unbinds.
+ * opens its own connection (TLS first: `ldaps://`, or StartTLS when `tls` is set), binds as
+ * `bindDn`, and unbinds. On plain `ldap://` every call is refused unless `allowCleartext: true`.
  *
  * @example
  *   const dir = createLdapConnector({
  *     type: 'ldap',
- *     settings: { url: 'ldap://ldap.internal:389', bindDn: 'cn=breakglass,ou=system,dc=corp', baseDn: 'ou=people,dc=corp' },
+ *     settings: { url: 'ldaps://ldap.internal:636', tls: { caFile: '/etc/ssl/ldap-ca.pem' }, bindDn: 'cn=breakglass,ou=system,dc=corp', baseDn: 'ou=people,dc=corp' },
  *     adminSecret: unsealedBindPassword,
  *   });
  *   await dir.prestaged?.enable('uid=oncall-root,ou=people,dc=corp', new Date(Date.now() + 3_600_000));
@@ -42,7 +47,9 @@ export function createLdapConnector(target: TargetConnection): Connector {
   const bindDn = parseDn(settings.bindDn, 'settings.bindDn');
   const baseDn = settings.baseDn === undefined ? undefined : parseDn(settings.baseDn, 'settings.baseDn');
   const adminSecret = requireAdminSecret('ldap', target.adminSecret);
-  const admin = createLdapAdmin({ url: settings.url, bindDn, adminSecret, timeoutMs: parseTimeout('ldap', target.timeoutMs) });
+  // The CA file is read here: a missing one fails now, not at the first grant.
+  const transport = ldapTransport(settings);
+  const admin = createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs: parseTimeout('ldap', target.timeoutMs) });
   return {
     capabilities,
     prestaged: ldapPrestaged(admin, (principal, mutating) => checkAccount(principal, mutating, bindDn, baseDn)),

@@ -13,7 +13,28 @@ export const LDAP_ALREADY_EXISTS = 68;
 /** Server-side conditions that may clear by themselves: try again later. */
 const RETRYABLE_RESULTS = new Set([3 /* timeLimitExceeded */, 51 /* busy */, 52 /* unavailable */]);
 const RETRYABLE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+/** Node's codes for a server certificate that did not verify (OpenSSL's verify results, the name check). */
+const CERT_NOT_VERIFIED = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_CHAIN_TOO_LONG',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 const RESULT_NAMES: Record<number, string> = {
+  2: 'protocolError',
   3: 'timeLimitExceeded',
   16: 'noSuchAttribute',
   17: 'undefinedAttributeType',
@@ -32,6 +53,12 @@ const RESULT_NAMES: Record<number, string> = {
   68: 'entryAlreadyExists',
   80: 'other',
 };
+
+/** `result 49 (invalidCredentials)`: a result code as messages show it. */
+export function resultText(code: number): string {
+  const name = RESULT_NAMES[code];
+  return `result ${code}${name === undefined ? '' : ` (${name})`}`;
+}
 
 /** The LDAP result code of a failure, if the server sent one. */
 export function resultCodeOf(err: unknown): number | undefined {
@@ -64,16 +91,25 @@ export function toAppError(err: unknown, failure: Failure): AppError {
     : `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: the admin bind as ${JSON.stringify(failure.adminBind)} failed`;
   if (err instanceof ResultCodeError) {
     const retryable = RETRYABLE_RESULTS.has(err.code);
-    const name = RESULT_NAMES[err.code];
     // ldapts puts the server's diagnostic text first; a server may echo what it was sent.
     const detail = failure.secretBearing ? '' : `: ${err.message}`;
-    return new AppError(retryable ? 'target_unavailable' : 'target_error', `${where}: result ${err.code}${name === undefined ? '' : ` (${name})`}${detail}`, {
+    return new AppError(retryable ? 'target_unavailable' : 'target_error', `${where}: ${resultText(err.code)}${detail}`, {
       cause: { code: err.code },
       retryable,
     });
   }
   // Socket errors, connect and operation timeouts, a connection closed mid-request.
   const netCode = (err as { code?: unknown } | null)?.code;
+  if (typeof netCode === 'string' && CERT_NOT_VERIFIED.has(netCode)) {
+    // Waiting will not make the certificate verify: the catalog or the server must change.
+    // Named apart from the admin bind: the connection failed before any password was sent.
+    return new AppError(
+      'target_error',
+      `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: the server's TLS certificate did not verify (${netCode}); set tls.caFile to the CA that signed it ` +
+        '(tls.servername to a name it carries), or tls.verify: false to accept any certificate',
+      { cause: { code: netCode }, retryable: false },
+    );
+  }
   const label = typeof netCode === 'string' ? netCode : err instanceof Error ? err.message.split('\n')[0] ?? 'unknown error' : 'unknown error';
   const retryable = typeof netCode !== 'string' || RETRYABLE_NET.has(netCode);
   return new AppError(retryable ? 'target_unavailable' : 'target_error', `${where}: ${label}`, {

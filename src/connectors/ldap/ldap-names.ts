@@ -5,7 +5,8 @@
 import type { AccountSpec } from '../../ports/index.js';
 import { z } from 'zod';
 import { AppError } from '../../errors/index.js';
-import { isStrictlyUnder, mayAlias, parseDn, sameDn, type ParsedDn } from './ldap-dn.js';
+import { refuseReserved } from './ldap-adopt.js';
+import { isStrictlyUnder, parseDn, sameDn, type ParsedDn } from './ldap-dn.js';
 
 /** The leaf RDN types an account may be named by; anything else (ou=, dc=) is not an account. */
 const ACCOUNT_RDN_TYPES = new Set(['cn', 'uid']);
@@ -18,7 +19,9 @@ const specSchema = z.strictObject({
 
 /**
  * A principal Breakglass may act on: a valid DN under `baseDn`, named cn= or uid=; when
- * `mutating`, never the DN Breakglass binds as (locking it would lock Breakglass out).
+ * `mutating`, never a reserved entry (ldap-adopt.ts): the DN Breakglass binds as (locking it
+ * would lock Breakglass out) or the server's own trees. The catalog refuses those too
+ * (ldap-spec.ts); this is the check that holds whatever the catalog let through.
  */
 export function checkAccount(principal: string, mutating: boolean, bindDn: ParsedDn, baseDn: ParsedDn | undefined): ParsedDn {
   const dn = parseDn(principal, 'principal');
@@ -26,10 +29,10 @@ export function checkAccount(principal: string, mutating: boolean, bindDn: Parse
   if (leaf === undefined || !ACCOUNT_RDN_TYPES.has(leaf.type)) {
     throw new AppError('validation', 'ldap account DN must be named by cn= or uid=', { path: 'principal' });
   }
+  if (mutating) refuseReserved(dn, bindDn);
   if (baseDn !== undefined && !isStrictlyUnder(dn, baseDn)) {
     throw new AppError('validation', `ldap account DN ${JSON.stringify(dn.text)} is not under baseDn`, { path: 'principal' });
   }
-  if (mutating && mayAlias(dn, bindDn)) throw new AppError('validation', 'ldap account DN is the connector bind DN', { path: 'principal' });
   return dn;
 }
 

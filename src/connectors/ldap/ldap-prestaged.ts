@@ -5,6 +5,7 @@
  */
 import type { AccountInspection, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { takeOverCheck } from './ldap-adopt.js';
 import { lockChanges, readAccount, replace, type LdapAdmin } from './ldap-admin.js';
 import type { ParsedDn } from './ldap-dn.js';
 import { LDAP_NO_SUCH_OBJECT, resultCodeOf } from './ldap-errors.js';
@@ -17,12 +18,14 @@ export type AccountOf = (principal: string, mutating: boolean) => ParsedDn;
 export function ldapPrestaged(admin: LdapAdmin, account: AccountOf): PrestagedOperations {
   const { asAdmin } = admin;
   return {
-    async stage(principal, secret, spec) {
+    async stage(principal, secret, spec, options) {
       const dn = account(principal, true);
       checkSecret(secret);
       const policyDn = specPolicy(spec, dn);
       const extra = policyDn === undefined ? [] : [replace('pwdPolicySubentry', [policyDn.text])];
-      await admin.setSecretLocked('stage', dn, secret, newEntry(dn), extra);
+      // The entry is read and checked before anything is written to it (ldap-adopt.ts).
+      const create = { entry: newEntry(dn), mayTakeOver: takeOverCheck(dn, options?.adopt ?? false, Date.now) };
+      await admin.setSecretLocked('stage', dn, secret, create, extra);
     },
 
     async enable(principal, validUntil) {

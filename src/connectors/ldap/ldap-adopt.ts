@@ -1,0 +1,52 @@
+/**
+ * When staging may take over a directory entry that is already there, and which entries it may
+ * never touch. An entry with power of its own (it can bind now, it has members or group
+ * memberships, it may act as other identities) is someone's until the account says
+ * `adopt: true`; an entry Breakglass staged is locked between grants and has none of these.
+ */
+import { reservedLogin, unadoptedLogin } from '../lib/adopt.js';
+import type { LdapAccount, TakeOverCheck } from './ldap-admin.js';
+import { mayAlias, type ParsedDn } from './ldap-dn.js';
+import { reservedWhy, SERVER_TREES } from './ldap-spec.js';
+
+const WHAT = 'ldap entry';
+
+/** What the entry can do by itself, in the directory's words; empty when it is inert. */
+export function powersOf(entry: LdapAccount, now: number): string[] {
+  const powers: string[] = [];
+  // A lockout that expires by itself (pwdLockoutDuration) still leaves a working login behind.
+  const barred = entry.lockedForever || (entry.end !== undefined && entry.end.getTime() <= now);
+  const notYet = entry.start !== undefined && entry.start.getTime() > now;
+  if (entry.passwords.length > 0 && !barred && !notYet) powers.push('a userPassword it can bind with now');
+  const { member, uniqueMember, memberUid, memberOf, authzTo } = entry.powers;
+  const members = member + uniqueMember + memberUid;
+  if (members > 0) powers.push(`${members} member${members === 1 ? '' : 's'} (member/uniqueMember/memberUid)`);
+  if (memberOf > 0) powers.push(`membership of ${memberOf} group${memberOf === 1 ? '' : 's'} (memberOf)`);
+  if (authzTo > 0) powers.push('authzTo (it may act as other identities)');
+  return powers;
+}
+
+/** The check stage runs on an entry it found in place (ldap-admin.ts `Creation`). */
+export function takeOverCheck(dn: ParsedDn, adopt: boolean, now: () => number): TakeOverCheck {
+  return (existing) => {
+    const powers = powersOf(existing, now());
+    if (powers.length > 0 && !adopt) throw unadoptedLogin(WHAT, dn.text, powers);
+  };
+}
+
+/**
+ * Why `dn` can never be a break-glass account on a directory Breakglass binds to as `bindDn`,
+ * or undefined. Compared generously (case, look-alikes), like every bind DN check.
+ */
+export function reservedReason(dn: ParsedDn, bindDn: ParsedDn): string | undefined {
+  if (mayAlias(dn, bindDn)) return reservedWhy.bindDn;
+  const root = dn.rdns[dn.rdns.length - 1];
+  const name = root?.value.normalize('NFKC').toLowerCase();
+  return root?.type === 'cn' && name !== undefined && SERVER_TREES.has(name) ? reservedWhy.serverTree(name) : undefined;
+}
+
+/** Refuses a reserved entry with `validation`, whatever the account says about adopting. */
+export function refuseReserved(dn: ParsedDn, bindDn: ParsedDn): void {
+  const why = reservedReason(dn, bindDn);
+  if (why !== undefined) throw reservedLogin(WHAT, dn.text, why);
+}
