@@ -11,13 +11,14 @@
  *   beforeAll(async () => { maria = await startMariadbServer(); });
  *   afterAll(async () => { await maria?.stop(); });
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
+import { makeTestCertificates, opensslAvailable } from './test-certs.js';
 
 export interface MariadbServer {
   readonly host: string;
@@ -43,12 +44,7 @@ const asRoot = process.getuid?.() === 0;
 /** Can this machine run a private mariadbd with TLS and the PAM plugin? */
 export function mariadbServerAvailable(): boolean {
   if (![MARIADBD, INSTALL_DB, PAM_PLUGIN].every((path) => existsSync(path))) return false;
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return opensslAvailable();
 }
 
 function run(file: string, args: readonly string[]): Promise<void> {
@@ -58,20 +54,6 @@ function run(file: string, args: readonly string[]): Promise<void> {
       else resolve();
     });
   });
-}
-
-/** A CA, a server certificate it signs for 127.0.0.1, and an unrelated CA. P-256 keys: fast. */
-async function makeCertificates(dir: string): Promise<void> {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  for (const name of ['ca', 'other-ca']) {
-    await run('openssl', ['req', '-x509', ...ec, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`), '-days', '2', '-subj', `/CN=bg-test-${name}`]);
-  }
-  await run('openssl', ['req', ...ec, '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.csr'), '-subj', '/CN=localhost']);
-  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await run('openssl', [
-    'x509', '-req', '-in', join(dir, 'server.csr'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'),
-    '-CAcreateserial', '-out', join(dir, 'server.pem'), '-days', '2', '-extfile', join(dir, 'san.cnf'),
-  ]);
 }
 
 /** A port nothing listens on right now (it can be taken before mariadbd binds it: we retry). */
@@ -121,7 +103,7 @@ export async function startMariadbServer(): Promise<MariadbServer> {
   };
 
   try {
-    await makeCertificates(root);
+    makeTestCertificates(root);
     await run(INSTALL_DB, ['--no-defaults', `--datadir=${dataDir}`, ...user, '--auth-root-authentication-method=normal', '--skip-test-db']);
     let port = 0;
     for (let attempt = 1; ; attempt++) {

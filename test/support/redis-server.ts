@@ -11,16 +11,16 @@
  *   beforeAll(async () => { server = await startRedisServer({ tls: true }); });
  *   afterAll(async () => { await server?.stop(); });
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { hasExecutable } from './integration.js';
 import { startPrivateProcess } from './private-process.js';
+import { makeTestCertificates, opensslAvailable } from './test-certs.js';
 
 const HOST = '127.0.0.1';
 const REDIS_SERVER = '/usr/bin/redis-server';
-const OPENSSL = '/usr/bin/openssl';
 
 export interface RedisServerOptions {
   /** Serve TLS only, with certificates made for this server (default false). */
@@ -46,23 +46,7 @@ export interface RedisServer {
 
 /** Can this machine run a private redis-server (with TLS: and make certificates for it)? */
 export function redisServerAvailable(options: RedisServerOptions = {}): boolean {
-  return hasExecutable(REDIS_SERVER) && (options.tls !== true || hasExecutable(OPENSSL));
-}
-
-function openssl(args: readonly string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(OPENSSL, [...args], { cwd, timeout: 30_000, encoding: 'utf8' }, (err, _stdout, stderr) => (err ? reject(new Error(`openssl ${args[0]} failed: ${stderr || err.message}`)) : resolve()));
-  });
-}
-
-/** A CA, a server certificate for 127.0.0.1 and localhost signed by it, and an unrelated CA. */
-async function makeCertificates(dir: string): Promise<void> {
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(['req', '-x509', ...key, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Breakglass test CA'], dir);
-  await openssl(['req', '-x509', ...key, '-keyout', 'wrong-ca.key', '-out', 'wrong-ca.crt', '-days', '2', '-subj', '/CN=Breakglass unrelated CA'], dir);
-  await openssl(['req', ...key, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
-  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.cnf'], dir);
+  return hasExecutable(REDIS_SERVER) && (options.tls !== true || opensslAvailable());
 }
 
 function serverArgs(dir: string, port: number, options: RedisServerOptions): string[] {
@@ -70,7 +54,7 @@ function serverArgs(dir: string, port: number, options: RedisServerOptions): str
   if (options.aclFile !== undefined) args.push('--aclfile', join(dir, 'users.acl'));
   if (options.tls !== true) return ['--port', String(port), ...args];
   const file = (name: string) => join(dir, name);
-  return ['--port', '0', '--tls-port', String(port), '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'), '--tls-auth-clients', 'no', ...args];
+  return ['--port', '0', '--tls-port', String(port), '--tls-cert-file', file('server.pem'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.pem'), '--tls-auth-clients', 'no', ...args];
 }
 
 /** One command as `default` on a short connection to 127.0.0.1, over TLS trusting `ca` when given. */
@@ -97,8 +81,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     tempPrefix: 'bg-redis-',
     async prepare(dir) {
       if (tls) {
-        await makeCertificates(dir);
-        ca = readFileSync(join(dir, 'ca.crt'));
+        makeTestCertificates(dir);
+        ca = readFileSync(join(dir, 'ca.pem'));
       }
       if (options.aclFile !== undefined) writeFileSync(join(dir, 'users.acl'), options.aclFile);
     },
@@ -110,8 +94,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     host: HOST,
     port: proc.port,
-    caFile: file('ca.crt', tls),
-    wrongCaFile: file('wrong-ca.crt', tls),
+    caFile: file('ca.pem', tls),
+    wrongCaFile: file('other-ca.pem', tls),
     aclFile: file('users.acl', options.aclFile !== undefined),
     command: (args) => redisCommand(proc.port, args, ca),
     stop: proc.stop,

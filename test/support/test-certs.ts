@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hasExecutable } from './integration.js';
 
 export interface TestCertificates {
   /** PEM of the CA that signed the server certificate. */
@@ -20,17 +21,27 @@ export interface TestCertificates {
   readonly otherCaFile: string;
 }
 
-const openssl = (args: readonly string[]) => execFileSync('openssl', args, { stdio: 'pipe', timeout: 30_000 });
+const OPENSSL = '/usr/bin/openssl';
+const openssl = (args: readonly string[]) => execFileSync(OPENSSL, args, { stdio: 'pipe', timeout: 30_000 });
 const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-/** Writes the files into `dir` (which must exist) and returns their paths. */
+/** Can this machine make certificates (is openssl installed)? */
+export const opensslAvailable = (): boolean => hasExecutable(OPENSSL);
+
+/**
+ * Writes the files into `dir` (which must exist) and returns their paths. The CA extensions and
+ * the server's extended key usage are spelled out: GnuTLS (slapd) insists on them.
+ */
 export function makeTestCertificates(dir: string): TestCertificates {
   const path = (name: string) => join(dir, name);
   for (const ca of ['ca', 'other-ca']) {
-    openssl(['req', '-x509', ...ecKey, '-keyout', path(`${ca}.key`), '-out', path(`${ca}.pem`), '-days', '2', '-subj', `/CN=Breakglass test ${ca}`]);
+    openssl([
+      'req', '-x509', ...ecKey, '-keyout', path(`${ca}.key`), '-out', path(`${ca}.pem`), '-days', '2', '-subj', `/CN=Breakglass test ${ca}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   }
-  openssl(['req', ...ecKey, '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=localhost']);
-  writeFileSync(path('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(['req', ...ecKey, '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(path('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
   openssl([
     'x509', '-req', '-in', path('server.csr'), '-CA', path('ca.pem'), '-CAkey', path('ca.key'), '-CAcreateserial',
     '-out', path('server.pem'), '-days', '2', '-extfile', path('server.ext'),

@@ -5,6 +5,7 @@
  */
 import { ResultCodeError } from 'ldapts';
 import { AppError } from '../../errors/index.js';
+import { certificateProblem } from '../lib/transport.js';
 
 export const LDAP_NO_SUCH_OBJECT = 32;
 export const LDAP_INVALID_CREDENTIALS = 49;
@@ -13,26 +14,6 @@ export const LDAP_ALREADY_EXISTS = 68;
 /** Server-side conditions that may clear by themselves: try again later. */
 const RETRYABLE_RESULTS = new Set([3 /* timeLimitExceeded */, 51 /* busy */, 52 /* unavailable */]);
 const RETRYABLE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
-/** Node's codes for a server certificate that did not verify (OpenSSL's verify results, the name check). */
-const CERT_NOT_VERIFIED = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID',
-  'CERT_HAS_EXPIRED',
-  'CERT_REVOKED',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_CHAIN_TOO_LONG',
-  'INVALID_CA',
-  'INVALID_PURPOSE',
-  'PATH_LENGTH_EXCEEDED',
-  'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 const RESULT_NAMES: Record<number, string> = {
   2: 'protocolError',
   3: 'timeLimitExceeded',
@@ -100,15 +81,11 @@ export function toAppError(err: unknown, failure: Failure): AppError {
   }
   // Socket errors, connect and operation timeouts, a connection closed mid-request.
   const netCode = (err as { code?: unknown } | null)?.code;
-  if (typeof netCode === 'string' && CERT_NOT_VERIFIED.has(netCode)) {
+  const certificate = certificateProblem(err);
+  if (certificate !== undefined) {
     // Waiting will not make the certificate verify: the catalog or the server must change.
     // Named apart from the admin bind: the connection failed before any password was sent.
-    return new AppError(
-      'target_error',
-      `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: the server's TLS certificate did not verify (${netCode}); set tls.caFile to the CA that signed it ` +
-        '(tls.servername to a name it carries), or tls.verify: false to accept any certificate',
-      { cause: { code: netCode }, retryable: false },
-    );
+    return new AppError('target_error', `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: ${certificate}`, { cause: { code: netCode }, retryable: false });
   }
   const label = typeof netCode === 'string' ? netCode : err instanceof Error ? err.message.split('\n')[0] ?? 'unknown error' : 'unknown error';
   const retryable = typeof netCode !== 'string' || RETRYABLE_NET.has(netCode);

@@ -6,7 +6,7 @@
  */
 import { Client } from 'ldapts';
 import { AppError } from '../../errors/index.js';
-import { cleartextRefused, tlsOptions, type TlsOptions, type TlsSetting } from '../lib/transport.js';
+import { cleartextRefused, tlsOptions, type TlsOptions } from '../lib/transport.js';
 import { resultCodeOf, resultText } from './ldap-errors.js';
 
 /** The settings as the connector's zod schema outputs them (optional fields may be undefined). */
@@ -33,7 +33,7 @@ export function ldapTransport({ url, tls, allowCleartext }: LdapTransportSetting
   }
   // Verification stays on unless the target says verify: false, also for ldaps:// without tls.
   // tlsOptions reads a field set to undefined as absent, which is what zod's output means by it.
-  const options: TlsOptions | undefined = tlsOptions('ldap', tls as TlsSetting) ?? (implicit ? { rejectUnauthorized: true } : undefined);
+  const options: TlsOptions | undefined = tlsOptions('ldap', tls) ?? (implicit ? { rejectUnauthorized: true } : undefined);
   const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
 
   return {

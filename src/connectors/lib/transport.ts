@@ -58,21 +58,35 @@ export function cleartextRefused(type: string, asked: string, fix: string): AppE
   );
 }
 
-/** Node's codes for a certificate that does not verify (tls.connect `rejectUnauthorized`). */
+/**
+ * Node's codes for a server certificate that did not verify (OpenSSL's X509 verify results, and
+ * the host name check). Retrying cannot help: the certificate, the CA or the setting must change.
+ */
 const CERTIFICATE_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED',
+  'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
 ]);
+
+/**
+ * What to tell the operator when `err` is a server certificate that did not verify, or
+ * `undefined` when it is something else.
+ *
+ * @example certificateProblem(err) // → "the server's TLS certificate did not verify (SELF_SIGNED_CERT_IN_CHAIN); give the CA …"
+ */
+export function certificateProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `the server's TLS certificate did not verify (${code}: it was not issued for this host); set tls.servername to the name it was issued for, or tls.verify: false to skip the check`;
+  }
+  if (CERTIFICATE_CODES.has(code)) {
+    return `the server's TLS certificate did not verify (${code}); give the CA that signed it in tls.caFile, or set tls.verify: false to skip the check`;
+  }
+  return undefined;
+}
 
 /**
  * The refusal for a target whose certificate does not verify, or `undefined` when `err` is
@@ -81,11 +95,7 @@ const CERTIFICATE_CODES = new Set([
  * @example throw certificateRefused('postgres', err) ?? toAppError(err)
  */
 export function certificateRefused(type: string, err: unknown): AppError | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !CERTIFICATE_CODES.has(code)) return undefined;
-  return new AppError(
-    'target_error',
-    `${type} target's TLS certificate did not verify (${code}); give the CA that signed it as tls.caFile, set tls.servername to a name the certificate holds, or (not recommended) tls.verify: false`,
-    { retryable: false, cause: { code } },
-  );
+  const problem = certificateProblem(err);
+  if (problem === undefined) return undefined;
+  return new AppError('target_error', `${type} target: ${problem}`, { retryable: false, cause: { code: (err as { code: string }).code } });
 }

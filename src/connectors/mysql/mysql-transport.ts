@@ -8,7 +8,7 @@ import type { AuthPlugin, SslOptions } from 'mysql2';
 import { AppError } from '../../errors/index.js';
 import type { z } from 'zod';
 import type { specFields } from '../lib/connector-spec.js';
-import { cleartextRefused, tlsOptions, type TlsSetting } from '../lib/transport.js';
+import { cleartextRefused, tlsOptions } from '../lib/transport.js';
 
 type SpecTls = z.output<typeof specFields.tls>;
 
@@ -36,8 +36,7 @@ const refuseCleartext: AuthPlugin = ({ connection }) => () => Promise.reject<Buf
  * @example mysqlTransport({ caFile: '/etc/ssl/maria-ca.pem' }, undefined) // → { ssl: { ca, rejectUnauthorized: true, verifyIdentity: true }, enableCleartextPlugin: true }
  */
 export function mysqlTransport(tls: SpecTls | undefined, allowCleartext: boolean | undefined): MysqlTransport {
-  // The same value: zod's output spells an optional field `?: T | undefined`, TlsSetting `?: T`.
-  const options = tlsOptions('mysql', tls as TlsSetting);
+  const options = tlsOptions('mysql', tls);
   if (options?.servername !== undefined) {
     // mysql2 checks the certificate against `host` and offers no other name to verify.
     throw new AppError('validation', 'mysql target tls.servername is not supported; set host to the name on the server certificate instead', { path: 'settings.tls.servername' });

@@ -8,7 +8,7 @@ import type { Connector, ConnectorCapabilities, ConnectorDriver, TargetConnectio
 import { AppError } from '../../errors/index.js';
 import { specFields } from '../lib/connector-spec.js';
 import { parseSettings, parseTimeout } from '../lib/target-settings.js';
-import { tlsOptions, type TlsSetting } from '../lib/transport.js';
+import { tlsOptions } from '../lib/transport.js';
 import { createRedisAdmin } from './redis-admin.js';
 import { redisEphemeral } from './redis-ephemeral.js';
 import { checkUser } from './redis-names.js';
@@ -61,8 +61,7 @@ export function createRedisConnector(target: TargetConnection): Connector {
   }
   const timeoutMs = parseTimeout('redis', target.timeoutMs);
   // The CA file is read here: a missing one fails now, naming settings.tls.caFile.
-  // zod types absent keys as `?: T | undefined`; TlsSetting (exactOptionalPropertyTypes) as `?: T`. Same values.
-  const tls = tlsOptions('redis', settings.tls as TlsSetting);
+  const tls = tlsOptions('redis', settings.tls);
   const allowCleartext = settings.allowCleartext ?? false;
   const admin = createRedisAdmin({ host: settings.host, port: settings.port, user, tls, allowCleartext }, target.adminSecret, timeoutMs);
   return {

@@ -5,6 +5,7 @@
  */
 import { ReplyError as untypedReplyError } from 'ioredis';
 import { AppError } from '../../errors/index.js';
+import { certificateProblem } from '../lib/transport.js';
 
 /** ioredis declares its ReplyError (an error reply from the server) as `any`. */
 const ReplyError = untypedReplyError as new (message: string) => Error;
@@ -53,36 +54,11 @@ export function toAppError(err: unknown, op: string, user: string, plaintextSecr
     const message = `${where}: ${code}${meaning === undefined ? '' : ` (${meaning})`}${text}`;
     return new AppError(retryable ? 'target_unavailable' : 'target_error', message, { cause: { code }, retryable });
   }
-  const tls = tlsFailure(err);
+  const tls = certificateProblem(err);
   if (tls !== undefined) return new AppError('target_error', `${where}: ${tls}`, { cause: { code: (err as { code: string }).code }, retryable: false });
   // Everything else comes from the socket or the driver (refused, reset, "Connection is closed.",
   // "Command timed out"): the target is unreachable or slow, so the same call may work later.
   const netCode = (err as { code?: unknown } | null)?.code;
   const label = typeof netCode === 'string' ? netCode : err instanceof Error ? err.message : 'unknown error';
   return new AppError('target_unavailable', `${where}: ${label}`, { cause: { code: label }, retryable: true });
-}
-
-/**
- * Node's codes for a server certificate that did not verify (OpenSSL's X509 verify results, and
- * the host name check). Retrying cannot help: the certificate, the CA or the setting must change.
- */
-const CERTIFICATE_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED',
-  'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
-]);
-
-/** What to tell the operator about a failed TLS handshake, or `undefined` when it was not one. */
-function tlsFailure(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return undefined;
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return `the server's TLS certificate did not verify (${code}: it was not issued for this host); set tls.servername to the name it was issued for, or tls.verify: false to skip the check`;
-  }
-  if (CERTIFICATE_CODES.has(code)) {
-    return `the server's TLS certificate did not verify (${code}); give the CA that signed it in tls.caFile, or set tls.verify: false to skip the check`;
-  }
-  return undefined;
 }

@@ -33,7 +33,7 @@ export const redisSpec: ConnectorSpec = {
   principalField: 'user',
   reservedPrincipal: (user, settings) => reservedUser(user, settings['user']),
   example: {
-    target: { name: 'cache', type: 'redis', host: 'cache.internal', port: 6379, user: 'breakglass_admin', passwordEnv: 'REDIS_ADMIN_PASSWORD' },
+    target: { name: 'cache', type: 'redis', host: 'cache.internal', port: 6380, user: 'breakglass_admin', passwordEnv: 'REDIS_ADMIN_PASSWORD', tls: { caFile: '/etc/breakglass/cache-ca.pem' } },
     accounts: [
       { name: 'redis-bg', target: 'cache', mode: 'prestaged', user: 'bg_admin', policy: 'p0' },
       { name: 'redis-jit', target: 'cache', mode: 'ephemeral', rules: 'on ~sessions:* +@read', policy: 'p0' },
