@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { secureDataDir } from './data-dir.js';
+import { instanceIdentity, secureDataDir } from './data-dir.js';
 import { initDataDir } from './init.js';
 import { startServer } from './server.js';
 
@@ -61,5 +61,18 @@ describe.skipIf(process.platform === 'win32')('the server and init secure their 
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('instanceIdentity', () => {
+  it('restart: a data directory keeps one instance identity across runs, so leases of a dead run are known as ours', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bg-instance-'));
+    const first = instanceIdentity(dir);
+    expect(first).toMatch(/^inst-[0-9a-f-]{36}$/);
+    expect(instanceIdentity(dir)).toBe(first);
+    expect(modeOf(join(dir, 'instance-id'))).toBe(0o600);
+    // A mangled file is replaced rather than trusted as a lease prefix.
+    writeFileSync(join(dir, 'instance-id'), 'inst-%\n');
+    expect(instanceIdentity(dir)).not.toBe('inst-%');
   });
 });

@@ -1,4 +1,5 @@
-import { chmodSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors/index.js';
 import { hasRootKeyMaterial, materialFiles } from '../root-key/material-files.js';
@@ -13,7 +14,28 @@ export function dataDirPaths(dataDir: string) {
   return {
     rootKey: join(dataDir, materialFiles.keyFile),
     database: join(dataDir, 'breakglass.db'),
+    instanceId: join(dataDir, 'instance-id'),
   } as const;
+}
+
+/**
+ * Who this server is across restarts: an id made once and kept in the data directory. Job
+ * leases are held as `<instance id>/<run>`, so a restarted server recognises the leases its
+ * previous run died holding and takes them back at once (src/scheduler).
+ *
+ * @example instanceIdentity('/var/lib/breakglass') // → 'inst-5f0c…' (the same after a restart)
+ */
+export function instanceIdentity(dataDir: string): string {
+  const path = dataDirPaths(dataDir).instanceId;
+  try {
+    const id = readFileSync(path, 'utf8').trim();
+    if (/^inst-[0-9a-f-]{36}$/.test(id)) return id;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const id = `inst-${randomUUID()}`;
+  writeFileSync(path, `${id}\n`, { mode: 0o600 });
+  return id;
 }
 
 /** A data dir is initialised once it has root key material: a descriptor, or (before seals) a key file. */

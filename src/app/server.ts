@@ -16,7 +16,7 @@ import { keyProviderFor } from '../root-key/key-providers.js';
 import { openAuditLog } from '../root-key/open-audit-log.js';
 import { settingKeys } from '../root-key/settings-keys.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
-import { isInitialised, secureDataDir } from './data-dir.js';
+import { instanceIdentity, isInitialised, secureDataDir } from './data-dir.js';
 import { openStore } from './open-store.js';
 import { startSealedServer, type Assembled } from './sealed-server.js';
 
@@ -233,6 +233,7 @@ async function assemble(
     handlers: jobHandlers(ctx),
     retry: ctx.retry,
     log,
+    instanceId: instanceIdentity(options.dataDir),
     ...(options.schedulerPollMs === undefined ? {} : { pollMs: options.schedulerPollMs }),
   });
   schedulerRef.current = scheduler;

@@ -67,8 +67,10 @@ export interface TestBedOptions {
   readonly retry?: RetryPolicy;
   /** Capability flags of every fake target; default all on. */
   readonly capabilities?: Partial<ConnectorCapabilities>;
-  /** The scheduler's lease; default its own (60 s). */
+  /** The scheduler's lease; default its own (a few seconds). */
   readonly leaseMs?: number;
+  /** The scheduler's heartbeat (real time); default off, so leases move only with the fake clock. */
+  readonly heartbeatMs?: number;
 }
 
 /** The users every bed has; a catalog applied through `apply` declares them too. */
@@ -168,6 +170,7 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
     handlers: jobHandlers(ctx),
     retry: ctx.retry,
     log,
+    heartbeatMs: options.heartbeatMs ?? 0,
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
   });
   const actors = await createActors(store, clock);

@@ -13,6 +13,8 @@ import { createKeyedMutex } from '../lib/keyed-mutex.js';
 import { openAccountSecret } from '../targets.js';
 import { revokeGrant } from './revoke-grant.js';
 import { rotateGrant } from './rotate-grant.js';
+import { jobHandlers } from './job-handlers.js';
+import { createScheduler } from '../../scheduler/scheduler.js';
 
 describe('rotation races', () => {
   let bed: TestBed;
@@ -71,6 +73,33 @@ describe('rotation races', () => {
     expect(await agree()).toBe(true);
     const actions = (await bed.audit()).filter((a) => a === 'grant.rotation-verified' || a === 'account.secret-resynchronised');
     expect(actions).toEqual(['grant.rotation-verified', 'account.secret-resynchronised']);
+    expect(await bed.verify()).toMatchObject({ ok: true });
+  });
+
+  it('fencing: two workers on one rotate job: the one whose lease passed records nothing, and target and store agree', async () => {
+    const before = (await account()).secretVersion;
+    const peer = { ...bed.ctx, accountLocks: createKeyedMutex() };
+    const workerA = createScheduler({ store: bed.store, clock: bed.clock, handlers: jobHandlers(bed.ctx), retry: bed.ctx.retry, log: bed.ctx.log, instanceId: 'inst-a', leaseMs: 4_000, heartbeatMs: 0 });
+    const workerB = createScheduler({ store: bed.store, clock: bed.clock, handlers: jobHandlers(peer), retry: bed.ctx.retry, log: bed.ctx.log, instanceId: 'inst-b', leaseMs: 4_000, heartbeatMs: 0 });
+    // Only the rotate job is left to claim (the revocation was run by hand above).
+    for (const job of await bed.jobs(grant.id)) if (job.kind !== 'rotate') await bed.store.transaction((tx) => tx.jobs.complete(job));
+    let release = () => {};
+    const held = bed.target.delay('rotate', new Promise<void>((resolve) => (release = resolve)));
+    const runningA = workerA.runDue();
+    await held.started; // A holds the rotate job and is on its way to the target
+    bed.clock.advance(4_000); // …and stalls past its lease
+    expect(await workerB.runDue()).toBe(1); // B takes the job over and finishes it
+    expect((await account()).secretVersion).toBe(before + 1);
+    expect(await bed.jobs(grant.id)).toEqual([]);
+    release();
+    expect(await runningA).toBe(1);
+    // A's secret reached the target after B's; A could not record it, so it set target and store right.
+    expect(await agree()).toBe(true);
+    expect((await account()).secretVersion).toBe(before + 2);
+    const actions = (await bed.audit()).filter((a) => a === 'grant.rotation-verified' || a === 'account.secret-resynchronised');
+    expect(actions).toEqual(['grant.rotation-verified', 'account.secret-resynchronised']);
+    expect((await showGrant(bed.ctx, bed.actors.bob, grant.id)).state).toBe('awaiting-certification');
+    expect(await bed.jobs(grant.id)).toEqual([]);
     expect(await bed.verify()).toMatchObject({ ok: true });
   });
 });

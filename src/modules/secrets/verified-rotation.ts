@@ -7,6 +7,7 @@ import { recordAccountSecret } from '../custodians/account-secret.js';
 import { restoreStandby } from '../custodians/standby.js';
 import { loadTarget } from '../grants/grant-store.js';
 import { prestagedOps, withConnector } from '../targets.js';
+import { LeaseLost } from '../jobs/job-lease.js';
 
 /**
  * Can this target prove anything about this account's secret? A target that accepts a wrong
@@ -66,7 +67,10 @@ export async function recordOrResync(
   try {
     recorded = await write();
   } catch (error) {
-    if (!isAppError(error) || error.code !== 'conflict') throw error;
+    // Another writer won (conflict), or our job's lease passed to another worker (LeaseLost):
+    // either way our secret is on the target and not in the store.
+    const lost = (isAppError(error) && error.code === 'conflict') || error instanceof LeaseLost;
+    if (!lost) throw error;
     recorded = false;
   }
   if (!recorded) await resync(ctx, accountId, secret, ownGrant);
