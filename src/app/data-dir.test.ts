@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,7 +72,11 @@ describe('instanceIdentity', () => {
     expect(instanceIdentity(dir)).toBe(first);
     expect(modeOf(join(dir, 'instance-id'))).toBe(0o600);
     // A mangled file is replaced rather than trusted as a lease prefix.
-    writeFileSync(join(dir, 'instance-id'), 'inst-%\n');
-    expect(instanceIdentity(dir)).not.toBe('inst-%');
+    writeFileSync(join(dir, 'instance-id'), '{"id":"inst-%"}\n');
+    expect(instanceIdentity(dir)).toMatch(/^inst-[0-9a-f-]{36}$/);
+    // A copy of the directory (HA: the root key is copied to every instance) is another instance.
+    const copy = mkdtempSync(join(tmpdir(), 'bg-instance-copy-'));
+    copyFileSync(join(dir, 'instance-id'), join(copy, 'instance-id'));
+    expect(instanceIdentity(copy)).not.toBe(instanceIdentity(dir));
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../errors/index.js';
 import { hasRootKeyMaterial, materialFiles } from '../root-key/material-files.js';
@@ -19,22 +20,26 @@ export function dataDirPaths(dataDir: string) {
 }
 
 /**
- * Who this server is across restarts: an id made once and kept in the data directory. Job
- * leases are held as `<instance id>/<run>`, so a restarted server recognises the leases its
- * previous run died holding and takes them back at once (src/scheduler).
+ * Who this server is across restarts: an id made once and kept in the data directory, with the
+ * host and directory it was made for. Job leases are held as `<instance id>/<run>`, so a
+ * restarted server recognises the leases its previous run died holding and takes them back at
+ * once (src/scheduler). A data directory copied to another host or path (the HA setup copies
+ * the root key) gets an identity of its own there, so two live instances never share one.
  *
  * @example instanceIdentity('/var/lib/breakglass') // → 'inst-5f0c…' (the same after a restart)
  */
 export function instanceIdentity(dataDir: string): string {
   const path = dataDirPaths(dataDir).instanceId;
+  const place = { host: hostname(), dir: realpathSync(dataDir) };
   try {
-    const id = readFileSync(path, 'utf8').trim();
-    if (/^inst-[0-9a-f-]{36}$/.test(id)) return id;
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as { id?: unknown; host?: unknown; dir?: unknown };
+    if (typeof stored.id === 'string' && /^inst-[0-9a-f-]{36}$/.test(stored.id) && stored.host === place.host && stored.dir === place.dir) return stored.id;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // Missing or unreadable as JSON: make a new one below; anything else is a real problem.
+    if (!(error instanceof SyntaxError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const id = `inst-${randomUUID()}`;
-  writeFileSync(path, `${id}\n`, { mode: 0o600 });
+  writeFileSync(path, `${JSON.stringify({ id, ...place })}\n`, { mode: 0o600 });
   return id;
 }
 
