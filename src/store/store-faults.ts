@@ -4,7 +4,7 @@ import type { StoreCondition } from '../ports/index.js';
 function* causes(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
   let current = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    yield current as { code?: unknown; message?: unknown };
+    yield current;
     current = (current as { cause?: unknown }).cause;
   }
 }

@@ -10,7 +10,7 @@ const gone: StoreCondition = { fault: 'lost', detail: 'breakglass.db was removed
 
 /** A store whose probe answers what the test says and whose transactions fail on demand. */
 function fakeStore() {
-  const state: { probe: StoreCondition | undefined; failWith: unknown; ran: number } = { probe: undefined, failWith: undefined, ran: 0 };
+  const state: { probe: StoreCondition | undefined; failWith: Error | undefined; ran: number } = { probe: undefined, failWith: undefined, ran: 0 };
   const store: ProbedStore = {
     dialect: 'sqlite',
     close: () => Promise.resolve(),
