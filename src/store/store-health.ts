@@ -41,7 +41,7 @@ export function sqliteIdentity(file: string): { check(): StoreCondition | undefi
     check,
     assertPresent() {
       const lost = check();
-      if (lost) throw new AppError('store_unavailable', `the store is lost: ${lost.detail}; nothing is issued. Restore the data directory from a backup and restart the server`);
+      if (lost) throw new AppError('store_unavailable', `the store is lost: ${lost.detail}; nothing is issued until it is back: restore the data directory from a backup and restart the server`);
     },
   };
 }
