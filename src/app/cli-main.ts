@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { runCli } from '../cli/program.js';
 import { AppError } from '../errors/index.js';
 import { promptHidden } from './prompt.js';
+import { serveUntilSignalled } from './serve-until-signalled.js';
 import { serverEnv } from './server-env.js';
 
 // The server side (store, HTTP, drivers) is loaded only by the commands that run it: most
@@ -36,12 +37,7 @@ const code = await runCli(process.argv, {
     });
     const status = running.sealStatus();
     onListening(running.url, { sealed: status.sealed, threshold: status.threshold });
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    await running.close();
+    await serveUntilSignalled(running, env.shutdownTimeoutMs);
   },
   rekey: async ({ dataDir, seal, secrets, deliverShares }) =>
     (await rootKey()).rekeyRootKey({ dataDir, databaseUrl: env.databaseUrl, seal, inputs: secrets, newPassphrase: secrets.newPassphrase, deliverShares }),

@@ -1,6 +1,7 @@
 import { initDataDir } from './init.js';
 import { isInitialised } from './data-dir.js';
 import { promptHidden } from './prompt.js';
+import { serveUntilSignalled } from './serve-until-signalled.js';
 import { serverEnv } from './server-env.js';
 import { startServer } from './server.js';
 
@@ -41,11 +42,4 @@ const server = await startServer({
 out(`Breakglass is listening on ${server.url}  (API docs: ${server.url}/docs)`);
 out(`  export BREAKGLASS_ADDR=${server.url}`);
 if (server.sealStatus().sealed) out('SEALED: present unseal shares with `npx breakglass operator unseal`; nothing runs until then.');
-const stop = () => {
-  server.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+await serveUntilSignalled(server, env.shutdownTimeoutMs);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyServerOptions } from 'fastify';
 import { buildSealedHttpApp, type App } from '../http/http-app.js';
 import { createListener, defaultHttpLimits, type TlsMaterial } from '../http/limits.js';
+import type { ServingGate } from '../http/serving-gate.js';
 import type { Logger, ModuleContext } from '../modules/context.js';
 import type { Clock, SealGate } from '../ports/index.js';
 import type { ShamirDescriptor } from '../root-key/descriptor.js';
@@ -16,7 +17,9 @@ export interface Assembled {
   readonly scheduler: Scheduler;
   /** Starts the scheduler and the checkpoint timer. */
   start(): void;
-  /** Stops them and closes the app (not the store). */
+  /** Stops the scheduler (after the job in hand) and the checkpoint timer; idempotent. */
+  halt(): Promise<void>;
+  /** Halts and closes the app (not the store). */
   stop(): Promise<void>;
 }
 
@@ -45,6 +48,8 @@ export async function startSealedServer(options: {
   readonly clock: Clock;
   /** Serve HTTPS with this certificate and key. */
   readonly tls?: TlsMaterial | undefined;
+  /** The server's door (shutdown, store health), in front of the sealed app too. */
+  readonly gate?: ServingGate;
   readonly assemble: (rootKey: Buffer, summary: UnsealSummary, gate: SealGate) => Promise<Assembled>;
 }): Promise<SealedServer> {
   let full: Assembled | undefined;
@@ -73,7 +78,7 @@ export async function startSealedServer(options: {
       log.info({ threshold: summary.threshold }, 'unsealed: the server is serving and its scheduler runs');
     },
   });
-  const app = await buildSealedHttpApp({ seal: session, logger: options.logger });
+  const app = await buildSealedHttpApp({ seal: session, logger: options.logger, ...(options.gate && { gate: options.gate }) });
   sealedApp.current = app;
   await app.ready();
   let dispatch = (request: IncomingMessage, response: ServerResponse) => app.routing(request, response);

@@ -1,6 +1,11 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
 import { AppError } from '../errors/index.js';
+
+/** BREAKGLASS_SHUTDOWN_TIMEOUT's default and ceiling. */
+export const defaultShutdownTimeoutMs = 20_000;
+const maxShutdownTimeoutMs = 3_600_000;
 
 /**
  * The server's environment, parsed once and frozen. Settings that decide what the server
@@ -28,6 +33,19 @@ const schema = z.object({
   BREAKGLASS_NEW_PASSPHRASE: z.string().optional(),
   /** The token user PIN of a pkcs11-sealed root key. */
   BREAKGLASS_PKCS11_PIN: z.string().optional(),
+  /** How long a stopping server lets requests in flight and the job in hand finish: `20s`, `2m`. */
+  BREAKGLASS_SHUTDOWN_TIMEOUT: z
+    .string()
+    .optional()
+    .transform((text, context) => {
+      if (text === undefined || text === '') return defaultShutdownTimeoutMs;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms > maxShutdownTimeoutMs) {
+        context.addIssue({ code: 'custom', message: 'must be a duration such as 20s or 2m, at most 1h' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
 });
 
 export type ServerEnv = Readonly<{
@@ -39,6 +57,8 @@ export type ServerEnv = Readonly<{
   passphrase: string | undefined;
   newPassphrase: string | undefined;
   pkcs11Pin: string | undefined;
+  /** BREAKGLASS_SHUTDOWN_TIMEOUT in ms (default 20 s). */
+  shutdownTimeoutMs: number;
 }>;
 
 export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
@@ -55,5 +75,6 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     passphrase: parsed.data.BREAKGLASS_PASSPHRASE || undefined,
     newPassphrase: parsed.data.BREAKGLASS_NEW_PASSPHRASE || undefined,
     pkcs11Pin: parsed.data.BREAKGLASS_PKCS11_PIN || undefined,
+    shutdownTimeoutMs: parsed.data.BREAKGLASS_SHUTDOWN_TIMEOUT,
   });
 }

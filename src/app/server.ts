@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 import { loadConnectorDrivers } from '../connectors/index.js';
 import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
+import { createServingGate, type ServingGate } from '../http/serving-gate.js';
 import type { TlsMaterial } from '../http/limits.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
 import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
+import { createStoreHealth, type StoreHealth } from '../modules/store-health/store-health.js';
 import { createVault } from '../modules/vault/vault.js';
-import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type SealGate, type SettingsContext, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
+import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type ProbedStore, type SealGate, type SettingsContext, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
 import { announceServer, assertNoKeyOperation } from '../root-key/data-dir-locks.js';
 import { readRootKeyMaterial, type ShamirDescriptor } from '../root-key/descriptor.js';
 import { assertKeyMatchesStore, assertMaterialIsCurrent, recoverRootKeyChange } from '../root-key/journal.js';
@@ -18,6 +20,7 @@ import { settingKeys } from '../root-key/settings-keys.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
 import { instanceIdentity, isInitialised, secureDataDir } from './data-dir.js';
 import { openStore } from './open-store.js';
+import { defaultShutdownTimeoutMs } from './server-env.js';
 import { startSealedServer, type Assembled } from './sealed-server.js';
 
 export interface ServerOptions {
@@ -38,6 +41,15 @@ export interface ServerOptions {
   readonly unsealInputs?: UnsealInputs;
   /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
   readonly tls?: TlsMaterial | undefined;
+  /** How often the store is probed (a stat and a heartbeat write); default 1 s. */
+  readonly storeProbeMs?: number;
+}
+
+/** How a shutdown ended: everything finished within the bound, or what was still running. */
+export interface ShutdownReport {
+  readonly drained: boolean;
+  /** `METHOD /route` of the requests still running when the bound passed. */
+  readonly stillRunning: readonly string[];
 }
 
 export interface RunningServer {
@@ -48,7 +60,30 @@ export interface RunningServer {
   readonly ctx: ModuleContext;
   /** Throws AppError('sealed') while the server is sealed. */
   readonly scheduler: Scheduler;
+  /** What the server knows about its store (src/modules/store-health). */
+  readonly storeHealth: StoreHealth;
   sealStatus(): SealStatus;
+  /**
+   * Stops at once taking new requests (but `/healthz`) and jobs, lets the requests and the job
+   * in hand finish within `timeoutMs`, then closes the app and the store. Past the bound it
+   * reports what was still running and leaves the rest to process exit: every state is in the
+   * store, and the next instance claims the jobs again.
+   */
+  shutdown(timeoutMs: number): Promise<ShutdownReport>;
+  /** `shutdown` with the default bound. */
+  close(): Promise<void>;
+}
+
+/** The parts a running server is made of, sealed or not. */
+interface Started {
+  readonly url: string;
+  readonly app: App;
+  readonly ctx: ModuleContext;
+  readonly scheduler: Scheduler;
+  sealStatus(): SealStatus;
+  /** Stops the scheduler (after the job in hand) and the timers that write; idempotent. */
+  halt(): Promise<void>;
+  /** Stops everything and closes the app (not the store). */
   close(): Promise<void>;
 }
 
@@ -85,7 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const clock = options.clock ?? systemClock;
   // Announce first, then look for a rekey or rotation: see data-dir-locks.ts.
   const withdraw = announceServer(options.dataDir);
-  let store: Store | undefined;
+  let store: ProbedStore | undefined;
   try {
     assertNoKeyOperation(options.dataDir);
     store = await openStore(options.dataDir, options.databaseUrl);
@@ -94,33 +129,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const material = readRootKeyMaterial(options.dataDir);
     await assertMaterialIsCurrent(store, material);
     const provider = keyProviderFor(options.dataDir, material);
-    const running =
-      material.descriptor?.seal === 'shamir'
-        ? await startSealed(options, store, material.descriptor, clock)
-        : await startUnsealed(options, store, provider, clock);
-    const opened = store;
+    const current: { running?: Started } = {};
+    const health = createStoreHealth({
+      store,
+      clock,
+      // The log of the app answering now (sealed, then full), once there is one.
+      log: () => current.running?.app.log ?? silentLogger,
+      ...(options.storeProbeMs === undefined ? {} : { intervalMs: options.storeProbeMs }),
+    });
+    const gate = createServingGate({ store: () => health.status() });
+    const wiring: Wiring = { store: health.store, health, gate, clock };
+    const started =
+      material.descriptor?.seal === 'shamir' ? await startSealed(options, material.descriptor, wiring) : await startUnsealed(options, provider, wiring);
+    current.running = started;
+    health.start();
+    const shutdown = shutdownOf({ running: started, store, health, gate, withdraw });
     return {
-      sealStatus: () => running.sealStatus(),
+      storeHealth: health,
+      shutdown,
+      sealStatus: () => started.sealStatus(),
       get url() {
-        return running.url;
+        return started.url;
       },
       get app() {
-        return running.app;
+        return started.app;
       },
       get ctx() {
-        return running.ctx;
+        return started.ctx;
       },
       get scheduler() {
-        return running.scheduler;
+        return started.scheduler;
       },
-      async close() {
-        try {
-          await running.close();
-          await opened.close();
-        } finally {
-          withdraw();
-        }
-      },
+      close: async () => void (await shutdown(defaultShutdownTimeoutMs)),
     };
   } catch (error) {
     await store?.close();
@@ -129,8 +169,67 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 }
 
+/**
+ * The bounded shutdown (see `RunningServer.shutdown`). Wall-clock time on purpose: the bound
+ * is about this process, not about the grants' clock.
+ */
+function shutdownOf(parts: { running: Started; store: Store; health: StoreHealth; gate: ServingGate; withdraw: () => void }) {
+  let done: Promise<ShutdownReport> | undefined;
+  const run = async (timeoutMs: number): Promise<ShutdownReport> => {
+    const { running, gate } = parts;
+    const deadline = Date.now() + timeoutMs;
+    gate.stop();
+    parts.health.stop();
+    const halted = running.halt();
+    const requestsDone = await gate.drained(timeoutMs);
+    const jobDone = await within(halted, deadline - Date.now());
+    if (!requestsDone || !jobDone) {
+      const stillRunning = gate.inFlight();
+      running.app.log.warn(
+        { requests: stillRunning, job: jobDone ? 'none' : 'still running' },
+        `shutdown: ${timeoutMs / 1000}s passed (BREAKGLASS_SHUTDOWN_TIMEOUT) with work still running; exiting anyway: ` +
+          'the state is in the store, and the next instance claims the unfinished jobs again',
+      );
+      parts.withdraw();
+      return { drained: false, stillRunning };
+    }
+    try {
+      await running.close();
+      await parts.store.close();
+    } finally {
+      parts.withdraw();
+    }
+    return { drained: true, stillRunning: [] };
+  };
+  return (timeoutMs: number) => (done ??= run(timeoutMs));
+}
+
+/** Did `work` settle within `ms`? */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  const settled = work.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What both seals wire the same way: the guarded store, its monitor, the door, the clock. */
+interface Wiring {
+  readonly store: Store;
+  readonly health: StoreHealth;
+  readonly gate: ServingGate;
+  readonly clock: Clock;
+}
+
 /** Seals that open at start: the key file, a passphrase, an HSM. */
-async function startUnsealed(options: ServerOptions, store: Store, provider: KeyProvider, clock: Clock): Promise<RunningServer> {
+async function startUnsealed(options: ServerOptions, provider: KeyProvider, wiring: Wiring): Promise<Started> {
+  const { store } = wiring;
   const rootKey = await provider.unseal(options.unsealInputs ?? {});
   await assertKeyMatchesStore(store, rootKey);
   const status: SealStatus = { sealed: false, mode: provider.mode, threshold: null, shares: null, progress: 0 };
@@ -138,7 +237,7 @@ async function startUnsealed(options: ServerOptions, store: Store, provider: Key
     status: () => status,
     unseal: () => Promise.reject(new AppError('conflict', `this server's root key is sealed with ${provider.mode}, not unseal shares; it was unsealed at start`)),
   };
-  const parts = await assemble(options, store, rootKey, clock, { mode: provider.mode, ...provider.describe }, gate);
+  const parts = await assemble(options, wiring, rootKey, { mode: provider.mode, ...provider.describe }, gate);
   let url: string;
   try {
     url = await parts.app.listen({ port: options.port, host: options.host });
@@ -147,21 +246,22 @@ async function startUnsealed(options: ServerOptions, store: Store, provider: Key
     throw error;
   }
   parts.start();
-  return { url, app: parts.app, ctx: parts.ctx, scheduler: parts.scheduler, sealStatus: () => status, close: () => parts.stop() };
+  return { url, app: parts.app, ctx: parts.ctx, scheduler: parts.scheduler, sealStatus: () => status, halt: () => parts.halt(), close: () => parts.stop() };
 }
 
 /** The shamir seal: listen sealed, wire everything once the shares are in. */
-async function startSealed(options: ServerOptions, store: Store, descriptor: ShamirDescriptor, clock: Clock): Promise<RunningServer> {
+async function startSealed(options: ServerOptions, descriptor: ShamirDescriptor, wiring: Wiring): Promise<Started> {
   const sealed = await startSealedServer({
     host: options.host,
     port: options.port,
     logger: options.logger ?? { level: 'info' },
     descriptor,
-    clock,
+    clock: wiring.clock,
     tls: options.tls,
+    gate: wiring.gate,
     async assemble(rootKey, summary, gate) {
-      await assertKeyMatchesStore(store, rootKey);
-      return assemble(options, store, rootKey, clock, { ...summary }, gate);
+      await assertKeyMatchesStore(wiring.store, rootKey);
+      return assemble(options, wiring, rootKey, { ...summary }, gate);
     },
   });
   const unsealed = () => {
@@ -181,6 +281,7 @@ async function startSealed(options: ServerOptions, store: Store, descriptor: Sha
       return unsealed().scheduler;
     },
     sealStatus: () => sealed.session.status(),
+    halt: async () => sealed.assembled()?.halt(),
     close: () => sealed.close(),
   };
 }
@@ -191,12 +292,13 @@ async function startSealed(options: ServerOptions, store: Store, descriptor: Sha
  */
 async function assemble(
   options: ServerOptions,
-  store: Store,
+  wiring: Wiring,
   rootKey: Buffer,
-  clock: Clock,
   unsealDetails: Readonly<Record<string, unknown>>,
   seal: SealGate,
 ): Promise<Assembled> {
+  // The guarded store: once the store is lost, no transaction starts (store-health.ts).
+  const { store, clock } = wiring;
   const drivers = await loadConnectorDrivers();
   const vault = createVault(rootKey);
   const audit = await openAuditLog(store, vault, clock);
@@ -225,6 +327,7 @@ async function assemble(
     version,
     seal,
     tls: options.tls,
+    gate: wiring.gate,
   });
   log = app.log;
   const scheduler = createScheduler({
@@ -238,6 +341,12 @@ async function assemble(
   });
   schedulerRef.current = scheduler;
   let checkpointTimer: NodeJS.Timeout | undefined;
+  let halted: Promise<void> | undefined;
+  const halt = () =>
+    (halted ??= (async () => {
+      clearInterval(checkpointTimer);
+      await scheduler.stop();
+    })());
   return {
     ctx,
     app,
@@ -245,15 +354,20 @@ async function assemble(
     start() {
       // Checkpoints are signed at least every second of activity, also when activity stops.
       checkpointTimer = setInterval(() => {
+        if (wiring.health.status().state !== 'ok') return; // the monitor has said why, once
         store.transaction((tx) => audit.checkpoint(tx)).catch((error: unknown) => {
           log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'audit checkpoint failed');
         });
       }, 1_000);
       scheduler.start();
+      // A lost store is terminal: nothing runs on it any more; /healthz and /readyz still answer.
+      wiring.health.onLost(() => {
+        halt().catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'stopping the scheduler failed'));
+      });
     },
+    halt,
     async stop() {
-      clearInterval(checkpointTimer);
-      await scheduler.stop();
+      await halt();
       await app.close();
       await store.transaction((tx) => audit.checkpoint(tx)).catch(() => false);
     },

@@ -22,6 +22,11 @@ export type ErrorCode =
   | 'crypto'
   /** The root key is sealed: the server answers only seal status and unseal until k shares arrive. */
   | 'sealed'
+  /**
+   * The store cannot be trusted with a write now (full, read-only, unreachable) or is gone (its
+   * file removed or replaced under the server): nothing that hands out or changes access runs.
+   */
+  | 'store_unavailable'
   | 'internal';
 
 export class AppError extends Error {

@@ -18,5 +18,6 @@ export const errorStatus: Record<ErrorCode, number> = {
   integrity: 500,
   crypto: 500,
   sealed: 503,
+  store_unavailable: 503,
   internal: 500,
 };

@@ -17,6 +17,7 @@ import { recordRefusal, refusalCodes } from '../modules/audit/refusals.js';
 import type { ModuleContext } from '../modules/context.js';
 import { authenticate } from '../modules/identity/identity.js';
 import type { SealGate } from '../ports/index.js';
+import { sendError } from './error-body.js';
 import { errorStatus } from './error-status.js';
 import { defaultHttpLimits, jsonNesting, listenerOptions, type ClientLimiter, type HttpLimits, type RateLimit, type TlsMaterial } from './limits.js';
 import { auditRoutes } from './routes/audit-routes.js';
@@ -25,6 +26,7 @@ import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
+import type { ServingGate } from './serving-gate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,11 +46,12 @@ export interface HttpDeps {
   readonly limits?: Partial<HttpLimits>;
   /** Serve HTTPS with this certificate and key. */
   readonly tls?: TlsMaterial | undefined;
+  /** The server's door: shutdown and store health (serving-gate.ts); none in unit tests. */
+  readonly gate?: ServingGate;
 }
 
 export type App = FastifyInstance;
 
-const sendError = (code: string, message: string, path?: string) => ({ error: { code, message, ...(path ? { path } : {}) } });
 
 /** The routes that take a large body; every other one takes `bodyLimit` (a few KiB are plenty). */
 const largeBodyRoutes = new Set(['/v1/apply']);
@@ -133,6 +136,7 @@ const selfRecording = /^POST \/v1\/grants\/:id\/(reveal|shares)$/;
 export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   const limits = { ...defaultHttpLimits, ...deps.limits };
   const app = await createApp({ logger: deps.logger, limits, tls: deps.tls });
+  deps.gate?.install(app);
   app.decorateRequest('actor', undefined);
   const onBurst = (burst: Burst) =>
     recordRateLimited({ ...deps.ctx, log: app.log }, burst).catch((error: unknown) => {
@@ -156,6 +160,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const store = deps.gate?.store() ?? { state: 'ok' };
+    if (store.state !== 'ok') return reply.status(503).send({ status: 'unavailable', reason: `store-${store.state}`, detail: store.detail });
     const ok = await deps.ready().catch(() => false);
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
   });
@@ -209,10 +215,12 @@ export async function buildSealedHttpApp(deps: {
   seal: SealGate;
   logger: FastifyServerOptions['logger'];
   limits?: Partial<HttpLimits>;
+  gate?: ServingGate;
 }): Promise<App> {
   const limits = { ...defaultHttpLimits, ...deps.limits };
   // Sealed, the audit chain cannot be written (its signing key is sealed too): a burst is logged.
   const app = await createApp({ logger: deps.logger, limits, tls: undefined });
+  deps.gate?.install(app);
   const onBurst = (burst: Burst) => Promise.resolve(app.log.warn(burst, 'rate limit exceeded'));
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', (_request, reply) => reply.status(503).send({ status: 'sealed' }));

@@ -24,6 +24,35 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * What is wrong with the store itself, as opposed to one unit of work: it cannot take a write
+ * (disk full, read-only, I/O error), it cannot be reached (PostgreSQL down), or it is `lost` —
+ * the SQLite file the server opened was removed or replaced under it (terminal).
+ */
+export type StoreFault = 'unwritable' | 'unreachable' | 'lost';
+
+/** A fault and what it is, for the operator: no secret, no path outside the data directory. */
+export interface StoreCondition {
+  readonly fault: StoreFault;
+  readonly detail: string;
+}
+
+/** The store's own view of its health, for the monitor in src/modules/store-health. */
+export interface StoreHealthProbe {
+  /**
+   * A cheap check that the store is the one opened and takes a write (a heartbeat row);
+   * undefined when it does. Never throws.
+   */
+  probe(): Promise<StoreCondition | undefined>;
+  /** What a failed transaction says about the store itself; undefined for an ordinary failure. */
+  diagnose(error: unknown): StoreCondition | undefined;
+}
+
+/** A store that can say whether it is healthy (both dialects' `create*` return one). */
+export interface ProbedStore extends Store {
+  readonly health: StoreHealthProbe;
+}
+
 export interface StoreTx {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;

@@ -1,11 +1,12 @@
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { Store } from '../ports/index.js';
+import type { ProbedStore } from '../ports/index.js';
 import { storeApplicationName } from './application-name.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { kyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
+import { postgresHealth, sqliteHealth, sqliteIdentity } from './store-health.js';
 
 /** How long a SQLite writer waits for another process's write lock before giving up. */
 const sqliteBusyTimeoutMs = 5_000;
@@ -19,9 +20,12 @@ const int8Oid = 20;
  * @param file path of the database file, or `':memory:'` for tests
  * @example const store = await createSqliteStore(join(dataDir, 'breakglass.db'));
  */
-export async function createSqliteStore(file: string): Promise<Store> {
+export async function createSqliteStore(file: string): Promise<ProbedStore> {
   const database = new SqliteDatabase(file, { timeout: sqliteBusyTimeoutMs });
+  let identity: ReturnType<typeof sqliteIdentity> | undefined;
   try {
+    // Right after the open: the file at the path now is the one SQLite holds.
+    if (file !== ':memory:') identity = sqliteIdentity(file);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = FULL');
     database.pragma('foreign_keys = ON');
@@ -31,7 +35,10 @@ export async function createSqliteStore(file: string): Promise<Store> {
     throw error;
   }
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
-  return kyselyStore(db, 'sqlite');
+  const present = identity ?? { check: () => undefined, assertPresent: () => undefined };
+  // Every transaction first checks that the file is still there: nothing is written into a
+  // deleted database (see store-health.ts).
+  return kyselyStore(db, 'sqlite', { health: sqliteHealth(db, present), beforeTransaction: () => present.assertPresent() });
 }
 
 const parseInt8 = (value: string): number => Number(value);
@@ -51,7 +58,7 @@ const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
  * @param options.applicationName PostgreSQL `application_name` (default `breakglass-store`)
  * @example const store = await createPostgresStore('postgres://breakglass@db/breakglass', { poolSize: 20 });
  */
-export async function createPostgresStore(url: string, options: { poolSize?: number; applicationName?: string } = {}): Promise<Store> {
+export async function createPostgresStore(url: string, options: { poolSize?: number; applicationName?: string } = {}): Promise<ProbedStore> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -63,5 +70,5 @@ export async function createPostgresStore(url: string, options: { poolSize?: num
   // kill the process. The pool discards the client and the next query reports the failure.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return kyselyStore(db, 'postgres');
+  return kyselyStore(db, 'postgres', { health: postgresHealth(db) });
 }

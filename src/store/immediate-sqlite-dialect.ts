@@ -25,7 +25,26 @@ export class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #database: SqliteDialectConfig['database'];
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#database = config.database;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  /**
+   * Why: on SQLITE_FULL, SQLITE_IOERR and the like SQLite may already have rolled the
+   * transaction back itself (a failed COMMIT, a failed statement). Kysely then calls ROLLBACK
+   * anyway, which fails with "cannot rollback - no transaction is active" — and that error
+   * replaces the real one (disk full, read-only) in what the caller sees and logs.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // better-sqlite3 says whether a transaction is open; Kysely's structural type omits it.
+    if ((this.#database as { inTransaction?: boolean }).inTransaction === false) return;
+    await super.rollbackTransaction(connection);
   }
 }

@@ -1,7 +1,7 @@
 import { Migrator } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import { AppError } from '../errors/index.js';
-import type { Store, StoreTx } from '../ports/index.js';
+import type { ProbedStore, Store, StoreHealthProbe, StoreTx } from '../ports/index.js';
 import { auditRepository } from './audit-repository.js';
 import { catalogRepository } from './catalog-repository.js';
 import { grantRepository } from './grant-repository.js';
@@ -17,17 +17,29 @@ import { userRepository } from './user-repository.js';
  * The `Store` over an open Kysely instance, after bringing its schema up to date. Every
  * repository is built from the transaction handle only, so no write can escape the
  * transaction it belongs to (invariant I2).
+ *
+ * @param options.beforeTransaction runs before each transaction and throws to refuse it (the
+ *   SQLite store checks that its file is still the one it opened)
  */
-export async function kyselyStore(db: Kysely<Database>, dialect: Store['dialect']): Promise<Store> {
+export async function kyselyStore(
+  db: Kysely<Database>,
+  dialect: Store['dialect'],
+  options: { health: StoreHealthProbe; beforeTransaction?: () => void },
+): Promise<ProbedStore> {
   try {
     await migrate(db);
   } catch (error) {
     await db.destroy();
     throw error;
   }
+  const before = options.beforeTransaction ?? (() => undefined);
   return {
     dialect,
-    transaction: (work) => db.transaction().execute((trx) => work(storeTx(trx, dialect))),
+    health: options.health,
+    transaction: async (work) => {
+      before();
+      return db.transaction().execute((trx) => work(storeTx(trx, dialect)));
+    },
     close: () => db.destroy(),
   };
 }

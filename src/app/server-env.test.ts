@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { serverEnv } from './server-env.js';
+
+describe('server environment', () => {
+  it('shutdown: BREAKGLASS_SHUTDOWN_TIMEOUT is a duration, 20s by default, at most 1h', () => {
+    expect(serverEnv({}).shutdownTimeoutMs).toBe(20_000);
+    expect(serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '' }).shutdownTimeoutMs).toBe(20_000);
+    expect(serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '45s' }).shutdownTimeoutMs).toBe(45_000);
+    expect(serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '2m' }).shutdownTimeoutMs).toBe(120_000);
+    expect(() => serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '20' })).toThrow('BREAKGLASS_SHUTDOWN_TIMEOUT: must be a duration such as 20s or 2m, at most 1h');
+    expect(() => serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '2d' })).toThrow('at most 1h');
+  });
+});
