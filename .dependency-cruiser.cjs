@@ -46,6 +46,7 @@ module.exports = {
     // (src/connectors/lib/passwords.ts), valid on every target type.
     only('connectors', ['ports', 'domain', 'errors', 'crypto']),
     only('notify', ['ports', 'domain', 'errors']),
+    only('journal', ['ports', 'domain', 'errors']),
     only('scheduler', ['modules', 'ports', 'domain', 'errors']),
     // The contract of the HTTP API: one schema per request and answer, shared by the server
     // (validation, OpenAPI) and the CLI (answers, read tolerantly). ports: the seal modes.

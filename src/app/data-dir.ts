@@ -16,6 +16,8 @@ export function dataDirPaths(dataDir: string) {
     rootKey: join(dataDir, materialFiles.keyFile),
     database: join(dataDir, 'breakglass.db'),
     instanceId: join(dataDir, 'instance-id'),
+    /** Revocations done while the store could not be written, until the chain has them. */
+    revocationJournal: join(dataDir, 'revocation-journal'),
   } as const;
 }
 

@@ -8,6 +8,9 @@ import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type
 import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
+import { createExpiryWatch } from '../modules/offline-revocation/expiry-watch.js';
+import { createOfflineRevoker } from '../modules/offline-revocation/offline-revoker.js';
+import { openRevocationJournal } from '../journal/revocation-journal.js';
 import { createStoreHealth, type StoreHealth } from '../modules/store-health/store-health.js';
 import { createVault } from '../modules/vault/vault.js';
 import { systemClock, type Clock, type ConnectorFactory, type KeyProvider, type ProbedStore, type SealGate, type SettingsContext, type SealStatus, type Store, type UnsealInputs } from '../ports/index.js';
@@ -18,7 +21,7 @@ import { keyProviderFor } from '../root-key/key-providers.js';
 import { openAuditLog } from '../root-key/open-audit-log.js';
 import { settingKeys } from '../root-key/settings-keys.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
-import { instanceIdentity, isInitialised, secureDataDir } from './data-dir.js';
+import { dataDirPaths, instanceIdentity, isInitialised, secureDataDir } from './data-dir.js';
 import { openStore } from './open-store.js';
 import { defaultShutdownTimeoutMs } from './server-env.js';
 import { startSealedServer, type Assembled } from './sealed-server.js';
@@ -306,6 +309,9 @@ async function assemble(
   // The logger and the scheduler exist only once the app does; the context reaches them late.
   let log: Logger = silentLogger;
   const schedulerRef: { current?: Scheduler } = {};
+  // What to revoke, and where to keep the evidence, if the store stops taking writes.
+  const watch = createExpiryWatch();
+  const journal = openRevocationJournal(dataDirPaths(options.dataDir).revocationJournal);
   const ctx: ModuleContext = {
     store,
     clock,
@@ -318,8 +324,9 @@ async function assemble(
     wake: () => schedulerRef.current?.wake(),
     quorum: createQuorumPool(),
     accountLocks: createKeyedMutex(),
-    grantObservers: [],
+    grantObservers: [watch.observer],
   };
+  const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
   const app = await buildHttpApp({
     ctx,
     ready: () => store.transaction(async (tx) => (await tx.settings.get(settingKeys.auditPublicKey)) !== undefined),
@@ -341,12 +348,15 @@ async function assemble(
   });
   schedulerRef.current = scheduler;
   let checkpointTimer: NodeJS.Timeout | undefined;
+  let offlineTimer: NodeJS.Timeout | undefined;
+  let offlineRound: Promise<void> = Promise.resolve();
   let halted: Promise<void> | undefined;
   const halt = () =>
     (halted ??= (async () => {
       clearInterval(checkpointTimer);
       await scheduler.stop();
     })());
+  await watch.load(store);
   return {
     ctx,
     app,
@@ -360,6 +370,12 @@ async function assemble(
         });
       }, 1_000);
       scheduler.start();
+      // Revocation that does not wait for the store (modules/offline-revocation); one round at a time.
+      offlineTimer = setInterval(() => {
+        offlineRound = offlineRound
+          .then(() => offline.tick())
+          .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'offline revocation round failed'));
+      }, 500);
       // A lost store is terminal: nothing runs on it any more; /healthz and /readyz still answer.
       wiring.health.onLost(() => {
         halt().catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'stopping the scheduler failed'));
@@ -368,6 +384,9 @@ async function assemble(
     halt,
     async stop() {
       await halt();
+      clearInterval(offlineTimer);
+      await offlineRound;
+      journal.close();
       await app.close();
       await store.transaction((tx) => audit.checkpoint(tx)).catch(() => false);
     },

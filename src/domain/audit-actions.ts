@@ -27,6 +27,8 @@ export const auditActions = [
   'grant.reveal-refused',
   'grant.share-presented',
   'grant.share-refused',
+  // A credential disabled on its target while the store could not be written (replayed from the journal).
+  'grant.offline-disabled',
   // The catalog and its objects: one event per created, changed or removed object, with a diff.
   'catalog.applied',
   'target.created',

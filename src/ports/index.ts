@@ -2,3 +2,4 @@ export * from './clock.js';
 export * from './connector.js';
 export * from './store.js';
 export * from './key-provider.js';
+export * from './revocation-journal.js';

@@ -11,29 +11,18 @@ import { LDAP_ALREADY_EXISTS, LDAP_INVALID_CREDENTIALS, LDAP_NO_SUCH_OBJECT, res
 import { parseGeneralizedTime } from './ldap-names.js';
 import type { LdapTransport } from './ldap-transport.js';
 import { sshaHash } from './ssha.js';
+import { POWER_ATTRIBUTES, type LdapAccount, type TakeOverCheck } from './ldap-account.js';
+
+export type { LdapAccount, TakeOverCheck } from './ldap-account.js';
 
 /** ppolicy's "locked until an administrator unlocks it" value (slapo-ppolicy(5)). */
 const LOCKED_FOREVER = '000001010000Z';
 /** A pwdEndTime long past: the second, independent bar (enforced even with pwdLockout FALSE). */
 const ENDED = '19700101000000Z';
 /** Attributes that give an entry power of its own besides binding (see ldap-adopt.ts). */
-export const POWER_ATTRIBUTES = ['member', 'uniqueMember', 'memberUid', 'memberOf', 'authzTo'] as const;
 const ACCOUNT_ATTRIBUTES = ['userPassword', 'pwdAccountLockedTime', 'pwdEndTime', 'pwdStartTime', ...POWER_ATTRIBUTES];
 
 /** An account's password values, ppolicy state and power attributes, as read by the admin. */
-export interface LdapAccount {
-  readonly passwords: readonly Buffer[];
-  readonly locked: boolean;
-  /** Locked with ppolicy's administrator-only value, not a lockout that expires by itself. */
-  readonly lockedForever: boolean;
-  readonly start: Date | undefined;
-  readonly end: Date | undefined;
-  /** How many values each of POWER_ATTRIBUTES has. */
-  readonly powers: Readonly<Record<(typeof POWER_ATTRIBUTES)[number], number>>;
-}
-
-/** Throws when staging may not take over `existing` (an entry someone else made): ldap-adopt.ts. */
-export type TakeOverCheck = (existing: LdapAccount) => void;
 
 /** What stage creates, and what it checks before writing to an entry that is already there. */
 export interface Creation {

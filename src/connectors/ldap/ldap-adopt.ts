@@ -5,7 +5,7 @@
  * `adopt: true`; an entry Breakglass staged is locked between grants and has none of these.
  */
 import { reservedLogin, unadoptedLogin } from '../lib/adopt.js';
-import type { LdapAccount, TakeOverCheck } from './ldap-admin.js';
+import type { LdapAccount, TakeOverCheck } from './ldap-account.js';
 import { mayAlias, type ParsedDn } from './ldap-dn.js';
 import { reservedWhy, SERVER_TREES } from './ldap-spec.js';
 
