@@ -238,6 +238,7 @@ async function assemble(
   });
   schedulerRef.current = scheduler;
   let checkpointTimer: NodeJS.Timeout | undefined;
+  let unlisten: (() => void) | undefined;
   return {
     ctx,
     app,
@@ -249,10 +250,13 @@ async function assemble(
           log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'audit checkpoint failed');
         });
       }, 1_000);
+      // PostgreSQL: a job a peer schedules or puts back wakes this scheduler at once (the poll stays as the fallback).
+      unlisten = store.onJobsChanged?.(() => scheduler.wake());
       scheduler.start();
     },
     async stop() {
       clearInterval(checkpointTimer);
+      unlisten?.();
       await scheduler.stop();
       await app.close();
       await store.transaction((tx) => audit.checkpoint(tx)).catch(() => false);

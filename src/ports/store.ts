@@ -22,6 +22,12 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Calls `listener` when another instance (or this one) schedules or puts back a job, with its
+   * due time when known; returns the unsubscribe. PostgreSQL only (`LISTEN/NOTIFY`); absent on
+   * SQLite, where one process owns the file and the poll suffices. A hint, never the schedule.
+   */
+  onJobsChanged?(listener: (dueAt: Date | undefined) => void): () => void;
 }
 
 export interface StoreTx {
