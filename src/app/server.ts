@@ -4,7 +4,6 @@ import { AppError } from '../errors/index.js';
 import { buildHttpApp, type App } from '../http/http-app.js';
 import type { TlsMaterial } from '../http/limits.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
-import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createVault } from '../modules/vault/vault.js';
@@ -214,7 +213,6 @@ async function assemble(
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
     wake: () => schedulerRef.current?.wake(),
-    quorum: createQuorumPool(),
     accountLocks: createKeyedMutex(),
     grantObservers: [],
   };

@@ -36,6 +36,7 @@ export interface StoreTx {
   readonly catalog: CatalogRepository;
   readonly grants: GrantRepository;
   readonly jobs: JobRepository;
+  readonly pendingShares: PendingShareRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   /** Root key rotation only (src/root-key). */
@@ -264,6 +265,31 @@ export interface JobRepository {
   nextDueAt(): Promise<Date | undefined>;
   /** The jobs of one grant or account. */
   findFor(subject: GrantId | AccountId): Promise<JobRecord[]>;
+}
+
+/** A custodian's share held for a grant awaiting its quorum. */
+export interface PendingShare {
+  readonly grantId: GrantId;
+  readonly holder: string;
+  /** Sealed under the root key, bound to the grant, the holder and the key generation: never in clear. */
+  readonly sealed: string;
+  readonly presentedAt: Date;
+}
+
+/**
+ * Shares presented for grants awaiting their quorum, shared by every instance. `hold` and
+ * `drop` lock the grant row first (PostgreSQL; SQLite's write transaction already excludes
+ * other writers), so presentations, the release and the end of a window on one grant happen
+ * one after another: exactly one presentation sees the threshold, and no share outlives its
+ * request.
+ */
+export interface PendingShareRepository {
+  /** Holds a share; returns how many the grant holds now, or `undefined` when this holder already holds one. */
+  hold(share: PendingShare): Promise<number | undefined>;
+  /** The grant's shares, in the order presented. */
+  list(grantId: GrantId): Promise<PendingShare[]>;
+  /** Wipes the grant's shares; returns whose they were, in the order presented. */
+  drop(grantId: GrantId): Promise<string[]>;
 }
 
 export interface AuditEventRecord {
