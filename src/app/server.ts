@@ -5,7 +5,6 @@ import { buildHttpApp, type App } from '../http/http-app.js';
 import { createServingGate, type ServingGate } from '../http/serving-gate.js';
 import type { TlsMaterial } from '../http/limits.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
-import { createQuorumPool } from '../modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createExpiryWatch } from '../modules/offline-revocation/expiry-watch.js';
@@ -322,7 +321,6 @@ async function assemble(
     retry: options.retry ?? defaultRetryPolicy,
     log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
     wake: () => schedulerRef.current?.wake(),
-    quorum: createQuorumPool(),
     accountLocks: createKeyedMutex(),
     grantObservers: [watch.observer],
   };
@@ -350,10 +348,12 @@ async function assemble(
   let checkpointTimer: NodeJS.Timeout | undefined;
   let offlineTimer: NodeJS.Timeout | undefined;
   let offlineRound: Promise<void> = Promise.resolve();
+  let unlisten: (() => void) | undefined;
   let halted: Promise<void> | undefined;
   const halt = () =>
     (halted ??= (async () => {
       clearInterval(checkpointTimer);
+      unlisten?.();
       await scheduler.stop();
     })());
   await watch.load(store);
@@ -369,6 +369,8 @@ async function assemble(
           log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'audit checkpoint failed');
         });
       }, 1_000);
+      // PostgreSQL: a job a peer schedules or puts back wakes this scheduler at once (the poll stays as the fallback).
+      unlisten = store.onJobsChanged?.(() => scheduler.wake());
       scheduler.start();
       // Revocation that does not wait for the store (modules/offline-revocation); one round at a time.
       offlineTimer = setInterval(() => {

@@ -1,6 +1,5 @@
 import type { Clock, ConnectorDriver, ConnectorFactory, Store } from '../ports/index.js';
 import type { AuditLog } from './audit/audit-log.js';
-import type { QuorumPool } from './custodians/quorum-pool.js';
 import type { GrantObserver } from './grants/grant-observer.js';
 import type { KeyedMutex } from './lib/keyed-mutex.js';
 import type { Vault } from './vault/vault.js';
@@ -27,8 +26,6 @@ export interface ModuleContext {
   /** Tells the scheduler that a job became due earlier than it planned for. */
   readonly wake: () => void;
   readonly retry: RetryPolicy;
-  /** Custodians' shares presented for grants, in memory only. */
-  readonly quorum: QuorumPool;
   /** Serializes changes of one account's secret (stage, rotate) within this process. */
   readonly accountLocks: KeyedMutex;
   /**

@@ -22,6 +22,12 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Calls `listener` when another instance (or this one) schedules or puts back a job, with its
+   * due time when known; returns the unsubscribe. PostgreSQL only (`LISTEN/NOTIFY`); absent on
+   * SQLite, where one process owns the file and the poll suffices. A hint, never the schedule.
+   */
+  onJobsChanged?(listener: (dueAt: Date | undefined) => void): () => void;
 }
 
 /**
@@ -59,6 +65,7 @@ export interface StoreTx {
   readonly catalog: CatalogRepository;
   readonly grants: GrantRepository;
   readonly jobs: JobRepository;
+  readonly pendingShares: PendingShareRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   /** Root key rotation only (src/root-key). */
@@ -287,6 +294,31 @@ export interface JobRepository {
   nextDueAt(): Promise<Date | undefined>;
   /** The jobs of one grant or account. */
   findFor(subject: GrantId | AccountId): Promise<JobRecord[]>;
+}
+
+/** A custodian's share held for a grant awaiting its quorum. */
+export interface PendingShare {
+  readonly grantId: GrantId;
+  readonly holder: string;
+  /** Sealed under the root key, bound to the grant, the holder and the key generation: never in clear. */
+  readonly sealed: string;
+  readonly presentedAt: Date;
+}
+
+/**
+ * Shares presented for grants awaiting their quorum, shared by every instance. `hold` and
+ * `drop` lock the grant row first (PostgreSQL; SQLite's write transaction already excludes
+ * other writers), so presentations, the release and the end of a window on one grant happen
+ * one after another: exactly one presentation sees the threshold, and no share outlives its
+ * request.
+ */
+export interface PendingShareRepository {
+  /** Holds a share; returns how many the grant holds now, or `undefined` when this holder already holds one. */
+  hold(share: PendingShare): Promise<number | undefined>;
+  /** The grant's shares, in the order presented. */
+  list(grantId: GrantId): Promise<PendingShare[]>;
+  /** Wipes the grant's shares; returns whose they were, in the order presented. */
+  drop(grantId: GrantId): Promise<string[]>;
 }
 
 export interface AuditEventRecord {

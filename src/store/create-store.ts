@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { ProbedStore } from '../ports/index.js';
 import { storeApplicationName } from './application-name.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
+import { jobNotifications } from './job-notifications.js';
 import { kyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import { postgresHealth, sqliteHealth, sqliteIdentity } from './store-health.js';
@@ -52,6 +53,7 @@ const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
 /**
  * Opens (and migrates) the PostgreSQL store over a connection pool. `int8` columns are parsed
  * as JS numbers for this pool only (timestamps are epoch ms, far below 2^53), never globally.
+ * `onJobsChanged` listens on a dedicated connection for peers' job wake-ups (LISTEN/NOTIFY).
  *
  * @param url a libpq connection URL
  * @param options.poolSize maximum pool connections (default 10)
@@ -70,5 +72,15 @@ export async function createPostgresStore(url: string, options: { poolSize?: num
   // kill the process. The pool discards the client and the next query reports the failure.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return kyselyStore(db, 'postgres', { health: postgresHealth(db) });
+  const store = await kyselyStore(db, 'postgres', { health: postgresHealth(db) });
+  // One more connection, opened with the first subscriber only (operator commands never listen).
+  const notifications = jobNotifications({ connectionString: url, application_name: options.applicationName ?? storeApplicationName });
+  return {
+    ...store,
+    onJobsChanged: (listener) => notifications.subscribe(listener),
+    async close() {
+      await notifications.close();
+      await store.close();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { asAccountId, asGrantId, asJobId } from '../domain/index.js';
 import type { JobKind, JobRecord, JobRepository, JobSpec, Store } from '../ports/index.js';
 import { fromMs, fromNullable, member, newId } from './columns.js';
 import type { Database, JobsTable } from './schema.js';
+import { jobsChannel } from './job-notifications.js';
 
 const jobKinds: readonly JobKind[] = ['expire', 'revoke', 'rotate', 'stage'];
 
@@ -20,6 +21,7 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
         .values({ id: newId('job_'), kind: job.kind, subject: subjectOf(job), due_at: job.dueAt.getTime() })
         .returningAll()
         .executeTakeFirstOrThrow();
+      await announce(trx, dialect, job.dueAt);
       return toJob(row);
     },
 
@@ -71,7 +73,9 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
         .where('id', '=', claim.id)
         .where('fence', '=', claim.fence)
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+      const retried = Number(result.numUpdatedRows) === 1;
+      if (retried) await announce(trx, dialect, dueAt);
+      return retried;
     },
 
     async release(owner, options = {}) {
@@ -80,8 +84,10 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
         options.otherLivesOf === undefined
           ? query.where('lease_owner', '=', owner)
           : query.where(sql<boolean>`substr(lease_owner, 1, ${options.otherLivesOf.length}) = ${options.otherLivesOf}`).where('lease_owner', '<>', owner);
-      const result = await query.executeTakeFirst();
-      return Number(result.numUpdatedRows);
+      const freed = Number((await query.executeTakeFirst()).numUpdatedRows);
+      // Freed leases are claimable now: peers take them over without waiting for their poll.
+      if (freed > 0) await announce(trx, dialect, undefined);
+      return freed;
     },
 
     /** The earliest instant at which some job becomes claimable (due and its lease over). */
@@ -98,6 +104,16 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
       return rows.map(toJob);
     },
   };
+}
+
+/**
+ * PostgreSQL: tells every listening instance (job-notifications.ts) that a job is due at `dueAt`
+ * (`undefined`: now). `pg_notify` is transactional: it is delivered at commit, never for a
+ * rolled-back schedule, so a peer never wakes for a job it cannot see yet.
+ */
+async function announce(trx: Transaction<Database>, dialect: Store['dialect'], dueAt: Date | undefined): Promise<void> {
+  if (dialect !== 'postgres') return;
+  await sql`select pg_notify(${jobsChannel}, ${String(dueAt?.getTime() ?? 0)})`.execute(trx);
 }
 
 /** The row keeps one `subject` column: a grant id for grant jobs, an account id for staging. */

@@ -7,6 +7,7 @@ import { catalogRepository } from './catalog-repository.js';
 import { grantRepository } from './grant-repository.js';
 import { jobRepository } from './job-repository.js';
 import { migrationProvider } from './migrations/migration-provider.js';
+import { pendingShareRepository } from './pending-share-repository.js';
 import type { Database } from './schema.js';
 import { sealedValueRepository } from './sealed-value-repository.js';
 import { settingsRepository } from './settings-repository.js';
@@ -51,6 +52,7 @@ function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx
     catalog: catalogRepository(trx, dialect),
     grants: grantRepository(trx),
     jobs: jobRepository(trx, dialect),
+    pendingShares: pendingShareRepository(trx, dialect),
     audit: auditRepository(trx, dialect),
     settings: settingsRepository(trx),
     sealedValues: sealedValueRepository(trx, dialect),

@@ -15,6 +15,7 @@ export interface Database {
   custodian_keys: CustodianKeysTable;
   grants: GrantsTable;
   jobs: JobsTable;
+  pending_shares: PendingSharesTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_head: AuditHeadTable;
@@ -160,6 +161,14 @@ export interface JobsTable {
   lease_until: number | null;
   /** Incremented by every claim (0008). */
   fence: Generated<number>;
+}
+
+/** Custodian shares presented for a grant awaiting its quorum (0009); sealed, never in clear. */
+export interface PendingSharesTable {
+  grant_id: string;
+  holder: string;
+  share_sealed: string;
+  presented_at: number;
 }
 
 export interface AuditEventsTable {

@@ -25,7 +25,6 @@ import { createAuditLog } from '../../src/modules/audit/audit-log.js';
 import { verifyStoredChain } from '../../src/modules/audit/audit-reader.js';
 import { applyCatalog, type ApplyResult } from '../../src/modules/catalog/apply-catalog.js';
 import type { Logger, ModuleContext, RetryPolicy } from '../../src/modules/context.js';
-import { createQuorumPool } from '../../src/modules/custodians/quorum-pool.js';
 import { jobHandlers } from '../../src/modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../../src/modules/lib/keyed-mutex.js';
 import { createVault } from '../../src/modules/vault/vault.js';
@@ -71,6 +70,8 @@ export interface TestBedOptions {
   readonly leaseMs?: number;
   /** The scheduler's heartbeat (real time); default off, so leases move only with the fake clock. */
   readonly heartbeatMs?: number;
+  /** The store (the bed closes it); default a fresh in-memory SQLite. */
+  readonly store?: Store;
 }
 
 /** The users every bed has; a catalog applied through `apply` declares them too. */
@@ -123,7 +124,7 @@ export interface TestBed {
 
 export async function createTestBed(options: TestBedOptions = {}): Promise<TestBed> {
   const clock = createFakeClock(options.start);
-  const store = await createSqliteStore(':memory:');
+  const store = options.store ?? (await createSqliteStore(':memory:'));
   try {
     return await assemble(options, clock, store);
   } catch (error) {
@@ -160,7 +161,6 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
     log,
     wake: () => void (wakes += 1),
     retry: options.retry ?? { baseMs: 1_000, maxMs: 60_000 },
-    quorum: createQuorumPool(),
     accountLocks: createKeyedMutex(),
     grantObservers: [],
   };

@@ -13,8 +13,7 @@ export async function expireGrant(ctx: ModuleContext, grantId: GrantId): Promise
     if (ctx.clock.now().getTime() < grant.expiresAt.getTime()) return;
     if (grant.state === 'awaiting-quorum') {
       // The custodians did not gather in time: the request expires; nothing was enabled.
-      await applyEvent(ctx, tx, grant, { type: 'quorum-expired' }, 'system', { presented: ctx.quorum.holders(grant.id) });
-      ctx.quorum.drop(grant.id);
+      await applyEvent(ctx, tx, grant, { type: 'quorum-expired' }, 'system', { presented: await tx.pendingShares.drop(grant.id) });
       return;
     }
     if (grant.state === 'active') await applyEvent(ctx, tx, grant, { type: 'expire' }, 'system');

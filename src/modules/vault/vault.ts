@@ -23,4 +23,5 @@ export const aad = {
   accountSecret: (id: AccountId, version: number) => `account:${id}:secret:v${version}`,
   auditSigningKey: () => 'settings:audit.signing-key',
   grantCredential: (id: GrantId) => `grant:${id}:credential`,
+  pendingShare: (id: GrantId, holder: string, keyGeneration: number) => `grant:${id}:share:${holder}:key-generation:${keyGeneration}`,
 } as const;

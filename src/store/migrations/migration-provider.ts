@@ -7,6 +7,7 @@ import { retiredCatalog } from './0005-retired-catalog.js';
 import { grantsByRequester } from './0006-grants-by-requester.js';
 import { stagedOn } from './0007-staged-on.js';
 import { jobFencing } from './0008-job-fencing.js';
+import { pendingShares } from './0009-pending-shares.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0006-grants-by-requester': grantsByRequester,
   '0007-staged-on': stagedOn,
   '0008-job-fencing': jobFencing,
+  '0009-pending-shares': pendingShares,
 };
 
 export const migrationProvider: MigrationProvider = {
