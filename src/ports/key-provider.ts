@@ -56,14 +56,16 @@ export interface SealGate {
 }
 
 /** The columns that hold values sealed under the root key. */
-export type SealedColumn = 'targets.admin_secret_sealed' | 'accounts.secret_sealed' | 'grants.credential_sealed' | 'settings.value';
+export type SealedColumn = 'targets.admin_secret_sealed' | 'accounts.secret_sealed' | 'grants.credential_sealed' | 'settings.value' | 'pending_shares.share_sealed';
 
 export interface SealedValueRecord {
   readonly column: SealedColumn;
   /** Row id (target, account, grant id) or, for settings, the setting key. */
   readonly id: string;
-  /** The account's secret version (part of its associated data); absent elsewhere. */
+  /** The account's secret version, or a pending share's custodian key generation (part of the associated data); absent elsewhere. */
   readonly version?: number;
+  /** A pending share's custodian (its row is grant id + holder). */
+  readonly holder?: string;
   readonly sealed: string;
 }
 

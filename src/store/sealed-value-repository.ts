@@ -5,7 +5,7 @@ import { storeApplicationName } from './application-name.js';
 import { affected } from './columns.js';
 
 /** Tables whose rows a rotation may rewrite. Audit tables are append-only and never hold a secret. */
-const sealedTables = ['targets', 'accounts', 'grants', 'settings'] as const;
+const sealedTables = ['targets', 'accounts', 'grants', 'settings', 'pending_shares'] as const;
 const skippedTables = new Set(['audit_events', 'audit_checkpoints', 'audit_head', 'kysely_migration', 'kysely_migration_lock']);
 /** The cheap filter; each hit is then parsed, so free text that merely mentions it is not counted. */
 const envelopeMarker = '%"alg":"A256GCM"%';
@@ -46,6 +46,18 @@ export function sealedValueRepository(trx: Transaction<Database>, dialect: Store
       }
       const grants = await trx.selectFrom('grants').select(['id', 'credential_sealed']).where('credential_sealed', 'is not', null).orderBy('id').execute();
       for (const row of grants) records.push({ column: 'grants.credential_sealed', id: row.id, sealed: row.credential_sealed ?? '' });
+      // Shares presented to a grant still waiting for its quorum, bound to the key generation.
+      const shares = await trx
+        .selectFrom('pending_shares as s')
+        .innerJoin('grants as g', 'g.id', 's.grant_id')
+        .innerJoin('custodian_keys as k', 'k.account_id', 'g.account_id')
+        .select(['s.grant_id', 's.holder', 's.share_sealed', 'k.generation'])
+        .orderBy('s.grant_id')
+        .orderBy('s.holder')
+        .execute();
+      for (const row of shares) {
+        records.push({ column: 'pending_shares.share_sealed', id: row.grant_id, holder: row.holder, version: Number(row.generation), sealed: row.share_sealed });
+      }
       if (settingKeys.length > 0) {
         const settings = await trx.selectFrom('settings').select(['key', 'value']).where('key', 'in', [...settingKeys]).orderBy('key').execute();
         for (const row of settings) records.push({ column: 'settings.value', id: row.key, sealed: row.value });
@@ -54,6 +66,10 @@ export function sealedValueRepository(trx: Transaction<Database>, dialect: Store
     },
 
     async replace(record, to) {
+      if (record.column === 'pending_shares.share_sealed') {
+        const query = trx.updateTable('pending_shares').set({ share_sealed: to }).where('grant_id', '=', record.id).where('holder', '=', record.holder ?? '').where('share_sealed', '=', record.sealed);
+        return affected(await query.executeTakeFirst()) === 1;
+      }
       return affected(await replaceQuery(trx, record.column, record.id, record.sealed, to).executeTakeFirst()) === 1;
     },
 
@@ -70,7 +86,7 @@ export function sealedValueRepository(trx: Transaction<Database>, dialect: Store
   };
 }
 
-function replaceQuery(trx: Transaction<Database>, column: SealedColumn, id: string, from: string, to: string) {
+function replaceQuery(trx: Transaction<Database>, column: Exclude<SealedColumn, 'pending_shares.share_sealed'>, id: string, from: string, to: string) {
   switch (column) {
     case 'targets.admin_secret_sealed':
       return trx.updateTable('targets').set({ admin_secret_sealed: to }).where('id', '=', id).where('admin_secret_sealed', '=', from);

@@ -41,6 +41,8 @@ function aadOf(record: SealedValueRecord): string {
       return aad.grantCredential(asGrantId(record.id));
     case 'settings.value':
       return aad.auditSigningKey();
+    case 'pending_shares.share_sealed':
+      return aad.pendingShare(asGrantId(record.id), record.holder ?? '', record.version ?? 0);
   }
 }
 
@@ -331,6 +333,30 @@ describe('rotate-root and rekey on the embedded store', () => {
     writeFileSync(join(dataDir, 'root-key.lock'), JSON.stringify({ pid: 2 ** 22 + 7, op: 'rotation' }));
     const started = await startServer({ dataDir, port: 0, host: '127.0.0.1', logger: false });
     await started.close();
+  });
+
+  it('a share presented to a grant still waiting for its quorum is rewrapped with the rest, bound to its grant, custodian and key generation', async () => {
+    const dataDir = tempDataDir();
+    await initDataDir({ dataDir });
+    const oldKey = loadKeyFile(join(dataDir, 'root.key'));
+    const db = new Database(join(dataDir, 'breakglass.db'));
+    // The rows a waiting dual-control grant has (foreign keys off: only the share matters here).
+    db.pragma('foreign_keys = OFF');
+    db.prepare("insert into custodian_keys (account_id, kid, public_key, threshold, shares, generation, created_at) values ('acc_v', 'kid1', 'pk', 2, '[]', 3, 0)").run();
+    db.prepare(
+      "insert into grants (id, account_id, requester_id, requester_name, condition, reason, incident, state, mode, created_at, expires_at) values ('gr_wait', 'acc_v', 'usr_a', 'alice', 'outage', 'r', 'INC-1', 'awaiting-quorum', 'prestaged', 0, 1)",
+    ).run();
+    const sealed = sealWithRootKey(oldKey, 'share of carol', aad.pendingShare(asGrantId('gr_wait'), 'carol', 3));
+    db.prepare("insert into pending_shares (grant_id, holder, share_sealed, presented_at) values ('gr_wait', 'carol', ?, 0)").run(sealed);
+    db.close();
+
+    const result = await rotateRootKey({ dataDir, inputs: {} });
+    expect(result.rewrapped).toMatchObject({ 'pending_shares.share_sealed': 1 });
+    const newKey = loadKeyFile(join(dataDir, 'root.key'));
+    const share = (await sealedValues(dataDir)).find((r) => r.column === 'pending_shares.share_sealed')!;
+    expect(share).toMatchObject({ id: 'gr_wait', holder: 'carol', version: 3 });
+    expect(openWithRootKey(newKey, share.sealed, aad.pendingShare(asGrantId('gr_wait'), 'carol', 3)).toString()).toBe('share of carol');
+    expect(opens(oldKey, share)).toBe(false);
   });
 
   it('a root-key envelope in a column the rotation does not know aborts it; nothing changes', async () => {
