@@ -6,3 +6,4 @@ export * from './policy.js';
 export * from './linear-pattern.js';
 export * from './permissions.js';
 export * from './audit-actions.js';
+export * from './alert-events.js';

@@ -3,3 +3,4 @@ export * from './connector.js';
 export * from './store.js';
 export * from './key-provider.js';
 export * from './revocation-journal.js';
+export * from './alerts.js';

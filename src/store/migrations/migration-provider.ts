@@ -8,6 +8,7 @@ import { grantsByRequester } from './0006-grants-by-requester.js';
 import { stagedOn } from './0007-staged-on.js';
 import { jobFencing } from './0008-job-fencing.js';
 import { pendingShares } from './0009-pending-shares.js';
+import { alerts } from './0010-alerts.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0007-staged-on': stagedOn,
   '0008-job-fencing': jobFencing,
   '0009-pending-shares': pendingShares,
+  '0010-alerts': alerts,
 };
 
 export const migrationProvider: MigrationProvider = {

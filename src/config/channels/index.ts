@@ -1,0 +1,13 @@
+/**
+ * The alert channel types the catalog knows, one line each (like src/connectors/specs.ts).
+ * Their senders live in src/notify, one file per type.
+ */
+import type { ChannelType } from '../../domain/index.js';
+import type { ChannelSpec } from './channel-spec.js';
+import { webhookChannel } from './webhook.js';
+
+export const channelSpecs: Readonly<Partial<Record<ChannelType, ChannelSpec>>> = {
+  webhook: webhookChannel,
+};
+
+export type { ChannelSpec } from './channel-spec.js';

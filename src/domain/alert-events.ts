@@ -1,0 +1,87 @@
+import type { AuditAction } from './audit-actions.js';
+
+/**
+ * Every alert Breakglass sends, by a stable name: what routes select and receivers switch on.
+ * One closed list, like the audit names; `alert.dead` (a message that could not be delivered)
+ * and `alert.test` (`breakglass channel test`) are about the alerting itself.
+ */
+export const alertEvents = [
+  'grant.requested',
+  'grant.activated',
+  'grant.revealed',
+  'grant.expiring',
+  'grant.ended',
+  'grant.revoked',
+  'grant.revocation-overdue',
+  'grant.rotation-failed',
+  'grant.awaiting-certification',
+  'grant.certification-overdue',
+  'grant.closed',
+  'quorum.share-presented',
+  'quorum.released',
+  'share.refused',
+  'catalog.applied',
+  'token.created',
+  'root.unsealed',
+  'audit.verify-failed',
+  'alert.dead',
+  'alert.test',
+] as const;
+export type AlertEvent = (typeof alertEvents)[number];
+
+/** Where alerts can go; each type's settings are in src/config/channels, its sender in src/notify. */
+export const channelTypes = ['webhook', 'slack', 'teams', 'email', 'pagerduty', 'syslog'] as const;
+export type ChannelType = (typeof channelTypes)[number];
+
+export const severities = ['info', 'warning', 'critical'] as const;
+export type Severity = (typeof severities)[number];
+
+/** How loud each event is: an activation is what security operations must see at once. */
+export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
+  'grant.requested': 'warning',
+  'grant.activated': 'critical',
+  'grant.revealed': 'warning',
+  'grant.expiring': 'info',
+  'grant.ended': 'info',
+  'grant.revoked': 'info',
+  'grant.revocation-overdue': 'critical',
+  'grant.rotation-failed': 'critical',
+  'grant.awaiting-certification': 'info',
+  'grant.certification-overdue': 'warning',
+  'grant.closed': 'info',
+  'quorum.share-presented': 'info',
+  'quorum.released': 'warning',
+  'share.refused': 'warning',
+  'catalog.applied': 'warning',
+  'token.created': 'info',
+  'root.unsealed': 'warning',
+  'audit.verify-failed': 'critical',
+  'alert.dead': 'critical',
+  'alert.test': 'info',
+};
+
+/**
+ * The alert an audit event raises, if any: alerts are written beside the audit event, in its
+ * transaction, so a state change cannot happen unannounced. Time-driven alerts (expiring,
+ * overdue) come from the alert watch instead.
+ */
+export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent>>> = {
+  'grant.requested': 'grant.requested',
+  'grant.activated': 'grant.activated',
+  'grant.revealed': 'grant.revealed',
+  'grant.ended': 'grant.ended',
+  'grant.revocation-verified': 'grant.revoked',
+  'grant.certification-requested': 'grant.awaiting-certification',
+  'grant.certified': 'grant.closed',
+  'grant.share-presented': 'quorum.share-presented',
+  'grant.quorum-reached': 'quorum.released',
+  'grant.share-refused': 'share.refused',
+  'catalog.applied': 'catalog.applied',
+  'token.created': 'token.created',
+  'root-key.unsealed': 'root.unsealed',
+};
+
+export const isAlertEvent = (name: string): name is AlertEvent => (alertEvents as readonly string[]).includes(name);
+
+/** Does `minimum` let an alert of `severity` through? */
+export const atLeast = (severity: Severity, minimum: Severity): boolean => severities.indexOf(severity) >= severities.indexOf(minimum);

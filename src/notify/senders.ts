@@ -1,0 +1,10 @@
+/**
+ * The sender of each channel type, loaded lazily (nodemailer and friends only when a channel
+ * of that type exists). Adding a channel type: its settings in src/config/channels, its sender
+ * here.
+ */
+import type { ChannelSender, ChannelType } from '../ports/index.js';
+
+export const channelSenders: Readonly<Partial<Record<ChannelType, () => Promise<ChannelSender>>>> = {
+  webhook: async () => (await import('./webhook.js')).webhookSender,
+};

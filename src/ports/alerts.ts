@@ -1,0 +1,109 @@
+import type { AlertEvent, ChannelType, Severity } from '../domain/index.js';
+
+export { channelTypes, type ChannelType } from '../domain/index.js';
+
+/** A channel as the catalog declares it; its secret (webhook key, SMTP password, …) sealed. */
+export interface ChannelRecord {
+  readonly name: string;
+  readonly type: ChannelType;
+  /** Type-specific settings without any secret (url, host, port, to, …). */
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly secretSealed: string | undefined;
+}
+
+/** Which events go to which channels. */
+export interface RouteRecord {
+  /** Event names, or `*` for every event. */
+  readonly events: readonly string[];
+  readonly channels: readonly string[];
+  /** Only alerts about these accounts (grant events); all when absent. */
+  readonly accounts?: readonly string[] | undefined;
+  /** Only alerts at least this severe. */
+  readonly minSeverity?: Severity | undefined;
+}
+
+/**
+ * What an alert says. Never a secret: built from the grant, the account and the audit event,
+ * none of which holds one. Fields that do not apply to an event are absent.
+ */
+export interface AlertPayload {
+  readonly event: AlertEvent;
+  /** The idempotency key: the audit event that raised it (`evt-<seq>`), or a generated id. */
+  readonly id: string;
+  readonly at: string;
+  readonly severity: Severity;
+  readonly summary: string;
+  readonly grant?: string;
+  readonly account?: string;
+  readonly target?: string;
+  readonly requester?: string;
+  readonly approvers?: readonly string[];
+  readonly condition?: string;
+  readonly incident?: string;
+  readonly reason?: string;
+  readonly expiresAt?: string;
+  readonly link?: string;
+  readonly actor?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export type OutboxState = 'pending' | 'sent' | 'dead';
+
+/** One alert on its way to one channel. */
+export interface OutboxMessage {
+  /** `alr_…`: what `breakglass alerts retry` and `ack` take. */
+  readonly id: string;
+  readonly channel: string;
+  readonly payload: AlertPayload;
+  readonly state: OutboxState;
+  readonly attempts: number;
+  readonly dueAt: Date;
+  readonly createdAt: Date;
+  readonly sentAt: Date | undefined;
+  readonly lastError: string | undefined;
+  readonly fence: number;
+}
+
+export interface OutboxRepository {
+  /** Written in the caller's transaction: the alert commits with what it reports, or not at all. */
+  enqueue(messages: readonly { readonly channel: string; readonly payload: AlertPayload; readonly dueAt: Date }[]): Promise<void>;
+  /**
+   * Claims, per channel, the oldest message not yet sent if it is due (so each channel gets its
+   * messages in order), leasing it until `leaseUntil` (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimDue(now: Date, owner: string, leaseUntil: Date, limit: number): Promise<OutboxMessage[]>;
+  /** Sent, if the claim is current. */
+  markSent(message: Pick<OutboxMessage, 'id' | 'fence'>, at: Date): Promise<boolean>;
+  /** Failed: back to pending at `dueAt`, or `dead` when the channel gave up. */
+  markFailed(message: Pick<OutboxMessage, 'id' | 'fence'>, error: string, next: { readonly dueAt: Date } | 'dead'): Promise<boolean>;
+  /** Newest first. */
+  list(filter: { readonly state?: OutboxState; readonly limit?: number }): Promise<OutboxMessage[]>;
+  find(id: string): Promise<OutboxMessage | undefined>;
+  /** A dead message back to pending, due now, attempts reset. */
+  revive(id: string, now: Date): Promise<boolean>;
+  countDead(): Promise<number>;
+}
+
+export interface AlertCatalogRepository {
+  listChannels(): Promise<ChannelRecord[]>;
+  findChannel(name: string): Promise<ChannelRecord | undefined>;
+  /** The catalog's channels and routes, as a whole: what it no longer lists is gone. */
+  replace(channels: readonly ChannelRecord[], routes: readonly RouteRecord[]): Promise<void>;
+  listRoutes(): Promise<RouteRecord[]>;
+}
+
+/** A channel with its secret unsealed, for the one delivery. */
+export interface ChannelConnection {
+  readonly name: string;
+  readonly type: ChannelType;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly secret: string | undefined;
+}
+
+/** What the receiver answered, for `channel test` and the outbox's last error. */
+export interface DeliveryReceipt {
+  readonly status: string;
+}
+
+/** Sends one alert over one channel; throws (an AppError, retryable or not) when it was not accepted. */
+export type ChannelSender = (channel: ChannelConnection, payload: AlertPayload) => Promise<DeliveryReceipt>;
