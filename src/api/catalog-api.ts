@@ -4,7 +4,7 @@ import { safeText } from './safe-text.js';
 /** `POST /v1/apply` (its body is the catalog file: `catalogApplySchema` in src/config/catalog-file.ts). */
 /** One object an apply creates, changes or removes, with its field diff (a secret shows as "changed"). */
 export const planEntrySchema = z.object({
-  kind: z.enum(['target', 'policy', 'account', 'user']),
+  kind: z.enum(['target', 'policy', 'account', 'user', 'channel', 'route']),
   name: z.string(),
   op: z.enum(['create', 'change', 'remove']),
   changes: z.record(z.string(), z.union([z.literal('changed'), z.object({ before: z.unknown(), after: z.unknown() })])),

@@ -31,6 +31,7 @@ const code = await runCli(process.argv, {
       ...(tls && { tls: { cert: readTlsFile(tls.certFile, 'certificate'), key: readTlsFile(tls.keyFile, 'key') } }),
       databaseUrl: env.databaseUrl,
       execDirs: env.execDirs,
+      publicUrl: env.publicUrl,
       krlDirs: env.krlDirs,
       logger: { level: env.logLevel ?? 'info' },
       unsealInputs: { ...(secrets?.passphrase && { passphrase: secrets.passphrase }), ...(secrets?.pkcs11Pin && { pkcs11Pin: secrets.pkcs11Pin }) },

@@ -35,6 +35,7 @@ const server = await startServer({
   host,
   databaseUrl,
   execDirs: env.execDirs,
+  publicUrl: env.publicUrl,
   krlDirs: env.krlDirs,
   logger: { level: env.logLevel ?? 'warn' },
   unsealInputs: { passphrase: secret(env.passphrase, 'passphrase: ', 'BREAKGLASS_PASSPHRASE'), pkcs11Pin: secret(env.pkcs11Pin, 'HSM user PIN: ', 'BREAKGLASS_PKCS11_PIN') },

@@ -33,6 +33,11 @@ const schema = z.object({
   BREAKGLASS_NEW_PASSPHRASE: z.string().optional(),
   /** The token user PIN of a pkcs11-sealed root key. */
   BREAKGLASS_PKCS11_PIN: z.string().optional(),
+  /** Where people reach this server: links in alerts point there (`https://breakglass.example.org`). */
+  BREAKGLASS_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+    .optional(),
   /** How long a stopping server lets requests in flight and the job in hand finish: `20s`, `2m`. */
   BREAKGLASS_SHUTDOWN_TIMEOUT: z
     .string()
@@ -59,6 +64,8 @@ export type ServerEnv = Readonly<{
   pkcs11Pin: string | undefined;
   /** BREAKGLASS_SHUTDOWN_TIMEOUT in ms (default 20 s). */
   shutdownTimeoutMs: number;
+  /** BREAKGLASS_PUBLIC_URL: alerts link to the grant there. */
+  publicUrl: string | undefined;
 }>;
 
 export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
@@ -76,5 +83,6 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     newPassphrase: parsed.data.BREAKGLASS_NEW_PASSPHRASE || undefined,
     pkcs11Pin: parsed.data.BREAKGLASS_PKCS11_PIN || undefined,
     shutdownTimeoutMs: parsed.data.BREAKGLASS_SHUTDOWN_TIMEOUT,
+    publicUrl: parsed.data.BREAKGLASS_PUBLIC_URL,
   });
 }

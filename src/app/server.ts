@@ -9,6 +9,9 @@ import { jobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createExpiryWatch } from '../modules/offline-revocation/expiry-watch.js';
 import { createOfflineRevoker } from '../modules/offline-revocation/offline-revoker.js';
+import { alertOutbox } from '../modules/alerts/alert-outbox.js';
+import { createAlertRelay, type ChannelSenders } from '../modules/alerts/alert-relay.js';
+import { channelSenders } from '../notify/senders.js';
 import { openRevocationJournal } from '../journal/revocation-journal.js';
 import { createStoreHealth, type StoreHealth } from '../modules/store-health/store-health.js';
 import { createVault } from '../modules/vault/vault.js';
@@ -41,6 +44,10 @@ export interface ServerOptions {
   readonly schedulerPollMs?: number;
   /** Secrets that open the root key's seal at start (passphrase, HSM PIN); unused for keyfile and shamir. */
   readonly unsealInputs?: UnsealInputs;
+  /** Where people reach this server (BREAKGLASS_PUBLIC_URL): alerts link to grants there. */
+  readonly publicUrl?: string | undefined;
+  /** Senders by channel type (tests may put their own); default src/notify's. */
+  readonly channelSenders?: ChannelSenders;
   /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
   readonly tls?: TlsMaterial | undefined;
   /** How often the store is probed (a stat and a heartbeat write); default 1 s. */
@@ -325,6 +332,9 @@ async function assemble(
     grantObservers: [watch.observer],
   };
   const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
+  // Alerts: written with the audit event that raises them (the outbox), delivered by the relay.
+  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl } }).onAudit);
+  const relay = createAlertRelay(ctx, options.channelSenders ?? channelSenders);
   const app = await buildHttpApp({
     ctx,
     ready: () => store.transaction(async (tx) => (await tx.settings.get(settingKeys.auditPublicKey)) !== undefined),
@@ -348,11 +358,15 @@ async function assemble(
   let checkpointTimer: NodeJS.Timeout | undefined;
   let offlineTimer: NodeJS.Timeout | undefined;
   let offlineRound: Promise<void> = Promise.resolve();
+  let relayTimer: NodeJS.Timeout | undefined;
+  let relayRound: Promise<unknown> = Promise.resolve();
   let unlisten: (() => void) | undefined;
   let halted: Promise<void> | undefined;
   const halt = () =>
     (halted ??= (async () => {
       clearInterval(checkpointTimer);
+      clearInterval(relayTimer);
+      await relayRound;
       unlisten?.();
       await scheduler.stop();
     })());
@@ -372,6 +386,13 @@ async function assemble(
       // PostgreSQL: a job a peer schedules or puts back wakes this scheduler at once (the poll stays as the fallback).
       unlisten = store.onJobsChanged?.(() => scheduler.wake());
       scheduler.start();
+      // The outbox relay: a round at a time, while the store is usable.
+      relayTimer = setInterval(() => {
+        if (wiring.health.status().state !== 'ok') return;
+        relayRound = relayRound
+          .then(() => relay.tick())
+          .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'alert relay round failed'));
+      }, 250);
       // Revocation that does not wait for the store (modules/offline-revocation); one round at a time.
       offlineTimer = setInterval(() => {
         offlineRound = offlineRound

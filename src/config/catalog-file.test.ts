@@ -53,7 +53,7 @@ describe('parseCatalogYaml', () => {
   });
 
   it('defaults every section to an empty list', () => {
-    expect(parseCatalogYaml('')).toEqual({ targets: [], policies: [], accounts: [], users: [] });
+    expect(parseCatalogYaml('')).toEqual({ targets: [], policies: [], accounts: [], users: [], channels: [], routes: [] });
     expect(parseCatalogYaml('users: [{ name: carol, roles: [auditor] }]').targets).toEqual([]);
   });
 
@@ -162,7 +162,7 @@ describe('parseCatalogYaml', () => {
   });
 
   it('rejects a document that is not a mapping', () => {
-    expect(lines('- a\n- b\n')).toEqual(['(document): a catalog is a mapping with targets, policies, accounts and users']);
+    expect(lines('- a\n- b\n')).toEqual(['(document): a catalog is a mapping with targets, policies, accounts, users, channels and routes']);
   });
 });
 

@@ -10,6 +10,7 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { alertIssues, applyChannel, fileChannel, route } from './alert-config.js';
 import { isReservedUserName, linearPatternProblem, parseDuration, userRoles } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import { accountFieldIssues, accountFieldShape, targetSchema, type CatalogTarget } from './catalog-specs.js';
@@ -209,7 +210,7 @@ function checkAccountFields(doc: unknown, ctx: z.RefinementCtx): void {
   }
 }
 
-function catalogSchema<T extends z.ZodType>(target: T) {
+function catalogSchema<T extends z.ZodType, C extends z.ZodType>(target: T, channel: C, secretKey: 'secretEnv' | 'secret') {
   return z
     .strictObject(
       {
@@ -217,18 +218,23 @@ function catalogSchema<T extends z.ZodType>(target: T) {
         policies: z.array(policy).default([]),
         accounts: z.array(account).default([]),
         users: z.array(user).default([]),
+        channels: z.array(channel).default([]),
+        routes: z.array(route).default([]),
       },
-      { error: (issue) => (issue.code === 'invalid_type' ? 'a catalog is a mapping with targets, policies, accounts and users' : undefined) },
+      { error: (issue) => (issue.code === 'invalid_type' ? 'a catalog is a mapping with targets, policies, accounts, users, channels and routes' : undefined) },
     )
-    .superRefine((doc, ctx) => checkReferences(doc, ctx), { when: isObjectPayload });
+    .superRefine((doc, ctx) => {
+      checkReferences(doc, ctx);
+      for (const { path, message } of alertIssues(doc, secretKey)) ctx.addIssue({ code: 'custom', path, message });
+    }, { when: isObjectPayload });
 }
 
-/** The catalog as written in YAML. All four sections are optional. */
-export const catalogFileSchema = catalogSchema(fileTarget);
+/** The catalog as written in YAML. Every section is optional. */
+export const catalogFileSchema = catalogSchema(fileTarget, fileChannel, 'secretEnv');
 export type CatalogFile = z.output<typeof catalogFileSchema>;
 
-/** The catalog as `POST /v1/apply` receives it: passwords resolved from the environment. */
-export const catalogApplySchema = catalogSchema(applyTarget);
+/** The catalog as `POST /v1/apply` receives it: passwords and channel secrets resolved from the environment. */
+export const catalogApplySchema = catalogSchema(applyTarget, applyChannel, 'secret');
 export type CatalogApply = z.output<typeof catalogApplySchema>;
 
 /** `accounts[0].policy` from `['accounts', 0, 'policy']`. */
@@ -311,11 +317,22 @@ export function resolvePasswords(file: CatalogFile, env: Readonly<Record<string,
     }
     return { ...rest, password: value };
   });
+  const channels = file.channels.map((channel, index) => {
+    const { secretEnv, ...rest } = channel;
+    if (secretEnv === undefined) return rest;
+    const path = `channels[${index}].secretEnv`;
+    const value = env[secretEnv];
+    if (value === undefined || value === '') {
+      problems.push({ path, line: `${path}: environment variable ${secretEnv} is ${value === undefined ? 'not set' : 'empty'}` });
+      return rest;
+    }
+    return { ...rest, secret: value };
+  });
   if (problems.length > 0) {
     throw validationError(
       problems.map((p) => p.line),
       problems[0]?.path,
     );
   }
-  return { ...file, targets };
+  return { ...file, targets, channels };
 }

@@ -56,7 +56,7 @@ export interface SealGate {
 }
 
 /** The columns that hold values sealed under the root key. */
-export type SealedColumn = 'targets.admin_secret_sealed' | 'accounts.secret_sealed' | 'grants.credential_sealed' | 'settings.value' | 'pending_shares.share_sealed';
+export type SealedColumn = 'targets.admin_secret_sealed' | 'accounts.secret_sealed' | 'grants.credential_sealed' | 'settings.value' | 'pending_shares.share_sealed' | 'alert_channels.secret_sealed';
 
 export interface SealedValueRecord {
   readonly column: SealedColumn;

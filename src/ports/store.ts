@@ -1,3 +1,4 @@
+import type { AlertCatalogRepository, OutboxRepository } from './alerts.js';
 import type {
   Account,
   AccountId,
@@ -66,6 +67,8 @@ export interface StoreTx {
   readonly grants: GrantRepository;
   readonly jobs: JobRepository;
   readonly pendingShares: PendingShareRepository;
+  readonly alerts: AlertCatalogRepository;
+  readonly outbox: OutboxRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   /** Root key rotation only (src/root-key). */

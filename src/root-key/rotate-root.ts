@@ -29,7 +29,7 @@ export async function rotateRootKey(options: RootKeyChangeOptions): Promise<Root
     try {
       const descriptor = open.material.descriptor;
       const sealed = await sealRootKey(newKey, await sameSeal(descriptor, open.inputs), newSealId());
-      let rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0 };
+      let rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0, 'alert_channels.secret_sealed': 0 };
       let skipped = 0;
       await replaceMaterial(open, options, 'rotation', sealed, newKey, async (tx) => {
         ({ rewrapped, skipped } = await rewrapAll(tx, open.rootKey, newKey));
@@ -88,6 +88,8 @@ function associatedData(record: SealedValueRecord): string {
       return aad.grantCredential(asGrantId(record.id));
     case 'pending_shares.share_sealed':
       return aad.pendingShare(asGrantId(record.id), record.holder ?? '', record.version ?? 0);
+    case 'alert_channels.secret_sealed':
+      return aad.channelSecret(record.id);
     case 'settings.value': {
       const data = sealedSettings[record.id];
       if (data === undefined) throw new AppError('internal', `setting ${record.id} is not a known sealed setting`);
@@ -107,7 +109,7 @@ function algorithmOf(sealed: string): unknown {
 /** Rewraps every root-key envelope of the store; anything it cannot account for aborts the rotation. */
 async function rewrapAll(tx: StoreTx, oldKey: Buffer, newKey: Buffer): Promise<{ rewrapped: Record<SealedColumn, number>; skipped: number }> {
   await tx.sealedValues.lockForRewrap();
-  const rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0 };
+  const rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0, 'alert_channels.secret_sealed': 0 };
   let skipped = 0;
   for (const record of await tx.sealedValues.list(Object.keys(sealedSettings))) {
     const alg = algorithmOf(record.sealed);

@@ -2,6 +2,7 @@ import { Migrator } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import { AppError } from '../errors/index.js';
 import type { ProbedStore, Store, StoreHealthProbe, StoreTx } from '../ports/index.js';
+import { alertCatalogRepository, outboxRepository } from './alert-repositories.js';
 import { auditRepository } from './audit-repository.js';
 import { catalogRepository } from './catalog-repository.js';
 import { grantRepository } from './grant-repository.js';
@@ -53,6 +54,8 @@ function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx
     grants: grantRepository(trx),
     jobs: jobRepository(trx, dialect),
     pendingShares: pendingShareRepository(trx, dialect),
+    alerts: alertCatalogRepository(trx),
+    outbox: outboxRepository(trx, dialect),
     audit: auditRepository(trx, dialect),
     settings: settingsRepository(trx),
     sealedValues: sealedValueRepository(trx, dialect),

@@ -16,6 +16,9 @@ export interface Database {
   grants: GrantsTable;
   jobs: JobsTable;
   pending_shares: PendingSharesTable;
+  alert_channels: AlertChannelsTable;
+  alert_routes: AlertRoutesTable;
+  alert_outbox: AlertOutboxTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_head: AuditHeadTable;
@@ -169,6 +172,38 @@ export interface PendingSharesTable {
   holder: string;
   share_sealed: string;
   presented_at: number;
+}
+
+export interface AlertChannelsTable {
+  name: string;
+  type: string;
+  /** JSON object, never a secret. */
+  settings: string;
+  secret_sealed: string | null;
+}
+
+export interface AlertRoutesTable {
+  position: number;
+  /** JSON of a RouteRecord. */
+  route: string;
+}
+
+export interface AlertOutboxTable {
+  id: string;
+  /** Delivery order: per channel, the lowest pending seq goes first. */
+  seq: number;
+  channel: string;
+  /** JSON of the AlertPayload; never a secret. */
+  payload: string;
+  state: string;
+  attempts: Generated<number>;
+  due_at: number;
+  created_at: number;
+  sent_at: number | null;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  fence: Generated<number>;
 }
 
 export interface AuditEventsTable {

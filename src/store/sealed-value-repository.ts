@@ -5,7 +5,7 @@ import { storeApplicationName } from './application-name.js';
 import { affected } from './columns.js';
 
 /** Tables whose rows a rotation may rewrite. Audit tables are append-only and never hold a secret. */
-const sealedTables = ['targets', 'accounts', 'grants', 'settings', 'pending_shares'] as const;
+const sealedTables = ['targets', 'accounts', 'grants', 'settings', 'pending_shares', 'alert_channels'] as const;
 const skippedTables = new Set(['audit_events', 'audit_checkpoints', 'audit_head', 'kysely_migration', 'kysely_migration_lock']);
 /** The cheap filter; each hit is then parsed, so free text that merely mentions it is not counted. */
 const envelopeMarker = '%"alg":"A256GCM"%';
@@ -58,6 +58,8 @@ export function sealedValueRepository(trx: Transaction<Database>, dialect: Store
       for (const row of shares) {
         records.push({ column: 'pending_shares.share_sealed', id: row.grant_id, holder: row.holder, version: Number(row.generation), sealed: row.share_sealed });
       }
+      const channels = await trx.selectFrom('alert_channels').select(['name', 'secret_sealed']).where('secret_sealed', 'is not', null).orderBy('name').execute();
+      for (const row of channels) records.push({ column: 'alert_channels.secret_sealed', id: row.name, sealed: row.secret_sealed ?? '' });
       if (settingKeys.length > 0) {
         const settings = await trx.selectFrom('settings').select(['key', 'value']).where('key', 'in', [...settingKeys]).orderBy('key').execute();
         for (const row of settings) records.push({ column: 'settings.value', id: row.key, sealed: row.value });
@@ -68,6 +70,10 @@ export function sealedValueRepository(trx: Transaction<Database>, dialect: Store
     async replace(record, to) {
       if (record.column === 'pending_shares.share_sealed') {
         const query = trx.updateTable('pending_shares').set({ share_sealed: to }).where('grant_id', '=', record.id).where('holder', '=', record.holder ?? '').where('share_sealed', '=', record.sealed);
+        return affected(await query.executeTakeFirst()) === 1;
+      }
+      if (record.column === 'alert_channels.secret_sealed') {
+        const query = trx.updateTable('alert_channels').set({ secret_sealed: to }).where('name', '=', record.id).where('secret_sealed', '=', record.sealed);
         return affected(await query.executeTakeFirst()) === 1;
       }
       return affected(await replaceQuery(trx, record.column, record.id, record.sealed, to).executeTakeFirst()) === 1;
@@ -86,7 +92,7 @@ export function sealedValueRepository(trx: Transaction<Database>, dialect: Store
   };
 }
 
-function replaceQuery(trx: Transaction<Database>, column: Exclude<SealedColumn, 'pending_shares.share_sealed'>, id: string, from: string, to: string) {
+function replaceQuery(trx: Transaction<Database>, column: Exclude<SealedColumn, 'pending_shares.share_sealed' | 'alert_channels.secret_sealed'>, id: string, from: string, to: string) {
   switch (column) {
     case 'targets.admin_secret_sealed':
       return trx.updateTable('targets').set({ admin_secret_sealed: to }).where('id', '=', id).where('admin_secret_sealed', '=', from);

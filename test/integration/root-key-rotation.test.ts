@@ -43,6 +43,8 @@ function aadOf(record: SealedValueRecord): string {
       return aad.auditSigningKey();
     case 'pending_shares.share_sealed':
       return aad.pendingShare(asGrantId(record.id), record.holder ?? '', record.version ?? 0);
+    case 'alert_channels.secret_sealed':
+      return aad.channelSecret(record.id);
   }
 }
 
@@ -335,7 +337,7 @@ describe('rotate-root and rekey on the embedded store', () => {
     await started.close();
   });
 
-  it('a share presented to a grant still waiting for its quorum is rewrapped with the rest, bound to its grant, custodian and key generation', async () => {
+  it('a share presented to a grant still waiting for its quorum, and an alert channel\'s secret, are rewrapped with the rest, each bound to what it belongs to', async () => {
     const dataDir = tempDataDir();
     await initDataDir({ dataDir });
     const oldKey = loadKeyFile(join(dataDir, 'root.key'));
@@ -348,10 +350,14 @@ describe('rotate-root and rekey on the embedded store', () => {
     ).run();
     const sealed = sealWithRootKey(oldKey, 'share of carol', aad.pendingShare(asGrantId('gr_wait'), 'carol', 3));
     db.prepare("insert into pending_shares (grant_id, holder, share_sealed, presented_at) values ('gr_wait', 'carol', ?, 0)").run(sealed);
+    // An alert channel's secret (a webhook key) is sealed the same way.
+    db.prepare("insert into alert_channels (name, type, settings, secret_sealed) values ('hook', 'webhook', '{}', ?)").run(sealWithRootKey(oldKey, 'hook key', aad.channelSecret('hook')));
     db.close();
 
     const result = await rotateRootKey({ dataDir, inputs: {} });
-    expect(result.rewrapped).toMatchObject({ 'pending_shares.share_sealed': 1 });
+    expect(result.rewrapped).toMatchObject({ 'pending_shares.share_sealed': 1, 'alert_channels.secret_sealed': 1 });
+    const hook = (await sealedValues(dataDir)).find((r) => r.column === 'alert_channels.secret_sealed')!;
+    expect(openWithRootKey(loadKeyFile(join(dataDir, 'root.key')), hook.sealed, aad.channelSecret('hook')).toString()).toBe('hook key');
     const newKey = loadKeyFile(join(dataDir, 'root.key'));
     const share = (await sealedValues(dataDir)).find((r) => r.column === 'pending_shares.share_sealed')!;
     expect(share).toMatchObject({ id: 'gr_wait', holder: 'carol', version: 3 });

@@ -22,6 +22,7 @@ import { generateSigningKeyPair, type ChainVerification } from '../../src/crypto
 import type { Actor, GrantId, UserRole } from '../../src/domain/index.js';
 import { AppError } from '../../src/errors/index.js';
 import { createAuditLog } from '../../src/modules/audit/audit-log.js';
+import { alertOutbox } from '../../src/modules/alerts/alert-outbox.js';
 import { verifyStoredChain } from '../../src/modules/audit/audit-reader.js';
 import { applyCatalog, type ApplyResult } from '../../src/modules/catalog/apply-catalog.js';
 import type { Logger, ModuleContext, RetryPolicy } from '../../src/modules/context.js';
@@ -137,6 +138,8 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
   const rootKey = randomBytes(32);
   const keys = generateSigningKeyPair();
   const audit = createAuditLog({ clock, privateKeyPem: keys.privateKeyPem, publicKeyPem: keys.publicKeyPem });
+  // Alerts are written with the events that raise them, as on the server (catalogs without routes send none).
+  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: 'https://breakglass.test' } }).onAudit);
   const fakes = new Map<string, MemoryTarget>();
   const targets = (name: string) => {
     const found = fakes.get(name) ?? createMemoryTarget({ name, clock, ...(options.capabilities ? { capabilities: options.capabilities } : {}) });

@@ -18,8 +18,16 @@ export interface AuditEntry {
  * Appends to the tamper-evident chain (DESIGN.md §4). `append` takes the transaction of the
  * state change it records: both commit together or neither does (invariant I2).
  */
+/**
+ * Runs in the transaction of each append, after the event is written: the alerts outbox hangs
+ * here, so no use case can record a change without announcing it. A throw rolls both back.
+ */
+export type AppendHook = (tx: StoreTx, record: AuditEventRecord) => Promise<void>;
+
 export interface AuditLog {
   append(tx: StoreTx, entry: AuditEntry): Promise<AuditEventRecord>;
+  /** Adds a hook every later append runs (the composition root wires the outbox once). */
+  onAppend(hook: AppendHook): void;
   /** Signs the head if events were appended since the last checkpoint. */
   checkpoint(tx: StoreTx): Promise<boolean>;
   readonly publicKeyPem: string;
@@ -33,8 +41,10 @@ export function createAuditLog(deps: { clock: Clock; privateKeyPem: string; publ
     const checkpoint = signCheckpoint(deps.privateKeyPem, { seq, hash, at: at.toISOString() });
     await tx.audit.insertCheckpoint({ ...checkpoint, at });
   };
+  const hooks: AppendHook[] = [];
   return {
     publicKeyPem: deps.publicKeyPem,
+    onAppend: (hook) => void hooks.push(hook),
     async append(tx, entry) {
       const head = await tx.audit.lockHead();
       const at = deps.clock.now();
@@ -55,6 +65,7 @@ export function createAuditLog(deps: { clock: Clock; privateKeyPem: string; publ
       }
       const last = head.checkpointAt?.getTime() ?? Number.NEGATIVE_INFINITY;
       if (at.getTime() - last >= checkpointIntervalMs) await sign(tx, record.seq, record.hash, at);
+      for (const hook of hooks) await hook(tx, record);
       return record;
     },
     async checkpoint(tx) {

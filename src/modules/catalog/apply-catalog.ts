@@ -1,10 +1,10 @@
 import { accountQuorum, accountSpec, generatedSecretTypes, type CatalogApply } from '../../config/catalog-file.js';
 import { authorize, type Actor, type AuditAction } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
-import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
+import type { AccountRecord, ChannelRecord, RouteRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import { backoffDelay, type ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
-import { accountFields, connectionFields, planCatalog, policyFields, targetParts, type PlanEntry } from './catalog-plan.js';
+import { accountFields, channelParts, connectionFields, planCatalog, policyFields, targetParts, type PlanEntry } from './catalog-plan.js';
 import { applyUsers } from './apply-users.js';
 import { stageAccount } from './stage-account.js';
 
@@ -25,6 +25,8 @@ const auditNames: Readonly<Record<PlanEntry['kind'], Readonly<Record<PlanEntry['
   policy: { create: 'policy.created', change: 'policy.changed', remove: 'policy.retired' },
   account: { create: 'account.created', change: 'account.changed', remove: 'account.retired' },
   user: { create: 'user.created', change: 'user.changed', remove: 'user.disabled' },
+  channel: { create: 'channel.created', change: 'channel.changed', remove: 'channel.removed' },
+  route: { create: 'route.created', change: 'route.changed', remove: 'route.removed' },
 };
 
 /**
@@ -57,6 +59,8 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
         policies: doc.policies.map((p) => p.name),
         accounts: doc.accounts.map((a) => a.name),
         users: doc.users.map((u) => u.name),
+        channels: doc.channels.map((c) => c.name),
+        routes: doc.routes.length,
         changed: plan.length,
       },
     });
@@ -91,6 +95,8 @@ async function planApply(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Pr
     // Users a catalog declared (the admin from `init` never was), and any the file lists now;
     // one already disabled and not listed is gone from the plan, not removed again.
     users: (await tx.users.list()).filter((u) => listed.has(u.name) || (u.declared && !u.disabled)),
+    channels: await tx.alerts.listChannels(),
+    routes: await tx.alerts.listRoutes(),
   };
   const declared = { targets: new Set(doc.targets.map((t) => t.name)), policies: new Set(doc.policies.map((p) => p.name)) };
   for (const [i, account] of doc.accounts.entries()) {
@@ -112,7 +118,13 @@ async function planApply(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Pr
     if (spec?.password === undefined || before?.adminSecretSealed === undefined) return false;
     return ctx.vault.open(before.adminSecretSealed, aad.targetAdmin(before.id)) !== spec.password;
   };
-  return planCatalog(current, doc, secretChanged);
+  const storedChannels = new Map(current.channels.map((c) => [c.name, c]));
+  const channelSecretChanged = (name: string) => {
+    const secret = channelParts(doc.channels.find((c) => c.name === name)!).secret;
+    const before = storedChannels.get(name)?.secretSealed;
+    return secret !== undefined && before !== undefined && ctx.vault.open(before, aad.channelSecret(name)) !== secret;
+  };
+  return planCatalog(current, doc, secretChanged, channelSecretChanged);
 }
 
 const canonical = (value: Readonly<Record<string, unknown>>) => JSON.stringify(sorted(value));
@@ -127,8 +139,24 @@ async function retireRemoved(ctx: ModuleContext, tx: StoreTx, plan: readonly Pla
   for (const policy of await tx.catalog.listPolicies()) if (policies.has(policy.name)) await tx.catalog.retire('policy', policy.id, now);
 }
 
+/**
+ * The channels and routes as the file says. A channel's secret is sealed to its name; one the
+ * file leaves out is kept from before when the type is the same (like a target password).
+ */
+async function writeAlerting(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply): Promise<void> {
+  const before = new Map((await tx.alerts.listChannels()).map((c) => [c.name, c]));
+  const channels: ChannelRecord[] = doc.channels.map((spec) => {
+    const { name, type, secret, settings } = channelParts(spec);
+    const kept = before.get(name)?.type === type ? before.get(name)?.secretSealed : undefined;
+    return { name, type, settings, secretSealed: secret === undefined ? kept : ctx.vault.seal(secret, aad.channelSecret(name)) };
+  });
+  const routes: RouteRecord[] = doc.routes.map((r) => ({ events: r.events, channels: r.channels, ...(r.accounts ? { accounts: r.accounts } : {}), ...(r.minSeverity ? { minSeverity: r.minSeverity } : {}) }));
+  await tx.alerts.replace(channels, routes);
+}
+
 async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, plan: readonly PlanEntry[], actorName: string): Promise<void> {
   await applyUsers(ctx, tx, doc.users, actorName);
+  await writeAlerting(ctx, tx, doc);
   const changed = (kind: PlanEntry['kind'], name: string) => plan.find((e) => e.kind === kind && e.name === name && e.op === 'change');
   const targetIds = new Map<string, AccountRecord['targetId']>();
   const existing = new Map((await tx.catalog.listTargets()).map((t) => [t.name, t]));

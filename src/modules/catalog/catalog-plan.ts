@@ -2,14 +2,14 @@ import { canonicalJson } from '../../crypto/index.js';
 import { accountPrincipal, accountQuorum, accountSpec, type CatalogApply } from '../../config/catalog-file.js';
 import { parseDuration, type Policy } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
-import type { AccountRecord, TargetRecord, UserRecord } from '../../ports/index.js';
+import type { AccountRecord, ChannelRecord, RouteRecord, TargetRecord, UserRecord } from '../../ports/index.js';
 
 /**
  * What an apply changes, object by object and field by field: the plan `apply --dry-run` prints,
  * and the evidence each apply writes to the audit chain (one event per created, changed or
  * removed object). Secrets are never in it: a changed password shows as `"changed"`.
  */
-export type PlanKind = 'target' | 'policy' | 'account' | 'user';
+export type PlanKind = 'target' | 'policy' | 'account' | 'user' | 'channel' | 'route';
 export type PlanOp = 'create' | 'change' | 'remove';
 export type FieldChange = { readonly before: unknown; readonly after: unknown } | 'changed';
 
@@ -27,6 +27,8 @@ export interface CurrentCatalog {
   readonly policies: readonly Policy[];
   readonly accounts: readonly AccountRecord[];
   readonly users: readonly UserRecord[];
+  readonly channels: readonly ChannelRecord[];
+  readonly routes: readonly RouteRecord[];
 }
 
 type Fields = Readonly<Record<string, unknown>>;
@@ -91,7 +93,7 @@ function entries(kind: PlanKind, current: Map<string, Fields>, wanted: Map<strin
   for (const [name, fields] of wanted) {
     const before = current.get(name);
     const changes = diff(before, fields);
-    if (before && secretChanged(name)) changes['password'] = 'changed';
+    if (before && secretChanged(name)) changes[kind === 'channel' ? 'secret' : 'password'] = 'changed';
     if (!before) plan.push({ kind, name, op: 'create', changes });
     else if (Object.keys(changes).length > 0) plan.push({ kind, name, op: 'change', changes });
   }
@@ -103,7 +105,22 @@ function entries(kind: PlanKind, current: Map<string, Fields>, wanted: Map<strin
  * The plan of applying `doc` to `current`. `secretChanged(target)` says whether the file's
  * password differs from the stored one (the caller can open it; the plan never sees either).
  */
-export function planCatalog(current: CurrentCatalog, doc: CatalogApply, secretChanged: (target: string) => boolean): PlanEntry[] {
+/** A channel of the file as stored: its settings apart from its secret. */
+export function channelParts(spec: CatalogApply['channels'][number]) {
+  const { name, type, secret, ...settings } = spec as typeof spec & { secret?: string };
+  return { name, type, secret, settings: settings as Fields };
+}
+
+/** Routes have no names: each is known by its place in the file. */
+const routeName = (i: number) => `routes[${i}]`;
+const routeFields = (route: RouteRecord): Fields => ({ events: route.events, channels: route.channels, accounts: route.accounts ?? null, minSeverity: route.minSeverity ?? null });
+
+export function planCatalog(
+  current: CurrentCatalog,
+  doc: CatalogApply,
+  secretChanged: (target: string) => boolean,
+  channelSecretChanged: (channel: string) => boolean = () => false,
+): PlanEntry[] {
   const targetNames = new Map(current.targets.map((t) => [t.id as string, t.name]));
   const policyNames = new Map(current.policies.map((p) => [p.id as string, p.name]));
   const byName = <R extends { name: string }>(rows: readonly R[], fields: (row: R) => Fields) => new Map(rows.map((row) => [row.name, fields(row)]));
@@ -123,5 +140,15 @@ export function planCatalog(current: CurrentCatalog, doc: CatalogApply, secretCh
       byName(current.users, (u) => ({ roles: u.roles, recipient: u.recipient ?? null, service: u.service, disabled: u.disabled })),
       new Map(doc.users.map((u) => [u.name, { roles: u.roles, recipient: u.recipient ?? null, service: u.service === true, disabled: u.disabled === true }])),
     ),
+    ...entries(
+      'channel',
+      byName(current.channels, (c) => ({ type: c.type, settings: c.settings })),
+      new Map(doc.channels.map((c) => {
+        const { name, type, settings } = channelParts(c);
+        return [name, { type, settings }];
+      })),
+      channelSecretChanged,
+    ),
+    ...entries('route', new Map(current.routes.map((r, i) => [routeName(i), routeFields(r)])), new Map(doc.routes.map((r, i) => [routeName(i), routeFields(r)]))),
   ];
 }

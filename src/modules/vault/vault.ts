@@ -24,4 +24,5 @@ export const aad = {
   auditSigningKey: () => 'settings:audit.signing-key',
   grantCredential: (id: GrantId) => `grant:${id}:credential`,
   pendingShare: (id: GrantId, holder: string, keyGeneration: number) => `grant:${id}:share:${holder}:key-generation:${keyGeneration}`,
+  channelSecret: (name: string) => `alert-channel:${name}:secret`,
 } as const;

@@ -1,0 +1,72 @@
+/**
+ * The `channels:` and `routes:` sections of a catalog: where alerts go and which go where.
+ * Each channel type's settings come from src/config/channels; secrets are named by environment
+ * variable in the file (`secretEnv`) and travel resolved in the apply body (`secret`), to be
+ * stored sealed like target passwords.
+ */
+import { z } from 'zod';
+import { alertEvents, channelTypes, severities } from '../domain/index.js';
+import { channelSpecs } from './channels/index.js';
+
+const name = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-", starting with a letter or digit');
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
+
+const channelCommon = {
+  name,
+  /** Attempts before a message is dead (default 12: about ten minutes of backoff). */
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+};
+
+function channelSchema(secretField: Readonly<Record<string, z.ZodType>>) {
+  const known = channelTypes.filter((type) => channelSpecs[type] !== undefined);
+  const variants = known.map((type) => z.strictObject({ type: z.literal(type), ...channelCommon, ...channelSpecs[type]!.settings, ...secretField }));
+  return z.discriminatedUnion('type', variants as unknown as [z.ZodObject, ...z.ZodObject[]], {
+    error: `unsupported channel type; supported: ${known.join(', ')}`,
+  });
+}
+
+export type CatalogChannel = { readonly name: string; readonly type: (typeof channelTypes)[number]; readonly maxAttempts?: number | undefined } & Readonly<Record<string, unknown>>;
+
+export const fileChannel = channelSchema({ secretEnv: envName.optional() }) as unknown as z.ZodType<CatalogChannel & { secretEnv?: string | undefined }>;
+export const applyChannel = channelSchema({ secret: z.string().min(1, 'must not be empty').optional() }) as unknown as z.ZodType<CatalogChannel & { secret?: string | undefined }>;
+
+export const route = z.strictObject({
+  events: z.array(z.union([z.literal('*'), z.enum(alertEvents, { error: `unknown event; events are ${alertEvents.join(', ')} or "*"` })])).min(1, 'list at least one event, or "*"'),
+  channels: z.array(name).min(1, 'list at least one channel'),
+  accounts: z.array(name).optional(),
+  minSeverity: z.enum(severities).optional(),
+});
+export type CatalogRoute = z.output<typeof route>;
+
+/** The issues of the alert sections: secrets as the type wants them, routes naming known channels and accounts. */
+export function alertIssues(doc: Readonly<Record<string, unknown>>, secretKey: 'secretEnv' | 'secret'): { path: PropertyKey[]; message: string }[] {
+  const issues: { path: PropertyKey[]; message: string }[] = [];
+  const channels = Array.isArray(doc['channels']) ? (doc['channels'] as Record<string, unknown>[]) : [];
+  const routes = Array.isArray(doc['routes']) ? (doc['routes'] as Record<string, unknown>[]) : [];
+  const accounts = new Set((Array.isArray(doc['accounts']) ? (doc['accounts'] as Record<string, unknown>[]) : []).map((a) => a?.['name']));
+  const names = new Set<unknown>();
+  channels.forEach((channel, index) => {
+    if (typeof channel !== 'object' || channel === null) return;
+    if (names.has(channel['name'])) issues.push({ path: ['channels', index, 'name'], message: `duplicate channel "${String(channel['name'])}"` });
+    names.add(channel['name']);
+    const spec = channelSpecs[channel['type'] as (typeof channelTypes)[number]];
+    if (spec?.secret === 'required' && channel[secretKey] === undefined) issues.push({ path: ['channels', index, secretKey], message: `${String(channel['type'])} channels need a secret (${secretKey})` });
+    if (spec?.secret === 'none' && channel[secretKey] !== undefined) issues.push({ path: ['channels', index, secretKey], message: `${String(channel['type'])} channels take no secret` });
+  });
+  routes.forEach((r, index) => {
+    if (typeof r !== 'object' || r === null) return;
+    const listed = Array.isArray(r['channels']) ? (r['channels'] as unknown[]) : [];
+    listed.forEach((channel, i) => {
+      if (typeof channel === 'string' && !names.has(channel)) issues.push({ path: ['routes', index, 'channels', i], message: `unknown channel "${channel}" (declare it under channels:)` });
+    });
+    const scoped = Array.isArray(r['accounts']) ? (r['accounts'] as unknown[]) : [];
+    scoped.forEach((account, i) => {
+      if (typeof account === 'string' && !accounts.has(account)) issues.push({ path: ['routes', index, 'accounts', i], message: `unknown account "${account}"` });
+    });
+  });
+  return issues;
+}

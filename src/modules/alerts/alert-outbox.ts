@@ -1,0 +1,33 @@
+import { alertOfAuditAction, alertSeverity, type AlertEvent } from '../../domain/index.js';
+import type { AlertPayload, AuditEventRecord, Clock, StoreTx } from '../../ports/index.js';
+import type { AppendHook } from '../audit/audit-log.js';
+import { payloadOf, type AlertSettings } from './alert-payload.js';
+import { channelsFor } from './alert-routing.js';
+
+/**
+ * The writing side of the transactional outbox. `onAudit` is an audit-append hook: the alert an
+ * event raises is routed and written in the same transaction as the event (and the change it
+ * records), so an alert exists exactly when its change does. A relay delivers it later.
+ */
+export function alertOutbox(deps: { readonly clock: Clock; readonly settings: AlertSettings }): { readonly onAudit: AppendHook } {
+  return {
+    async onAudit(tx: StoreTx, record: AuditEventRecord) {
+      const event = alertOfAuditAction[record.action as keyof typeof alertOfAuditAction];
+      if (event === undefined) return;
+      const routes = await tx.alerts.listRoutes();
+      if (routes.length === 0) return;
+      const payload = await payloadOf(tx, event, record, deps.settings);
+      await enqueue(tx, payload, channelsFor(payload, routes), deps.clock.now());
+    },
+  };
+}
+
+/** Writes one alert for each channel, due now. */
+export async function enqueue(tx: StoreTx, payload: AlertPayload, channels: readonly string[], now: Date): Promise<void> {
+  await tx.outbox.enqueue(channels.map((channel) => ({ channel, payload, dueAt: now })));
+}
+
+/** An alert about the alerting itself (a dead message, a channel test), not raised by an audit event. */
+export function systemPayload(event: AlertEvent, now: Date, summary: string, details: Readonly<Record<string, unknown>>): AlertPayload {
+  return { event, id: `${event}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`, at: now.toISOString(), severity: alertSeverity[event], summary, details };
+}

@@ -1,0 +1,52 @@
+import { alertSeverity, type AlertEvent, type GrantId } from '../../domain/index.js';
+import type { AlertPayload, AuditEventRecord, StoreTx } from '../../ports/index.js';
+
+/** Where alerts point people: the server's public URL (`BREAKGLASS_PUBLIC_URL`), if it has one. */
+export interface AlertSettings {
+  readonly publicUrl: string | undefined;
+}
+
+/** What an alert says about a case: who, what, why, until when. Read in the change's transaction. */
+async function caseFields(tx: StoreTx, grantId: string, settings: AlertSettings): Promise<Partial<AlertPayload>> {
+  const grant = await tx.grants.findById(grantId as GrantId);
+  if (!grant) return {};
+  const account = await tx.catalog.findAccountById(grant.accountId);
+  const target = account ? await tx.catalog.findTargetById(account.targetId) : undefined;
+  return {
+    grant: grant.id,
+    ...(account ? { account: account.name } : {}),
+    ...(target ? { target: target.name } : {}),
+    requester: grant.requesterName,
+    ...(account?.quorum ? { approvers: account.quorum.custodians } : {}),
+    condition: grant.condition,
+    incident: grant.incident,
+    reason: grant.reason,
+    expiresAt: grant.expiresAt.toISOString(),
+    ...(settings.publicUrl === undefined ? {} : { link: `${settings.publicUrl.replace(/\/+$/, '')}/v1/grants/${grant.id}` }),
+  };
+}
+
+/** One line a human reads first. */
+function summaryOf(event: AlertEvent, fields: Partial<AlertPayload>, actor: string): string {
+  if (fields.grant === undefined) return `${event} by ${actor}`;
+  const who = fields.requester ?? actor;
+  return `${event}: ${fields.account ?? 'an account'} by ${who}${fields.incident ? ` (${fields.incident})` : ''}`;
+}
+
+/**
+ * The alert an audit event raises. Its id is the event's (`evt-<seq>`): the idempotency key a
+ * receiver sees on every retry. Never a secret: the grant, account and audit details hold none.
+ */
+export async function payloadOf(tx: StoreTx, event: AlertEvent, record: AuditEventRecord, settings: AlertSettings): Promise<AlertPayload> {
+  const fields = record.action.startsWith('grant.') ? await caseFields(tx, record.subject, settings) : {};
+  return {
+    event,
+    id: `evt-${record.seq}`,
+    at: record.at.toISOString(),
+    severity: alertSeverity[event],
+    summary: summaryOf(event, fields, record.actor),
+    actor: record.actor,
+    ...fields,
+    details: record.details,
+  };
+}
