@@ -15,7 +15,27 @@ export function requiredSetting(channel: ChannelConnection, key: string): string
   return value;
 }
 
-/** POSTs `body` (JSON) and accepts any 2xx; anything else, or no answer, is a retryable failure. */
+/**
+ * The URL of a Slack or Teams incoming webhook, which is the channel's secret: whoever holds it
+ * can post. Checked here because the catalog only sees it sealed; the error never quotes it.
+ */
+export function secretUrl(channel: ChannelConnection): string {
+  const text = channel.secret ?? '';
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || !['https:', 'http:'].includes(url.protocol) || url.username !== '' || url.password !== '') {
+    throw new AppError('target_error', `${channel.type} channel "${channel.name}" needs its incoming webhook URL (https://…) as its secret; set it with secretEnv and apply the catalog again`);
+  }
+  return url.href;
+}
+
+/** Worth another try later: the receiver is down, overloaded, slow or rate-limiting us. */
+const retryableStatus = (status: number): boolean => status >= 500 || status === 408 || status === 425 || status === 429;
+
+/**
+ * POSTs `body` (JSON) and accepts any 2xx. No answer, a 5xx, 408, 425 or 429 is a retryable
+ * failure; any other answer (a 4xx: wrong URL, revoked webhook, refused key) will not heal by
+ * itself and is not retried.
+ */
 export async function postJson(channel: ChannelConnection, url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<DeliveryReceipt> {
   let response: Response;
   try {
@@ -31,6 +51,7 @@ export async function postJson(channel: ChannelConnection, url: string, body: st
     throw new AppError('target_unavailable', `${channel.type} channel "${channel.name}" could not be reached (${cause})`);
   }
   await response.body?.cancel().catch(() => undefined);
-  if (!response.ok) throw new AppError('target_unavailable', `${channel.type} channel "${channel.name}" answered HTTP ${response.status}`);
-  return { status: `HTTP ${response.status}` };
+  if (response.ok) return { status: `HTTP ${response.status}` };
+  if (retryableStatus(response.status)) throw new AppError('target_unavailable', `${channel.type} channel "${channel.name}" answered HTTP ${response.status}`);
+  throw new AppError('target_error', `${channel.type} channel "${channel.name}" answered HTTP ${response.status}: the receiver refused the alert; check the channel's settings and secret`);
 }

@@ -7,4 +7,7 @@ import type { ChannelSender, ChannelType } from '../ports/index.js';
 
 export const channelSenders: Readonly<Partial<Record<ChannelType, () => Promise<ChannelSender>>>> = {
   webhook: async () => (await import('./webhook.js')).webhookSender,
+  slack: async () => (await import('./slack.js')).slackSender,
+  teams: async () => (await import('./teams.js')).teamsSender,
+  pagerduty: async () => (await import('./pagerduty.js')).pagerdutySender,
 };

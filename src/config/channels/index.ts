@@ -4,10 +4,16 @@
  */
 import type { ChannelType } from '../../domain/index.js';
 import type { ChannelSpec } from './channel-spec.js';
+import { pagerdutyChannel } from './pagerduty.js';
+import { slackChannel } from './slack.js';
+import { teamsChannel } from './teams.js';
 import { webhookChannel } from './webhook.js';
 
 export const channelSpecs: Readonly<Partial<Record<ChannelType, ChannelSpec>>> = {
   webhook: webhookChannel,
+  slack: slackChannel,
+  teams: teamsChannel,
+  pagerduty: pagerdutyChannel,
 };
 
 export type { ChannelSpec } from './channel-spec.js';
