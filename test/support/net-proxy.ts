@@ -39,7 +39,10 @@ function pipeDelayed(from: Socket, to: Socket, delay: () => number): void {
         from.resume();
       });
   });
+  // Close only after what is in flight has been written: a refused login's error message
+  // arrives just before the server closes, and must reach the client first.
   from.on('end', () => void chain.then(() => to.end()));
+  from.on('close', () => void chain.then(() => to.destroy()));
 }
 
 /** Starts the proxy on a free port of 127.0.0.1; see the module comment. */
@@ -56,11 +59,7 @@ export async function startNetProxy(target: { host: string; port: number }): Pro
     for (const socket of [client, upstream]) {
       open.add(socket);
       socket.on('error', () => undefined);
-      socket.on('close', () => {
-        open.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
+      socket.on('close', () => open.delete(socket));
     }
     pipeDelayed(client, upstream, () => delayMs);
     pipeDelayed(upstream, client, () => delayMs);
