@@ -131,33 +131,18 @@ export async function chaosRun(scenario: string, label: string, rng: ChaosRng, s
     const aliceToken = await node.enrol('alice');
     const watches = [watchTarget(setup.cluster, role), watchTarget(setup.cluster, `${role}_p`)];
     cleanup.push(() => Promise.all(watches.map((w) => w.stop())));
-    const state = { expiresAt: 0, comeback: 0, storeGone: false };
+    const state: RunState = { expiresAt: 0, comeback: 0, storeGone: false };
     const ctx = runContext({ rng, node, proxy, cluster: setup.cluster, aliceToken, role, watch: watches[0]!, state, violations, notes, cleanup });
     await drive(ctx);
-    const boundStart = () => Math.max(state.expiresAt, state.comeback);
     let views: any[] = [];
     if (state.storeGone) {
       // Nothing left to settle or read: judge the target only, once the bound has passed.
-      await sleep(boundStart() + BOUND_MS + 1_000 - Date.now());
+      await sleep(Math.max(state.expiresAt, state.comeback) + BOUND_MS + 1_000 - Date.now());
     } else {
       views = await settle(node, aliceToken, violations, SETTLE_WITHIN_MS);
       await checkStore(node, views, violations);
     }
-    const main = views.find((v) => v.account === 'pg-breakglass');
-    if (state.expiresAt > 0) {
-      const bound = checkBound(watches[0]!.lastUsableAt(), state.expiresAt, boundStart(), 'pg-breakglass');
-      violations.push(...bound.violations);
-      lateness = bound.lateness;
-    }
-    if (main?.revokedAt !== undefined) revokedAfterBoundMs = new Date(main.revokedAt).getTime() - boundStart();
-    if (setup.revocationWithinBound && revokedAfterBoundMs !== undefined && revokedAfterBoundMs > BOUND_MS) {
-      violations.push(`I1: revocation recorded ${revokedAfterBoundMs} ms after the target came back (bound ${BOUND_MS} ms)`);
-    }
-    const probe = views.find((v) => v.account === 'pg-probe');
-    if (probe !== undefined) {
-      const expiry = new Date(probe.expiresAt).getTime();
-      violations.push(...checkBound(watches[1]!.lastUsableAt(), expiry, Math.max(expiry, state.comeback), 'pg-probe').violations);
-    }
+    ({ lateness, revokedAfterBoundMs } = judgeTarget(views, watches, state, setup, violations));
     if (state.storeGone) await node.stop(15_000).then((took) => took === undefined && violations.push('shutdown: still running 15 s after SIGTERM (killed)'));
     else await finish(node, violations);
   } catch (error) {
@@ -168,6 +153,31 @@ export async function chaosRun(scenario: string, label: string, rng: ChaosRng, s
   return { scenario, label, violations, notes, lateness, revokedAfterBoundMs, durationMs: Date.now() - started };
 }
 
+type RunState = { expiresAt: number; comeback: number; storeGone: boolean };
+
+/** I1 on the target for the main grant (and the probe grant, if a fault let one through). */
+function judgeTarget(views: readonly any[], watches: readonly TargetWatch[], state: RunState, setup: RunSetup, violations: string[]): Pick<RunResult, 'lateness' | 'revokedAfterBoundMs'> {
+  const boundStart = Math.max(state.expiresAt, state.comeback);
+  let lateness: Lateness | undefined;
+  let revokedAfterBoundMs: number | undefined;
+  if (state.expiresAt > 0) {
+    const bound = checkBound(watches[0]!.lastUsableAt(), state.expiresAt, boundStart, 'pg-breakglass');
+    violations.push(...bound.violations);
+    lateness = bound.lateness;
+  }
+  const main = views.find((v) => v.account === 'pg-breakglass');
+  if (main?.revokedAt !== undefined) revokedAfterBoundMs = new Date(main.revokedAt).getTime() - boundStart;
+  if (setup.revocationWithinBound && revokedAfterBoundMs !== undefined && revokedAfterBoundMs > BOUND_MS) {
+    violations.push(`I1: revocation recorded ${revokedAfterBoundMs} ms after the target came back (bound ${BOUND_MS} ms)`);
+  }
+  const probe = views.find((v) => v.account === 'pg-probe');
+  if (probe !== undefined) {
+    const expiry = new Date(probe.expiresAt).getTime();
+    violations.push(...checkBound(watches[1]!.lastUsableAt(), expiry, Math.max(expiry, state.comeback), 'pg-probe').violations);
+  }
+  return { lateness, revokedAfterBoundMs };
+}
+
 interface ContextParts {
   rng: ChaosRng;
   node: ChaosNode;
@@ -176,7 +186,7 @@ interface ContextParts {
   aliceToken: string;
   role: string;
   watch: TargetWatch;
-  state: { expiresAt: number; comeback: number; storeGone: boolean };
+  state: RunState;
   violations: string[];
   notes: string[];
   cleanup: Cleanup;

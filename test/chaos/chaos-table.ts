@@ -10,7 +10,8 @@ export interface ScenarioRow {
   readonly maxAfterExpiryMs: number | undefined;
   readonly maxAfterBoundMs: number | undefined;
   readonly maxRevokedAfterBoundMs: number | undefined;
-  readonly expectation: 'must pass' | 'xfail: store-health' | string;
+  /** `must pass`, `xfail: store-health` (expectedToFailUntilStoreHealth), or `skipped: <why>`. */
+  readonly expectation: string;
 }
 
 const max = (values: (number | undefined)[]): number | undefined => {
