@@ -74,7 +74,9 @@ export function checkHistory(bundle: string, view: any): string[] {
     revealedAt: undefined,
   } as unknown as Grant;
   for (const event of events) {
-    if (event === requested || event.action.endsWith('-refused') || event.action === 'grant.share-presented') continue;
+    // Evidence that is not a state change: refusals, shares, and a credential disabled while the
+    // store could not be written (the revocation itself is recorded after it, by the lifecycle).
+    if (event === requested || event.action.endsWith('-refused') || event.action === 'grant.share-presented' || event.action === 'grant.offline-disabled') continue;
     const type = eventOfAction.get(event.action);
     if (type === undefined) return [`I2: unexpected audit action ${event.action} on ${view.id}`];
     try {

@@ -20,7 +20,7 @@ export const faults: readonly FaultName[] = ['target-down', 'store-restarted', '
  * Scenarios that need the store fail-closed detection (another part of issue 8) to pass. Their
  * violations are printed but do not fail the suite until it lands; then this list empties.
  */
-export const expectedToFailUntilStoreHealth: readonly ScenarioName[] = ['disk-full', 'read-only-store', 'deleted-store'];
+export const expectedToFailUntilStoreHealth: readonly ScenarioName[] = [];
 
 /** How a scenario changes the run's setup: a PostgreSQL store, or the data dir on a small loop disk. */
 export type StoreKind = 'sqlite' | 'postgres' | 'sqlite-loop-disk';
