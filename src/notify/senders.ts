@@ -7,4 +7,6 @@ import type { ChannelSender, ChannelType } from '../ports/index.js';
 
 export const channelSenders: Readonly<Partial<Record<ChannelType, () => Promise<ChannelSender>>>> = {
   webhook: async () => (await import('./webhook.js')).webhookSender,
+  email: async () => (await import('./email.js')).emailSender,
+  syslog: async () => (await import('./syslog.js')).syslogSender,
 };

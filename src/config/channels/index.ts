@@ -4,10 +4,14 @@
  */
 import type { ChannelType } from '../../domain/index.js';
 import type { ChannelSpec } from './channel-spec.js';
+import { emailChannel } from './email.js';
+import { syslogChannel } from './syslog.js';
 import { webhookChannel } from './webhook.js';
 
 export const channelSpecs: Readonly<Partial<Record<ChannelType, ChannelSpec>>> = {
   webhook: webhookChannel,
+  email: emailChannel,
+  syslog: syslogChannel,
 };
 
 export type { ChannelSpec } from './channel-spec.js';
