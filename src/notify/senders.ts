@@ -10,4 +10,6 @@ export const channelSenders: Readonly<Partial<Record<ChannelType, () => Promise<
   slack: async () => (await import('./slack.js')).slackSender,
   teams: async () => (await import('./teams.js')).teamsSender,
   pagerduty: async () => (await import('./pagerduty.js')).pagerdutySender,
+  email: async () => (await import('./email.js')).emailSender,
+  syslog: async () => (await import('./syslog.js')).syslogSender,
 };

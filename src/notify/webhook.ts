@@ -5,6 +5,7 @@
  * v1=<hex HMAC-SHA256 over "<timestamp>.<body>" with the channel's secret>`.
  */
 import { createHmac } from 'node:crypto';
+import { AppError } from '../errors/index.js';
 import type { AlertPayload, ChannelConnection, ChannelSender } from '../ports/index.js';
 import { postJson, requiredSetting } from './http-delivery.js';
 
@@ -15,7 +16,7 @@ export function webhookSignature(secret: string, timestamp: string, body: string
 
 export const webhookSender: ChannelSender = async (channel: ChannelConnection, payload: AlertPayload) => {
   const url = requiredSetting(channel, 'url');
-  if (channel.secret === undefined) throw new Error(`webhook channel "${channel.name}" has no secret`);
+  if (channel.secret === undefined) throw new AppError('validation', `webhook channel "${channel.name}" has no secret; give it secretEnv and apply again`);
   const body = JSON.stringify(payload);
   const timestamp = Math.floor(Date.now() / 1000).toString();
   return postJson(channel, url, body, {

@@ -23,6 +23,8 @@ export const httpUrl = z
   .max(2048)
   .refine((text) => /^https?:\/\//.test(text), 'must be an http:// or https:// URL')
   .refine((text) => {
+    // zod runs this even when .url() failed: that failure has been reported already.
+    if (!URL.canParse(text)) return true;
     const url = new URL(text);
     return url.username === '' && url.password === '';
   }, 'must not carry a user or password; give the secret with secretEnv');

@@ -7,6 +7,8 @@ import type { ChannelSpec } from './channel-spec.js';
 import { pagerdutyChannel } from './pagerduty.js';
 import { slackChannel } from './slack.js';
 import { teamsChannel } from './teams.js';
+import { emailChannel } from './email.js';
+import { syslogChannel } from './syslog.js';
 import { webhookChannel } from './webhook.js';
 
 export const channelSpecs: Readonly<Partial<Record<ChannelType, ChannelSpec>>> = {
@@ -14,6 +16,8 @@ export const channelSpecs: Readonly<Partial<Record<ChannelType, ChannelSpec>>> =
   slack: slackChannel,
   teams: teamsChannel,
   pagerduty: pagerdutyChannel,
+  email: emailChannel,
+  syslog: syslogChannel,
 };
 
 export type { ChannelSpec } from './channel-spec.js';
