@@ -334,7 +334,7 @@ async function assemble(
   const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
   // Alerts: written with the audit event that raises them (the outbox), delivered by the relay.
   audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl } }).onAudit);
-  const relay = createAlertRelay(ctx, options.channelSenders ?? channelSenders);
+  const relay = createAlertRelay(ctx, options.channelSenders ?? channelSenders, { instanceId: instanceIdentity(options.dataDir) });
   const app = await buildHttpApp({
     ctx,
     ready: () => store.transaction(async (tx) => (await tx.settings.get(settingKeys.auditPublicKey)) !== undefined),

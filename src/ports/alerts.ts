@@ -82,6 +82,8 @@ export interface OutboxRepository {
   /** A dead message back to pending, due now, attempts reset. */
   revive(id: string, now: Date): Promise<boolean>;
   countDead(): Promise<number>;
+  /** Frees the leases of earlier lives of an instance (owners starting with `prefix`, not `owner`). */
+  releaseEarlierLives(owner: string, prefix: string): Promise<number>;
 }
 
 export interface AlertCatalogRepository {

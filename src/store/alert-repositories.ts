@@ -132,6 +132,16 @@ export function outboxRepository(trx: Transaction<Database>, dialect: Store['dia
       return Number(result.numUpdatedRows) === 1;
     },
 
+    async releaseEarlierLives(owner, prefix) {
+      const result = await trx
+        .updateTable('alert_outbox')
+        .set({ lease_owner: null, lease_until: null })
+        .where(sql<boolean>`substr(lease_owner, 1, ${prefix.length}) = ${prefix}`)
+        .where('lease_owner', '<>', owner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     async countDead() {
       const row = await trx.selectFrom('alert_outbox').select(sql<number | string>`count(*)`.as('n')).where('state', '=', 'dead').executeTakeFirst();
       return Number(row?.n ?? 0);

@@ -25,9 +25,16 @@ export interface AlertRelay {
  * again; after `maxAttempts` the message is dead, and that itself is an alert on every other
  * channel. Claims carry a fencing token, so two instances never both record a delivery.
  */
-export function createAlertRelay(ctx: Pick<ModuleContext, 'store' | 'clock' | 'vault' | 'log'>, senders: ChannelSenders, options: { random?: () => number } = {}): AlertRelay {
-  const owner = `relay-${randomUUID()}`;
+export function createAlertRelay(
+  ctx: Pick<ModuleContext, 'store' | 'clock' | 'vault' | 'log'>,
+  senders: ChannelSenders,
+  options: { random?: () => number; instanceId?: string } = {},
+): AlertRelay {
+  // `<instance>/alerts/<run>`: a restarted server takes back what its dead run was delivering at once.
+  const lives = `${options.instanceId ?? `inst-${randomUUID()}`}/alerts/`;
+  const owner = `${lives}${randomUUID()}`;
   const random = options.random ?? Math.random;
+  let recovered = false;
 
   async function deliver(message: OutboxMessage): Promise<void> {
     const channel = await ctx.store.transaction((tx) => tx.alerts.findChannel(message.channel));
@@ -82,6 +89,10 @@ export function createAlertRelay(ctx: Pick<ModuleContext, 'store' | 'clock' | 'v
 
   return {
     async tick() {
+      if (!recovered) {
+        await ctx.store.transaction((tx) => tx.outbox.releaseEarlierLives(owner, lives));
+        recovered = true;
+      }
       const now = ctx.clock.now();
       const claimed = await ctx.store.transaction((tx) => tx.outbox.claimDue(now, owner, new Date(now.getTime() + LEASE_MS), 16));
       // One message per channel at a time (the claim takes each channel's oldest): channels in parallel.
