@@ -36,8 +36,8 @@ declare module 'fastify' {
 
 export interface HttpDeps {
   readonly ctx: ModuleContext;
-  /** Is the store reachable? For /readyz. */
-  readonly ready: () => Promise<boolean>;
+  /** Is the store reachable (and how many alerts are dead)? For /readyz. */
+  readonly ready: () => Promise<boolean | Readiness>;
   readonly logger: FastifyServerOptions['logger'];
   readonly version: string;
   /** The root key's seal: `/v1/sys/seal-status` and `/v1/sys/unseal`. */
@@ -51,6 +51,13 @@ export interface HttpDeps {
 }
 
 export type App = FastifyInstance;
+
+/** What `/readyz` reports beyond "the store answers". */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Alerts that could not be delivered: degraded (200, still serving), not down. */
+  readonly deadAlerts?: number;
+}
 
 
 /** The routes that take a large body; every other one takes `bodyLimit` (a few KiB are plenty). */
@@ -162,8 +169,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const store = deps.gate?.store() ?? { state: 'ok' };
     if (store.state !== 'ok') return reply.status(503).send({ status: 'unavailable', reason: `store-${store.state}`, detail: store.detail });
-    const ok = await deps.ready().catch(() => false);
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
+    const answer = await deps.ready().catch(() => false);
+    const { ready, deadAlerts = 0 } = typeof answer === 'boolean' ? { ready: answer } : answer;
+    if (!ready) return reply.status(503).send({ status: 'unavailable' });
+    // A dead alert is something nobody was told: worth a look, not a reason to stop serving.
+    return reply.status(200).send(deadAlerts > 0 ? { status: 'degraded', deadAlerts } : { status: 'ready' });
   });
 
   if (deps.seal) await app.register(sysRoutes(deps.seal, clientLimiter(app, limits.sys, 'sys', onBurst)));
