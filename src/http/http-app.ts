@@ -20,6 +20,7 @@ import type { SealGate } from '../ports/index.js';
 import { sendError } from './error-body.js';
 import { errorStatus } from './error-status.js';
 import { defaultHttpLimits, jsonNesting, listenerOptions, type ClientLimiter, type HttpLimits, type RateLimit, type TlsMaterial } from './limits.js';
+import { alertRoutes } from './routes/alert-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
@@ -210,6 +211,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(auditRoutes(deps.ctx));
       await v1.register(custodianRoutes(deps.ctx));
       await v1.register(identityRoutes(deps.ctx));
+      await v1.register(alertRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );
