@@ -104,9 +104,10 @@ export async function testChannel(ctx: ModuleContext, actor: Actor, name: string
 async function deliverTest(ctx: ModuleContext, actor: Actor, channel: ChannelRecord, senders: ChannelSenders): Promise<ChannelTestResult> {
   const now = ctx.clock.now();
   const payload = systemPayload('alert.test', now, `test message from Breakglass to channel ${channel.name}, sent by ${actor.name}`, { channel: channel.name, by: actor.name });
-  const secret = channel.secretSealed === undefined ? undefined : ctx.vault.open(channel.secretSealed, aad.channelSecret(channel.name));
   const load = senders[channel.type];
   if (!load) return { channel: channel.name, ok: false, error: `no sender for ${channel.type} channels in this build` };
+  // Unsealed in memory for this one delivery, as the relay does.
+  const secret = channel.secretSealed === undefined ? undefined : ctx.vault.open(channel.secretSealed, aad.channelSecret(channel.name));
   try {
     const receipt = await (await load())({ name: channel.name, type: channel.type, settings: channel.settings, secret }, payload);
     return { channel: channel.name, ok: true, status: receipt.status };
