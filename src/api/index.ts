@@ -1,3 +1,4 @@
+export * from './alert-api.js';
 export * from './audit-api.js';
 export * from './catalog-api.js';
 export * from './custodian-api.js';

@@ -318,6 +318,8 @@ async function assemble(
   // What to revoke, and where to keep the evidence, if the store stops taking writes.
   const watch = createExpiryWatch();
   const journal = openRevocationJournal(dataDirPaths(options.dataDir).revocationJournal);
+  // One set of senders for the relay and for `channel test`, so a test goes out as alerts do.
+  const senders = options.channelSenders ?? channelSenders;
   const ctx: ModuleContext = {
     store,
     clock,
@@ -330,14 +332,20 @@ async function assemble(
     wake: () => schedulerRef.current?.wake(),
     accountLocks: createKeyedMutex(),
     grantObservers: [watch.observer],
+    channelSenders: senders,
   };
   const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
   // Alerts: written with the audit event that raises them (the outbox), delivered by the relay.
   audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl } }).onAudit);
-  const relay = createAlertRelay(ctx, options.channelSenders ?? channelSenders, { instanceId: instanceIdentity(options.dataDir) });
+  const relay = createAlertRelay(ctx, senders, { instanceId: instanceIdentity(options.dataDir) });
   const app = await buildHttpApp({
     ctx,
-    ready: () => store.transaction(async (tx) => (await tx.settings.get(settingKeys.auditPublicKey)) !== undefined),
+    // Ready once initialised; dead alerts make it degraded (still serving), not down.
+    ready: () =>
+      store.transaction(async (tx) => {
+        if ((await tx.settings.get(settingKeys.auditPublicKey)) === undefined) return false;
+        return { ready: true, deadAlerts: await tx.outbox.countDead() };
+      }),
     logger: options.logger ?? { level: 'info' },
     version,
     seal,

@@ -8,6 +8,7 @@ import { isAppError } from '../errors/index.js';
 import type { CliDeps } from './cli-deps.js';
 import { coloursEnabled, terminalSafe } from './output.js';
 import { createCommandContext, defaultAddr, example } from './command-context.js';
+import { registerAlertCommands } from './commands/alert-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerGrantCommands } from './commands/grant-commands.js';
@@ -59,6 +60,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerIdentityCommands(program, ctx);
   registerGrantCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerAlertCommands(program, ctx);
   registerSshCommands(program, ctx);
   registerTargetCommands(program, ctx);
   registerCustodianCommands(program, ctx);

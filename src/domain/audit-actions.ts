@@ -46,6 +46,9 @@ export const auditActions = [
   'route.created',
   'route.changed',
   'route.removed',
+  // Alerting itself: a dead message sent again, a channel's test message and its outcome.
+  'alert.retried',
+  'channel.tested',
   'user.created',
   'user.changed',
   'user.disabled',

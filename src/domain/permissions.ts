@@ -31,6 +31,9 @@ export const actions = [
   'custodian.share',
   'audit.verify',
   'audit.export',
+  'alert.list',
+  'alert.retry',
+  'channel.test',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -107,6 +110,10 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'custodian.share': { roles: ['custodian'], relation: 'custodian-of-account', hint: 'only the account\'s custodians present shares' },
   'audit.verify': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'verifying the audit chain needs the admin, auditor or incident-owner role' },
   'audit.export': { roles: ['admin', 'auditor'], hint: 'exporting the audit chain needs the admin or auditor role' },
+  // What was announced where is part of the record: auditors read it; acting on it is the admin's.
+  'alert.list': { roles: ['admin', 'auditor'], hint: 'listing alerts needs the admin or auditor role' },
+  'alert.retry': { roles: ['admin'], hint: 'retrying an alert needs the admin role' },
+  'channel.test': { roles: ['admin'], hint: 'testing an alert channel needs the admin role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

@@ -20,6 +20,7 @@ import type { SealGate } from '../ports/index.js';
 import { sendError } from './error-body.js';
 import { errorStatus } from './error-status.js';
 import { defaultHttpLimits, jsonNesting, listenerOptions, type ClientLimiter, type HttpLimits, type RateLimit, type TlsMaterial } from './limits.js';
+import { alertRoutes } from './routes/alert-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
@@ -36,8 +37,8 @@ declare module 'fastify' {
 
 export interface HttpDeps {
   readonly ctx: ModuleContext;
-  /** Is the store reachable? For /readyz. */
-  readonly ready: () => Promise<boolean>;
+  /** Is the store reachable (and how many alerts are dead)? For /readyz. */
+  readonly ready: () => Promise<boolean | Readiness>;
   readonly logger: FastifyServerOptions['logger'];
   readonly version: string;
   /** The root key's seal: `/v1/sys/seal-status` and `/v1/sys/unseal`. */
@@ -51,6 +52,13 @@ export interface HttpDeps {
 }
 
 export type App = FastifyInstance;
+
+/** What `/readyz` reports beyond "the store answers". */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Alerts that could not be delivered: degraded (200, still serving), not down. */
+  readonly deadAlerts?: number;
+}
 
 
 /** The routes that take a large body; every other one takes `bodyLimit` (a few KiB are plenty). */
@@ -162,8 +170,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const store = deps.gate?.store() ?? { state: 'ok' };
     if (store.state !== 'ok') return reply.status(503).send({ status: 'unavailable', reason: `store-${store.state}`, detail: store.detail });
-    const ok = await deps.ready().catch(() => false);
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
+    const answer = await deps.ready().catch(() => false);
+    const { ready, deadAlerts = 0 } = typeof answer === 'boolean' ? { ready: answer } : answer;
+    if (!ready) return reply.status(503).send({ status: 'unavailable' });
+    // A dead alert is something nobody was told: worth a look, not a reason to stop serving.
+    return reply.status(200).send(deadAlerts > 0 ? { status: 'degraded', deadAlerts } : { status: 'ready' });
   });
 
   if (deps.seal) await app.register(sysRoutes(deps.seal, clientLimiter(app, limits.sys, 'sys', onBurst)));
@@ -200,6 +211,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(auditRoutes(deps.ctx));
       await v1.register(custodianRoutes(deps.ctx));
       await v1.register(identityRoutes(deps.ctx));
+      await v1.register(alertRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

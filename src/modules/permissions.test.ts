@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../test/support/test-bed.js';
 import { actions, authorize, userRoles, type Action, type Actor, type Grant, type UserRole } from '../domain/index.js';
 import { isAppError } from '../errors/index.js';
+import { listAlerts, retryAlert, testChannel } from './alerts/alerts-admin.js';
 import { exportAudit, verifyAudit } from './audit/audit-access.js';
 import { checkTarget } from './catalog/check-target.js';
 import { listAccounts } from './catalog/list-accounts.js';
@@ -36,6 +37,8 @@ ${[...roleUsers, { name: 'as-nobody', roles: [] as UserRole[] }].map((u) => `  -
   - { name: carol, roles: [custodian] }
   - { name: dave, roles: [custodian] }
   - { name: erin, roles: [custodian] }
+channels:
+  - { name: secops-hook, type: webhook, url: "http://127.0.0.1:9/hook", secret: hook-secret-value }
 `;
 
 /**
@@ -98,6 +101,11 @@ describe('every use case, as every role, refuses exactly as the permission table
     'custodian.share': (actor) => submitShare(bed.ctx, actor, waiting.id, 'bgshare1.not-a-real-share'),
     'audit.verify': (actor) => verifyAudit(bed.ctx, actor),
     'audit.export': async (actor) => exportAudit(bed.ctx, actor).next(),
+    'alert.list': (actor) => listAlerts(bed.ctx, actor),
+    // No message is dead here: the admin is told `not_found`, which is the use case's own answer.
+    'alert.retry': (actor) => retryAlert(bed.ctx, actor, 'alr_00000000-0000-0000-0000-000000000000'),
+    // No sender on the bed: the test is reported as failed, not thrown, once the guard lets it through.
+    'channel.test': (actor) => testChannel(bed.ctx, actor, 'secops-hook', {}),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */
