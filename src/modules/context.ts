@@ -1,4 +1,4 @@
-import type { ChannelSender, ChannelType, Clock, ConnectorDriver, ConnectorFactory, Store } from '../ports/index.js';
+import type { ChannelSenders, Clock, ConnectorDriver, ConnectorFactory, Store } from '../ports/index.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { GrantObserver } from './grants/grant-observer.js';
 import type { KeyedMutex } from './lib/keyed-mutex.js';
@@ -33,13 +33,8 @@ export interface ModuleContext {
    * alerts outbox hangs (invariant I6), so an alert is written with the change or not at all.
    */
   readonly grantObservers: readonly GrantObserver[];
-  /**
-   * Each alert channel type's sender (src/notify's, set by src/app), for `channel test`, which
-   * calls one directly; modules never import src/notify. Absent: no channel can be tested.
-   * The same type as `ChannelSenders` (alerts/alert-relay.ts), written out: the relay imports
-   * this file, and a type-only import back would be a cycle (dependency-cruiser counts those).
-   */
-  readonly channelSenders?: Readonly<Partial<Record<ChannelType, () => Promise<ChannelSender>>>>;
+  /** Each alert channel type's sender (src/notify), for `channel test`; the relay uses the same. */
+  readonly channelSenders?: ChannelSenders;
 }
 
 /** Backoff for work on targets that fail: retried for ever, never given up. */

@@ -109,3 +109,6 @@ export interface DeliveryReceipt {
 
 /** Sends one alert over one channel; throws (an AppError, retryable or not) when it was not accepted. */
 export type ChannelSender = (channel: ChannelConnection, payload: AlertPayload) => Promise<DeliveryReceipt>;
+
+/** Each channel type's sender, loaded when first needed (src/notify/senders.ts). */
+export type ChannelSenders = Readonly<Partial<Record<ChannelType, () => Promise<ChannelSender>>>>;

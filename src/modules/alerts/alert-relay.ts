@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { isAppError } from '../../errors/index.js';
-import type { ChannelConnection, ChannelSender, ChannelType, OutboxMessage } from '../../ports/index.js';
+import type { ChannelConnection, ChannelSenders, OutboxMessage } from '../../ports/index.js';
 import { backoffDelay, type ModuleContext, type RetryPolicy } from '../context.js';
 import { aad } from '../vault/vault.js';
 import { enqueue, systemPayload } from './alert-outbox.js';
 
-/** Each channel type's sender, loaded when first needed (src/notify). */
-export type ChannelSenders = Readonly<Partial<Record<ChannelType, () => Promise<ChannelSender>>>>;
+export type { ChannelSenders } from '../../ports/index.js';
 
 /** Attempts before a message is dead, unless the channel says `maxAttempts`. */
 export const DEFAULT_MAX_ATTEMPTS = 12;

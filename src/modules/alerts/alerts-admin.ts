@@ -9,7 +9,7 @@ import type { ChannelRecord, OutboxMessage, OutboxState } from '../../ports/inde
 import type { ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
 import { systemPayload } from './alert-outbox.js';
-import type { ChannelSenders } from './alert-relay.js';
+import type { ChannelSenders } from '../../ports/index.js';
 
 /** One message as listed: what it announces and how its delivery goes. Never the channel's secret. */
 export interface AlertView {
