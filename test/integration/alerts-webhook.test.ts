@@ -6,7 +6,7 @@
  * after the restart the alert arrives again under the same event id — at least once, one id.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,12 +23,13 @@ const binaries = await requireService('PostgreSQL server binaries (initdb, pg_ct
 const HOOK_SECRET = 'whsec-3f1b9a7c5e2d4f60a8b7c6d5e4f3a2b1';
 
 interface Received {
+  readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   readonly json: Record<string, unknown>;
 }
 
-/** A receiver as a customer would write one: `ok` answers 200, `hang` never answers, `fail` answers 500. */
+/** A receiver as a customer would write one: on /hook, `ok` answers 200, `hang` never answers, `fail` answers 500. */
 function receiver() {
   const got: Received[] = [];
   const hanging: ServerResponse[] = [];
@@ -37,9 +38,11 @@ function receiver() {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
-      got.push({ headers: request.headers, body, json: JSON.parse(body) as Record<string, unknown> });
-      if (mode === 'hang') hanging.push(response);
-      else response.writeHead(mode === 'ok' ? 200 : 500).end();
+      got.push({ path: request.url ?? '', headers: request.headers, body, json: JSON.parse(body) as Record<string, unknown> });
+      // `hang` and `fail` are about /hook; any other path (the backup channel) answers 200.
+      if (request.url !== '/hook' || mode === 'ok') response.writeHead(200).end();
+      else if (mode === 'hang') hanging.push(response);
+      else response.writeHead(500).end();
     });
   });
   return {
@@ -70,10 +73,13 @@ describe.skipIf(binaries.skip)('alerts over a webhook', () => {
   let dataDir: string;
   let port: number;
   let env: Record<string, string>;
+  let catalogPath: string;
+  let hookUrl: string;
   beforeAll(async () => {
     cluster = await startPgCluster();
     hook = receiver();
     const hookPort = await hook.listen();
+    hookUrl = `http://127.0.0.1:${hookPort}`;
     dataDir = mkdtempSync(join(tmpdir(), 'bg-alerts-'));
     const init = runCliProcess(['init', '--data-dir', dataDir, '--json']);
     expect(init.code, init.stderr).toBe(0);
@@ -95,9 +101,9 @@ describe.skipIf(binaries.skip)('alerts over a webhook', () => {
       channels: [{ name: 'secops-hook', type: 'webhook', url: `http://127.0.0.1:${hookPort}/hook`, secretEnv: 'HOOK_SECRET' }],
       routes: [{ events: ['grant.activated', 'grant.revoked', 'grant.revocation-overdue'], channels: ['secops-hook'] }],
     };
-    const path = join(dataDir, 'catalog.yaml');
-    writeFileSync(path, JSON.stringify(file, null, 2)); // JSON is YAML
-    const applied = runCliProcess(['apply', '-f', path, '--json'], env);
+    catalogPath = join(dataDir, 'catalog.yaml');
+    writeFileSync(catalogPath, JSON.stringify(file, null, 2)); // JSON is YAML
+    const applied = runCliProcess(['apply', '-f', catalogPath, '--json'], env);
     expect(applied.code, applied.stderr + applied.stdout).toBe(0);
   });
   afterAll(async () => {
@@ -106,11 +112,11 @@ describe.skipIf(binaries.skip)('alerts over a webhook', () => {
     await cluster?.stop();
   });
 
-  const invoke = async (token: string, incident: string, ttl = '15m') => {
+  const invoke = async (token: string, incident: string, ttl = '15m', account = 'pg-breakglass') => {
     const response = await fetch(`${server!.url}/v1/grants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ account: 'pg-breakglass', condition: 'outage', reason: 'primary database down', incident, ttl }),
+      body: JSON.stringify({ account, condition: 'outage', reason: 'primary database down', incident, ttl }),
     });
     return (await response.json()) as { id: string; state: string; expiresAt: string };
   };
@@ -168,5 +174,40 @@ describe.skipIf(binaries.skip)('alerts over a webhook', () => {
       return body.alerts.find((a) => a.event === 'grant.activated' && a.state === 'sent') ? body : undefined;
     }, 60_000, 'the alert listed as sent');
     expect(listed.alerts.every((a) => a.state !== 'dead')).toBe(true);
+  });
+
+  it('dead: a receiver that answers 500 for ever ends in dead, the dead letter reaches the other channel, /readyz is degraded until a retry gets through', async () => {
+    const alice = await enrol(server!.url, env['BREAKGLASS_TOKEN']!, 'alice');
+    const file = JSON.parse(readFileSync(catalogPath, 'utf8')) as { channels: Record<string, unknown>[]; accounts: Record<string, unknown>[] };
+    // The pre-staged account is still held by the grant above: this case uses an ephemeral one.
+    file.accounts.push({ name: 'pg-jit', target: 'prod-pg', mode: 'ephemeral', policy: 'p0' });
+    file.channels = [
+      { name: 'secops-hook', type: 'webhook', url: `${hookUrl}/hook`, secretEnv: 'HOOK_SECRET', maxAttempts: 2 },
+      { name: 'backup-hook', type: 'webhook', url: `${hookUrl}/backup`, secretEnv: 'HOOK_SECRET' },
+    ];
+    writeFileSync(catalogPath, JSON.stringify(file, null, 2));
+    expect(runCliProcess(['apply', '-f', catalogPath, '--json'], env).code).toBe(0);
+    hook.setMode('fail');
+    const grant = await invoke(alice, 'INC-303', '15m', 'pg-jit');
+    expect(grant.state, JSON.stringify(grant)).toBe('active');
+    // Two refused attempts (1 s apart), then dead: the other channel is told.
+    const deadLetter = await eventually(async () => hook.got.find((r) => r.path === '/backup' && r.json['event'] === 'alert.dead' && (r.json['details'] as Record<string, unknown>)['grant'] === grant.id), 60_000, 'the dead letter on the other channel');
+    expect((deadLetter.json['details'] as Record<string, unknown>)['channel']).toBe('secops-hook');
+    const degraded = (await (await fetch(`${server!.url}/readyz`)).json()) as { status: string; deadAlerts?: number };
+    expect(degraded.status).toBe('degraded');
+    expect(degraded.deadAlerts).toBeGreaterThanOrEqual(1);
+
+    // The contract of `breakglass alerts --json`, from the CLI.
+    const listed = runCliProcess(['alerts', '--state', 'dead', '--json'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    const { alerts } = JSON.parse(listed.stdout) as { alerts: { id: string; event: string; channel: string; state: string; attempts: number }[] };
+    const dead = alerts.find((a) => a.event === 'grant.activated' && a.channel === 'secops-hook')!;
+    expect(dead).toMatchObject({ state: 'dead', attempts: 2 });
+    expect(Object.keys(dead)).toEqual(expect.arrayContaining(['id', 'event', 'channel', 'state', 'attempts']));
+
+    hook.setMode('ok');
+    expect(runCliProcess(['alerts', 'retry', dead.id], env).code).toBe(0);
+    await eventually(async () => hook.got.some((r) => r.path === '/hook' && r.json['event'] === 'grant.activated' && r.json['grant'] === grant.id && hook.got.indexOf(r) > hook.got.indexOf(deadLetter)) || undefined, 60_000, 'the retried alert');
+    await eventually(async () => ((await (await fetch(`${server!.url}/readyz`)).json()) as { status: string }).status === 'ready' || undefined, 60_000, '/readyz ready again');
   });
 });
