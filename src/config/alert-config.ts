@@ -5,7 +5,7 @@
  * stored sealed like target passwords.
  */
 import { z } from 'zod';
-import { channelTypes, routableAlertEvents, severities } from '../domain/index.js';
+import { auditStreamEvents, channelTypes, routableAlertEvents, severities } from '../domain/index.js';
 import { channelSpecs } from './channels/index.js';
 
 const name = z
@@ -53,15 +53,12 @@ export const applyChannel = channelSchema({ secret: z.string().min(1, 'must not 
 export const route = z.strictObject({
   events: z
     .array(
-      z.union([
-        z.literal('*'),
-        z.enum(routableAlertEvents as [string, ...string[]], {
-          error: (issue) =>
-            typeof issue.input === 'string' && issue.input.startsWith('audit.') && issue.input !== 'audit.verify-failed'
-              ? `"${issue.input}" is the audit stream, which is not routed; set auditSink: true on a webhook or syslog channel instead`
-              : `unknown event; events are ${routableAlertEvents.join(', ')} or "*"`,
-        }),
-      ]),
+      z.union([z.literal('*'), z.enum(routableAlertEvents as [string, ...string[]])], {
+        error: (issue) =>
+          typeof issue.input === 'string' && (auditStreamEvents as readonly string[]).includes(issue.input)
+            ? `"${issue.input}" is the audit stream, which is not routed; set auditSink: true on a webhook or syslog channel instead`
+            : `unknown event; events are ${routableAlertEvents.join(', ')} or "*"`,
+      }),
     )
     .min(1, 'list at least one event, or "*"'),
   channels: z.array(name).min(1, 'list at least one channel'),
@@ -106,6 +103,11 @@ export function alertIssues(doc: Readonly<Record<string, unknown>>, secretKey: '
  * message per audit event would drown people, and they keep no copy a machine can verify).
  */
 function auditSinkIssue(channel: Readonly<Record<string, unknown>>): string | undefined {
-  if (channel['auditSink'] === undefined || sinkTypes.includes(channel['type'] as (typeof channelTypes)[number])) return undefined;
-  return `${String(channel['type'])} channels cannot be an audit sink; the audit stream goes to ${sinkTypes.join(' or ')} channels`;
+  if (channel['auditSink'] !== true) return undefined;
+  if (!sinkTypes.includes(channel['type'] as (typeof channelTypes)[number])) {
+    return `${String(channel['type'])} channels cannot be an audit sink; the audit stream goes to ${sinkTypes.join(' or ')} channels`;
+  }
+  // At least once needs a receiver that can say no: a datagram lost is lost without a word.
+  if (channel['type'] === 'syslog' && channel['protocol'] === 'udp') return 'a syslog audit sink needs protocol tcp or tls: UDP loses messages without telling';
+  return undefined;
 }

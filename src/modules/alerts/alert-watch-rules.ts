@@ -1,6 +1,9 @@
 import type { Grant, GrantState, TimedAlertEvent } from '../../domain/index.js';
 
-/** When the time-driven alerts fire. Catalog-wide for now (not per policy): see the module README. */
+/**
+ * When the time-driven alerts fire: one set for the whole server (not per policy yet, which
+ * would need a policy field, its column and its catalog diff).
+ */
 export interface WatchThresholds {
   /** `grant.expiring`: this long before an active grant's expiry. */
   readonly expiryWarningMs: number;
