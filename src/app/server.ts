@@ -11,6 +11,8 @@ import { createExpiryWatch } from '../modules/offline-revocation/expiry-watch.js
 import { createOfflineRevoker } from '../modules/offline-revocation/offline-revoker.js';
 import { alertOutbox } from '../modules/alerts/alert-outbox.js';
 import { createAlertRelay, type ChannelSenders } from '../modules/alerts/alert-relay.js';
+import { createAlertWatch } from '../modules/alerts/alert-watch.js';
+import { auditStream } from '../modules/alerts/audit-stream.js';
 import { channelSenders } from '../notify/senders.js';
 import { openRevocationJournal } from '../journal/revocation-journal.js';
 import { createStoreHealth, type StoreHealth } from '../modules/store-health/store-health.js';
@@ -311,6 +313,10 @@ async function assemble(
   const drivers = await loadConnectorDrivers();
   const vault = createVault(rootKey);
   const audit = await openAuditLog(store, vault, clock);
+  // The audit stream (every event and checkpoint to the catalog's audit sinks) from the first event of this run.
+  const stream = auditStream({ clock });
+  audit.onAppend(stream.onAudit);
+  audit.onCheckpoint(stream.onCheckpoint);
   await store.transaction((tx) => audit.append(tx, { actor: 'system', action: 'root-key.unsealed', subject: 'root-key', details: unsealDetails }));
   // The logger and the scheduler exist only once the app does; the context reaches them late.
   let log: Logger = silentLogger;
@@ -338,6 +344,8 @@ async function assemble(
   // Alerts: written with the audit event that raises them (the outbox), delivered by the relay.
   audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl } }).onAudit);
   const relay = createAlertRelay(ctx, senders, { instanceId: instanceIdentity(options.dataDir) });
+  // The time-driven alerts (expiring, overdue): raised from the clock, once per occurrence across instances.
+  const alertWatch = createAlertWatch(ctx, { settings: { publicUrl: options.publicUrl } });
   const app = await buildHttpApp({
     ctx,
     // Ready once initialised; dead alerts make it degraded (still serving), not down.
@@ -368,13 +376,17 @@ async function assemble(
   let offlineRound: Promise<void> = Promise.resolve();
   let relayTimer: NodeJS.Timeout | undefined;
   let relayRound: Promise<unknown> = Promise.resolve();
+  let watchTimer: NodeJS.Timeout | undefined;
+  let watchRound: Promise<unknown> = Promise.resolve();
   let unlisten: (() => void) | undefined;
   let halted: Promise<void> | undefined;
   const halt = () =>
     (halted ??= (async () => {
       clearInterval(checkpointTimer);
       clearInterval(relayTimer);
+      clearInterval(watchTimer);
       await relayRound;
+      await watchRound;
       unlisten?.();
       await scheduler.stop();
     })());
@@ -401,6 +413,13 @@ async function assemble(
           .then(() => relay.tick())
           .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'alert relay round failed'));
       }, 250);
+      // The alert watch: a round a second, while the store is usable (a round missed is caught up by the next).
+      watchTimer = setInterval(() => {
+        if (wiring.health.status().state !== 'ok') return;
+        watchRound = watchRound
+          .then(() => alertWatch.tick())
+          .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'alert watch round failed'));
+      }, 1_000);
       // Revocation that does not wait for the store (modules/offline-revocation); one round at a time.
       offlineTimer = setInterval(() => {
         offlineRound = offlineRound

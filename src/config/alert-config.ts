@@ -5,7 +5,7 @@
  * stored sealed like target passwords.
  */
 import { z } from 'zod';
-import { alertEvents, channelTypes, severities } from '../domain/index.js';
+import { auditStreamEvents, channelTypes, routableAlertEvents, severities } from '../domain/index.js';
 import { channelSpecs } from './channels/index.js';
 
 const name = z
@@ -21,21 +21,46 @@ const channelCommon = {
   maxAttempts: z.number().int().min(1).max(100).optional(),
 };
 
+/** Types whose spec says they can carry the audit stream. */
+const sinkTypes = channelTypes.filter((type) => channelSpecs[type]?.auditSink === true);
+/**
+ * Every audit event and signed checkpoint goes to this channel too. Parsed on every type so that
+ * a chat or mail channel that says it gets one message naming why (`auditSinkIssue`), not
+ * "unknown field".
+ */
+const auditSinkField = { auditSink: z.boolean({ error: 'must be true or false' }).optional() };
+
 function channelSchema(secretField: Readonly<Record<string, z.ZodType>>) {
   const known = channelTypes.filter((type) => channelSpecs[type] !== undefined);
-  const variants = known.map((type) => z.strictObject({ type: z.literal(type), ...channelCommon, ...channelSpecs[type]!.settings, ...secretField }));
+  const variants = known.map((type) =>
+    z.strictObject({ type: z.literal(type), ...channelCommon, ...auditSinkField, ...channelSpecs[type]!.settings, ...secretField }),
+  );
   return z.discriminatedUnion('type', variants as unknown as [z.ZodObject, ...z.ZodObject[]], {
     error: `unsupported channel type; supported: ${known.join(', ')}`,
   });
 }
 
-export type CatalogChannel = { readonly name: string; readonly type: (typeof channelTypes)[number]; readonly maxAttempts?: number | undefined } & Readonly<Record<string, unknown>>;
+export type CatalogChannel = {
+  readonly name: string;
+  readonly type: (typeof channelTypes)[number];
+  readonly maxAttempts?: number | undefined;
+  readonly auditSink?: boolean | undefined;
+} & Readonly<Record<string, unknown>>;
 
 export const fileChannel = channelSchema({ secretEnv: envName.optional() }) as unknown as z.ZodType<CatalogChannel & { secretEnv?: string | undefined }>;
 export const applyChannel = channelSchema({ secret: z.string().min(1, 'must not be empty').optional() }) as unknown as z.ZodType<CatalogChannel & { secret?: string | undefined }>;
 
 export const route = z.strictObject({
-  events: z.array(z.union([z.literal('*'), z.enum(alertEvents, { error: `unknown event; events are ${alertEvents.join(', ')} or "*"` })])).min(1, 'list at least one event, or "*"'),
+  events: z
+    .array(
+      z.union([z.literal('*'), z.enum(routableAlertEvents as [string, ...string[]])], {
+        error: (issue) =>
+          typeof issue.input === 'string' && (auditStreamEvents as readonly string[]).includes(issue.input)
+            ? `"${issue.input}" is the audit stream, which is not routed; set auditSink: true on a webhook or syslog channel instead`
+            : `unknown event; events are ${routableAlertEvents.join(', ')} or "*"`,
+      }),
+    )
+    .min(1, 'list at least one event, or "*"'),
   channels: z.array(name).min(1, 'list at least one channel'),
   accounts: z.array(name).optional(),
   minSeverity: z.enum(severities).optional(),
@@ -56,6 +81,8 @@ export function alertIssues(doc: Readonly<Record<string, unknown>>, secretKey: '
     const spec = channelSpecs[channel['type'] as (typeof channelTypes)[number]];
     if (spec?.secret === 'required' && channel[secretKey] === undefined) issues.push({ path: ['channels', index, secretKey], message: `${String(channel['type'])} channels need a secret (${secretKey})` });
     if (spec?.secret === 'none' && channel[secretKey] !== undefined) issues.push({ path: ['channels', index, secretKey], message: `${String(channel['type'])} channels take no secret` });
+    const sinkProblem = auditSinkIssue(channel);
+    if (sinkProblem !== undefined) issues.push({ path: ['channels', index, 'auditSink'], message: sinkProblem });
   });
   routes.forEach((r, index) => {
     if (typeof r !== 'object' || r === null) return;
@@ -69,4 +96,18 @@ export function alertIssues(doc: Readonly<Record<string, unknown>>, secretKey: '
     });
   });
   return issues;
+}
+
+/**
+ * `auditSink` on a channel whose type cannot carry the audit stream (chat, paging, e-mail: one
+ * message per audit event would drown people, and they keep no copy a machine can verify).
+ */
+function auditSinkIssue(channel: Readonly<Record<string, unknown>>): string | undefined {
+  if (channel['auditSink'] !== true) return undefined;
+  if (!sinkTypes.includes(channel['type'] as (typeof channelTypes)[number])) {
+    return `${String(channel['type'])} channels cannot be an audit sink; the audit stream goes to ${sinkTypes.join(' or ')} channels`;
+  }
+  // At least once needs a receiver that can say no: a datagram lost is lost without a word.
+  if (channel['type'] === 'syslog' && channel['protocol'] === 'udp') return 'a syslog audit sink needs protocol tcp or tls: UDP loses messages without telling';
+  return undefined;
 }

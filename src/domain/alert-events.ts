@@ -3,7 +3,8 @@ import type { AuditAction } from './audit-actions.js';
 /**
  * Every alert Breakglass sends, by a stable name: what routes select and receivers switch on.
  * One closed list, like the audit names; `alert.dead` (a message that could not be delivered)
- * and `alert.test` (`breakglass channel test`) are about the alerting itself.
+ * and `alert.test` (`breakglass channel test`) are about the alerting itself; `audit.event` and
+ * `audit.checkpoint` are the audit stream, sent to audit-sink channels and never routed.
  */
 export const alertEvents = [
   'grant.requested',
@@ -26,6 +27,8 @@ export const alertEvents = [
   'audit.verify-failed',
   'alert.dead',
   'alert.test',
+  'audit.event',
+  'audit.checkpoint',
 ] as const;
 export type AlertEvent = (typeof alertEvents)[number];
 
@@ -58,6 +61,8 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'audit.verify-failed': 'critical',
   'alert.dead': 'critical',
   'alert.test': 'info',
+  'audit.event': 'info',
+  'audit.checkpoint': 'info',
 };
 
 /**
@@ -80,6 +85,22 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'token.created': 'token.created',
   'root-key.unsealed': 'root.unsealed',
 };
+
+/**
+ * The audit stream: every audit event and signed checkpoint, copied to each channel that says
+ * `auditSink: true`. Not routable: routes select alerts, the sink flag selects the stream.
+ */
+export const auditStreamEvents = ['audit.event', 'audit.checkpoint'] as const satisfies readonly AlertEvent[];
+
+/** The events a route may name (every alert but the audit stream). */
+export const routableAlertEvents: readonly AlertEvent[] = alertEvents.filter((event) => !(auditStreamEvents as readonly string[]).includes(event));
+
+/**
+ * Raised by the alert watch from the clock, not by an audit event: each at most once per
+ * occurrence (a grant, an event, a number), recorded in the store.
+ */
+export const timedAlertEvents = ['grant.expiring', 'grant.revocation-overdue', 'grant.rotation-failed', 'grant.certification-overdue'] as const satisfies readonly AlertEvent[];
+export type TimedAlertEvent = (typeof timedAlertEvents)[number];
 
 export const isAlertEvent = (name: string): name is AlertEvent => (alertEvents as readonly string[]).includes(name);
 

@@ -1,4 +1,4 @@
-import type { AlertEvent, ChannelType, Severity } from '../domain/index.js';
+import type { AlertEvent, GrantId, Severity, TimedAlertEvent, ChannelType } from '../domain/index.js';
 
 export { channelTypes, type ChannelType } from '../domain/index.js';
 
@@ -45,6 +45,14 @@ export interface AlertPayload {
   readonly link?: string;
   readonly actor?: string;
   readonly details?: Readonly<Record<string, unknown>>;
+  /** The audit stream (`audit.event`, `audit.checkpoint`): the chain record as hashed and signed. */
+  readonly seq?: number;
+  readonly hash?: string;
+  readonly prevHash?: string;
+  readonly action?: string;
+  readonly subject?: string;
+  /** A checkpoint's Ed25519 signature (base64) over {seq, hash, at}. */
+  readonly signature?: string;
 }
 
 export type OutboxState = 'pending' | 'sent' | 'dead';
@@ -92,6 +100,16 @@ export interface AlertCatalogRepository {
   /** The catalog's channels and routes, as a whole: what it no longer lists is gone. */
   replace(channels: readonly ChannelRecord[], routes: readonly RouteRecord[]): Promise<void>;
   listRoutes(): Promise<RouteRecord[]>;
+}
+
+/**
+ * What the alert watch has raised: one row per grant, time-driven event and occurrence (the
+ * n-th repetition of an overdue condition; the expiry time for a warning). The primary key
+ * makes a raise exactly once, whichever instance or run gets there first.
+ */
+export interface AlertMarkRepository {
+  /** Records the occurrence in the caller's transaction; false when it was recorded already. */
+  mark(grantId: GrantId, event: TimedAlertEvent, occurrence: number, at: Date): Promise<boolean>;
 }
 
 /** A channel with its secret unsealed, for the one delivery. */

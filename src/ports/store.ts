@@ -1,4 +1,4 @@
-import type { AlertCatalogRepository, OutboxRepository } from './alerts.js';
+import type { AlertCatalogRepository, AlertMarkRepository, OutboxRepository } from './alerts.js';
 import type {
   Account,
   AccountId,
@@ -69,6 +69,7 @@ export interface StoreTx {
   readonly pendingShares: PendingShareRepository;
   readonly alerts: AlertCatalogRepository;
   readonly outbox: OutboxRepository;
+  readonly alertMarks: AlertMarkRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   /** Root key rotation only (src/root-key). */

@@ -19,6 +19,7 @@ export interface Database {
   alert_channels: AlertChannelsTable;
   alert_routes: AlertRoutesTable;
   alert_outbox: AlertOutboxTable;
+  alert_marks: AlertMarksTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_head: AuditHeadTable;
@@ -204,6 +205,14 @@ export interface AlertOutboxTable {
   lease_owner: string | null;
   lease_until: number | null;
   fence: Generated<number>;
+}
+
+/** What the alert watch raised, once per grant, event and occurrence (0011). */
+export interface AlertMarksTable {
+  grant_id: string;
+  event: string;
+  occurrence: number;
+  raised_at: number;
 }
 
 export interface AuditEventsTable {

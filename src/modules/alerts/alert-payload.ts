@@ -50,3 +50,28 @@ export async function payloadOf(tx: StoreTx, event: AlertEvent, record: AuditEve
     details: record.details,
   };
 }
+
+/**
+ * An alert about a case that no audit event raised (the alert watch's time-driven ones): the
+ * same case fields as `payloadOf`, under an id the caller makes deterministic
+ * (`<event>-<grant>-<occurrence>`), so a receiver de-duplicates a repeat.
+ */
+export async function grantPayload(
+  tx: StoreTx,
+  event: AlertEvent,
+  grantId: GrantId,
+  raised: { readonly id: string; readonly at: Date; readonly details: Readonly<Record<string, unknown>> },
+  settings: AlertSettings,
+): Promise<AlertPayload> {
+  const fields = await caseFields(tx, grantId, settings);
+  return {
+    event,
+    id: raised.id,
+    at: raised.at.toISOString(),
+    severity: alertSeverity[event],
+    summary: summaryOf(event, fields, 'system'),
+    actor: 'system',
+    ...fields,
+    details: raised.details,
+  };
+}

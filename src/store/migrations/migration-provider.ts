@@ -9,6 +9,7 @@ import { stagedOn } from './0007-staged-on.js';
 import { jobFencing } from './0008-job-fencing.js';
 import { pendingShares } from './0009-pending-shares.js';
 import { alerts } from './0010-alerts.js';
+import { alertMarks } from './0011-alert-marks.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '0008-job-fencing': jobFencing,
   '0009-pending-shares': pendingShares,
   '0010-alerts': alerts,
+  '0011-alert-marks': alertMarks,
 };
 
 export const migrationProvider: MigrationProvider = {
