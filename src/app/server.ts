@@ -317,6 +317,8 @@ async function assemble(
   const stream = auditStream({ clock });
   audit.onAppend(stream.onAudit);
   audit.onCheckpoint(stream.onCheckpoint);
+  // Alerts are written with the audit event that raises them (the outbox) — the unseal below included.
+  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl } }).onAudit);
   await store.transaction((tx) => audit.append(tx, { actor: 'system', action: 'root-key.unsealed', subject: 'root-key', details: unsealDetails }));
   // The logger and the scheduler exist only once the app does; the context reaches them late.
   let log: Logger = silentLogger;
@@ -341,8 +343,7 @@ async function assemble(
     channelSenders: senders,
   };
   const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
-  // Alerts: written with the audit event that raises them (the outbox), delivered by the relay.
-  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl } }).onAudit);
+  // The relay delivers what the outbox holds.
   const relay = createAlertRelay(ctx, senders, { instanceId: instanceIdentity(options.dataDir) });
   // The time-driven alerts (expiring, overdue): raised from the clock, once per occurrence across instances.
   const alertWatch = createAlertWatch(ctx, { settings: { publicUrl: options.publicUrl } });

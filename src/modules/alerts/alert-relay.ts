@@ -70,6 +70,8 @@ export function createAlertRelay(
     }
     ctx.log.error({ alert: message.id, channel: message.channel, event: message.payload.event, attempts: message.attempts + 1, err: why }, 'alert could not be delivered: dead');
     await ctx.store.transaction(async (tx) => {
+      // Outbox order is chain order: writers take the audit head lock (PostgreSQL), as appends do.
+      await tx.audit.lockHead();
       if (!(await tx.outbox.markFailed(message, why, 'dead'))) return;
       // A dead message is itself news, on every other channel (never on the one that failed).
       if (message.payload.event === 'alert.dead') return;
