@@ -13,6 +13,7 @@ import { deadlineIn } from './lib/stats.js';
 const config = {
   case: { accounts: 20, warmup: 3, perRound: 30, pollMs: 10, revocationTimeoutMs: 15_000, budgetMs: 50_000 },
   audit: { events: 5_000, block: 250, verifyRuns: 10, sqliteBudgetMs: 25_000, postgresBudgetMs: 25_000 },
+  alerts: { activations: 200, warmup: 10, budgetMs: 90_000 },
 } as const;
 
 const started = performance.now();
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   // Imported after the build layout is in place: the server reads package.json when loaded.
   const { caseLatencyBench } = await import('./case-latency.js');
   const { auditBench } = await import('./audit-bench.js');
+  const { alertLatencyBench } = await import('./alert-latency.js');
   const startedAt = new Date();
   const loadStart = loadavg();
   const figures: Figure[] = [];
@@ -50,6 +52,10 @@ async function main(): Promise<void> {
   });
   figures.push(...audit.figures);
   skipped.push(...audit.skipped);
+
+  progress('bench 5: activation → webhook receiver');
+  const alerts = await alertLatencyBench({ ...config.alerts, deadline: deadlineIn(config.alerts.budgetMs), progress });
+  figures.push(...alerts.figures);
 
   const finishedAt = new Date();
   const withRatio = withRatios(figures);

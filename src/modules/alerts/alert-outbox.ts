@@ -1,6 +1,7 @@
 import { alertOfAuditAction, alertSeverity, type AlertEvent } from '../../domain/index.js';
 import type { AlertPayload, AuditEventRecord, Clock, StoreTx } from '../../ports/index.js';
 import type { AppendHook } from '../audit/audit-log.js';
+import type { ModuleContext } from '../context.js';
 import { payloadOf, type AlertSettings } from './alert-payload.js';
 import { channelsFor } from './alert-routing.js';
 
@@ -30,4 +31,19 @@ export async function enqueue(tx: StoreTx, payload: AlertPayload, channels: read
 /** An alert about the alerting itself (a dead message, a channel test), not raised by an audit event. */
 export function systemPayload(event: AlertEvent, now: Date, summary: string, details: Readonly<Record<string, unknown>>): AlertPayload {
   return { event, id: `${event}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`, at: now.toISOString(), severity: alertSeverity[event], summary, details };
+}
+
+/**
+ * Raises an alert that no audit event carries (a chain that fails verification): routed like
+ * the others, written in its own transaction under the audit head lock (outbox order is chain
+ * order). Returns how many channels it went to.
+ */
+export async function raiseSystemAlert(ctx: Pick<ModuleContext, 'store' | 'clock'>, event: AlertEvent, summary: string, details: Readonly<Record<string, unknown>>): Promise<number> {
+  return ctx.store.transaction(async (tx) => {
+    await tx.audit.lockHead();
+    const payload = systemPayload(event, ctx.clock.now(), summary, details);
+    const channels = channelsFor(payload, await tx.alerts.listRoutes());
+    await enqueue(tx, payload, channels, ctx.clock.now());
+    return channels.length;
+  });
 }

@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedCatalog, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
 import { AppError } from '../../errors/index.js';
 import type { AlertPayload, ChannelConnection } from '../../ports/index.js';
+import { generateSigningKeyPair } from '../../crypto/index.js';
+import { verifyAudit } from '../audit/audit-access.js';
 import { invoke } from '../grants/invoke.js';
 import { createAlertRelay, type AlertRelay } from './alert-relay.js';
 
@@ -137,5 +139,18 @@ describe('alerts outbox', () => {
     expect(rows).not.toContain('backup-secret-value');
     const channels = JSON.stringify(await bed.store.transaction((tx) => tx.alerts.listChannels()));
     expect(channels).not.toContain('hook-secret-value');
+  });
+
+  it('audit.verify-failed: a chain that fails verification raises its alert, routed like the others', async () => {
+    await bed.apply(`${bedCatalog}${alerting()}`.replace('"grant.activated", "grant.revoked"', '"grant.activated", "audit.verify-failed"'));
+    await activate(1);
+    // Checked against another key: every signed checkpoint fails, as after a rewritten chain.
+    const stranger = { ...bed.ctx, audit: { ...bed.ctx.audit, publicKeyPem: generateSigningKeyPair().publicKeyPem } };
+    const result = await verifyAudit(stranger, bed.actors.admin);
+    expect(result.ok).toBe(false);
+    const raised = (await outbox()).find((m) => m.payload.event === 'audit.verify-failed')!;
+    expect(raised).toMatchObject({ channel: 'secops-hook', state: 'pending' });
+    expect(raised.payload).toMatchObject({ severity: 'critical', details: { checkedBy: 'admin' } });
+    expect(await verifyAudit(bed.ctx, bed.actors.admin)).toMatchObject({ ok: true });
   });
 });
