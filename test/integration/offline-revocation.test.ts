@@ -41,7 +41,7 @@ describe.skipIf(binaries.skip || tmpfs.skip)('offline revocation: the disk is fu
 
     // The disk must be full before the grant expires. On a loaded machine the setup can take
     // longer than the TTL: then that round proves nothing, and it runs again with a longer one.
-    for (const ttlSeconds of [15, 45, 120]) {
+    for (const ttlSeconds of [15, 30, 45, 90]) {
       const role = `bg_offline_${ttlSeconds}`;
       expect((await harness.call(harness.adminToken, 'POST', '/v1/apply', catalogFor(cluster, { role }))).status).toBe(200);
       people ??= { alice: await harness.enrol('alice'), bob: await harness.enrol('bob') };
@@ -85,12 +85,18 @@ describe.skipIf(binaries.skip || tmpfs.skip)('offline revocation: the disk is fu
         .map((line) => JSON.parse(line) as { action?: string; subject?: string })
         .filter((event) => event.subject === grant.id)
         .map((event) => event.action);
-      expect(actions).toContain('grant.offline-disabled');
+      // SQLite can still squeeze a small transaction into WAL space an earlier failed write left
+      // allocated: then the normal path recorded the revocation itself, on time, and this round
+      // did not exercise the store-less path. Try again; rounds that never do fail the test.
+      if (!actions.includes('grant.offline-disabled')) {
+        console.info('offline revocation: the store took the revocation after all (WAL space reuse); another round');
+        continue;
+      }
       expect(actions.indexOf('grant.offline-disabled')).toBeLessThan(actions.indexOf('grant.revocation-verified'));
       const verified = await harness.call(harness.adminToken, 'GET', '/v1/audit/verify');
       expect(verified.body, JSON.stringify(verified.body)).toMatchObject({ ok: true });
       return;
     }
-    throw new Error('the disk never filled before a grant expired, even with a 120 s TTL');
+    throw new Error('no round had the disk full at expiry with the store refusing the revocation (see the log above)');
   });
 });
