@@ -37,7 +37,7 @@ export const alertIdParams = z.object({ id: z.string().regex(/^alr_[0-9a-f-]{8,6
 export const alertRetryResponseSchema = alertViewSchema;
 
 /** `POST /v1/alerts/{id}/ack`: acknowledges the alert's event; again answers the first acknowledgement. */
-export const alertAckBody = z.object({ note: safeText({ max: 500, multiline: true }).optional().describe('what you are doing about it, e.g. "on it, INC-7"') }).optional();
+export const alertAckBody = z.object({ note: safeText({ max: 500, multiline: true }).optional().describe('what you are doing about it, e.g. "on it, INC-7"') });
 export const alertAckResponseSchema = z.object({
   eventId: z.string().describe('the event acknowledged (evt-<seq>): every channel it went to'),
   ackedBy: z.string(),

@@ -55,7 +55,7 @@ export function alertAckRepository(trx: Transaction<Database>): AlertAckReposito
         .selectAll('e')
         .where('e.escalated_at', 'is', null)
         .where('e.due_at', '<=', now.getTime())
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('alert_acks as a').select('a.event_id').whereRef('a.event_id', '=', 'e.event_id'))))
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('alert_acks as a').select('a.event_id').whereRef('a.event_id', '=', 'e.event_id'))))
         .orderBy('e.due_at')
         .limit(limit)
         .execute();
@@ -69,7 +69,7 @@ export function alertAckRepository(trx: Transaction<Database>): AlertAckReposito
         .where('event_id', '=', eventId)
         .where('step', '=', step)
         .where('escalated_at', 'is', null)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('alert_acks').select('alert_acks.event_id').where('alert_acks.event_id', '=', eventId))))
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('alert_acks').select('alert_acks.event_id').where('alert_acks.event_id', '=', eventId))))
         .executeTakeFirst();
       return affected(result) === 1;
     },

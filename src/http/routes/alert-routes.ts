@@ -68,7 +68,7 @@ export const alertRoutes =
         body: alertAckBody,
         response: { 200: alertAckResponseSchema, ...errors },
       },
-      handler: async (request) => ackJson(await acknowledgeAlert(ctx, actorOf(request), request.params.id, request.body?.note)),
+      handler: async (request) => ackJson(await acknowledgeAlert(ctx, actorOf(request), request.params.id, request.body.note)),
     });
 
     app.post('/channels/:name/test', {
