@@ -15,7 +15,8 @@ const toEscalation = (row: Selectable<AlertEscalationsTable>): PendingEscalation
 
 /**
  * Acknowledgements and the escalations they stop. `acknowledge` inserts or does nothing, so the
- * first acknowledgement stands whichever instance took it; `markEscalated` is a compare-and-set
+ * first acknowledgement stands whichever instance took it, and drops the event's escalations not
+ * yet sent (those sent stay, as history); `markEscalated` is a compare-and-set
  * on `escalated_at` that also checks the event is still unacknowledged. Must run inside
  * `Store.transaction`.
  */
@@ -28,7 +29,11 @@ export function alertAckRepository(trx: Transaction<Database>): AlertAckReposito
         .onConflict((oc) => oc.column('event_id').doNothing())
         .executeTakeFirst();
       const first = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
-      if (first) return { ack, first };
+      if (first) {
+        // Its escalations will never be sent: gone, so the tick's scan of due rows does not grow with history.
+        await trx.deleteFrom('alert_escalations').where('event_id', '=', ack.eventId).where('escalated_at', 'is', null).execute();
+        return { ack, first };
+      }
       const row = await trx.selectFrom('alert_acks').selectAll().where('event_id', '=', ack.eventId).executeTakeFirstOrThrow();
       return { ack: toAck(row), first };
     },

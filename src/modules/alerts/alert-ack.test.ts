@@ -77,6 +77,7 @@ describe('alert acknowledgement and escalation', () => {
     bed.clock.advance(60 * MINUTE);
     expect(await escalation.tick()).toBe(0);
     expect(on(await outbox(), 'oncall')).toEqual([]);
+    expect(await bed.store.transaction((tx) => tx.alertAcks.dueEscalations(bed.clock.now(), 10))).toEqual([]);
     const [listed] = await listAlerts(bed.ctx, bed.actors.admin);
     expect(listed!.acked).toEqual({ by: 'bob', at: ack.ackedAt, note: 'on it, INC-1' });
   });
