@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './safe-text.js';
 
 const isoDate = z.string().describe('ISO 8601 date-time');
 const outboxStates = ['pending', 'sent', 'dead'] as const;
@@ -17,6 +18,10 @@ export const alertViewSchema = z.object({
   createdAt: isoDate,
   sentAt: isoDate.optional(),
   lastError: z.string().optional().describe("the receiver's last refusal, or why it could not be reached"),
+  acked: z
+    .object({ by: z.string().describe('a user, or link:<channel> for the signed link in a message'), at: isoDate, note: z.string().optional() })
+    .optional()
+    .describe('who acknowledged the event, and when (the same on every channel the event went to)'),
 });
 export type AlertViewJson = z.output<typeof alertViewSchema>;
 
@@ -30,6 +35,28 @@ export const alertsResponseSchema = z.object({ alerts: z.array(alertViewSchema) 
 /** `POST /v1/alerts/{id}/retry`: answers the alert, pending again. */
 export const alertIdParams = z.object({ id: z.string().regex(/^alr_[0-9a-f-]{8,64}$/, 'not an alert id') });
 export const alertRetryResponseSchema = alertViewSchema;
+
+/** `POST /v1/alerts/{id}/ack`: acknowledges the alert's event; again answers the first acknowledgement. */
+export const alertAckBody = z.object({ note: safeText({ max: 500, multiline: true }).optional().describe('what you are doing about it, e.g. "on it, INC-7"') });
+export const alertAckResponseSchema = z.object({
+  eventId: z.string().describe('the event acknowledged (evt-<seq>): every channel it went to'),
+  ackedBy: z.string(),
+  ackedAt: isoDate,
+  note: z.string().optional(),
+  alreadyAcknowledged: z.boolean().describe('true when an earlier acknowledgement stands (this one changed nothing)'),
+});
+export type AlertAckJson = z.output<typeof alertAckResponseSchema>;
+
+/**
+ * `GET|POST /v1/alerts/ack?e=&c=&x=&s=`: the signed link in a message (no token). Checked as a
+ * whole: a link that does not parse is 400, one that does not hold 404, neither saying which part.
+ */
+export const ackLinkQuery = z.object({
+  e: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
+  c: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+  x: z.string().regex(/^[0-9]{1,12}$/),
+  s: z.string().regex(/^[0-9a-f]{64}$/),
+});
 
 /** `POST /v1/channels/{name}/test`: the receiver's answer, or why it was not delivered (still 200). */
 export const channelParams = z.object({ name: z.string().min(1).max(64) });

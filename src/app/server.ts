@@ -10,6 +10,7 @@ import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createExpiryWatch } from '../modules/offline-revocation/expiry-watch.js';
 import { createOfflineRevoker } from '../modules/offline-revocation/offline-revoker.js';
 import { alertOutbox } from '../modules/alerts/alert-outbox.js';
+import { createAlertEscalation } from '../modules/alerts/alert-escalation.js';
 import { createAlertRelay, type ChannelSenders } from '../modules/alerts/alert-relay.js';
 import { createAlertWatch } from '../modules/alerts/alert-watch.js';
 import { auditStream } from '../modules/alerts/audit-stream.js';
@@ -318,7 +319,7 @@ async function assemble(
   audit.onAppend(stream.onAudit);
   audit.onCheckpoint(stream.onCheckpoint);
   // Alerts are written with the audit event that raises them (the outbox) — the unseal below included.
-  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl } }).onAudit);
+  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl }, vault }).onAudit);
   await store.transaction((tx) => audit.append(tx, { actor: 'system', action: 'root-key.unsealed', subject: 'root-key', details: unsealDetails }));
   // The logger and the scheduler exist only once the app does; the context reaches them late.
   let log: Logger = silentLogger;
@@ -347,6 +348,8 @@ async function assemble(
   const relay = createAlertRelay(ctx, senders, { instanceId: instanceIdentity(options.dataDir) });
   // The time-driven alerts (expiring, overdue): raised from the clock, once per occurrence across instances.
   const alertWatch = createAlertWatch(ctx, { settings: { publicUrl: options.publicUrl } });
+  // Alerts nobody acknowledged within their route's ackWithin, sent again to escalateTo (once).
+  const escalation = createAlertEscalation(ctx, { settings: { publicUrl: options.publicUrl } });
   const app = await buildHttpApp({
     ctx,
     // Ready once initialised; dead alerts make it degraded (still serving), not down.
@@ -414,11 +417,12 @@ async function assemble(
           .then(() => relay.tick())
           .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'alert relay round failed'));
       }, 250);
-      // The alert watch: a round a second, while the store is usable (a round missed is caught up by the next).
+      // The alert watch and the escalations: a round a second, while the store is usable (a round missed is caught up by the next).
       watchTimer = setInterval(() => {
         if (wiring.health.status().state !== 'ok') return;
         watchRound = watchRound
           .then(() => alertWatch.tick())
+          .then(() => escalation.tick())
           .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'alert watch round failed'));
       }, 1_000);
       // Revocation that does not wait for the store (modules/offline-revocation); one round at a time.

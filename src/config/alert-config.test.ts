@@ -57,3 +57,26 @@ describe('audit sink channels', () => {
     expect(problems(`${channel}routes:\n  - { events: [grant.exploded], channels: [siem] }\n`)).toEqual([expect.stringMatching(/^routes\[0\]\.events\[0\]: unknown event; events are grant\.requested, .*alert\.test or "\*"$/)]);
   });
 });
+
+describe('acknowledgement and escalation on routes', () => {
+  const channels = 'channels:\n  - { name: chat, type: webhook, url: "https://chat.internal/hook", secretEnv: CHAT }\n  - { name: pager, type: pagerduty, secretEnv: PD_KEY }\n';
+  const routeWith = (fields: string) => `${channels}routes:\n  - { events: [grant.activated], channels: [chat], ${fields} }\n`;
+
+  it('ackWithin with escalateTo: accepted, kept as written', () => {
+    expect(problems(routeWith('ackWithin: 10m, escalateTo: [pager]'))).toEqual([]);
+    expect(parseCatalogYaml(routeWith('ackWithin: 10m, escalateTo: [pager]')).routes[0]).toMatchObject({ ackWithin: '10m', escalateTo: ['pager'] });
+  });
+
+  it('both or neither, each named at its path', () => {
+    expect(problems(routeWith('ackWithin: 10m'))).toEqual(['routes[0].escalateTo: ackWithin needs escalateTo: the channels that hear of an alert nobody acknowledged']);
+    expect(problems(routeWith('escalateTo: [pager]'))).toEqual(['routes[0].ackWithin: escalateTo needs ackWithin: how long to wait for an acknowledgement, e.g. 10m']);
+  });
+
+  it('escalateTo names declared channels; ackWithin is a duration from 1m to 7d', () => {
+    expect(problems(routeWith('ackWithin: 10m, escalateTo: [pager, nowhere]'))).toEqual(['routes[0].escalateTo[1]: unknown channel "nowhere" (declare it under channels:)']);
+    expect(problems(routeWith('ackWithin: soon, escalateTo: [pager]'))).toEqual(['routes[0].ackWithin: "soon" is not a duration; use a number and s, m, h or d, e.g. 10m']);
+    expect(problems(routeWith('ackWithin: 30s, escalateTo: [pager]'))).toEqual(['routes[0].ackWithin: must be between 1m and 7d']);
+    expect(problems(routeWith('ackWithin: 8d, escalateTo: [pager]'))).toEqual(['routes[0].ackWithin: must be between 1m and 7d']);
+    expect(problems(routeWith('ackWithin: 10m, escalateTo: []'))).toEqual(['routes[0].escalateTo: list at least one channel']);
+  });
+});

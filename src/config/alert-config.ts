@@ -5,7 +5,7 @@
  * stored sealed like target passwords.
  */
 import { z } from 'zod';
-import { auditStreamEvents, channelTypes, routableAlertEvents, severities } from '../domain/index.js';
+import { auditStreamEvents, channelTypes, parseDuration, routableAlertEvents, severities } from '../domain/index.js';
 import { channelSpecs } from './channels/index.js';
 
 const name = z
@@ -13,6 +13,11 @@ const name = z
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-", starting with a letter or digit');
+/** At least a minute (an escalation is a second page, not a retry), at most a week. */
+const ackWithin = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined, { error: (issue) => `"${String(issue.input)}" is not a duration; use a number and s, m, h or d, e.g. 10m` })
+  .refine((text) => { const ms = parseDuration(text) ?? 60_000; return ms >= 60_000 && ms <= 7 * 86_400_000; }, 'must be between 1m and 7d');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
 
 const channelCommon = {
@@ -64,6 +69,9 @@ export const route = z.strictObject({
   channels: z.array(name).min(1, 'list at least one channel'),
   accounts: z.array(name).optional(),
   minSeverity: z.enum(severities).optional(),
+  /** Not acknowledged within this (`10m`): sent again to `escalateTo`. */
+  ackWithin: ackWithin.optional(),
+  escalateTo: z.array(name).min(1, 'list at least one channel').optional(),
 });
 export type CatalogRoute = z.output<typeof route>;
 
@@ -90,10 +98,23 @@ export function alertIssues(doc: Readonly<Record<string, unknown>>, secretKey: '
     listed.forEach((channel, i) => {
       if (typeof channel === 'string' && !names.has(channel)) issues.push({ path: ['routes', index, 'channels', i], message: `unknown channel "${channel}" (declare it under channels:)` });
     });
+    issues.push(...escalationIssues(r, index, names));
     const scoped = Array.isArray(r['accounts']) ? (r['accounts'] as unknown[]) : [];
     scoped.forEach((account, i) => {
       if (typeof account === 'string' && !accounts.has(account)) issues.push({ path: ['routes', index, 'accounts', i], message: `unknown account "${account}"` });
     });
+  });
+  return issues;
+}
+
+/** `ackWithin` and `escalateTo` go together, and escalate to declared channels. */
+function escalationIssues(r: Readonly<Record<string, unknown>>, index: number, names: ReadonlySet<unknown>): { path: PropertyKey[]; message: string }[] {
+  const issues: { path: PropertyKey[]; message: string }[] = [];
+  if (r['ackWithin'] !== undefined && r['escalateTo'] === undefined) issues.push({ path: ['routes', index, 'escalateTo'], message: 'ackWithin needs escalateTo: the channels that hear of an alert nobody acknowledged' });
+  if (r['escalateTo'] !== undefined && r['ackWithin'] === undefined) issues.push({ path: ['routes', index, 'ackWithin'], message: 'escalateTo needs ackWithin: how long to wait for an acknowledgement, e.g. 10m' });
+  const escalateTo = Array.isArray(r['escalateTo']) ? (r['escalateTo'] as unknown[]) : [];
+  escalateTo.forEach((channel, i) => {
+    if (typeof channel === 'string' && !names.has(channel)) issues.push({ path: ['routes', index, 'escalateTo', i], message: `unknown channel "${channel}" (declare it under channels:)` });
   });
   return issues;
 }

@@ -48,6 +48,8 @@ export const auditActions = [
   'route.removed',
   // Alerting itself: a dead message sent again, a channel's test message and its outcome.
   'alert.retried',
+  // Someone (or a signed link in a message) said the alert was seen: its escalation stops.
+  'alert.acknowledged',
   'channel.tested',
   'user.created',
   'user.changed',

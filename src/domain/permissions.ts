@@ -33,6 +33,7 @@ export const actions = [
   'audit.export',
   'alert.list',
   'alert.retry',
+  'alert.ack',
   'channel.test',
 ] as const;
 export type Action = (typeof actions)[number];
@@ -113,6 +114,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // What was announced where is part of the record: auditors read it; acting on it is the admin's.
   'alert.list': { roles: ['admin', 'auditor'], hint: 'listing alerts needs the admin or auditor role' },
   'alert.retry': { roles: ['admin'], hint: 'retrying an alert needs the admin role' },
+  // "Someone has seen it" stops the escalation: the people who watch over cases may say so.
+  'alert.ack': { roles: ['admin', 'incident-owner', 'auditor'], hint: 'acknowledging an alert needs the admin, incident-owner or auditor role' },
   'channel.test': { roles: ['admin'], hint: 'testing an alert channel needs the admin role' },
 };
 

@@ -20,7 +20,7 @@ import type { SealGate } from '../ports/index.js';
 import { sendError } from './error-body.js';
 import { errorStatus } from './error-status.js';
 import { defaultHttpLimits, jsonNesting, listenerOptions, type ClientLimiter, type HttpLimits, type RateLimit, type TlsMaterial } from './limits.js';
-import { alertRoutes } from './routes/alert-routes.js';
+import { alertLinkRoutes, alertRoutes } from './routes/alert-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
@@ -179,6 +179,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
 
   if (deps.seal) await app.register(sysRoutes(deps.seal, clientLimiter(app, limits.sys, 'sys', onBurst)));
   await app.register(enrolmentRoutes(deps.ctx));
+  // The acknowledgement link in an alert message carries its own capability, not a bearer token.
+  await app.register(alertLinkRoutes(deps.ctx));
 
   await app.register(
     async (v1) => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../test/support/test-bed.js';
 import { actions, authorize, userRoles, type Action, type Actor, type Grant, type UserRole } from '../domain/index.js';
 import { isAppError } from '../errors/index.js';
+import { acknowledgeAlert } from './alerts/alert-ack.js';
 import { listAlerts, retryAlert, testChannel } from './alerts/alerts-admin.js';
 import { exportAudit, verifyAudit } from './audit/audit-access.js';
 import { checkTarget } from './catalog/check-target.js';
@@ -104,6 +105,8 @@ describe('every use case, as every role, refuses exactly as the permission table
     'alert.list': (actor) => listAlerts(bed.ctx, actor),
     // No message is dead here: the admin is told `not_found`, which is the use case's own answer.
     'alert.retry': (actor) => retryAlert(bed.ctx, actor, 'alr_00000000-0000-0000-0000-000000000000'),
+    // Admins, incident owners and auditors get past the guard to `not_found` (no such message), the use case's own answer.
+    'alert.ack': (actor) => acknowledgeAlert(bed.ctx, actor, 'alr_00000000-0000-0000-0000-000000000000', 'seen'),
     // No sender on the bed: the test is reported as failed, not thrown, once the guard lets it through.
     'channel.test': (actor) => testChannel(bed.ctx, actor, 'secops-hook', {}),
   };

@@ -20,6 +20,12 @@ export interface RouteRecord {
   readonly accounts?: readonly string[] | undefined;
   /** Only alerts at least this severe. */
   readonly minSeverity?: Severity | undefined;
+  /**
+   * A duration (`10m`): an alert of this route nobody acknowledges within it is sent again to
+   * `escalateTo`. Both or neither (the catalog schema says so).
+   */
+  readonly ackWithin?: string | undefined;
+  readonly escalateTo?: readonly string[] | undefined;
 }
 
 /**
@@ -53,6 +59,13 @@ export interface AlertPayload {
   readonly subject?: string;
   /** A checkpoint's Ed25519 signature (base64) over {seq, hash, at}. */
   readonly signature?: string;
+  /**
+   * A signed, short-lived link that acknowledges the alert without a token (its route has
+   * `ackWithin` and the server a public URL); each channel gets its own.
+   */
+  readonly ackLink?: string;
+  /** Sent again because nobody acknowledged it in time; `details.escalatedFrom` is the original id. */
+  readonly escalated?: boolean;
 }
 
 export type OutboxState = 'pending' | 'sent' | 'dead';
@@ -110,6 +123,42 @@ export interface AlertCatalogRepository {
 export interface AlertMarkRepository {
   /** Records the occurrence in the caller's transaction; false when it was recorded already. */
   mark(grantId: GrantId, event: TimedAlertEvent, occurrence: number, at: Date): Promise<boolean>;
+}
+
+/** Someone said "seen" to an alert: per event (`evt-<seq>`), whichever channel they saw it on. */
+export interface AlertAck {
+  readonly eventId: string;
+  /** A user's name, or `link:<channel>` for the signed link in a message. */
+  readonly ackedBy: string;
+  readonly ackedAt: Date;
+  readonly note: string | undefined;
+}
+
+/** An alert to send again to `channels` at `dueAt` unless its event is acknowledged by then. */
+export interface PendingEscalation {
+  readonly eventId: string;
+  /** The position of the route that asked for it: one escalation per route and event. */
+  readonly step: number;
+  readonly dueAt: Date;
+  readonly channels: readonly string[];
+  /** The alert as first sent (without a channel's ack link). */
+  readonly payload: AlertPayload;
+}
+
+export interface AlertAckRepository {
+  /** Records the first acknowledgement of an event; answers the one that stands and whether it is this one. */
+  acknowledge(ack: AlertAck): Promise<{ readonly ack: AlertAck; readonly first: boolean }>;
+  /** The acknowledgements of these events (absent: not acknowledged). */
+  find(eventIds: readonly string[]): Promise<Map<string, AlertAck>>;
+  /** Written with the alert, in its transaction. */
+  scheduleEscalations(escalations: readonly PendingEscalation[]): Promise<void>;
+  /** Due, not escalated and not acknowledged, oldest first. */
+  dueEscalations(now: Date, limit: number): Promise<PendingEscalation[]>;
+  /**
+   * Marks an escalation done if it was not, and its event is still unacknowledged: true for
+   * exactly one caller, who then writes the escalated alert in the same transaction.
+   */
+  markEscalated(eventId: string, step: number, at: Date): Promise<boolean>;
 }
 
 /** A channel with its secret unsealed, for the one delivery. */

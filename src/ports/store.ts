@@ -1,4 +1,4 @@
-import type { AlertCatalogRepository, AlertMarkRepository, OutboxRepository } from './alerts.js';
+import type { AlertAckRepository, AlertCatalogRepository, AlertMarkRepository, OutboxRepository } from './alerts.js';
 import type {
   Account,
   AccountId,
@@ -70,6 +70,7 @@ export interface StoreTx {
   readonly alerts: AlertCatalogRepository;
   readonly outbox: OutboxRepository;
   readonly alertMarks: AlertMarkRepository;
+  readonly alertAcks: AlertAckRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   /** Root key rotation only (src/root-key). */

@@ -11,7 +11,7 @@ import { newSealId } from './descriptor.js';
 import { describeSeal, sealRootKey, type SealSpec } from './seal-root-key.js';
 
 /** Settings that hold values sealed under the root key, with their associated data. */
-const sealedSettings: Readonly<Record<string, string>> = { [settingKeys.auditPrivateKeySealed]: aad.auditSigningKey() };
+const sealedSettings: Readonly<Record<string, string>> = { [settingKeys.auditPrivateKeySealed]: aad.auditSigningKey(), [settingKeys.alertAckKeySealed]: aad.alertAckKey() };
 /** Values sealed to a dual-control account's public key: not under the root key, left alone. */
 const custodianAlg = 'X25519-HKDF-SHA256-A256GCM';
 

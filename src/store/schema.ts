@@ -20,6 +20,8 @@ export interface Database {
   alert_routes: AlertRoutesTable;
   alert_outbox: AlertOutboxTable;
   alert_marks: AlertMarksTable;
+  alert_acks: AlertAcksTable;
+  alert_escalations: AlertEscalationsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_head: AuditHeadTable;
@@ -213,6 +215,26 @@ export interface AlertMarksTable {
   event: string;
   occurrence: number;
   raised_at: number;
+}
+
+/** Who acknowledged an alert's event, and when (0012). */
+export interface AlertAcksTable {
+  event_id: string;
+  acked_by: string;
+  acked_at: number;
+  note: string | null;
+}
+
+/** An alert to send again unless acknowledged in time (0012). */
+export interface AlertEscalationsTable {
+  event_id: string;
+  step: number;
+  due_at: number;
+  /** JSON array of channel names. */
+  channels: string;
+  /** JSON of the AlertPayload as first sent; never a secret. */
+  payload: string;
+  escalated_at: number | null;
 }
 
 export interface AuditEventsTable {

@@ -365,6 +365,21 @@ describe('rotate-root and rekey on the embedded store', () => {
     expect(opens(oldKey, share)).toBe(false);
   });
 
+  it('the alert acknowledgement-link key (a sealed setting) is rewrapped with the rest', async () => {
+    const dataDir = tempDataDir();
+    await initDataDir({ dataDir });
+    const oldKey = loadKeyFile(join(dataDir, 'root.key'));
+    const db = new Database(join(dataDir, 'breakglass.db'));
+    db.prepare("insert into settings (key, value) values ('alert.ack-key.sealed', ?)").run(sealWithRootKey(oldKey, 'link key', aad.alertAckKey()));
+    db.close();
+    const result = await rotateRootKey({ dataDir, inputs: {} });
+    expect(result.rewrapped).toMatchObject({ 'settings.value': 2 });
+    const reopened = new Database(join(dataDir, 'breakglass.db'));
+    const { value } = reopened.prepare("select value from settings where key = 'alert.ack-key.sealed'").get() as { value: string };
+    reopened.close();
+    expect(openWithRootKey(loadKeyFile(join(dataDir, 'root.key')), value, aad.alertAckKey()).toString()).toBe('link key');
+  });
+
   it('a root-key envelope in a column the rotation does not know aborts it; nothing changes', async () => {
     const dataDir = tempDataDir();
     await initDataDir({ dataDir });

@@ -138,8 +138,9 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
   const rootKey = randomBytes(32);
   const keys = generateSigningKeyPair();
   const audit = createAuditLog({ clock, privateKeyPem: keys.privateKeyPem, publicKeyPem: keys.publicKeyPem });
+  const vault = createVault(rootKey);
   // Alerts are written with the events that raise them, as on the server (catalogs without routes send none).
-  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: 'https://breakglass.test' } }).onAudit);
+  audit.onAppend(alertOutbox({ clock, settings: { publicUrl: 'https://breakglass.test' }, vault }).onAudit);
   const fakes = new Map<string, MemoryTarget>();
   const targets = (name: string) => {
     const found = fakes.get(name) ?? createMemoryTarget({ name, clock, ...(options.capabilities ? { capabilities: options.capabilities } : {}) });
@@ -156,7 +157,7 @@ async function assemble(options: TestBedOptions, clock: FakeClock, store: Store)
   const ctx: ModuleContext = {
     store,
     clock,
-    vault: createVault(rootKey),
+    vault,
     audit,
     // Whatever type a catalog target declares, the bed serves it with the fake of that name.
     connectors: (target) => targets(target.name ?? 'db').connector(),

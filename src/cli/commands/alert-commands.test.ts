@@ -1,4 +1,4 @@
-/** `alerts`, `alerts retry` and `channel test` against a fake server: the `--json` contract, human output, exit codes. */
+/** `alerts`, `alerts retry`, `ack` and `channel test` against a fake server: the `--json` contract, human output, exit codes. */
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliDeps } from '../program.js';
 
@@ -21,6 +21,7 @@ const sent = { id: 'alr_0a1b2c3d-0000-4000-8000-000000000001', event: 'token.cre
 /** runCli with a fake server: `routes` by "METHOD /path", what was sent recorded. */
 async function run(routes: Record<string, (url: URL) => Response>, ...args: string[]) {
   const sent: { method: string; url: string }[] = [];
+  const bodies: unknown[] = [];
   let stdout = '';
   let stderr = '';
   const deps: CliDeps = {
@@ -35,13 +36,14 @@ async function run(routes: Record<string, (url: URL) => Response>, ...args: stri
       const url = new URL(input instanceof Request ? input.url : input);
       const method = init?.method ?? 'GET';
       sent.push({ method, url: url.href });
+      if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body));
       const route = routes[`${method} ${url.pathname}`];
       return Promise.resolve(route ? route(url) : json(404, { error: { code: 'not_found', message: `no route ${url.pathname}` } }));
     },
     stdoutIsTTY: false,
   };
   const code = await runCli(['node', 'breakglass', ...args], deps);
-  return { code, stdout, stderr, sent };
+  return { code, stdout, stderr, sent, bodies };
 }
 
 describe('breakglass alerts', () => {
@@ -72,7 +74,7 @@ describe('breakglass alerts', () => {
     const { stdout, code } = await run({ 'GET /v1/alerts': () => json(200, { alerts: [hostile, sent] }) }, 'alerts');
     expect(code).toBe(0);
     const lines = stdout.split('\n');
-    expect(lines[0]).toMatch(/^ID\s+EVENT\s+CHANNEL\s+STATE\s+ATTEMPTS\s+LAST ERROR$/);
+    expect(lines[0]).toMatch(/^ID\s+EVENT\s+CHANNEL\s+STATE\s+ATTEMPTS\s+ACKED\s+LAST ERROR$/);
     expect(lines[1]).toMatch(new RegExp(`^${dead.id}\\s+grant\\.activated\\s+secops-hook\\s+dead\\s+12\\s+answered \\\\x1b\\[2J`));
     expect(stdout).not.toContain('\u001b');
     expect(stdout).toContain('1 dead');
@@ -94,6 +96,44 @@ describe('breakglass alerts', () => {
     expect(conflict.stderr).toContain('only a dead alert can be retried');
     // An id cannot change the request path.
     expect((await run({}, 'alerts', 'retry', '../../grants')).sent[0]?.url).toBe('http://127.0.0.1:8420/v1/alerts/..%2F..%2Fgrants/retry');
+  });
+});
+
+describe('breakglass ack', () => {
+  const acked = { eventId: 'evt-42', ackedBy: 'bob', ackedAt: '2030-01-01T00:05:00.000Z', note: 'on it, INC-7', alreadyAcknowledged: false };
+
+  it('ack ID --note posts the note to the alert, says who and when; --json prints the answer', async () => {
+    const routes = { [`POST /v1/alerts/${dead.id}/ack`]: () => json(200, acked) };
+    const human = await run(routes, 'ack', dead.id, '--note', 'on it, INC-7');
+    expect(human.code).toBe(0);
+    expect(human.sent).toEqual([{ method: 'POST', url: `http://127.0.0.1:8420/v1/alerts/${dead.id}/ack` }]);
+    expect(human.bodies).toEqual([{ note: 'on it, INC-7' }]);
+    expect(human.stdout).toBe('evt-42 acknowledged by bob at 2030-01-01T00:05:00.000Z: its escalation stops\n');
+    const script = await run(routes, 'ack', dead.id, '--json');
+    expect(script.bodies).toEqual([{}]);
+    expect(JSON.parse(script.stdout)).toEqual(acked);
+  });
+
+  it('ack again: the first acknowledgement is told, exit 0; an unknown alert exits 4; an id cannot change the path', async () => {
+    const again = { ...acked, alreadyAcknowledged: true };
+    const result = await run({ [`POST /v1/alerts/${dead.id}/ack`]: () => json(200, again) }, 'ack', dead.id);
+    expect(result).toMatchObject({ code: 0, stdout: 'evt-42 was already acknowledged by bob at 2030-01-01T00:05:00.000Z; nothing changed\n' });
+    expect((await run({}, 'ack', sent.id)).code).toBe(4);
+    expect((await run({}, 'ack', '../../grants')).sent[0]?.url).toBe('http://127.0.0.1:8420/v1/alerts/..%2F..%2Fgrants/ack');
+  });
+
+  it('alerts shows who acknowledged, in the table and in --json', async () => {
+    const seen = { ...sent, acked: { by: 'link:chat', at: '2030-01-01T00:05:00.000Z' } };
+    const routes = { 'GET /v1/alerts': () => json(200, { alerts: [seen] }) };
+    expect((await run(routes, 'alerts')).stdout.split('\n')[1]).toMatch(/\s+sent\s+1\s+link:chat 2030-01-01T00:05:00\.000Z\s*$/);
+    expect(JSON.parse((await run(routes, 'alerts', '--json')).stdout)).toEqual({ alerts: [seen] });
+  });
+
+  it('ack --help has an example', async () => {
+    const result = await run({}, 'ack', '--help');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Example:');
+    expect(result.stdout).toContain('--note');
   });
 });
 

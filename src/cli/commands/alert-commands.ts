@@ -1,6 +1,6 @@
-/** `alerts`, `alerts retry` and `channel test`: what was announced where, and whether a channel works. */
+/** `alerts`, `alerts retry`, `ack` and `channel test`: what was announced where, who has seen it, and whether a channel works. */
 import { Option, type Command } from 'commander';
-import { alertRetryResponseSchema, alertsResponseSchema, channelTestResponseSchema, type AlertViewJson } from '../../api/index.js';
+import { alertAckResponseSchema, alertRetryResponseSchema, alertsResponseSchema, channelTestResponseSchema, type AlertViewJson } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { ExitWith, exitCodes } from '../exit-codes.js';
 import { formatTable, inert, type Style } from '../output.js';
@@ -12,8 +12,8 @@ const alertStates = ['pending', 'sent', 'dead'] as const;
 const stateColour = (state: string, style: Style) => (state === 'dead' ? style.red(state) : state === 'pending' ? style.yellow(state) : style.green(state));
 
 function alertTable(alerts: readonly AlertViewJson[], style: Style): string {
-  const rows = alerts.map((a) => [a.id, a.event, a.channel, stateColour(a.state, style), String(a.attempts), a.lastError ?? '']);
-  const table = formatTable(['ID', 'EVENT', 'CHANNEL', 'STATE', 'ATTEMPTS', 'LAST ERROR'], rows, style);
+  const rows = alerts.map((a) => [a.id, a.event, a.channel, stateColour(a.state, style), String(a.attempts), a.acked === undefined ? '' : `${a.acked.by} ${a.acked.at}`, a.lastError ?? '']);
+  const table = formatTable(['ID', 'EVENT', 'CHANNEL', 'STATE', 'ATTEMPTS', 'ACKED', 'LAST ERROR'], rows, style);
   const dead = alerts.filter((a) => a.state === 'dead').length;
   if (dead === 0) return table;
   return `${table}\n\n${style.red(`${dead} dead`)}: nobody was told. Fix the channel (check it with \`breakglass channel test NAME\`), then \`breakglass alerts retry ID\`.`;
@@ -52,6 +52,27 @@ function registerRetry(alerts: Command, ctx: CommandContext): void {
   });
 }
 
+function registerAck(program: Command, ctx: CommandContext): void {
+  const ack = program
+    .command('ack')
+    .description("acknowledge an alert: its event (every channel it went to) is marked seen, by you, and its escalation stops; acknowledging again changes nothing")
+    .argument('<alert-id>', 'the alert (alr_…), from `breakglass alerts`')
+    .option('--note <text>', 'what you are doing about it; kept in the audit chain');
+  serverOptions(jsonOption(ack));
+  example(ack, 'breakglass ack alr_3f2b9c1e-8d4a-4e55-9a7b-2c6d1e0f4a11 --note "on it, INC-7"', 'breakglass ack alr_3f2b9c1e-8d4a-4e55-9a7b-2c6d1e0f4a11 --json');
+  ack.action(async (id: string, options: Options & { note?: string }) => {
+    const out = ctx.output(options);
+    const body = options.note === undefined ? {} : { note: options.note };
+    const result = await ctx.client(options, out).post(`/v1/alerts/${encodeURIComponent(id)}/ack`, alertAckResponseSchema, body);
+    const who = `${inert(result.ackedBy)} at ${inert(result.ackedAt)}`;
+    out.result(result, () =>
+      result.alreadyAcknowledged
+        ? `${inert(result.eventId)} was already acknowledged by ${who}; nothing changed`
+        : `${inert(result.eventId)} ${out.style.green('acknowledged')} by ${who}: its escalation stops`,
+    );
+  });
+}
+
 function registerChannelTest(program: Command, ctx: CommandContext): void {
   const channel = program.command('channel').description('alert channels of the catalog');
   example(channel, 'breakglass channel test secops-hook');
@@ -73,5 +94,6 @@ function registerChannelTest(program: Command, ctx: CommandContext): void {
 
 export function registerAlertCommands(program: Command, ctx: CommandContext): void {
   registerRetry(registerList(program, ctx), ctx);
+  registerAck(program, ctx);
   registerChannelTest(program, ctx);
 }

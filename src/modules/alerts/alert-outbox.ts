@@ -2,15 +2,19 @@ import { alertOfAuditAction, alertSeverity, type AlertEvent } from '../../domain
 import type { AlertPayload, AuditEventRecord, Clock, StoreTx } from '../../ports/index.js';
 import type { AppendHook } from '../audit/audit-log.js';
 import type { ModuleContext } from '../context.js';
+import type { Vault } from '../vault/vault.js';
+import { routeAlert } from './alert-escalation.js';
 import { payloadOf, type AlertSettings } from './alert-payload.js';
 import { channelsFor } from './alert-routing.js';
 
 /**
  * The writing side of the transactional outbox. `onAudit` is an audit-append hook: the alert an
  * event raises is routed and written in the same transaction as the event (and the change it
- * records), so an alert exists exactly when its change does. A relay delivers it later.
+ * records), so an alert exists exactly when its change does. A relay delivers it later. With the
+ * vault, alerts of routes that want an acknowledgement carry a signed link (the key is sealed).
  */
-export function alertOutbox(deps: { readonly clock: Clock; readonly settings: AlertSettings }): { readonly onAudit: AppendHook } {
+export function alertOutbox(deps: { readonly clock: Clock; readonly settings: AlertSettings; readonly vault?: Vault }): { readonly onAudit: AppendHook } {
+  const links = deps.vault === undefined ? undefined : { vault: deps.vault, settings: deps.settings };
   return {
     async onAudit(tx: StoreTx, record: AuditEventRecord) {
       const event = alertOfAuditAction[record.action as keyof typeof alertOfAuditAction];
@@ -18,7 +22,7 @@ export function alertOutbox(deps: { readonly clock: Clock; readonly settings: Al
       const routes = await tx.alerts.listRoutes();
       if (routes.length === 0) return;
       const payload = await payloadOf(tx, event, record, deps.settings);
-      await enqueue(tx, payload, channelsFor(payload, routes), deps.clock.now());
+      await routeAlert(tx, payload, routes, deps.clock.now(), links);
     },
   };
 }
@@ -42,8 +46,8 @@ export async function raiseSystemAlert(ctx: Pick<ModuleContext, 'store' | 'clock
   return ctx.store.transaction(async (tx) => {
     await tx.audit.lockHead();
     const payload = systemPayload(event, ctx.clock.now(), summary, details);
-    const channels = channelsFor(payload, await tx.alerts.listRoutes());
-    await enqueue(tx, payload, channels, ctx.clock.now());
-    return channels.length;
+    const routes = await tx.alerts.listRoutes();
+    await routeAlert(tx, payload, routes, ctx.clock.now(), undefined);
+    return channelsFor(payload, routes).length;
   });
 }

@@ -4,6 +4,8 @@ import type { AlertPayload, AuditEventRecord, StoreTx } from '../../ports/index.
 /** Where alerts point people: the server's public URL (`BREAKGLASS_PUBLIC_URL`), if it has one. */
 export interface AlertSettings {
   readonly publicUrl: string | undefined;
+  /** How long an acknowledgement link in a message works (default 24 h). */
+  readonly ackLinkTtlMs?: number;
 }
 
 /** What an alert says about a case: who, what, why, until when. Read in the change's transaction. */

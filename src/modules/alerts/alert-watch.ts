@@ -1,8 +1,8 @@
 import type { Grant, GrantId } from '../../domain/index.js';
 import type { ModuleContext } from '../context.js';
-import { enqueue } from './alert-outbox.js';
+import type { Vault } from '../vault/vault.js';
+import { routeAlert } from './alert-escalation.js';
 import { grantPayload, type AlertSettings } from './alert-payload.js';
-import { channelsFor } from './alert-routing.js';
 import { defaultWatchThresholds, dueAlerts, watchedStates, type DueAlert, type WatchThresholds } from './alert-watch-rules.js';
 
 export interface AlertWatch {
@@ -20,9 +20,11 @@ export interface AlertWatch {
  * `<event>-<grant>-<occurrence>`, so a receiver de-duplicates too.
  */
 export function createAlertWatch(
-  ctx: Pick<ModuleContext, 'store' | 'clock'>,
+  ctx: Pick<ModuleContext, 'store' | 'clock'> & { readonly vault?: Vault },
   options: { readonly settings: AlertSettings; readonly thresholds?: Partial<WatchThresholds> },
 ): AlertWatch {
+  // With the vault, alerts of routes with `ackWithin` carry signed acknowledgement links.
+  const links = ctx.vault === undefined ? undefined : { vault: ctx.vault, settings: options.settings };
   const thresholds: WatchThresholds = { ...defaultWatchThresholds, ...options.thresholds };
   // Occurrences this watch knows are marked (by it or a peer): not asked about again while their grant is watched.
   let settled = new Set<string>();
@@ -42,7 +44,7 @@ export function createAlertWatch(
       await tx.audit.lockHead();
       if (!(await tx.alertMarks.mark(grantId, event, due.occurrence, now))) return 'settled';
       const payload = await grantPayload(tx, event, grantId, { id: keyOf(grantId, due), at: now, details: { occurrence: due.occurrence, ...due.details } }, options.settings);
-      await enqueue(tx, payload, channelsFor(payload, routes), now);
+      await routeAlert(tx, payload, routes, now, links);
       return 'raised';
     });
   }

@@ -5,9 +5,10 @@
  */
 import { authorize, type Actor, type AlertEvent } from '../../domain/index.js';
 import { appError } from '../../errors/index.js';
-import type { ChannelRecord, OutboxMessage, OutboxState } from '../../ports/index.js';
+import type { AlertAck, ChannelRecord, OutboxMessage, OutboxState } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { aad } from '../vault/vault.js';
+import { ackEventOf } from './alert-escalation.js';
 import { systemPayload } from './alert-outbox.js';
 import type { ChannelSenders } from '../../ports/index.js';
 
@@ -25,9 +26,14 @@ export interface AlertView {
   readonly createdAt: Date;
   readonly sentAt?: Date;
   readonly lastError?: string;
+  /** Who acknowledged its event, and when (the same for every channel the event went to). */
+  readonly acked?: { readonly by: string; readonly at: Date; readonly note?: string };
 }
 
-const view = (message: OutboxMessage): AlertView => ({
+const ackView = (ack: AlertAck | undefined): Pick<AlertView, 'acked'> =>
+  ack === undefined ? {} : { acked: { by: ack.ackedBy, at: ack.ackedAt, ...(ack.note === undefined ? {} : { note: ack.note }) } };
+
+const view = (message: OutboxMessage, ack?: AlertAck): AlertView => ({
   id: message.id,
   event: message.payload.event,
   channel: message.channel,
@@ -39,6 +45,7 @@ const view = (message: OutboxMessage): AlertView => ({
   createdAt: message.createdAt,
   ...(message.sentAt === undefined ? {} : { sentAt: message.sentAt }),
   ...(message.lastError === undefined ? {} : { lastError: message.lastError }),
+  ...ackView(ack),
 });
 
 /**
@@ -48,10 +55,11 @@ const view = (message: OutboxMessage): AlertView => ({
  */
 export async function listAlerts(ctx: ModuleContext, actor: Actor, filter: { readonly state?: OutboxState | undefined; readonly limit?: number | undefined } = {}): Promise<AlertView[]> {
   authorize(actor, 'alert.list');
-  const messages = await ctx.store.transaction((tx) =>
-    tx.outbox.list({ ...(filter.state === undefined ? {} : { state: filter.state }), ...(filter.limit === undefined ? {} : { limit: filter.limit }) }),
-  );
-  return messages.map(view);
+  const { messages, acks } = await ctx.store.transaction(async (tx) => {
+    const listed = await tx.outbox.list({ ...(filter.state === undefined ? {} : { state: filter.state }), ...(filter.limit === undefined ? {} : { limit: filter.limit }) });
+    return { messages: listed, acks: await tx.alertAcks.find(listed.map((m) => ackEventOf(m.payload))) };
+  });
+  return messages.map((message) => view(message, acks.get(ackEventOf(message.payload))));
 }
 
 /**

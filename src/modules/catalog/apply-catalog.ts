@@ -150,7 +150,13 @@ async function writeAlerting(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply)
     const kept = before.get(name)?.type === type ? before.get(name)?.secretSealed : undefined;
     return { name, type, settings, secretSealed: secret === undefined ? kept : ctx.vault.seal(secret, aad.channelSecret(name)) };
   });
-  const routes: RouteRecord[] = doc.routes.map((r) => ({ events: r.events, channels: r.channels, ...(r.accounts ? { accounts: r.accounts } : {}), ...(r.minSeverity ? { minSeverity: r.minSeverity } : {}) }));
+  const routes: RouteRecord[] = doc.routes.map((r) => ({
+    events: r.events,
+    channels: r.channels,
+    ...(r.accounts ? { accounts: r.accounts } : {}),
+    ...(r.minSeverity ? { minSeverity: r.minSeverity } : {}),
+    ...(r.ackWithin ? { ackWithin: r.ackWithin, escalateTo: r.escalateTo ?? [] } : {}),
+  }));
   await tx.alerts.replace(channels, routes);
 }
 

@@ -113,7 +113,14 @@ export function channelParts(spec: CatalogApply['channels'][number]) {
 
 /** Routes have no names: each is known by its place in the file. */
 const routeName = (i: number) => `routes[${i}]`;
-const routeFields = (route: RouteRecord): Fields => ({ events: route.events, channels: route.channels, accounts: route.accounts ?? null, minSeverity: route.minSeverity ?? null });
+const routeFields = (route: RouteRecord): Fields => ({
+  events: route.events,
+  channels: route.channels,
+  accounts: route.accounts ?? null,
+  minSeverity: route.minSeverity ?? null,
+  ackWithin: route.ackWithin ?? null,
+  escalateTo: route.escalateTo ?? null,
+});
 
 export function planCatalog(
   current: CurrentCatalog,

@@ -25,4 +25,5 @@ export const aad = {
   grantCredential: (id: GrantId) => `grant:${id}:credential`,
   pendingShare: (id: GrantId, holder: string, keyGeneration: number) => `grant:${id}:share:${holder}:key-generation:${keyGeneration}`,
   channelSecret: (name: string) => `alert-channel:${name}:secret`,
+  alertAckKey: () => 'settings:alert.ack-key',
 } as const;

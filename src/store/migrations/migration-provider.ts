@@ -10,6 +10,7 @@ import { jobFencing } from './0008-job-fencing.js';
 import { pendingShares } from './0009-pending-shares.js';
 import { alerts } from './0010-alerts.js';
 import { alertMarks } from './0011-alert-marks.js';
+import { alertAcks } from './0012-alert-acks.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0009-pending-shares': pendingShares,
   '0010-alerts': alerts,
   '0011-alert-marks': alertMarks,
+  '0012-alert-acks': alertAcks,
 };
 
 export const migrationProvider: MigrationProvider = {
