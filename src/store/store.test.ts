@@ -385,6 +385,36 @@ describe.each(harnesses)('store on $name', (harness) => {
       expect(await nextDueAt()).toBeUndefined();
     });
 
+    it('outbox: per channel only the oldest message not yet sent is claimed; claims are fenced; dead ones revive', async () => {
+      const store = await open();
+      const payload = (n: number) => ({ event: 'grant.activated' as const, id: `evt-${n}`, at: at(n).toISOString(), severity: 'critical' as const, summary: `alert ${n}` });
+      await store.transaction((tx) =>
+        tx.outbox.enqueue([
+          { channel: 'a', payload: payload(1), dueAt: at(0) },
+          { channel: 'b', payload: payload(2), dueAt: at(0) },
+          { channel: 'a', payload: payload(3), dueAt: at(0) },
+        ]),
+      );
+      const claim = (now: number, owner = 'relay-1') => store.transaction((tx) => tx.outbox.claimDue(at(now), owner, at(now + 1000), 10));
+      const first = await claim(0);
+      expect(first.map((m) => [m.channel, m.payload.id, m.fence])).toEqual([['a', 'evt-1', 1], ['b', 'evt-2', 1]]);
+      expect(await claim(500, 'relay-2')).toEqual([]); // leased, and evt-3 waits behind evt-1
+      const a1 = first[0]!;
+      expect(await store.transaction((tx) => tx.outbox.markSent(first[1]!, at(100)))).toBe(true);
+      // evt-1 fails: back to pending later; its channel still holds evt-3 behind it (order).
+      expect(await store.transaction((tx) => tx.outbox.markFailed(a1, 'HTTP 500', { dueAt: at(5000) }))).toBe(true);
+      expect((await claim(2000)).map((m) => m.payload.id)).toEqual([]);
+      const again = await claim(5000);
+      expect(again.map((m) => [m.payload.id, m.attempts, m.fence])).toEqual([['evt-1', 1, 2]]);
+      // The stale claim (fence 1) can no longer record anything.
+      expect(await store.transaction((tx) => tx.outbox.markSent(a1, at(5001)))).toBe(false);
+      expect(await store.transaction((tx) => tx.outbox.markFailed(again[0]!, 'HTTP 500', 'dead'))).toBe(true);
+      expect(await store.transaction((tx) => tx.outbox.countDead())).toBe(1);
+      expect((await claim(6000)).map((m) => m.payload.id)).toEqual(['evt-3']); // the dead one no longer blocks
+      expect(await store.transaction((tx) => tx.outbox.revive(a1.id, at(7000)))).toBe(true);
+      expect(await store.transaction((tx) => tx.outbox.find(a1.id))).toMatchObject({ state: 'pending', attempts: 0 });
+    });
+
     it('jobs: release frees one owner\'s leases, or those of the earlier lives of an instance', async () => {
       const store = await open();
       await store.transaction(async (tx) => {

@@ -4,6 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
@@ -30,13 +31,29 @@ describe.skipIf(binaries.skip)('target cluster', () => {
     let bob: string;
     let drop: (() => Promise<void>) | undefined;
     const role = `bg_admin_${dialect}`;
+    // Every alert of the case goes to a real receiver: none may carry a secret (I3, issue 9).
+    const hookSecret = `i3-hook-secret-${dialect}-5d1f0c9a7b3e`;
+    const alertBodies: string[] = [];
+    const hook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        alertBodies.push(body);
+        response.writeHead(200).end();
+      });
+    });
 
     beforeAll(async () => {
       if (dialect === 'postgres' && sharedPg.skip) return;
       const db = dialect === 'postgres' ? await createStoreDatabase() : undefined;
       drop = db?.drop;
       h = await startHarness({ dialect, ...(db ? { databaseUrl: db.url } : {}) });
-      const applied = await h.call(h.adminToken, 'POST', '/v1/apply', catalogFor(cluster, { role }));
+      const hookPort = await new Promise<number>((resolve) => hook.listen(0, '127.0.0.1', () => resolve((hook.address() as { port: number }).port)));
+      const applied = await h.call(h.adminToken, 'POST', '/v1/apply', {
+        ...catalogFor(cluster, { role }),
+        channels: [{ name: 'i3-hook', type: 'webhook', url: `http://127.0.0.1:${hookPort}/hook`, secret: hookSecret }],
+        routes: [{ events: ['*'], channels: ['i3-hook'] }],
+      });
       expect(applied.status, JSON.stringify(applied.body)).toBe(200);
       expect(applied.body.staging).toEqual([{ account: 'pg-breakglass', staging: 'staged' }]);
       alice = await h.enrol('alice');
@@ -45,6 +62,8 @@ describe.skipIf(binaries.skip)('target cluster', () => {
     afterAll(async () => {
       await h?.stop();
       await drop?.();
+      hook.closeAllConnections();
+      await new Promise<void>((resolve) => hook.close(() => resolve()));
     });
 
     const invoke = (token: string, ttl = '5m') =>
@@ -100,16 +119,23 @@ describe.skipIf(binaries.skip)('target cluster', () => {
       const bundle: string = (await h.call(h.adminToken, 'GET', '/v1/audit/export')).body;
       expect(bundle).toContain('grant.reveal-refused');
 
-      // I3: the revealed secret is nowhere at rest, in logs or in the audit chain.
-      expect(bundle).not.toContain(secret);
-      expect(bundle).not.toContain(cluster.adminPassword);
-      expect(h.logs.join('')).not.toContain(secret);
-      expect(h.logs.join('')).not.toContain(cluster.adminPassword);
+      // I3: the revealed secret is nowhere at rest, in logs, in the audit chain or in an alert;
+      // nor are the target's admin password and the alert channel's key.
+      await eventually(async () => alertBodies.some((b) => b.includes('"grant.closed"')) || undefined, 20_000, 'the closing alert');
+      const alerts = alertBodies.join('\n');
+      expect(alerts).toContain('"grant.activated"');
+      const logs = h.logs.join('');
+      for (const [what, value] of [['the revealed secret', secret], ['the admin password', cluster.adminPassword], ['the channel key', hookSecret]] as const) {
+        expect(bundle, `the audit bundle holds ${what}`).not.toContain(value);
+        expect(logs, `the log holds ${what}`).not.toContain(value);
+        expect(alerts, `an alert holds ${what}`).not.toContain(value);
+      }
       if (dialect === 'sqlite') {
         for (const file of readdirSync(h.dataDir)) {
           const bytes = readFileSync(join(h.dataDir, file));
           expect(bytes.includes(Buffer.from(secret)), `${file} contains the secret`).toBe(false);
           expect(bytes.includes(Buffer.from(cluster.adminPassword)), `${file} contains the admin password`).toBe(false);
+          expect(bytes.includes(Buffer.from(hookSecret)), `${file} contains the channel key`).toBe(false);
         }
       }
     });
