@@ -79,6 +79,8 @@ const policy = z
     maxTtl: duration,
     minTtl: duration.optional(),
     invokers: z.array(z.enum(userRoles)).optional(),
+    /** `grant.expiring` this long before expiry (default 10m). */
+    expiryWarning: duration.optional(),
   })
   .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload });
 

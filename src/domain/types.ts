@@ -50,6 +50,8 @@ export interface Policy {
   readonly minTtlMs: number | undefined;
   /** Roles allowed to invoke; empty means responders and admins. */
   readonly invokers: readonly UserRole[];
+  /** How long before expiry its grants raise `grant.expiring`; the server's default when absent. */
+  readonly expiryWarningMs?: number | undefined;
 }
 
 /**

@@ -154,6 +154,7 @@ function policyColumns(policy: Omit<Policy, 'id'>) {
     default_ttl_ms: policy.defaultTtlMs,
     max_ttl_ms: policy.maxTtlMs,
     min_ttl_ms: toNullable(policy.minTtlMs),
+    expiry_warning_ms: toNullable(policy.expiryWarningMs),
     invokers: JSON.stringify(policy.invokers),
   };
 }
@@ -181,6 +182,7 @@ function toPolicy(row: Selectable<PoliciesTable>): Policy {
     defaultTtlMs: Number(row.default_ttl_ms),
     maxTtlMs: Number(row.max_ttl_ms),
     minTtlMs: row.min_ttl_ms === null ? undefined : Number(row.min_ttl_ms),
+    ...(row.expiry_warning_ms === null ? {} : { expiryWarningMs: Number(row.expiry_warning_ms) }),
     invokers: invokers.map((role) => member(role, userRoles, 'policies.invokers')),
   };
 }

@@ -93,6 +93,8 @@ export interface PoliciesTable {
   default_ttl_ms: number;
   max_ttl_ms: number;
   min_ttl_ms: number | null;
+  /** How long before expiry `grant.expiring` is raised (0013); the server's default when null. */
+  expiry_warning_ms: Generated<number | string | null>;
   /** JSON array of roles. */
   invokers: string;
   /** Set when a catalog apply no longer listed it (0005). */

@@ -1,8 +1,8 @@
 import type { Grant, GrantState, TimedAlertEvent } from '../../domain/index.js';
 
 /**
- * When the time-driven alerts fire: one set for the whole server (not per policy yet, which
- * would need a policy field, its column and its catalog diff).
+ * When the time-driven alerts fire: server-wide defaults; a policy may set its own expiry
+ * warning (`expiryWarning`, alert-watch.ts `thresholdsFor`).
  */
 export interface WatchThresholds {
   /** `grant.expiring`: this long before an active grant's expiry. */

@@ -88,6 +88,16 @@ describe('alert watch', () => {
     expect(await ids()).toEqual([]);
   });
 
+  it('grant.expiring: a policy may set its own warning (expiryWarning)', async () => {
+    await bed.apply(`${bedCatalog}${routes}`.replace('    maxTtl: 1h\n', '    maxTtl: 1h\n    expiryWarning: 2m\n'));
+    const grant = await invokeFor('db-ephemeral', '15m');
+    await run(10 * MINUTE);
+    expect(await ids()).toEqual([]); // the server's 10 minutes do not apply to this policy
+    await run(3 * MINUTE);
+    expect(await ids()).toEqual([`grant.expiring-${grant.id}-${grant.expiresAt.getTime()}`]);
+    expect((await raised())[0]!.details).toMatchObject({ warningMs: 2 * MINUTE });
+  });
+
   it('grant.revocation-overdue: a minute past the expiry, again every minute while it lasts, not after the revocation', async () => {
     const grant = await invokeFor('db-ephemeral', '15m');
     bed.target.setDown(true);
@@ -225,4 +235,5 @@ describe.skipIf(postgres.skip)('alert watch across instances (postgres)', () => 
     const expected = grants.flatMap((g) => [`grant.expiring-${g.id}-${g.expiresAt.getTime()}`, ...[1, 2, 3].map((n) => `grant.revocation-overdue-${g.id}-${n}`)]).sort();
     expect(ids).toEqual(expected);
   });
+
 });

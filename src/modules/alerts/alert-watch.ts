@@ -1,4 +1,5 @@
 import type { Grant, GrantId } from '../../domain/index.js';
+import type { StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import type { Vault } from '../vault/vault.js';
 import { routeAlert } from './alert-escalation.js';
@@ -30,6 +31,17 @@ export function createAlertWatch(
   let settled = new Set<string>();
   const keyOf = (grantId: GrantId, due: DueAlert) => `${due.event}-${grantId}-${due.occurrence}`;
 
+  /** The thresholds for a grant: its policy may set its own expiry warning. */
+  async function thresholdsFor(tx: StoreTx, grant: Grant, policies: Map<string, number | undefined>): Promise<WatchThresholds> {
+    if (!policies.has(grant.accountId)) {
+      const account = await tx.catalog.findAccountById(grant.accountId);
+      const policy = account === undefined ? undefined : await tx.catalog.findPolicyById(account.policyId);
+      policies.set(grant.accountId, policy?.expiryWarningMs);
+    }
+    const warning = policies.get(grant.accountId);
+    return warning === undefined ? thresholds : { ...thresholds, expiryWarningMs: warning };
+  }
+
   /** One occurrence, in its own transaction: re-read, mark, route, write. */
   async function raise(grantId: GrantId, event: DueAlert['event']): Promise<'raised' | 'settled' | 'gone'> {
     return ctx.store.transaction(async (tx) => {
@@ -38,7 +50,7 @@ export function createAlertWatch(
       if (routes.length === 0) return 'gone';
       const grant = await tx.grants.findById(grantId);
       const now = ctx.clock.now();
-      const due = grant === undefined ? undefined : dueAlerts(grant, now, thresholds).find((d) => d.event === event);
+      const due = grant === undefined ? undefined : dueAlerts(grant, now, await thresholdsFor(tx, grant, new Map())).find((d) => d.event === event);
       if (due === undefined) return 'gone'; // the grant moved on since the list
       // The chain head's lock orders outbox writers (as in an audit append): rows keep their order per channel.
       await tx.audit.lockHead();
@@ -52,11 +64,17 @@ export function createAlertWatch(
   return {
     async tick() {
       const now = ctx.clock.now();
-      const grants: Grant[] = await ctx.store.transaction(async (tx) => ((await tx.alerts.listRoutes()).length === 0 ? [] : tx.grants.list({ states: watchedStates })));
+      const watched: { grant: Grant; limits: WatchThresholds }[] = await ctx.store.transaction(async (tx) => {
+        if ((await tx.alerts.listRoutes()).length === 0) return [];
+        const policies = new Map<string, number | undefined>();
+        const list = [];
+        for (const grant of await tx.grants.list({ states: watchedStates })) list.push({ grant, limits: await thresholdsFor(tx, grant, policies) });
+        return list;
+      });
       const current = new Set<string>();
       let raised = 0;
-      for (const grant of grants) {
-        for (const due of dueAlerts(grant, now, thresholds)) {
+      for (const { grant, limits } of watched) {
+        for (const due of dueAlerts(grant, now, limits)) {
           const key = keyOf(grant.id, due);
           current.add(key);
           if (settled.has(key)) continue;

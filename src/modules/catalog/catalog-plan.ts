@@ -60,6 +60,7 @@ export function policyFields(spec: CatalogApply['policies'][number], i: number):
     maxTtlMs: ms(spec.maxTtl, `policies[${i}].maxTtl`)!,
     minTtlMs: ms(spec.minTtl, `policies[${i}].minTtl`) ?? undefined,
     invokers: spec.invokers ?? [],
+    ...(spec.expiryWarning === undefined ? {} : { expiryWarningMs: ms(spec.expiryWarning, `policies[${i}].expiryWarning`)! }),
   };
 }
 

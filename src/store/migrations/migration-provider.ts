@@ -11,6 +11,7 @@ import { pendingShares } from './0009-pending-shares.js';
 import { alerts } from './0010-alerts.js';
 import { alertMarks } from './0011-alert-marks.js';
 import { alertAcks } from './0012-alert-acks.js';
+import { policyExpiryWarning } from './0013-policy-expiry-warning.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '0010-alerts': alerts,
   '0011-alert-marks': alertMarks,
   '0012-alert-acks': alertAcks,
+  '0013-policy-expiry-warning': policyExpiryWarning,
 };
 
 export const migrationProvider: MigrationProvider = {
