@@ -39,7 +39,10 @@ const schema = z.object({
     .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
     .optional(),
   /** A separate bearer token for Prometheus scrapes of /metrics (counts only). Secret: never logged. */
-  BREAKGLASS_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+  BREAKGLASS_METRICS_TOKEN: z
+    .string()
+    .refine((token) => token === '' || token.length >= 32, 'must be at least 32 characters (openssl rand -hex 32)')
+    .optional(),
   /** How long a stopping server lets requests in flight and the job in hand finish: `20s`, `2m`. */
   BREAKGLASS_SHUTDOWN_TIMEOUT: z
     .string()
