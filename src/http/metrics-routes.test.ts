@@ -69,6 +69,8 @@ describe('GET /metrics', () => {
     const responder = await scrape(tokens['alice']);
     expect(responder.status).toBe(403);
     expect(JSON.parse(responder.body)).toMatchObject({ error: { code: 'forbidden' } });
+    const refused = (await bed.auditEvents()).filter((event) => event.action === 'request.refused');
+    expect(refused).toMatchObject([{ actor: 'alice', subject: 'metrics', details: { what: 'GET /metrics', code: 'forbidden' } }]);
   });
 
   it('BREAKGLASS_METRICS_TOKEN scrapes without being a user, and opens nothing else', async () => {
