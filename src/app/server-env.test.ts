@@ -10,4 +10,11 @@ describe('server environment', () => {
     expect(() => serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '20' })).toThrow('BREAKGLASS_SHUTDOWN_TIMEOUT: must be a duration such as 20s or 2m, at most 1h');
     expect(() => serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '2d' })).toThrow('at most 1h');
   });
+
+  it('metrics: BREAKGLASS_METRICS_TOKEN is unset when empty, and at least 32 characters when set', () => {
+    expect(serverEnv({}).metricsToken).toBeUndefined();
+    expect(serverEnv({ BREAKGLASS_METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
+    expect(serverEnv({ BREAKGLASS_METRICS_TOKEN: 'a'.repeat(32) }).metricsToken).toBe('a'.repeat(32));
+    expect(() => serverEnv({ BREAKGLASS_METRICS_TOKEN: 'short' })).toThrow('BREAKGLASS_METRICS_TOKEN: must be at least 32 characters');
+  });
 });

@@ -38,6 +38,11 @@ const schema = z.object({
     .string()
     .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
     .optional(),
+  /** A separate bearer token for Prometheus scrapes of /metrics (counts only). Secret: never logged. */
+  BREAKGLASS_METRICS_TOKEN: z
+    .string()
+    .refine((token) => token === '' || token.length >= 32, 'must be at least 32 characters (openssl rand -hex 32)')
+    .optional(),
   /** How long a stopping server lets requests in flight and the job in hand finish: `20s`, `2m`. */
   BREAKGLASS_SHUTDOWN_TIMEOUT: z
     .string()
@@ -66,6 +71,8 @@ export type ServerEnv = Readonly<{
   shutdownTimeoutMs: number;
   /** BREAKGLASS_PUBLIC_URL: alerts link to the grant there. */
   publicUrl: string | undefined;
+  /** BREAKGLASS_METRICS_TOKEN: a scrape with it reads /metrics (and nothing else); not an actor. */
+  metricsToken: string | undefined;
 }>;
 
 export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
@@ -84,5 +91,6 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     pkcs11Pin: parsed.data.BREAKGLASS_PKCS11_PIN || undefined,
     shutdownTimeoutMs: parsed.data.BREAKGLASS_SHUTDOWN_TIMEOUT,
     publicUrl: parsed.data.BREAKGLASS_PUBLIC_URL,
+    metricsToken: parsed.data.BREAKGLASS_METRICS_TOKEN || undefined,
   });
 }

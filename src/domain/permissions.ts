@@ -35,6 +35,7 @@ export const actions = [
   'alert.retry',
   'alert.ack',
   'channel.test',
+  'metrics.read',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -117,6 +118,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // "Someone has seen it" stops the escalation: the people who watch over cases may say so.
   'alert.ack': { roles: ['admin', 'incident-owner', 'auditor'], hint: 'acknowledging an alert needs the admin, incident-owner or auditor role' },
   'channel.test': { roles: ['admin'], hint: 'testing an alert channel needs the admin role' },
+  // Counts only, no case data beyond account names; a scraper may use BREAKGLASS_METRICS_TOKEN instead.
+  'metrics.read': { roles: ['admin', 'auditor'], hint: 'reading /metrics needs the admin or auditor role, or BREAKGLASS_METRICS_TOKEN' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

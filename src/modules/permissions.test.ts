@@ -22,6 +22,8 @@ import { cancelGrant } from './grants/cancel-grant.js';
 import { certify } from './grants/certify.js';
 import { endGrant } from './grants/end-grant.js';
 import { invoke } from './grants/invoke.js';
+import { createMetrics } from './metrics/metrics-registry.js';
+import { readMetrics } from './metrics/read-metrics.js';
 import { reveal } from './grants/reveal.js';
 import { listGrants, showGrant } from './grants/show-grant.js';
 import { inviteUser, redeemInvite } from './identity/enrolment.js';
@@ -109,6 +111,7 @@ describe('every use case, as every role, refuses exactly as the permission table
     'alert.ack': (actor) => acknowledgeAlert(bed.ctx, actor, 'alr_00000000-0000-0000-0000-000000000000', 'seen'),
     // No sender on the bed: the test is reported as failed, not thrown, once the guard lets it through.
     'channel.test': (actor) => testChannel(bed.ctx, actor, 'secops-hook', {}),
+    'metrics.read': (actor) => readMetrics(bed.ctx, createMetrics(), actor),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */
