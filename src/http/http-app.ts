@@ -26,6 +26,7 @@ import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
+import { reportRoutes } from './routes/report-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
 import type { ServingGate } from './serving-gate.js';
 
@@ -214,6 +215,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(custodianRoutes(deps.ctx));
       await v1.register(identityRoutes(deps.ctx));
       await v1.register(alertRoutes(deps.ctx));
+      await v1.register(reportRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );
