@@ -40,6 +40,7 @@ export function usageChart(figures: GovernanceFigures): Promise<string> {
       name: condition,
       type: 'bar',
       stack: 'cases',
+      barMaxWidth: 64,
       data: figures.accounts.map((row) => row.conditions[condition] ?? 0),
     })),
   });
@@ -71,7 +72,7 @@ export function certificationChart(figures: GovernanceFigures): Promise<string> 
     title: { text: 'Certification', left: 'center', textStyle: { fontSize: 14 } },
     grid: { left: 140, right: 40, top: 40, bottom: 24 },
     xAxis: { type: 'value', minInterval: 1, name: 'cases' },
-    yAxis: { type: 'category', data: ['awaiting', 'certified', 'necessary', 'scoped', 'removed'] },
+    yAxis: { type: 'category', inverse: true, data: ['awaiting', 'certified', 'necessary', 'scoped', 'removed'] },
     series: [{ type: 'bar', data: [c.awaiting, c.certified, c.necessary, c.scoped, c.removed], label: { show: true, position: 'right' } }],
   });
 }
