@@ -61,11 +61,13 @@ export async function governanceReport(ctx: ModuleContext, actor: Actor, input: 
   authorize(actor, 'report.read');
   const now = ctx.clock.now();
   return ctx.store.transaction(async (tx) => {
+    // The head first: every grant change appends to the chain in its own transaction, so with
+    // the head held the grants read next are exactly those the stated head accounts for.
+    const head = await tx.audit.lockHead();
+    const checkpoint = await tx.audit.lastCheckpoint();
     const all = await tx.grants.list({});
     const inPeriod = all.filter((grant) => grant.createdAt >= input.since);
     const facts = await accountFacts(tx, inPeriod);
-    const head = await tx.audit.lockHead();
-    const checkpoint = await tx.audit.lastCheckpoint();
     return {
       generatedAt: now.toISOString(),
       since: input.since.toISOString(),
