@@ -54,4 +54,10 @@ describe('report renderings', () => {
     expect(lines[0]).toBe(reportCsvHeader.join(','));
     expect(lines.slice(1)).toEqual([`db-ephemeral,ephemeral,1,alice:1,outage:1,${report.figures.accounts[0]!.lastUsedAt},,0,0,1`]);
   });
+
+  it('CSV: a cell a spreadsheet would run as a formula is neutralised (formula injection)', () => {
+    const account = { ...report.figures.accounts[0]!, account: '=HYPERLINK("http://x","y")' };
+    const csv = reportCsv({ ...report, figures: { ...report.figures, accounts: [account] } });
+    expect(csv.split('\r\n')[1]).toMatch(/^"'=HYPERLINK\(""http:\/\/x"",""y""\)",/);
+  });
 });
