@@ -125,8 +125,9 @@ const caseRef = (grant: Grant, account: string): CaseRef => ({
 });
 
 /**
- * The figures for `grants` (already restricted to the period) at `now`. `allGrants` are every
- * case of the accounts, for "rotations since last use", which looks past the period.
+ * The figures for `grants` (already restricted to the period) at `now`. `facts` names the
+ * accounts to list (those of the catalog and of the cases); `allGrants` are every case of the
+ * accounts, for "rotations since last use", which looks past the period.
  */
 export function governanceFigures(grants: readonly Grant[], facts: ReadonlyMap<string, AccountFacts>, now: Date, allGrants: readonly Grant[] = grants): GovernanceFigures {
   const byCondition: Record<string, number> = {};
@@ -183,7 +184,10 @@ export function governanceFigures(grants: readonly Grant[], facts: ReadonlyMap<s
     cases: grants.length,
     byCondition,
     byState,
-    accounts: [...perAccount.entries()].map(([accountId, slot]) => accountUsage(accountId, slot, facts.get(accountId), allGrants)).sort((a, b) => b.cases - a.cases || a.account.localeCompare(b.account)),
+    // Every account the facts name (the whole catalog), used in the period or not: rare use is the point.
+    accounts: [...new Set([...facts.keys(), ...perAccount.keys()])]
+      .map((accountId) => accountUsage(accountId, perAccount.get(accountId) ?? { grants: [], validAfter: [], overdue: 0, misuse: 0 }, facts.get(accountId), allGrants))
+      .sort((a, b) => b.cases - a.cases || a.account.localeCompare(b.account)),
     timeToAccess: durationStats(toAccess),
     timeToRevoke: durationStats(toRevoke),
     privilegeValidAfterEnd: { ...durationStats(validAfter), above60s, shareAbove60s: validAfter.length === 0 ? null : above60s / validAfter.length },

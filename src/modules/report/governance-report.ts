@@ -42,13 +42,19 @@ async function driftFindings(_tx: StoreTx, _since: Date): Promise<GovernanceRepo
   return notConfigured;
 }
 
+/** The catalog's accounts, and the retired ones that cases of the period used. */
 async function accountFacts(tx: StoreTx, grants: readonly Grant[]): Promise<Map<string, AccountFacts>> {
-  const facts = new Map<string, AccountFacts>();
+  const policies = new Map((await tx.catalog.listPolicies()).map((policy) => [policy.id as string, policy]));
+  const accounts = await tx.catalog.listAccounts();
+  const listed = new Set(accounts.map((account) => account.id as string));
   for (const accountId of new Set(grants.map((grant) => grant.accountId))) {
-    const account = await tx.catalog.findAccountById(accountId);
-    if (!account) continue;
-    const policy = await tx.catalog.findPolicyById(account.policyId);
-    facts.set(accountId, { name: account.name, mode: account.mode, secretVersion: account.secretVersion, policy });
+    const retired = listed.has(accountId) ? undefined : await tx.catalog.findAccountById(accountId);
+    if (retired) accounts.push(retired);
+  }
+  const facts = new Map<string, AccountFacts>();
+  for (const account of accounts) {
+    const policy = policies.get(account.policyId) ?? (await tx.catalog.findPolicyById(account.policyId));
+    facts.set(account.id, { name: account.name, mode: account.mode, secretVersion: account.secretVersion, policy });
   }
   return facts;
 }

@@ -49,10 +49,10 @@ describe('report renderings', () => {
     expect(html.match(/not configured yet/g)).toHaveLength(2);
   });
 
-  it('CSV: one row per account, with the same figures', () => {
+  it('CSV: one row per account of the catalog, used or not, with the same figures', () => {
     const lines = reportCsv(report).trimEnd().split('\r\n');
     expect(lines[0]).toBe(reportCsvHeader.join(','));
-    expect(lines.slice(1)).toEqual([`db-ephemeral,ephemeral,1,alice:1,outage:1,${report.figures.accounts[0]!.lastUsedAt},,0,0,1`]);
+    expect(lines.slice(1)).toEqual([`db-ephemeral,ephemeral,1,alice:1,outage:1,${report.figures.accounts[0]!.lastUsedAt},,0,0,1`, 'db-breakglass,prestaged,0,,,,0,,0,0']);
   });
 
   it('CSV: a cell a spreadsheet would run as a formula is neutralised (formula injection)', () => {
