@@ -55,7 +55,7 @@ function figuresSection(report: GovernanceReport, charts: readonly string[]): st
   const valid = f.privilegeValidAfterEnd;
   const share = valid.shareAbove60s === null ? '—' : `${(valid.shareAbove60s * 100).toFixed(1)} % (${valid.above60s} of ${valid.count})`;
   return `<h2>Summary</h2>
-<p><b>${f.cases}</b> cases; by condition: ${escapeHtml(tally(f.byCondition) || 'none')}; by state: ${escapeHtml(tally(f.byState) || 'none')}.</p>
+<p><b>${f.cases}</b> ${f.cases === 1 ? 'case' : 'cases'}; by condition: ${escapeHtml(tally(f.byCondition) || 'none')}; by state: ${escapeHtml(tally(f.byState) || 'none')}.</p>
 <p>Privilege still valid more than 60 s after its case ended: <b>${share}</b>.</p>
 ${table(['measure', 'cases', 'p50', 'p99', 'max', 'from → to'], [
   statsRow('time to access', f.timeToAccess, 'requested → activated'),
