@@ -16,6 +16,7 @@ import { registerIdentityCommands } from './commands/identity-commands.js';
 import { registerKitCommands } from './commands/kit-commands.js';
 import { registerCustodianCommands } from './commands/custodian-commands.js';
 import { registerOperatorCommands } from './commands/operator-commands.js';
+import { registerReportCommands } from './commands/report-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerSshCommands } from './commands/ssh-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
@@ -66,6 +67,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerCustodianCommands(program, ctx);
   registerKitCommands(program, ctx);
   registerOperatorCommands(program, ctx);
+  registerReportCommands(program, ctx);
   return program;
 }
 

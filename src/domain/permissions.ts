@@ -36,6 +36,7 @@ export const actions = [
   'alert.ack',
   'channel.test',
   'metrics.read',
+  'report.read',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -120,6 +121,7 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'channel.test': { roles: ['admin'], hint: 'testing an alert channel needs the admin role' },
   // Counts only, no case data beyond account names; a scraper may use BREAKGLASS_METRICS_TOKEN instead.
   'metrics.read': { roles: ['admin', 'auditor'], hint: 'reading /metrics needs the admin or auditor role, or BREAKGLASS_METRICS_TOKEN' },
+  'report.read': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'the governance report needs the admin, auditor or incident-owner role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

@@ -27,6 +27,7 @@ import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
+import { reportRoutes } from './routes/report-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
 import type { ServingGate } from './serving-gate.js';
 
@@ -217,6 +218,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(custodianRoutes(deps.ctx));
       await v1.register(identityRoutes(deps.ctx));
       await v1.register(alertRoutes(deps.ctx));
+      await v1.register(reportRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

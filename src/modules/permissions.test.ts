@@ -29,6 +29,7 @@ import { listGrants, showGrant } from './grants/show-grant.js';
 import { inviteUser, redeemInvite } from './identity/enrolment.js';
 import { createToken, type IssuedToken } from './identity/identity.js';
 import { listTokens, revokeToken, whoami } from './identity/tokens.js';
+import { governanceReport } from './report/governance-report.js';
 
 const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
 const catalog = `${bedCatalog}
@@ -112,6 +113,7 @@ describe('every use case, as every role, refuses exactly as the permission table
     // No sender on the bed: the test is reported as failed, not thrown, once the guard lets it through.
     'channel.test': (actor) => testChannel(bed.ctx, actor, 'secops-hook', {}),
     'metrics.read': (actor) => readMetrics(bed.ctx, createMetrics(), actor),
+    'report.read': (actor) => governanceReport(bed.ctx, actor, { since: new Date(0) }),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

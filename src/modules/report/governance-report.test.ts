@@ -1,0 +1,101 @@
+/** The governance report's figures for a few closed cases on the fake clock of the test bed. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bedCatalog, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
+import type { Grant } from '../../domain/index.js';
+import { certify } from '../grants/certify.js';
+import { endGrant } from '../grants/end-grant.js';
+import { invoke } from '../grants/invoke.js';
+import { reveal } from '../grants/reveal.js';
+import { durationStats } from './governance-figures.js';
+import { governanceReport, type GovernanceReport } from './governance-report.js';
+
+const minutes = (n: number) => n * 60_000;
+const answers = { necessary: true, scoped: true, removed: true, note: 'restored the primary' };
+
+describe('governanceReport', () => {
+  let bed: TestBed;
+  let report: GovernanceReport;
+  let slow: Grant;
+  beforeAll(async () => {
+    bed = await createTestBed();
+    await bed.apply(bedCatalog);
+    bed.clock.advance(2_000);
+    await bed.runDue();
+    const ask = { condition: 'outage', reason: 'db down', incident: 'INC-1', ttl: '15m' };
+
+    // A: pre-staged, revoked at its TTL, certified two hours after it awaited certification.
+    const a = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-breakglass' });
+    bed.clock.set(a.expiresAt);
+    await bed.runDue();
+    bed.clock.advance(minutes(120));
+    await certify(bed.ctx, bed.actors.bob, a.id, answers);
+
+    // B: pre-staged, target down at expiry: the privilege outlives the case by five minutes; never certified.
+    slow = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-breakglass', incident: 'INC-2' });
+    bed.target.setDown(true);
+    bed.clock.set(slow.expiresAt);
+    await bed.runDue();
+    bed.clock.advance(minutes(5));
+    bed.target.setDown(false);
+    await bed.runDue();
+
+    // C: ephemeral, revealed and ended 30 s later, certified as not necessary (two misuse signals).
+    const c = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-ephemeral', reason: '<script>alert(1)</script>', incident: 'INC-3' });
+    await reveal(bed.ctx, bed.actors.alice, c.id);
+    bed.clock.advance(30_000);
+    await endGrant(bed.ctx, bed.actors.alice, c.id);
+    await bed.runDue();
+    await certify(bed.ctx, bed.actors.bob, c.id, { ...answers, necessary: false });
+
+    bed.clock.advance(8 * 86_400_000);
+    report = await governanceReport(bed.ctx, bed.actors.bob, { since: new Date('2029-12-01T00:00:00Z') });
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  it('counts the cases per account, requester and condition', () => {
+    expect(report.figures.cases).toBe(3);
+    expect(report.figures.byCondition).toEqual({ outage: 3 });
+    const prestaged = report.figures.accounts.find((row) => row.account === 'db-breakglass')!;
+    expect(prestaged).toMatchObject({ cases: 2, requesters: { alice: 2 }, conditions: { outage: 2 }, rotationsSinceLastUse: 1, overdue: 1 });
+    expect(report.figures.accounts.find((row) => row.account === 'db-ephemeral')).toMatchObject({ cases: 1, rotationsSinceLastUse: null, misuseSuspected: 1 });
+  });
+
+  it('measures the privilege valid after end: percentiles and the share above 60 s', async () => {
+    const revokedB = (await bed.store.transaction((tx) => tx.grants.findById(slow.id)))!.revokedAt!;
+    const lateMs = revokedB.getTime() - slow.expiresAt.getTime();
+    expect(lateMs).toBeGreaterThanOrEqual(minutes(5));
+    expect(report.figures.privilegeValidAfterEnd).toMatchObject({ count: 3, above60s: 1, shareAbove60s: 1 / 3, p50: 0, p99: lateMs / 1000, max: lateMs / 1000 });
+    expect(report.figures.timeToRevoke).toMatchObject({ count: 3, max: lateMs / 1000 });
+    expect(report.figures.timeToAccess).toEqual({ count: 3, p50: 0, p99: 0, max: 0 });
+  });
+
+  it('reports certification outcomes, latency, overdue and misuse-suspected cases', () => {
+    expect(report.figures.certification).toMatchObject({ certified: 2, awaiting: 1, necessary: 1, scoped: 2, removed: 2 });
+    expect(report.figures.certification.latency).toEqual({ count: 2, p50: 0, p99: 7200, max: 7200 });
+    expect(report.figures.overdue).toEqual([expect.objectContaining({ id: slow.id, incident: 'INC-2', ageDays: 8 })]);
+    expect(report.figures.misuseSuspected).toEqual([
+      expect.objectContaining({ incident: 'INC-3', signals: ['certified-unnecessary', 'revealed-then-ended-within-a-minute'] }),
+    ]);
+  });
+
+  it('states the audit chain head it was computed at, and the sections not configured yet', async () => {
+    const last = (await bed.auditEvents()).at(-1)!;
+    expect(report.auditHead).toEqual({ seq: last.seq, hash: last.hash });
+    expect(report.drills).toEqual({ configured: false, note: 'not configured yet' });
+    expect(report.drift).toEqual({ configured: false, note: 'not configured yet' });
+    expect(report.compliance.map((row) => row.control)).toEqual(expect.arrayContaining(['NHI-03', 'PR.AA', 'AC-2(2)', 'AC-2(3)', 'AC-6', 'AU-9', 'AU-10', 'CC6.1', 'CC6.2', 'CC6.3', 'A.5.15', 'A.5.18', 'A.8.2', 'A.8.15']));
+  });
+
+  it('leaves out cases created before `since`', async () => {
+    const later = await governanceReport(bed.ctx, bed.actors.bob, { since: bed.clock.now() });
+    expect(later.figures.cases).toBe(0);
+    expect(later.figures.privilegeValidAfterEnd.shareAbove60s).toBeNull();
+  });
+
+  it('percentiles are nearest-rank', () => {
+    expect(durationStats([])).toEqual({ count: 0, p50: null, p99: null, max: null });
+    expect(durationStats(Array.from({ length: 100 }, (_, i) => (i + 1) * 1000))).toEqual({ count: 100, p50: 50, p99: 99, max: 100 });
+  });
+});
