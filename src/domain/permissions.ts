@@ -35,6 +35,9 @@ export const actions = [
   'alert.retry',
   'alert.ack',
   'channel.test',
+  'drift.scan',
+  'drift.read',
+  'drift.ack',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -117,6 +120,10 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // "Someone has seen it" stops the escalation: the people who watch over cases may say so.
   'alert.ack': { roles: ['admin', 'incident-owner', 'auditor'], hint: 'acknowledging an alert needs the admin, incident-owner or auditor role' },
   'channel.test': { roles: ['admin'], hint: 'testing an alert channel needs the admin role' },
+  // A scan may fix what it finds (autoRemediate): the admin's; what it found is part of the record.
+  'drift.scan': { roles: ['admin'], hint: 'running a drift scan needs the admin role' },
+  'drift.read': { roles: ['admin', 'auditor'], hint: 'listing drift findings needs the admin or auditor role' },
+  'drift.ack': { roles: ['admin'], hint: 'acknowledging a drift finding needs the admin role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

@@ -1,0 +1,107 @@
+/**
+ * What one scan sees on the targets, before anything is recorded: the observations of each
+ * account and which (kind, subject) pairs it was able to check at all. A target that cannot be
+ * reached leaves its pairs unchecked, so its open findings stay open rather than "resolve".
+ */
+import { holdsAccount, type Grant } from '../../domain/index.js';
+import type { AccountRecord, DriftKind, PrestagedOperations, TargetRecord } from '../../ports/index.js';
+import type { ModuleContext } from '../context.js';
+import { openAccountSecret, withConnector } from '../targets.js';
+
+export interface Observation {
+  readonly account: string;
+  readonly kind: DriftKind;
+  readonly subject: string;
+  readonly detail: string;
+  /** Set when the scan fixed it (autoRemediate) and the target confirmed the fix. */
+  readonly remediated?: { readonly action: string };
+}
+
+export interface AccountScan {
+  readonly observations: Observation[];
+  /** `kind|subject` pairs this scan checked (seen or not). */
+  readonly checked: Set<string>;
+  readonly error?: string;
+}
+
+export const pairKey = (kind: DriftKind, subject: string): string => `${kind}|${subject}`;
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : 'unknown error');
+
+/**
+ * A pre-staged account: enabled or in use with no grant holding it, and whether its stored
+ * secret still verifies. The secret check (`verify`) is a real authentication on the target —
+ * one per account per scan, only while no grant holds the account, under the account's lock
+ * so a rotation in flight is not taken for drift.
+ */
+export async function scanPrestaged(ctx: ModuleContext, account: AccountRecord, target: TargetRecord, holding: readonly Grant[]): Promise<AccountScan> {
+  const checked = new Set<string>();
+  const observations: Observation[] = [];
+  const inCase = holding.some(holdsAccount);
+  // Dual control with offline access: the account logs in between grants on purpose (the offline kit).
+  const offline = account.quorum?.offlineAccess === true;
+  const fixable = account.autoRemediate === true && !offline;
+  const subject = account.principal;
+  try {
+    await withConnector(ctx, target, async (connector) => {
+      const ops = connector.prestaged;
+      if (!ops) return;
+      const seen = await ops.inspect(account.principal);
+      if (inCase || !seen.exists) return;
+      checked.add(pairKey('enabled-outside-case', subject)).add(pairKey('sessions-outside-case', subject));
+      const enabled = seen.canLogin && !offline;
+      if (enabled || seen.sessions > 0) {
+        const remediated = fixable ? await disableVerified(ops, account.principal) : undefined;
+        const fix = remediated ? { remediated: { action: 'disabled the login and ended its sessions' } } : {};
+        if (enabled) observations.push({ account: account.name, kind: 'enabled-outside-case', subject, detail: `${subject} on "${target.name}" can log in while no case holds the account`, ...fix });
+        if (seen.sessions > 0) observations.push({ account: account.name, kind: 'sessions-outside-case', subject, detail: `${subject} on "${target.name}" has ${seen.sessions} live session(s) while no case holds the account`, ...fix });
+      }
+      if (account.staging !== 'staged' || account.secretSealed === undefined) return;
+      const changed = await ctx.accountLocks.run(account.id, async () => {
+        const current = await ctx.store.transaction((tx) => tx.catalog.findAccountById(account.id));
+        if (!current || current.secretVersion !== account.secretVersion) return undefined; // rotated meanwhile: next scan
+        return (await ops.verify({ username: account.principal, password: openAccountSecret(ctx, account) })) === 'rejected';
+      });
+      if (changed === undefined) return;
+      checked.add(pairKey('secret-changed', subject));
+      if (changed) observations.push({ account: account.name, kind: 'secret-changed', subject, detail: `the stored secret of ${subject} on "${target.name}" no longer verifies: changed outside Breakglass` });
+    });
+    return { observations, checked };
+  } catch (error) {
+    return { observations, checked, error: message(error) };
+  }
+}
+
+async function disableVerified(ops: PrestagedOperations, principal: string): Promise<boolean> {
+  await ops.disable(principal);
+  const after = await ops.inspect(principal);
+  return !after.canLogin && after.sessions === 0;
+}
+
+/** The ephemeral credentials of ended cases of one account: each should be gone from the target. */
+export async function scanLeftovers(ctx: ModuleContext, account: AccountRecord, target: TargetRecord, ended: readonly Grant[]): Promise<AccountScan> {
+  const checked = new Set<string>();
+  const observations: Observation[] = [];
+  try {
+    await withConnector(ctx, target, async (connector) => {
+      const ops = connector.ephemeral;
+      if (!ops) return;
+      for (const grant of ended) {
+        const request = { grantId: grant.id, spec: account.spec };
+        const seen = await ops.inspectIssued(request);
+        checked.add(pairKey('ephemeral-leftover', grant.id));
+        if (!seen.exists) continue;
+        let remediated: Observation['remediated'];
+        if (account.autoRemediate === true) {
+          await ops.revoke(request);
+          if (!(await ops.inspectIssued(request)).exists) remediated = { action: 'dropped the leftover credential' };
+        }
+        const detail = `the ephemeral credential of ${grant.id} (case ended) still exists on "${target.name}"${seen.canLogin ? ' and can log in' : ''}`;
+        observations.push({ account: account.name, kind: 'ephemeral-leftover', subject: grant.id, detail, ...(remediated ? { remediated } : {}) });
+      }
+    });
+    return { observations, checked };
+  } catch (error) {
+    return { observations, checked, error: message(error) };
+  }
+}
