@@ -8,3 +8,4 @@ export * from './safe-text.js';
 export * from './identity-api.js';
 export * from './sys-api.js';
 export * from './tolerant.js';
+export * from './drift-api.js';

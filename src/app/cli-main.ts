@@ -32,6 +32,7 @@ const code = await runCli(process.argv, {
       databaseUrl: env.databaseUrl,
       execDirs: env.execDirs,
       publicUrl: env.publicUrl,
+      driftIntervalMs: env.driftIntervalMs,
       krlDirs: env.krlDirs,
       logger: { level: env.logLevel ?? 'info' },
       unsealInputs: { ...(secrets?.passphrase && { passphrase: secrets.passphrase }), ...(secrets?.pkcs11Pin && { pkcs11Pin: secrets.pkcs11Pin }) },

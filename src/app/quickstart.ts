@@ -36,6 +36,7 @@ const server = await startServer({
   databaseUrl,
   execDirs: env.execDirs,
   publicUrl: env.publicUrl,
+  driftIntervalMs: env.driftIntervalMs,
   krlDirs: env.krlDirs,
   logger: { level: env.logLevel ?? 'warn' },
   unsealInputs: { passphrase: secret(env.passphrase, 'passphrase: ', 'BREAKGLASS_PASSPHRASE'), pkcs11Pin: secret(env.pkcs11Pin, 'HSM user PIN: ', 'BREAKGLASS_PKCS11_PIN') },
