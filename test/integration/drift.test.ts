@@ -4,9 +4,12 @@
  * reports `enabled-outside-case` for the account — then a changed secret and autoRemediate.
  * MariaDB and Redis (the shared servers of this machine): an account unlocked / switched on by
  * hand is found and resolved once locked again; a Redis ACL user of an ended case put back by
- * hand is an `ephemeral-leftover`, dropped by autoRemediate.
+ * hand is an `ephemeral-leftover`, dropped by autoRemediate. SSH: a certificate of an ended
+ * case, still valid, missing from a KRL someone replaced, is `certificate-not-in-krl`.
  */
 import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
@@ -17,10 +20,12 @@ import { cliPath } from '../support/cli-process.js';
 import { catalogFor, eventually, startHarness, type Harness } from '../support/harness.js';
 import { probeTcp, requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
+import { sshdAvailable } from '../support/sshd.js';
 
 const binaries = await requireService('PostgreSQL binaries (/usr/lib/postgresql/*/bin)', pgBinariesAvailable);
 const maria = await requireService('MariaDB on 127.0.0.1:3306', () => probeTcp('127.0.0.1', 3306));
 const redis = await requireService('Redis on 127.0.0.1:6379', () => probeTcp('127.0.0.1', 6379));
+const ssh = await requireService('sshd, ssh and ssh-keygen', () => sshdAvailable());
 
 const tag = Math.random().toString(36).slice(2, 8);
 
@@ -194,5 +199,46 @@ describe.skipIf(maria.skip || redis.skip)('drift on MariaDB and Redis', () => {
     expect(await redisAdmin('ACL', 'GETUSER', leftover)).toBeNull();
     const audit = (await h.call(h.adminToken, 'GET', '/v1/audit/export')).body as string;
     expect(audit).toContain('drift.remediated');
+  });
+});
+
+describe.skipIf(ssh.skip)('drift on SSH certificates', () => {
+  let h: Harness;
+  let krlPath: string;
+  const catalog = (autoRemediate: boolean) => ({
+    targets: [{ name: 'hosts', type: 'ssh', krlPath }],
+    policies: [{ name: 'p0', conditions: ['outage'], approval: { mode: 'post-hoc' }, defaultTtl: '15m', maxTtl: '1h' }],
+    accounts: [{ name: 'ssh-root', target: 'hosts', mode: 'ephemeral', principals: ['bgssh'], policy: 'p0', ...(autoRemediate ? { autoRemediate } : {}) }],
+    users: [{ name: 'alice', roles: ['responder'] }],
+  });
+
+  beforeAll(async () => {
+    h = await startHarness({ dialect: 'sqlite' });
+    mkdirSync(join(h.dataDir, 'ssh'), { recursive: true, mode: 0o700 });
+    krlPath = join(h.dataDir, 'ssh', 'hosts.krl');
+    const applied = await h.call(h.adminToken, 'POST', '/v1/apply', catalog(false));
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('an ended case whose still-valid certificate is missing from the KRL is found; autoRemediate publishes it again', async () => {
+    const alice = await h.enrol('alice');
+    const invoked = await h.call(alice, 'POST', '/v1/grants', { account: 'ssh-root', condition: 'outage', reason: 'drift', incident: 'INC-3', ttl: '10m' });
+    expect(invoked.status, JSON.stringify(invoked.body)).toBe(201);
+    const id = invoked.body.id as string;
+    await h.call(alice, 'POST', `/v1/grants/${id}/end`);
+    await eventually(async () => (await h.call(alice, 'GET', `/v1/grants/${id}`)).body.state === 'awaiting-certification', 30_000, 'revocation');
+    expect(await scanOver(h)).toEqual([]);
+
+    // Someone puts back an old KRL (here: none at all).
+    rmSync(krlPath);
+    expect(await scanOver(h)).toMatchObject([{ account: 'ssh-root', kind: 'certificate-not-in-krl', subject: id }]);
+
+    expect((await h.call(h.adminToken, 'POST', '/v1/apply', catalog(true))).status).toBe(200);
+    expect(await scanOver(h)).toEqual([]);
+    const audit = (await h.call(h.adminToken, 'GET', '/v1/audit/export')).body as string;
+    expect(audit).toContain('published the certificate in the KRL');
   });
 });

@@ -78,26 +78,39 @@ async function disableVerified(ops: PrestagedOperations, principal: string): Pro
   return !after.canLogin && after.sessions === 0;
 }
 
-/** The ephemeral credentials of ended cases of one account: each should be gone from the target. */
+/**
+ * SSH certificates cannot be deleted, only revoked in the KRL: what "still there" means for
+ * them is a certificate still within its validity (the grant's `expiresAt`, set at issue) whose
+ * serial the KRL does not list. One that expired is refused by every sshd, KRL or not.
+ */
+const certificateTypes = new Set(['ssh']);
+
+/** The ephemeral credentials of ended cases of one account: each should be gone from the target (or, for SSH, in the KRL). */
 export async function scanLeftovers(ctx: ModuleContext, account: AccountRecord, target: TargetRecord, ended: readonly Grant[]): Promise<AccountScan> {
   const checked = new Set<string>();
   const observations: Observation[] = [];
+  const certificates = certificateTypes.has(target.type);
+  const kind: DriftKind = certificates ? 'certificate-not-in-krl' : 'ephemeral-leftover';
+  const now = ctx.clock.now().getTime();
   try {
     await withConnector(ctx, target, async (connector) => {
       const ops = connector.ephemeral;
       if (!ops) return;
       for (const grant of ended) {
+        if (certificates && grant.expiresAt.getTime() <= now) continue;
         const request = { grantId: grant.id, spec: account.spec };
         const seen = await ops.inspectIssued(request);
-        checked.add(pairKey('ephemeral-leftover', grant.id));
+        checked.add(pairKey(kind, grant.id));
         if (!seen.exists) continue;
         let remediated: Observation['remediated'];
         if (account.autoRemediate === true) {
           await ops.revoke(request);
-          if (!(await ops.inspectIssued(request)).exists) remediated = { action: 'dropped the leftover credential' };
+          if (!(await ops.inspectIssued(request)).exists) remediated = { action: certificates ? 'published the certificate in the KRL' : 'dropped the leftover credential' };
         }
-        const detail = `the ephemeral credential of ${grant.id} (case ended) still exists on "${target.name}"${seen.canLogin ? ' and can log in' : ''}`;
-        observations.push({ account: account.name, kind: 'ephemeral-leftover', subject: grant.id, detail, ...(remediated ? { remediated } : {}) });
+        const detail = certificates
+          ? `the certificate of ${grant.id} (case ended) is valid until ${grant.expiresAt.toISOString()} and missing from the KRL of "${target.name}"`
+          : `the ephemeral credential of ${grant.id} (case ended) still exists on "${target.name}"${seen.canLogin ? ' and can log in' : ''}`;
+        observations.push({ account: account.name, kind, subject: grant.id, detail, ...(remediated ? { remediated } : {}) });
       }
     });
     return { observations, checked };
