@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
 import { ephemeralPrincipal } from '../../ports/index.js';
+import { listAlerts } from '../alerts/alerts-admin.js';
 import { runCeremony } from '../custodians/ceremony.js';
 import { endGrant } from '../grants/end-grant.js';
 import { invoke } from '../grants/invoke.js';
@@ -110,6 +111,21 @@ describe('drift detection', () => {
     expect((await scan()).findings).toEqual([]);
     expect(bed.target.account(ephemeralPrincipal(grant.id))).toBeUndefined();
     expect((await driftEvents()).map((e) => e.action)).toEqual(['drift.detected', 'drift.remediated', 'drift.resolved']);
+  });
+
+  it('drift.detected is an alert a route can send (written with the finding, in its transaction)', async () => {
+    await bed.apply(`${bedCatalog}channels:
+  - { name: secops-hook, type: webhook, url: "http://127.0.0.1:9/hook", secret: hook-secret-value }
+routes:
+  - events: ["drift.detected"]
+    channels: [secops-hook]
+`);
+    enableByHand();
+    const [found] = (await scan()).findings;
+    const alerts = await listAlerts(bed.ctx, bed.actors.admin);
+    expect(alerts).toMatchObject([{ event: 'drift.detected', channel: 'secops-hook', state: 'pending' }]);
+    const sent = await bed.store.transaction((tx) => tx.outbox.find(alerts[0]!.id));
+    expect(sent?.payload).toMatchObject({ severity: 'critical', details: { finding: found!.id, kind: 'enabled-outside-case' } });
   });
 
   it('an unreachable target leaves its findings open and says which account it could not inspect', async () => {
