@@ -48,6 +48,17 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
   }
 }
 
+/** Admin commands on the shared Redis. */
+async function redisAdmin(...args: string[]): Promise<unknown> {
+  const r = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+  await r.connect();
+  try {
+    return await r.call(args[0]!, ...args.slice(1));
+  } finally {
+    r.disconnect();
+  }
+}
+
 async function scanOver(h: Harness): Promise<Finding[]> {
   const scanned = await h.call(h.adminToken, 'POST', '/v1/drift/scan', {});
   expect(scanned.status, JSON.stringify(scanned.body)).toBe(200);
@@ -133,15 +144,6 @@ describe.skipIf(maria.skip || redis.skip)('drift on MariaDB and Redis', () => {
       await conn.query(sql);
     } finally {
       await conn.end();
-    }
-  };
-  const redisAdmin = async (...args: string[]) => {
-    const r = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-    await r.connect();
-    try {
-      return await r.call(args[0]!, ...args.slice(1));
-    } finally {
-      r.disconnect();
     }
   };
 
@@ -240,5 +242,32 @@ describe.skipIf(ssh.skip)('drift on SSH certificates', () => {
     expect(await scanOver(h)).toEqual([]);
     const audit = (await h.call(h.adminToken, 'GET', '/v1/audit/export')).body as string;
     expect(audit).toContain('published the certificate in the KRL');
+  });
+});
+
+describe.skipIf(redis.skip)('the periodic drift scan', () => {
+  let h: Harness;
+  const user = `bgdrifttick_${tag}`;
+  beforeAll(async () => {
+    h = await startHarness({ dialect: 'sqlite', driftIntervalMs: 300 });
+    const applied = await h.call(h.adminToken, 'POST', '/v1/apply', {
+      targets: [{ name: 'cache', type: 'redis', host: '127.0.0.1', port: 6379 }],
+      policies: [{ name: 'p0', conditions: ['outage'], approval: { mode: 'post-hoc' }, defaultTtl: '15m', maxTtl: '1h' }],
+      accounts: [{ name: 'redis-bg', target: 'cache', mode: 'prestaged', user, policy: 'p0' }],
+    });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await redisAdmin('ACL', 'DELUSER', user);
+  });
+
+  it('finds an account switched on by hand without anyone asking for a scan, and resolves it the same way', async () => {
+    await redisAdmin('ACL', 'SETUSER', user, 'on');
+    const listed = async () => ((await h.call(h.adminToken, 'GET', '/v1/drift/findings')).body.findings as (Finding & { resolvedAt?: string })[]);
+    const found = await eventually(async () => (await listed()).find((f) => f.kind === 'enabled-outside-case' && f.resolvedAt === undefined), 10_000, 'the periodic scan');
+    expect(found.account).toBe('redis-bg');
+    await redisAdmin('ACL', 'SETUSER', user, 'off');
+    await eventually(async () => (await listed()).find((f) => f.id === found.id)?.resolvedAt !== undefined, 10_000, 'the resolution');
   });
 });
