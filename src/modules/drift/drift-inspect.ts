@@ -29,8 +29,9 @@ export const pairKey = (kind: DriftKind, subject: string): string => `${kind}|${
 const message = (error: unknown): string => (error instanceof Error ? error.message : 'unknown error');
 
 /**
- * A pre-staged account: enabled or in use with no grant holding it, and whether its stored
- * secret still verifies. The secret check (`verify`) is a real authentication on the target —
+ * A staged pre-staged account: enabled or in use with no grant holding it, and whether its
+ * stored secret still verifies (not for dual-control accounts: their secret is sealed to the
+ * custodians). The secret check (`verify`) is a real authentication on the target —
  * one per account per scan, only while no grant holds the account, under the account's lock
  * so a rotation in flight is not taken for drift.
  */
@@ -45,7 +46,8 @@ export async function scanPrestaged(ctx: ModuleContext, account: AccountRecord, 
   try {
     await withConnector(ctx, target, async (connector) => {
       const ops = connector.prestaged;
-      if (!ops) return;
+      // Not staged yet: the login may be someone else's (unadopted); staging reports it, the scan must not touch it.
+      if (!ops || account.staging !== 'staged') return;
       const seen = await ops.inspect(account.principal);
       if (inCase || !seen.exists) return;
       checked.add(pairKey('enabled-outside-case', subject)).add(pairKey('sessions-outside-case', subject));
@@ -56,7 +58,8 @@ export async function scanPrestaged(ctx: ModuleContext, account: AccountRecord, 
         if (enabled) observations.push({ account: account.name, kind: 'enabled-outside-case', subject, detail: `${subject} on "${target.name}" can log in while no case holds the account`, ...fix });
         if (seen.sessions > 0) observations.push({ account: account.name, kind: 'sessions-outside-case', subject, detail: `${subject} on "${target.name}" has ${seen.sessions} live session(s) while no case holds the account`, ...fix });
       }
-      if (account.staging !== 'staged' || account.secretSealed === undefined) return;
+      // A dual-control secret is sealed to the custodians: the server cannot open it to check it.
+      if (account.quorum || account.secretSealed === undefined) return;
       const changed = await ctx.accountLocks.run(account.id, async () => {
         const current = await ctx.store.transaction((tx) => tx.catalog.findAccountById(account.id));
         if (!current || current.secretVersion !== account.secretVersion) return undefined; // rotated meanwhile: next scan

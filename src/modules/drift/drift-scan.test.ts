@@ -26,7 +26,12 @@ describe('drift detection', () => {
     await bed.close();
   });
 
-  const scan = () => scanDriftNow(bed.ctx, bed.actors.admin);
+  /** A scan that could inspect every account (an unreachable target is tested on its own). */
+  const scan = async () => {
+    const result = await scanDriftNow(bed.ctx, bed.actors.admin);
+    expect(result.errors).toEqual([]);
+    return result;
+  };
   /** What a DBA does by hand: the staged login enabled again, its secret kept. */
   const enableByHand = () => bed.target.plant('bg_admin', bed.target.account('bg_admin')!.secret, { canLogin: true });
   const driftEvents = async () => (await bed.auditEvents()).filter((e) => e.action.startsWith('drift.'));
@@ -97,6 +102,19 @@ describe('drift detection', () => {
     expect((await scan()).findings).toEqual([]);
   });
 
+  it('an account not staged yet (a login someone else owns, not adopted) is neither reported nor touched, autoRemediate or not', async () => {
+    const other = await createTestBed();
+    try {
+      other.target.plant('bg_admin', 'someone-elses-password');
+      const applied = await other.apply(bedCatalog.replace('user: bg_admin, policy: p0', 'user: bg_admin, policy: p0, autoRemediate: true'));
+      expect(applied.staging.find((s) => s.account === 'db-breakglass')?.staging).toBe('pending');
+      expect((await scanDriftNow(other.ctx, other.actors.admin)).findings).toEqual([]);
+      expect(other.target.account('bg_admin')).toMatchObject({ secret: 'someone-elses-password', canLogin: true });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('ephemeral-leftover: an ended case whose credential is still on the target; autoRemediate drops it', async () => {
     const grant = await invoke(bed.ctx, bed.actors.alice, { account: 'db-ephemeral', condition: 'outage', reason: 'down', incident: 'INC-2', ttl: '15m' });
     await endGrant(bed.ctx, bed.actors.alice, grant.id);
@@ -132,7 +150,7 @@ routes:
     enableByHand();
     const [found] = (await scan()).findings;
     bed.target.setDown(true);
-    const result = await scan();
+    const result = await scanDriftNow(bed.ctx, bed.actors.admin);
     expect(result.findings.map((f) => f.id)).toEqual([found!.id]);
     expect(result.errors.map((e) => e.account)).toContain('db-breakglass');
   });
