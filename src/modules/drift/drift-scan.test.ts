@@ -92,6 +92,21 @@ describe('drift detection', () => {
     expect((await driftEvents()).map((e) => e.action)).toEqual(['drift.detected', 'drift.remediated', 'drift.resolved', 'drift.detected', 'drift.remediated', 'drift.resolved']);
   });
 
+  it('autoRemediate never cuts off a case invoked while the scan was disabling: the login is enabled again, no finding', async () => {
+    await bed.apply(bedCatalog.replace('user: bg_admin, policy: p0', 'user: bg_admin, policy: p0, autoRemediate: true'));
+    enableByHand();
+    let release!: () => void;
+    const held = bed.target.delay('disable', new Promise<void>((resolve) => (release = resolve)));
+    const scanning = scan();
+    await held.started;
+    const grant = await invoke(bed.ctx, bed.actors.alice, { account: 'db-breakglass', condition: 'outage', reason: 'down', incident: 'INC-3', ttl: '15m' });
+    expect(grant.state).toBe('active');
+    release();
+    expect((await scanning).findings).toEqual([]);
+    expect(bed.target.account('bg_admin')).toMatchObject({ canLogin: true, validUntil: grant.expiresAt });
+    expect(bed.logs.some((l) => l.message.includes('met a new grant'))).toBe(true);
+  });
+
   it('a dual-control account with offline access logs in between grants on purpose: not a finding', async () => {
     expect(offlineVault).toContain('offlineAccess: true');
     await bed.apply(`${bedCatalog}${offlineVault}`);

@@ -41,7 +41,6 @@ export function scanDrift(ctx: ModuleContext): Promise<DriftScanResult> {
 interface Plan {
   readonly account: AccountRecord;
   readonly target: TargetRecord;
-  readonly holding: Grant[];
   readonly ended: Grant[];
 }
 
@@ -53,18 +52,17 @@ async function scanOnce(ctx: ModuleContext): Promise<DriftScanResult> {
     for (const account of accounts) {
       const target = targetById.get(account.targetId);
       if (!target) continue;
-      const holding = account.mode === 'prestaged' ? await tx.grants.holdingAccount(account.id) : [];
       const ended =
         account.mode === 'ephemeral'
           ? (await tx.grants.list({ states: endedStates, accountId: account.id, limit: leftoverWindow })).filter((g) => !holdsAccount(g) && g.activatedAt !== undefined)
           : [];
-      out.push({ account, target, holding, ended });
+      out.push({ account, target, ended });
     }
     return out;
   });
   const errors: { account: string; error: string }[] = [];
   for (const plan of plans) {
-    const scan = plan.account.mode === 'prestaged' ? await scanPrestaged(ctx, plan.account, plan.target, plan.holding) : await scanLeftovers(ctx, plan.account, plan.target, plan.ended);
+    const scan = plan.account.mode === 'prestaged' ? await scanPrestaged(ctx, plan.account, plan.target) : await scanLeftovers(ctx, plan.account, plan.target, plan.ended);
     if (scan.error !== undefined) {
       errors.push({ account: plan.account.name, error: scan.error });
       ctx.log.warn({ account: plan.account.name, err: scan.error }, 'drift scan could not inspect the account');
