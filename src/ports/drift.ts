@@ -30,7 +30,11 @@ export interface DriftRepository {
   /** Open findings, then the resolved ones (newest first), at most `limit` in all. */
   list(limit: number): Promise<DriftFinding[]>;
   find(id: string): Promise<DriftFinding | undefined>;
-  insert(finding: DriftFinding): Promise<void>;
+  /**
+   * Records a new open finding; false (nothing written) when one is already open for its
+   * account, kind and subject (another instance's scan got there first).
+   */
+  insert(finding: DriftFinding): Promise<boolean>;
   /** Seen again: moves `lastSeen` and refreshes the detail. */
   seen(id: string, at: Date, detail: string): Promise<void>;
   /** Compare-and-set on `resolved_at` being unset: true for the one call that resolved it. */

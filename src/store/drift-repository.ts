@@ -46,7 +46,7 @@ export function driftRepository(trx: Transaction<Database>): DriftRepository {
     },
 
     async insert(f) {
-      await trx
+      const result = await trx
         .insertInto('drift_findings')
         .values({
           id: f.id,
@@ -60,7 +60,9 @@ export function driftRepository(trx: Transaction<Database>): DriftRepository {
           acked_by: null,
           acked_reason: null,
         })
-        .execute();
+        .onConflict((oc) => oc.columns(['account', 'kind', 'subject']).where('resolved_at', 'is', null).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     },
 
     async seen(id, at, detail) {

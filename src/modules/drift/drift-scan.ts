@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { authorize, holdsAccount, type Actor, type Grant } from '../../domain/index.js';
+import { appError } from '../../errors/index.js';
 import type { AccountRecord, DriftFinding, StoreTx, TargetRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { pairKey, scanLeftovers, scanPrestaged, type AccountScan, type Observation } from './drift-inspect.js';
@@ -82,12 +83,10 @@ async function record(ctx: Pick<ModuleContext, 'audit' | 'clock'>, tx: StoreTx, 
   for (const o of scan.observations) {
     const key = pairKey(o.kind, o.subject);
     seenKeys.add(key);
-    let finding = byKey.get(key);
-    if (finding) {
+    let finding = byKey.get(key) ?? (await detect(ctx, tx, o, now));
+    if (finding.lastSeen.getTime() !== now.getTime()) {
       await tx.drift.seen(finding.id, now, o.detail);
       finding = { ...finding, lastSeen: now, detail: o.detail };
-    } else {
-      finding = await detect(ctx, tx, o, now);
     }
     if (o.remediated) {
       await ctx.audit.append(tx, { actor: 'system', action: 'drift.remediated', subject: account, details: { finding: finding.id, kind: o.kind, subject: o.subject, action: o.remediated.action } });
@@ -100,6 +99,7 @@ async function record(ctx: Pick<ModuleContext, 'audit' | 'clock'>, tx: StoreTx, 
   }
 }
 
+/** A new finding, audited; or, when another instance recorded it first, that one (seen again). */
 async function detect(ctx: Pick<ModuleContext, 'audit'>, tx: StoreTx, o: Observation, now: Date): Promise<DriftFinding> {
   const finding: DriftFinding = {
     id: `drf_${randomUUID()}`,
@@ -113,7 +113,11 @@ async function detect(ctx: Pick<ModuleContext, 'audit'>, tx: StoreTx, o: Observa
     ackedBy: undefined,
     ackedReason: undefined,
   };
-  await tx.drift.insert(finding);
+  if (!(await tx.drift.insert(finding))) {
+    const first = (await tx.drift.listOpen()).find((f) => f.account === o.account && f.kind === o.kind && f.subject === o.subject);
+    if (!first) throw appError.conflict(`drift finding ${o.kind} of "${o.account}" changed while it was recorded; the next scan records it`);
+    return first;
+  }
   await ctx.audit.append(tx, { actor: 'system', action: 'drift.detected', subject: o.account, details: { finding: finding.id, kind: o.kind, subject: o.subject, detail: o.detail } });
   return finding;
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 /**
  * Drift detection (issue 10, point 2). `drift_findings`: what a scan of the targets saw that no
@@ -22,7 +22,14 @@ export const driftFindings: Migration = {
       .addColumn('acked_by', 'text')
       .addColumn('acked_reason', 'text')
       .execute();
-    await db.schema.createIndex('drift_findings_open_idx').on('drift_findings').columns(['resolved_at', 'account', 'kind']).execute();
+    // One open finding per (account, kind, subject), whichever instance scanned first.
+    await db.schema
+      .createIndex('drift_findings_open_idx')
+      .on('drift_findings')
+      .columns(['account', 'kind', 'subject'])
+      .unique()
+      .where(sql.ref('resolved_at'), 'is', null)
+      .execute();
     await db.schema.alterTable('accounts').addColumn('auto_remediate', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   },
   async down(db: Kysely<unknown>) {
