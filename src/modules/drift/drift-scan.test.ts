@@ -161,6 +161,14 @@ routes:
     expect(sent?.payload).toMatchObject({ severity: 'critical', details: { finding: found!.id, kind: 'enabled-outside-case' } });
   });
 
+  it('the findings of an account retired from the catalog are resolved', async () => {
+    enableByHand();
+    expect((await scan()).findings).toHaveLength(1);
+    await bed.apply(bedCatalog.replace(/ {2}- \{ name: db-breakglass[^\n]*\n/, ''));
+    expect((await scan()).findings).toEqual([]);
+    expect((await driftEvents()).at(-1)).toMatchObject({ action: 'drift.resolved', details: { why: 'account retired from the catalog' } });
+  });
+
   it('an unreachable target leaves its findings open and says which account it could not inspect', async () => {
     enableByHand();
     const [found] = (await scan()).findings;

@@ -70,7 +70,12 @@ async function scanOnce(ctx: ModuleContext): Promise<DriftScanResult> {
     }
     await ctx.store.transaction((tx) => record(ctx, tx, plan.account.name, scan));
   }
-  const findings = await ctx.store.transaction((tx) => tx.drift.listOpen());
+  const findings = await ctx.store.transaction(async (tx) => {
+    // An account the catalog no longer lists is not Breakglass's to watch: its findings close.
+    const listed = new Set(plans.map((p) => p.account.name));
+    for (const gone of (await tx.drift.listOpen()).filter((f) => !listed.has(f.account))) await resolve(ctx, tx, gone, ctx.clock.now(), 'account retired from the catalog');
+    return tx.drift.listOpen();
+  });
   return { findings, errors };
 }
 
