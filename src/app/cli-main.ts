@@ -33,6 +33,7 @@ const code = await runCli(process.argv, {
       execDirs: env.execDirs,
       publicUrl: env.publicUrl,
       driftIntervalMs: env.driftIntervalMs,
+      metricsToken: env.metricsToken,
       krlDirs: env.krlDirs,
       logger: { level: env.logLevel ?? 'info' },
       unsealInputs: { ...(secrets?.passphrase && { passphrase: secrets.passphrase }), ...(secrets?.pkcs11Pin && { pkcs11Pin: secrets.pkcs11Pin }) },

@@ -37,6 +37,7 @@ const server = await startServer({
   execDirs: env.execDirs,
   publicUrl: env.publicUrl,
   driftIntervalMs: env.driftIntervalMs,
+  metricsToken: env.metricsToken,
   krlDirs: env.krlDirs,
   logger: { level: env.logLevel ?? 'warn' },
   unsealInputs: { passphrase: secret(env.passphrase, 'passphrase: ', 'BREAKGLASS_PASSPHRASE'), pkcs11Pin: secret(env.pkcs11Pin, 'HSM user PIN: ', 'BREAKGLASS_PKCS11_PIN') },

@@ -17,4 +17,11 @@ describe('server environment', () => {
     expect(() => serverEnv({ BREAKGLASS_DRIFT_INTERVAL: '1s' })).toThrow('BREAKGLASS_DRIFT_INTERVAL: must be a duration');
     expect(() => serverEnv({ BREAKGLASS_DRIFT_INTERVAL: 'often' })).toThrow('at least 10s');
   });
+
+  it('metrics: BREAKGLASS_METRICS_TOKEN is unset when empty, and at least 32 characters when set', () => {
+    expect(serverEnv({}).metricsToken).toBeUndefined();
+    expect(serverEnv({ BREAKGLASS_METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
+    expect(serverEnv({ BREAKGLASS_METRICS_TOKEN: 'a'.repeat(32) }).metricsToken).toBe('a'.repeat(32));
+    expect(() => serverEnv({ BREAKGLASS_METRICS_TOKEN: 'short' })).toThrow('BREAKGLASS_METRICS_TOKEN: must be at least 32 characters');
+  });
 });

@@ -43,6 +43,11 @@ const schema = z.object({
     .string()
     .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
     .optional(),
+  /** A separate bearer token for Prometheus scrapes of /metrics (counts only). Secret: never logged. */
+  BREAKGLASS_METRICS_TOKEN: z
+    .string()
+    .refine((token) => token === '' || token.length >= 32, 'must be at least 32 characters (openssl rand -hex 32)')
+    .optional(),
   /** How long a stopping server lets requests in flight and the job in hand finish: `20s`, `2m`. */
   BREAKGLASS_SHUTDOWN_TIMEOUT: z
     .string()
@@ -87,6 +92,8 @@ export type ServerEnv = Readonly<{
   publicUrl: string | undefined;
   /** BREAKGLASS_DRIFT_INTERVAL in ms (default 5 min; 0: no periodic scan). */
   driftIntervalMs: number;
+  /** BREAKGLASS_METRICS_TOKEN: a scrape with it reads /metrics (and nothing else); not an actor. */
+  metricsToken: string | undefined;
 }>;
 
 export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
@@ -106,5 +113,6 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     shutdownTimeoutMs: parsed.data.BREAKGLASS_SHUTDOWN_TIMEOUT,
     publicUrl: parsed.data.BREAKGLASS_PUBLIC_URL,
     driftIntervalMs: parsed.data.BREAKGLASS_DRIFT_INTERVAL,
+    metricsToken: parsed.data.BREAKGLASS_METRICS_TOKEN || undefined,
   });
 }

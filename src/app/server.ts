@@ -10,6 +10,8 @@ import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createExpiryWatch } from '../modules/offline-revocation/expiry-watch.js';
 import { createOfflineRevoker } from '../modules/offline-revocation/offline-revoker.js';
 import { alertOutbox } from '../modules/alerts/alert-outbox.js';
+import { metricsHook } from '../modules/metrics/metrics-hook.js';
+import { createMetrics } from '../modules/metrics/metrics-registry.js';
 import { createAlertEscalation } from '../modules/alerts/alert-escalation.js';
 import { createAlertRelay, type ChannelSenders } from '../modules/alerts/alert-relay.js';
 import { createAlertWatch } from '../modules/alerts/alert-watch.js';
@@ -58,6 +60,8 @@ export interface ServerOptions {
   readonly storeProbeMs?: number;
   /** How often the drift scan runs (BREAKGLASS_DRIFT_INTERVAL); default 5 min, 0 for never. */
   readonly driftIntervalMs?: number;
+  /** BREAKGLASS_METRICS_TOKEN: a separate bearer token for Prometheus scrapes of /metrics. */
+  readonly metricsToken?: string | undefined;
 }
 
 /** How a shutdown ended: everything finished within the bound, or what was still running. */
@@ -323,6 +327,9 @@ async function assemble(
   audit.onCheckpoint(stream.onCheckpoint);
   // Alerts are written with the audit event that raises them (the outbox) — the unseal below included.
   audit.onAppend(alertOutbox({ clock, settings: { publicUrl: options.publicUrl }, vault }).onAudit);
+  // Event metrics (time to access, revocation lag) are observed as their events are appended.
+  const metrics = createMetrics({ scrapeToken: options.metricsToken });
+  audit.onAppend(metricsHook(metrics));
   await store.transaction((tx) => audit.append(tx, { actor: 'system', action: 'root-key.unsealed', subject: 'root-key', details: unsealDetails }));
   // The logger and the scheduler exist only once the app does; the context reaches them late.
   let log: Logger = silentLogger;
@@ -345,6 +352,7 @@ async function assemble(
     accountLocks: createKeyedMutex(),
     grantObservers: [watch.observer],
     channelSenders: senders,
+    metrics,
   };
   const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
   // The relay delivers what the outbox holds.

@@ -38,6 +38,7 @@ export const actions = [
   'drift.scan',
   'drift.read',
   'drift.ack',
+  'metrics.read',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -124,6 +125,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'drift.scan': { roles: ['admin'], hint: 'running a drift scan needs the admin role' },
   'drift.read': { roles: ['admin', 'auditor'], hint: 'listing drift findings needs the admin or auditor role' },
   'drift.ack': { roles: ['admin'], hint: 'acknowledging a drift finding needs the admin role' },
+  // Counts only, no case data beyond account names; a scraper may use BREAKGLASS_METRICS_TOKEN instead.
+  'metrics.read': { roles: ['admin', 'auditor'], hint: 'reading /metrics needs the admin or auditor role, or BREAKGLASS_METRICS_TOKEN' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

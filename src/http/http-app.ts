@@ -26,6 +26,7 @@ import { driftRoutes } from './routes/drift-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
 import type { ServingGate } from './serving-gate.js';
@@ -182,6 +183,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   await app.register(enrolmentRoutes(deps.ctx));
   // The acknowledgement link in an alert message carries its own capability, not a bearer token.
   await app.register(alertLinkRoutes(deps.ctx));
+  // Prometheus looks for /metrics at the root; it takes its own token (or an admin/auditor one).
+  if (deps.ctx.metrics) await app.register(metricsRoutes(deps.ctx, deps.ctx.metrics, authFailures));
 
   await app.register(
     async (v1) => {

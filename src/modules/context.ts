@@ -2,6 +2,7 @@ import type { ChannelSenders, Clock, ConnectorDriver, ConnectorFactory, Store } 
 import type { AuditLog } from './audit/audit-log.js';
 import type { GrantObserver } from './grants/grant-observer.js';
 import type { KeyedMutex } from './lib/keyed-mutex.js';
+import type { Metrics } from './metrics/metrics-registry.js';
 import type { Vault } from './vault/vault.js';
 
 /** The minimal structured logger the use cases need (pino satisfies it). Never pass a secret. */
@@ -35,6 +36,8 @@ export interface ModuleContext {
   readonly grantObservers: readonly GrantObserver[];
   /** Each alert channel type's sender (src/notify), for `channel test`; the relay uses the same. */
   readonly channelSenders?: ChannelSenders;
+  /** The server's Prometheus metrics: drift and drill modules set their gauges here; none on a bed. */
+  readonly metrics?: Metrics;
 }
 
 /** Backoff for work on targets that fail: retried for ever, never given up. */

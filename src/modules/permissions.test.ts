@@ -24,6 +24,8 @@ import { cancelGrant } from './grants/cancel-grant.js';
 import { certify } from './grants/certify.js';
 import { endGrant } from './grants/end-grant.js';
 import { invoke } from './grants/invoke.js';
+import { createMetrics } from './metrics/metrics-registry.js';
+import { readMetrics } from './metrics/read-metrics.js';
 import { reveal } from './grants/reveal.js';
 import { listGrants, showGrant } from './grants/show-grant.js';
 import { inviteUser, redeemInvite } from './identity/enrolment.js';
@@ -115,6 +117,7 @@ describe('every use case, as every role, refuses exactly as the permission table
     'drift.read': (actor) => listDriftFindings(bed.ctx, actor),
     // No such finding: the admin gets past the guard to `not_found`.
     'drift.ack': (actor) => acknowledgeDrift(bed.ctx, actor, 'drf_none', 'r'),
+    'metrics.read': (actor) => readMetrics(bed.ctx, createMetrics(), actor),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

@@ -142,7 +142,8 @@ function emailText(payload: AlertPayload): string {
   const fields = emailFields(payload);
   const width = Math.max(...fields.map(([label]) => label.length)) + 2;
   const lines = fields.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`);
-  return [payload.summary, '', ...lines, ...(payload.link === undefined ? [] : ['', payload.link]), ''].join('\n');
+  const ack = payload.ackLink === undefined ? [] : ['', `Acknowledge: ${payload.ackLink}`];
+  return [payload.summary, '', ...lines, ...(payload.link === undefined ? [] : ['', payload.link]), ...ack, ''].join('\n');
 }
 
 const escapeHtml = (text: string): string =>
@@ -151,6 +152,8 @@ const escapeHtml = (text: string): string =>
 function emailHtml(payload: AlertPayload): string {
   const rows = emailFields(payload).map(([label, value]) => `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`);
   // Only an http(s) link becomes a link: never javascript: or data:, whatever the payload says.
-  const link = payload.link !== undefined && /^https?:\/\//i.test(payload.link) ? `<p><a href="${escapeHtml(payload.link)}">${escapeHtml(payload.link)}</a></p>` : '';
+  const anchor = (href: string | undefined, text: string | undefined) =>
+    href !== undefined && /^https?:\/\//i.test(href) ? `<p><a href="${escapeHtml(href)}">${escapeHtml(text ?? href)}</a></p>` : '';
+  const link = anchor(payload.link, undefined) + anchor(payload.ackLink, 'Acknowledge');
   return `<!doctype html><html><body><p><strong>${escapeHtml(payload.summary)}</strong></p><table>${rows.join('')}</table>${link}</body></html>`;
 }

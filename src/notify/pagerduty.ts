@@ -32,7 +32,14 @@ export function pagerdutyEvent(payload: AlertPayload): Record<string, unknown> {
       ...(payload.account === undefined ? {} : { component: payload.account }),
       custom_details: Object.fromEntries(fields.map((field) => [field.key, field.value])),
     },
-    ...(payload.link === undefined ? {} : { links: [{ href: payload.link, text: 'Open in Breakglass' }] }),
+    ...(payload.link === undefined && payload.ackLink === undefined
+      ? {}
+      : {
+          links: [
+            ...(payload.link === undefined ? [] : [{ href: payload.link, text: 'Open in Breakglass' }]),
+            ...(payload.ackLink === undefined ? [] : [{ href: payload.ackLink, text: 'Acknowledge in Breakglass' }]),
+          ],
+        }),
   };
 }
 

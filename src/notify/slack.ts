@@ -23,7 +23,11 @@ export function slackMessage(payload: AlertPayload): Record<string, unknown> {
   const fields = alertFields(payload).map((field) => ({ type: 'mrkdwn', text: clip(`*${field.label}*\n${slackEscape(field.value)}`, FIELD_MAX) }));
   const sections = [];
   for (let start = 0; start < fields.length; start += FIELDS_PER_SECTION) sections.push({ type: 'section', fields: fields.slice(start, start + FIELDS_PER_SECTION) });
-  const link = payload.link === undefined ? [] : [{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open in Breakglass' }, url: payload.link }] }];
+  const buttons = [
+    ...(payload.link === undefined ? [] : [{ type: 'button', text: { type: 'plain_text', text: 'Open in Breakglass' }, url: payload.link }]),
+    ...(payload.ackLink === undefined ? [] : [{ type: 'button', text: { type: 'plain_text', text: 'Acknowledge' }, url: payload.ackLink, style: 'primary' }]),
+  ];
+  const link = buttons.length === 0 ? [] : [{ type: 'actions', elements: buttons }];
   return {
     text: slackEscape(`[${payload.severity}] ${payload.summary}`),
     blocks: [

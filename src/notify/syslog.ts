@@ -68,7 +68,10 @@ export function syslogMessage(payload: AlertPayload, settings: SyslogSettings): 
 
 /** The SD params: which event, then what the payload has, the link last. */
 function sdFields(payload: AlertPayload): [name: string, value: string][] {
-  const link: [string, string][] = payload.link === undefined || payload.link === '' ? [] : [['link', payload.link]];
+  const link: [string, string][] = [
+    ...(payload.link === undefined || payload.link === '' ? [] : [['link', payload.link] as [string, string]]),
+    ...(payload.ackLink === undefined || payload.ackLink === '' ? [] : [['ackLink', payload.ackLink] as [string, string]]),
+  ];
   return [['id', payload.id], ['event', payload.event], ['severity', payload.severity], ...alertFields(payload), ...link];
 }
 

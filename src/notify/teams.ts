@@ -29,7 +29,14 @@ export function teamsMessage(payload: AlertPayload): Record<string, unknown> {
       { type: 'FactSet', facts: alertFields(payload).map((field) => ({ title: field.label, value: teamsEscape(field.value) })) },
       { type: 'TextBlock', text: teamsEscape(`${payload.id} · ${payload.at}`), size: 'Small', isSubtle: true, wrap: true },
     ],
-    ...(payload.link === undefined ? {} : { actions: [{ type: 'Action.OpenUrl', title: 'Open in Breakglass', url: payload.link }] }),
+    ...(payload.link === undefined && payload.ackLink === undefined
+      ? {}
+      : {
+          actions: [
+            ...(payload.link === undefined ? [] : [{ type: 'Action.OpenUrl', title: 'Open in Breakglass', url: payload.link }]),
+            ...(payload.ackLink === undefined ? [] : [{ type: 'Action.OpenUrl', title: 'Acknowledge', url: payload.ackLink }]),
+          ],
+        }),
   };
   return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] };
 }

@@ -7,6 +7,7 @@ import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../
 import { ephemeralPrincipal } from '../../ports/index.js';
 import { listAlerts } from '../alerts/alerts-admin.js';
 import { runCeremony } from '../custodians/ceremony.js';
+import { createMetrics } from '../metrics/metrics-registry.js';
 import { endGrant } from '../grants/end-grant.js';
 import { invoke } from '../grants/invoke.js';
 import { acknowledgeDrift, listDriftFindings } from './drift-findings.js';
@@ -167,6 +168,18 @@ routes:
     await bed.apply(bedCatalog.replace(/ {2}- \{ name: db-breakglass[^\n]*\n/, ''));
     expect((await scan()).findings).toEqual([]);
     expect((await driftEvents()).at(-1)).toMatchObject({ action: 'drift.resolved', details: { why: 'account retired from the catalog' } });
+  });
+
+  it('sets breakglass_drift_findings{kind} to what the scan left open', async () => {
+    const metrics = createMetrics();
+    const gauge = async (kind: string) => (await metrics.driftFindings.get()).values.find((v) => v.labels['kind'] === kind)?.value;
+    enableByHand();
+    await scanDriftNow({ ...bed.ctx, metrics }, bed.actors.admin);
+    expect(await gauge('enabled-outside-case')).toBe(1);
+    expect(await gauge('secret-changed')).toBe(0);
+    bed.target.plant('bg_admin', bed.target.account('bg_admin')!.secret, { canLogin: false });
+    await scanDriftNow({ ...bed.ctx, metrics }, bed.actors.admin);
+    expect(await gauge('enabled-outside-case')).toBe(0);
   });
 
   it('an unreachable target leaves its findings open and says which account it could not inspect', async () => {

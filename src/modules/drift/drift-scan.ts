@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { authorize, holdsAccount, type Actor, type Grant } from '../../domain/index.js';
 import { appError } from '../../errors/index.js';
-import type { AccountRecord, DriftFinding, StoreTx, TargetRecord } from '../../ports/index.js';
+import { driftKinds, type AccountRecord, type DriftFinding, type StoreTx, type TargetRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { pairKey, scanLeftovers, scanPrestaged, type AccountScan, type Observation } from './drift-inspect.js';
 
@@ -76,6 +76,8 @@ async function scanOnce(ctx: ModuleContext): Promise<DriftScanResult> {
     for (const gone of (await tx.drift.listOpen()).filter((f) => !listed.has(f.account))) await resolve(ctx, tx, gone, ctx.clock.now(), 'account retired from the catalog');
     return tx.drift.listOpen();
   });
+  // breakglass_drift_findings{kind}: what this scan left open (every kind, so a resolved one drops to 0).
+  for (const kind of driftKinds) ctx.metrics?.driftFindings.set({ kind }, findings.filter((f) => f.kind === kind).length);
   return { findings, errors };
 }
 
