@@ -9,3 +9,4 @@ export * from './identity-api.js';
 export * from './sys-api.js';
 export * from './tolerant.js';
 export * from './report-api.js';
+export * from './drift-api.js';

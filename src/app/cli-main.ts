@@ -32,6 +32,7 @@ const code = await runCli(process.argv, {
       databaseUrl: env.databaseUrl,
       execDirs: env.execDirs,
       publicUrl: env.publicUrl,
+      driftIntervalMs: env.driftIntervalMs,
       metricsToken: env.metricsToken,
       krlDirs: env.krlDirs,
       logger: { level: env.logLevel ?? 'info' },

@@ -36,6 +36,7 @@ const server = await startServer({
   databaseUrl,
   execDirs: env.execDirs,
   publicUrl: env.publicUrl,
+  driftIntervalMs: env.driftIntervalMs,
   metricsToken: env.metricsToken,
   krlDirs: env.krlDirs,
   logger: { level: env.logLevel ?? 'warn' },

@@ -10,6 +10,13 @@ describe('server environment', () => {
     expect(() => serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '20' })).toThrow('BREAKGLASS_SHUTDOWN_TIMEOUT: must be a duration such as 20s or 2m, at most 1h');
     expect(() => serverEnv({ BREAKGLASS_SHUTDOWN_TIMEOUT: '2d' })).toThrow('at most 1h');
   });
+  it('drift: BREAKGLASS_DRIFT_INTERVAL is a duration, 5m by default, 0 turns the periodic scan off', () => {
+    expect(serverEnv({}).driftIntervalMs).toBe(300_000);
+    expect(serverEnv({ BREAKGLASS_DRIFT_INTERVAL: '1h' }).driftIntervalMs).toBe(3_600_000);
+    expect(serverEnv({ BREAKGLASS_DRIFT_INTERVAL: '0' }).driftIntervalMs).toBe(0);
+    expect(() => serverEnv({ BREAKGLASS_DRIFT_INTERVAL: '1s' })).toThrow('BREAKGLASS_DRIFT_INTERVAL: must be a duration');
+    expect(() => serverEnv({ BREAKGLASS_DRIFT_INTERVAL: 'often' })).toThrow('at least 10s');
+  });
 
   it('metrics: BREAKGLASS_METRICS_TOKEN is unset when empty, and at least 32 characters when set', () => {
     expect(serverEnv({}).metricsToken).toBeUndefined();

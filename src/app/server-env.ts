@@ -7,6 +7,11 @@ import { AppError } from '../errors/index.js';
 export const defaultShutdownTimeoutMs = 20_000;
 const maxShutdownTimeoutMs = 3_600_000;
 
+/** BREAKGLASS_DRIFT_INTERVAL's default and bounds: each scan verifies every staged secret (a login attempt on the target). */
+export const defaultDriftIntervalMs = 5 * 60_000;
+const minDriftIntervalMs = 10_000;
+const maxDriftIntervalMs = 24 * 3_600_000;
+
 /**
  * The server's environment, parsed once and frozen. Settings that decide what the server
  * itself may execute or write live here, never in the catalog: a catalog arrives over the API,
@@ -56,6 +61,20 @@ const schema = z.object({
       }
       return ms;
     }),
+  /** How often the drift scan inspects the targets: `5m` (default), `30s`, `1h`; `0` turns it off. */
+  BREAKGLASS_DRIFT_INTERVAL: z
+    .string()
+    .optional()
+    .transform((text, context) => {
+      if (text === undefined || text === '') return defaultDriftIntervalMs;
+      if (text === '0') return 0;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < minDriftIntervalMs || ms > maxDriftIntervalMs) {
+        context.addIssue({ code: 'custom', message: 'must be a duration such as 5m or 1h (at least 10s, at most 24h), or 0 for off' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
 });
 
 export type ServerEnv = Readonly<{
@@ -71,6 +90,8 @@ export type ServerEnv = Readonly<{
   shutdownTimeoutMs: number;
   /** BREAKGLASS_PUBLIC_URL: alerts link to the grant there. */
   publicUrl: string | undefined;
+  /** BREAKGLASS_DRIFT_INTERVAL in ms (default 5 min; 0: no periodic scan). */
+  driftIntervalMs: number;
   /** BREAKGLASS_METRICS_TOKEN: a scrape with it reads /metrics (and nothing else); not an actor. */
   metricsToken: string | undefined;
 }>;
@@ -91,6 +112,7 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     pkcs11Pin: parsed.data.BREAKGLASS_PKCS11_PIN || undefined,
     shutdownTimeoutMs: parsed.data.BREAKGLASS_SHUTDOWN_TIMEOUT,
     publicUrl: parsed.data.BREAKGLASS_PUBLIC_URL,
+    driftIntervalMs: parsed.data.BREAKGLASS_DRIFT_INTERVAL,
     metricsToken: parsed.data.BREAKGLASS_METRICS_TOKEN || undefined,
   });
 }

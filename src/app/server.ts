@@ -15,6 +15,7 @@ import { createMetrics } from '../modules/metrics/metrics-registry.js';
 import { createAlertEscalation } from '../modules/alerts/alert-escalation.js';
 import { createAlertRelay, type ChannelSenders } from '../modules/alerts/alert-relay.js';
 import { createAlertWatch } from '../modules/alerts/alert-watch.js';
+import { scanDrift } from '../modules/drift/drift-scan.js';
 import { auditStream } from '../modules/alerts/audit-stream.js';
 import { channelSenders } from '../notify/senders.js';
 import { openRevocationJournal } from '../journal/revocation-journal.js';
@@ -30,7 +31,7 @@ import { settingKeys } from '../root-key/settings-keys.js';
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.js';
 import { dataDirPaths, instanceIdentity, isInitialised, secureDataDir } from './data-dir.js';
 import { openStore } from './open-store.js';
-import { defaultShutdownTimeoutMs } from './server-env.js';
+import { defaultDriftIntervalMs, defaultShutdownTimeoutMs } from './server-env.js';
 import { startSealedServer, type Assembled } from './sealed-server.js';
 
 export interface ServerOptions {
@@ -57,6 +58,8 @@ export interface ServerOptions {
   readonly tls?: TlsMaterial | undefined;
   /** How often the store is probed (a stat and a heartbeat write); default 1 s. */
   readonly storeProbeMs?: number;
+  /** How often the drift scan runs (BREAKGLASS_DRIFT_INTERVAL); default 5 min, 0 for never. */
+  readonly driftIntervalMs?: number;
   /** BREAKGLASS_METRICS_TOKEN: a separate bearer token for Prometheus scrapes of /metrics. */
   readonly metricsToken?: string | undefined;
 }
@@ -390,6 +393,8 @@ async function assemble(
   let relayRound: Promise<unknown> = Promise.resolve();
   let watchTimer: NodeJS.Timeout | undefined;
   let watchRound: Promise<unknown> = Promise.resolve();
+  let driftTimer: NodeJS.Timeout | undefined;
+  let driftRound: Promise<unknown> | undefined;
   let unlisten: (() => void) | undefined;
   let halted: Promise<void> | undefined;
   const halt = () =>
@@ -397,8 +402,10 @@ async function assemble(
       clearInterval(checkpointTimer);
       clearInterval(relayTimer);
       clearInterval(watchTimer);
+      clearInterval(driftTimer);
       await relayRound;
       await watchRound;
+      await driftRound;
       unlisten?.();
       await scheduler.stop();
     })());
@@ -433,6 +440,16 @@ async function assemble(
           .then(() => escalation.tick())
           .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'alert watch round failed'));
       }, 1_000);
+      // Drift detection (modules/drift): a scan per interval while the store is usable; a round still running skips the tick.
+      const driftMs = options.driftIntervalMs ?? defaultDriftIntervalMs;
+      if (driftMs > 0) {
+        driftTimer = setInterval(() => {
+          if (wiring.health.status().state !== 'ok' || driftRound !== undefined) return;
+          driftRound = scanDrift(ctx)
+            .catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'drift scan failed'))
+            .finally(() => (driftRound = undefined));
+        }, driftMs);
+      }
       // Revocation that does not wait for the store (modules/offline-revocation); one round at a time.
       offlineTimer = setInterval(() => {
         offlineRound = offlineRound

@@ -10,6 +10,7 @@ import { coloursEnabled, terminalSafe } from './output.js';
 import { createCommandContext, defaultAddr, example } from './command-context.js';
 import { registerAlertCommands } from './commands/alert-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
+import { registerDriftCommands } from './commands/drift-commands.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerGrantCommands } from './commands/grant-commands.js';
 import { registerIdentityCommands } from './commands/identity-commands.js';
@@ -62,6 +63,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerGrantCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerAlertCommands(program, ctx);
+  registerDriftCommands(program, ctx);
   registerSshCommands(program, ctx);
   registerTargetCommands(program, ctx);
   registerCustodianCommands(program, ctx);

@@ -104,6 +104,8 @@ const accountCore = {
   target: name,
   mode: z.enum(['prestaged', 'ephemeral'], { error: 'unsupported mode; supported: prestaged, ephemeral' }),
   policy: name,
+  /** A drift scan fixes what it can on this account (disable, end sessions, drop a leftover) and verifies. */
+  autoRemediate: z.boolean().optional(),
 };
 
 /** An account as the catalog holds it: its type's fields (role, user, privileges, …) beside these. */

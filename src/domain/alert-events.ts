@@ -25,6 +25,7 @@ export const alertEvents = [
   'token.created',
   'root.unsealed',
   'audit.verify-failed',
+  'drift.detected',
   'alert.dead',
   'alert.test',
   'audit.event',
@@ -59,6 +60,8 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'token.created': 'info',
   'root.unsealed': 'warning',
   'audit.verify-failed': 'critical',
+  // An emergency account usable, used or left behind with no case: what the seed asks to measure.
+  'drift.detected': 'critical',
   'alert.dead': 'critical',
   'alert.test': 'info',
   'audit.event': 'info',
@@ -84,6 +87,7 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'catalog.applied': 'catalog.applied',
   'token.created': 'token.created',
   'root-key.unsealed': 'root.unsealed',
+  'drift.detected': 'drift.detected',
 };
 
 /**

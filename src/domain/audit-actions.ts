@@ -51,6 +51,11 @@ export const auditActions = [
   // Someone (or a signed link in a message) said the alert was seen: its escalation stops.
   'alert.acknowledged',
   'channel.tested',
+  // Drift on the targets (issue 10): seen, gone (with first/last seen), acknowledged, fixed by the scan.
+  'drift.detected',
+  'drift.resolved',
+  'drift.acknowledged',
+  'drift.remediated',
   'user.created',
   'user.changed',
   'user.disabled',

@@ -35,6 +35,9 @@ export const actions = [
   'alert.retry',
   'alert.ack',
   'channel.test',
+  'drift.scan',
+  'drift.read',
+  'drift.ack',
   'metrics.read',
   'report.read',
 ] as const;
@@ -119,6 +122,10 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // "Someone has seen it" stops the escalation: the people who watch over cases may say so.
   'alert.ack': { roles: ['admin', 'incident-owner', 'auditor'], hint: 'acknowledging an alert needs the admin, incident-owner or auditor role' },
   'channel.test': { roles: ['admin'], hint: 'testing an alert channel needs the admin role' },
+  // A scan may fix what it finds (autoRemediate): the admin's; what it found is part of the record.
+  'drift.scan': { roles: ['admin'], hint: 'running a drift scan needs the admin role' },
+  'drift.read': { roles: ['admin', 'auditor'], hint: 'listing drift findings needs the admin or auditor role' },
+  'drift.ack': { roles: ['admin'], hint: 'acknowledging a drift finding needs the admin role' },
   // Counts only, no case data beyond account names; a scraper may use BREAKGLASS_METRICS_TOKEN instead.
   'metrics.read': { roles: ['admin', 'auditor'], hint: 'reading /metrics needs the admin or auditor role, or BREAKGLASS_METRICS_TOKEN' },
   'report.read': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'the governance report needs the admin, auditor or incident-owner role' },

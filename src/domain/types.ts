@@ -88,6 +88,8 @@ export interface Account {
   readonly secretVersion: number;
   /** Cryptographic dual control: k of these custodians must present shares to release. */
   readonly quorum: Quorum | undefined;
+  /** The catalog's `autoRemediate: true`: a drift scan fixes what it can on this account, and verifies. */
+  readonly autoRemediate?: boolean;
 }
 
 export interface Quorum {

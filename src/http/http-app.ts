@@ -22,6 +22,7 @@ import { errorStatus } from './error-status.js';
 import { defaultHttpLimits, jsonNesting, listenerOptions, type ClientLimiter, type HttpLimits, type RateLimit, type TlsMaterial } from './limits.js';
 import { alertLinkRoutes, alertRoutes } from './routes/alert-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
+import { driftRoutes } from './routes/drift-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
@@ -219,6 +220,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(identityRoutes(deps.ctx));
       await v1.register(alertRoutes(deps.ctx));
       await v1.register(reportRoutes(deps.ctx));
+      await v1.register(driftRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

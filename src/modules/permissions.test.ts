@@ -10,6 +10,8 @@ import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../
 import { actions, authorize, userRoles, type Action, type Actor, type Grant, type UserRole } from '../domain/index.js';
 import { isAppError } from '../errors/index.js';
 import { acknowledgeAlert } from './alerts/alert-ack.js';
+import { acknowledgeDrift, listDriftFindings } from './drift/drift-findings.js';
+import { scanDriftNow } from './drift/drift-scan.js';
 import { listAlerts, retryAlert, testChannel } from './alerts/alerts-admin.js';
 import { exportAudit, verifyAudit } from './audit/audit-access.js';
 import { checkTarget } from './catalog/check-target.js';
@@ -112,6 +114,10 @@ describe('every use case, as every role, refuses exactly as the permission table
     'alert.ack': (actor) => acknowledgeAlert(bed.ctx, actor, 'alr_00000000-0000-0000-0000-000000000000', 'seen'),
     // No sender on the bed: the test is reported as failed, not thrown, once the guard lets it through.
     'channel.test': (actor) => testChannel(bed.ctx, actor, 'secops-hook', {}),
+    'drift.scan': (actor) => scanDriftNow(bed.ctx, actor),
+    'drift.read': (actor) => listDriftFindings(bed.ctx, actor),
+    // No such finding: the admin gets past the guard to `not_found`.
+    'drift.ack': (actor) => acknowledgeDrift(bed.ctx, actor, 'drf_none', 'r'),
     'metrics.read': (actor) => readMetrics(bed.ctx, createMetrics(), actor),
     'report.read': (actor) => governanceReport(bed.ctx, actor, { since: new Date(0) }),
   };

@@ -4,3 +4,4 @@ export * from './store.js';
 export * from './key-provider.js';
 export * from './revocation-journal.js';
 export * from './alerts.js';
+export * from './drift.js';

@@ -1,4 +1,5 @@
 import type { AlertAckRepository, AlertCatalogRepository, AlertMarkRepository, OutboxRepository } from './alerts.js';
+import type { DriftRepository } from './drift.js';
 import type {
   Account,
   AccountId,
@@ -71,6 +72,7 @@ export interface StoreTx {
   readonly outbox: OutboxRepository;
   readonly alertMarks: AlertMarkRepository;
   readonly alertAcks: AlertAckRepository;
+  readonly drift: DriftRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   /** Root key rotation only (src/root-key). */

@@ -59,6 +59,7 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         principal: account.principal,
         spec: JSON.stringify(account.spec),
         quorum: account.quorum === undefined ? null : JSON.stringify(account.quorum),
+        auto_remediate: account.autoRemediate === true ? 1 : 0,
         retired_at: null,
       };
       const row = await trx
@@ -201,5 +202,6 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
     secretVersion: Number(row.secret_version),
     secretSealed: fromNullable(row.secret_sealed),
     stagedOn: fromNullable(row.staged_on),
+    ...(Number(row.auto_remediate) === 1 ? { autoRemediate: true } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { AppError } from '../errors/index.js';
 import type { ProbedStore, Store, StoreHealthProbe, StoreTx } from '../ports/index.js';
 import { alertCatalogRepository, outboxRepository } from './alert-repositories.js';
+import { driftRepository } from './drift-repository.js';
 import { alertAckRepository } from './alert-ack-repository.js';
 import { alertMarkRepository } from './alert-mark-repository.js';
 import { auditRepository } from './audit-repository.js';
@@ -60,6 +61,7 @@ function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx
     outbox: outboxRepository(trx, dialect),
     alertMarks: alertMarkRepository(trx),
     alertAcks: alertAckRepository(trx),
+    drift: driftRepository(trx),
     audit: auditRepository(trx, dialect),
     settings: settingsRepository(trx),
     sealedValues: sealedValueRepository(trx, dialect),

@@ -26,6 +26,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_head: AuditHeadTable;
   settings: SettingsTable;
+  drift_findings: DriftFindingsTable;
 }
 
 export interface UsersTable {
@@ -119,6 +120,8 @@ export interface AccountsTable {
   retired_at: Generated<number | string | null>;
   /** Where Breakglass last staged it itself (0007). */
   staged_on: Generated<string | null>;
+  /** The catalog's autoRemediate, 0 or 1 (0014). */
+  auto_remediate: Generated<number>;
 }
 
 export interface GrantsTable {
@@ -269,4 +272,18 @@ export interface AuditHeadTable {
 export interface SettingsTable {
   key: string;
   value: string;
+}
+
+/** What a drift scan saw (0014); see src/ports/drift.ts. */
+export interface DriftFindingsTable {
+  id: string;
+  account: string;
+  kind: string;
+  subject: string;
+  detail: string;
+  first_seen: number;
+  last_seen: number;
+  resolved_at: number | null;
+  acked_by: string | null;
+  acked_reason: string | null;
 }

@@ -42,7 +42,7 @@ export async function createStoreDatabase(): Promise<{ url: string; drop(): Prom
   };
 }
 
-export async function startHarness(options: { dialect: Dialect; databaseUrl?: string; dataDir?: string; adminToken?: string; execDirs?: string[]; metricsToken?: string }): Promise<Harness> {
+export async function startHarness(options: { dialect: Dialect; databaseUrl?: string; dataDir?: string; adminToken?: string; execDirs?: string[]; metricsToken?: string; driftIntervalMs?: number }): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'bg-e2e-'));
   const databaseUrl = options.dialect === 'postgres' ? options.databaseUrl : undefined;
   const adminToken = options.adminToken ?? (await initDataDir({ dataDir, databaseUrl })).adminToken;
@@ -60,6 +60,7 @@ export async function startHarness(options: { dialect: Dialect; databaseUrl?: st
     databaseUrl,
     retry: { baseMs: 200, maxMs: 1_000 },
     ...(options.execDirs ? { execDirs: options.execDirs } : {}),
+    ...(options.driftIntervalMs === undefined ? {} : { driftIntervalMs: options.driftIntervalMs }),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     schedulerPollMs: 200,
     logger: { level: 'debug', stream } as unknown as { level: string },

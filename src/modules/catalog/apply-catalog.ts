@@ -186,7 +186,7 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, 
   for (const spec of doc.accounts) {
     const { principal, quorum } = accountFields(spec);
     const targetId = targetIds.get(spec.target)!;
-    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId: policyIds.get(spec.policy)!, mode: spec.mode, principal, spec: accountSpec(spec), quorum: quorum ?? undefined });
+    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId: policyIds.get(spec.policy)!, mode: spec.mode, principal, spec: accountSpec(spec), quorum: quorum ?? undefined, ...(spec.autoRemediate === true ? { autoRemediate: true } : {}) });
     const old = before.get(spec.name);
     // The sealed secret belongs to the old principal on the old target, or is sealed the old way
     // (root key versus custodian key): stage it afresh.

@@ -74,6 +74,7 @@ export function accountFields(spec: CatalogApply['accounts'][number]) {
     principal: spec.mode === 'ephemeral' ? '(per grant)' : accountPrincipal(spec),
     spec: accountSpec(spec),
     quorum: accountQuorum(spec) ?? null,
+    autoRemediate: spec['autoRemediate'] === true ? true : undefined,
   };
 }
 
@@ -140,7 +141,7 @@ export function planCatalog(
     ...entries('policy', byName(current.policies, storedPolicy), new Map(doc.policies.map((p, i) => [p.name, policyFields(p, i)]))),
     ...entries(
       'account',
-      byName(current.accounts, (a) => ({ target: targetNames.get(a.targetId) ?? a.targetId, policy: policyNames.get(a.policyId) ?? a.policyId, mode: a.mode, principal: a.principal, spec: a.spec, quorum: a.quorum ?? null })),
+      byName(current.accounts, (a) => ({ target: targetNames.get(a.targetId) ?? a.targetId, policy: policyNames.get(a.policyId) ?? a.policyId, mode: a.mode, principal: a.principal, spec: a.spec, quorum: a.quorum ?? null, autoRemediate: a.autoRemediate })),
       new Map(doc.accounts.map((a) => [a.name, accountFields(a)])),
     ),
     ...entries(
