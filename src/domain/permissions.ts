@@ -35,6 +35,7 @@ export const actions = [
   'alert.retry',
   'alert.ack',
   'channel.test',
+  'drill.run',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -117,6 +118,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // "Someone has seen it" stops the escalation: the people who watch over cases may say so.
   'alert.ack': { roles: ['admin', 'incident-owner', 'auditor'], hint: 'acknowledging an alert needs the admin, incident-owner or auditor role' },
   'channel.test': { roles: ['admin'], hint: 'testing an alert channel needs the admin role' },
+  // A drill enables, ends and rotates a real account: the admin's.
+  'drill.run': { roles: ['admin'], hint: 'running a drill needs the admin role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

@@ -155,4 +155,6 @@ export interface Grant {
   readonly closedAt: Date | undefined;
   readonly certification: Certification | undefined;
   readonly failure: string | undefined;
+  /** A drill (issue 10): the real path run on purpose; never an incident, certified by itself when every step passed. */
+  readonly drill?: boolean | undefined;
 }

@@ -19,6 +19,7 @@ import { runCeremony } from './custodians/ceremony.js';
 import { kitDocument } from './custodians/kit.js';
 import { submitShare } from './custodians/submit-share.js';
 import { cancelGrant } from './grants/cancel-grant.js';
+import { runDrill } from './drills/run-drill.js';
 import { certify } from './grants/certify.js';
 import { endGrant } from './grants/end-grant.js';
 import { invoke } from './grants/invoke.js';
@@ -109,6 +110,8 @@ describe('every use case, as every role, refuses exactly as the permission table
     'alert.ack': (actor) => acknowledgeAlert(bed.ctx, actor, 'alr_00000000-0000-0000-0000-000000000000', 'seen'),
     // No sender on the bed: the test is reported as failed, not thrown, once the guard lets it through.
     'channel.test': (actor) => testChannel(bed.ctx, actor, 'secops-hook', {}),
+    // The dual-control account: an admin gets past the guard to the use case's own `conflict` (no custodians), nothing runs.
+    'drill.run': (actor) => runDrill(bed.ctx, actor, 'db-vault'),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

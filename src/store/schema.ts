@@ -146,6 +146,8 @@ export interface GrantsTable {
   /** Envelope-sealed credential of an ephemeral grant, until it is revealed. */
   credential_sealed: Generated<string | null>;
   ttl_ms: number | null;
+  /** 1 for a drill (migration 0015). */
+  drill: Generated<number>;
 }
 
 export interface CustodianKeysTable {

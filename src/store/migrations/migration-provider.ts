@@ -12,6 +12,7 @@ import { alerts } from './0010-alerts.js';
 import { alertMarks } from './0011-alert-marks.js';
 import { alertAcks } from './0012-alert-acks.js';
 import { policyExpiryWarning } from './0013-policy-expiry-warning.js';
+import { drills } from './0015-drills.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '0011-alert-marks': alertMarks,
   '0012-alert-acks': alertAcks,
   '0013-policy-expiry-warning': policyExpiryWarning,
+  '0015-drills': drills,
 };
 
 export const migrationProvider: MigrationProvider = {
