@@ -24,6 +24,7 @@ import { alertLinkRoutes, alertRoutes } from './routes/alert-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
+import { drillRoutes } from './routes/drill-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
@@ -214,6 +215,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(custodianRoutes(deps.ctx));
       await v1.register(identityRoutes(deps.ctx));
       await v1.register(alertRoutes(deps.ctx));
+      await v1.register(drillRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );
