@@ -88,6 +88,14 @@ export interface Account {
   readonly secretVersion: number;
   /** Cryptographic dual control: k of these custodians must present shares to release. */
   readonly quorum: Quorum | undefined;
+  /** When the account is drilled by itself (issue 10), if it is. */
+  readonly drill?: DrillSchedule | undefined;
+}
+
+/** A drill schedule from the catalog: a cron expression (UTC) and the longest time without a passed drill. */
+export interface DrillSchedule {
+  readonly schedule: string;
+  readonly maxAgeMs: number;
 }
 
 export interface Quorum {

@@ -112,6 +112,8 @@ export interface AccountsTable {
   spec: Generated<string>;
   /** JSON of the custodian Quorum, or null. */
   quorum: string | null;
+  /** JSON of the DrillSchedule (0015), or null. */
+  drill: Generated<string | null>;
   staging: Generated<string>;
   secret_version: Generated<number>;
   secret_sealed: string | null;
