@@ -82,3 +82,27 @@ describe('runDrill', () => {
     await expect(runDrill(bed.ctx, bed.actors.admin, 'db-breakglass')).resolves.toMatchObject({ result: 'failed', steps: [{ name: 'invoke', result: 'failed' }, ...Array(5).fill(expect.objectContaining({ result: 'skipped' }))] });
   });
 });
+
+describe('runDrill on a connector without tryLogin', () => {
+  it('falls back to verify for the login, and to the target\'s inspection after the end: the drill still passes', async () => {
+    const bed = await createTestBed();
+    try {
+      const connectors = bed.ctx.connectors;
+      const ctx = {
+        ...bed.ctx,
+        connectors: (target: Parameters<typeof connectors>[0]) => {
+          const connector = connectors(target);
+          const { tryLogin: _dropped, ...prestaged } = connector.prestaged!;
+          return { ...connector, prestaged, close: () => connector.close() };
+        },
+      };
+      await bed.apply(bedCatalog);
+      await bed.runDue();
+      const report = await runDrill(ctx, bed.actors.admin, 'db-breakglass');
+      expect(report.result).toBe('passed');
+      expect(bed.target.calls('tryLogin')).toBe(0);
+    } finally {
+      await bed.close();
+    }
+  });
+});
