@@ -92,7 +92,8 @@ describe('runDrill on a connector without tryLogin', () => {
         ...bed.ctx,
         connectors: (target: Parameters<typeof connectors>[0]) => {
           const connector = connectors(target);
-          const { tryLogin: _dropped, ...prestaged } = connector.prestaged!;
+          const prestaged = { ...connector.prestaged! };
+          delete prestaged.tryLogin;
           return { ...connector, prestaged, close: () => connector.close() };
         },
       };
