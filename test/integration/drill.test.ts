@@ -2,19 +2,25 @@
  * Drills against a real target (issue 10): the built CLI runs `breakglass drill run --json`
  * against a server whose target is a private scram-sha-256 PostgreSQL cluster. The contract:
  * the JSON shape, exit code 0 only when passed, the grant marked `"drill": true`; and a secret
- * changed by hand on the target fails the drill and says so.
+ * changed by hand on the target fails the drill and says so. Then MariaDB (a real login: a
+ * locked account is rejected) and Redis (no real login in its connector: verify, then the
+ * target's inspection) through the HTTP API.
  */
 import { execFile } from 'node:child_process';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliPath } from '../support/cli-process.js';
 import { catalogFor, eventually, startHarness, type Harness } from '../support/harness.js';
-import { requireService } from '../support/integration.js';
+import { probeTcp, requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
 const binaries = await requireService('PostgreSQL server binaries (initdb, pg_ctl)', () => pgBinariesAvailable());
+const maria = await requireService('MariaDB on 127.0.0.1:3306', () => probeTcp('127.0.0.1', 3306));
+const redis = await requireService('Redis on 127.0.0.1:6379', () => probeTcp('127.0.0.1', 6379));
 
 /** The CLI as a child process, without blocking the in-process server. */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -89,5 +95,45 @@ describe.skipIf(binaries.skip)('drills on a real PostgreSQL target', () => {
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/drill of pg-breakglass .*passed/);
     expect(human.stderr).toMatch(/drilling pg-breakglass/);
+  });
+});
+
+describe.skipIf(maria.skip || redis.skip)('drills on MariaDB and Redis', () => {
+  let h: Harness;
+  const tag = `drill_${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    h = await startHarness({ dialect: 'sqlite' });
+    const applied = await h.call(h.adminToken, 'POST', '/v1/apply', {
+      targets: [
+        { name: 'maria', type: 'mysql', host: '127.0.0.1', port: 3306, user: 'root' },
+        { name: 'cache', type: 'redis', host: '127.0.0.1', port: 6379 },
+      ],
+      policies: [{ name: 'p0', conditions: ['outage'], approval: { mode: 'post-hoc' }, defaultTtl: '15m', maxTtl: '1h' }],
+      accounts: [
+        { name: 'maria-bg', target: 'maria', mode: 'prestaged', user: `bg${tag}`, policy: 'p0' },
+        { name: 'redis-bg', target: 'cache', mode: 'prestaged', user: `bg${tag}`, policy: 'p0' },
+      ],
+    });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+  });
+  afterAll(async () => {
+    await h?.stop();
+    const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+    await conn.query(`DROP USER IF EXISTS 'bg${tag}'@'%'`);
+    await conn.end();
+    const r = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+    await r.connect();
+    await r.call('ACL', 'DELUSER', `bg${tag}`);
+    r.disconnect();
+  });
+
+  it.each(['maria-bg', 'redis-bg'])('%s: a drill passes every step and its grant is marked drill', async (account) => {
+    const run = await h.call(h.adminToken, 'POST', `/v1/accounts/${account}/drill`, {});
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect(run.body, JSON.stringify(run.body)).toMatchObject({ account, result: 'passed' });
+    expect((run.body.steps as { result: string }[]).every((s) => s.result === 'passed')).toBe(true);
+    const grant = await h.call(h.adminToken, 'GET', `/v1/grants/${run.body.grant}`);
+    expect(grant.body).toMatchObject({ drill: true, state: 'closed' });
   });
 });
