@@ -5,8 +5,8 @@ import { activateGrant } from '../grants/activate-grant.js';
 import { loadTarget, newGrant, type Case } from '../grants/grant-store.js';
 
 /**
- * Opens the grant of a drill: a pre-staged account enabled for the policy's default TTL, the
- * grant marked `drill` (never an incident). Like invoke, the expiry job is written with the
+ * Opens the grant of a drill: the account enabled (pre-staged) or a credential issued (ephemeral)
+ * for the policy's default TTL, the grant marked `drill` (never an incident). Like invoke, the expiry job is written with the
  * grant, before the target is touched (I1), and one grant at a time holds the account.
  * Dual-control accounts are refused: their secret is known only to their custodians.
  */
@@ -17,11 +17,12 @@ export async function openDrillGrant(ctx: ModuleContext, actor: Actor, accountNa
     if (!account) throw appError.notFound(`account "${accountName}"`);
     const policy = await tx.catalog.findPolicyById(account.policyId);
     if (!policy) throw appError.notFound(`policy of account "${account.name}"`);
-    if (account.mode !== 'prestaged') throw appError.conflict(`account "${account.name}" is ephemeral; drills run on pre-staged accounts only (for now)`);
-    if (account.staging !== 'staged') throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
     await tx.catalog.lockAccount(account.id);
-    const [busy] = await tx.grants.holdingAccount(account.id);
-    if (busy) throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); drill it when that case is over`);
+    if (account.mode === 'prestaged') {
+      if (account.staging !== 'staged') throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
+      const [busy] = await tx.grants.holdingAccount(account.id);
+      if (busy) throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); drill it when that case is over`);
+    }
     const ttlMs = policy.defaultTtlMs;
     const grant = newGrant({
       accountId: account.id,

@@ -69,6 +69,21 @@ describe('runDrill', () => {
     expect(bed.logs.map((l) => JSON.stringify(l))).not.toContainEqual(expect.stringContaining('changed-by-hand'));
   });
 
+  it('an ephemeral account drills too: issued, logs in, destroyed and rejected; nothing to rotate', async () => {
+    const report = await runDrill(bed.ctx, bed.actors.admin, 'db-ephemeral');
+    expect(report.steps.map((s) => [s.name, s.result])).toEqual([
+      ['invoke', 'passed'],
+      ['login', 'passed'],
+      ['expire', 'passed'],
+      ['verify-revoked', 'passed'],
+      ['rotate', 'skipped'],
+      ['verify-rotated', 'skipped'],
+    ]);
+    expect(report.result).toBe('passed');
+    expect(bed.target.issued(report.grantId!)).toBeUndefined();
+    expect(await showGrant(bed.ctx, bed.actors.admin, report.grantId!)).toMatchObject({ state: 'closed', drill: true });
+  });
+
   it('a dual-control account is refused with a clear message (its secret needs its custodians)', async () => {
     const refusal = await runDrill(bed.ctx, bed.actors.admin, 'db-vault').catch((e: unknown) => e);
     expect(isAppError(refusal) && refusal.code).toBe('conflict');

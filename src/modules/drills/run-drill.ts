@@ -1,11 +1,12 @@
 import { authorize, type Actor, type GrantId } from '../../domain/index.js';
 import { AppError, appError } from '../../errors/index.js';
-import type { AccountRecord, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountRecord, Connector, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
 import { revokeGrant } from '../jobs/revoke-grant.js';
 import { rotateGrant } from '../jobs/rotate-grant.js';
-import { openAccountSecret, prestagedOps, withConnector } from '../targets.js';
+import { ephemeralOps, openAccountSecret, prestagedOps, withConnector } from '../targets.js';
+import { openGrantCredential } from '../grants/grant-credential.js';
 import { openDrillGrant } from './drill-grant.js';
 
 export const drillStepNames = ['invoke', 'login', 'expire', 'verify-revoked', 'rotate', 'verify-rotated'] as const;
@@ -43,7 +44,8 @@ class StepFailed extends Error {}
  * Runs the real path of a case end to end on one account, as evidence that it works: invoke →
  * log in with the stored secret (a real login where the connector has `tryLogin`, else
  * `verify`) → end the grant → the credential rejected and no live session → the normal
- * rotation → the old secret rejected and the new one accepted. One audit event, `drill.passed`
+ * rotation → the old secret rejected and the new one accepted. An ephemeral account logs in
+ * with the credential issued for the drill; its rotation steps are `skipped` (nothing to rotate). One audit event, `drill.passed`
  * or `drill.failed`, carries the steps with their durations; a passed drill certifies its own
  * grant (`grant.drill-certified`). A failed one leaves its grant to the normal revocation and
  * rotation and to a person's certification.
@@ -73,12 +75,18 @@ export async function runDrill(ctx: ModuleContext, actor: Actor, accountName: st
   try {
     const opened = await step('invoke', () => openDrillGrant(ctx, actor, accountName, options.scheduled === true));
     grantId = opened.grant.id;
-    await drillCase(ctx, opened, step);
+    const skip = (name: DrillStepName, detail: string) => {
+      const entry: DrillStep = { name, result: 'skipped', ms: 0, detail };
+      steps.push(entry);
+      options.onStep?.(entry);
+    };
+    await (opened.account.mode === 'prestaged' ? drillCase(ctx, opened, step) : drillEphemeral(ctx, opened, step, skip));
   } catch (error) {
     if (!(error instanceof StepFailed)) throw error;
     for (const name of drillStepNames.slice(steps.length)) steps.push({ name, result: 'skipped', ms: 0 });
   }
-  const passed = steps.every((s) => s.result === 'passed');
+  // Skipped without a failure: steps that do not apply (an ephemeral credential is not rotated).
+  const passed = !steps.some((s) => s.result === 'failed');
   await record(ctx, actor, accountName, grantId, passed, steps);
   return { account: accountName, grantId, result: passed ? 'passed' : 'failed', steps };
 }
@@ -141,6 +149,45 @@ async function drillCase(ctx: ModuleContext, { grant, account, target }: Case, s
     const [oldVerdict, newVerdict] = await ops(async (o) => [await o.verify(credential), await o.verify({ ...credential, password: newSecret })] as const);
     if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') throw new StepFailed(`after rotation: old secret ${oldVerdict}, new secret ${newVerdict}`);
   });
+}
+
+/**
+ * An ephemeral account: the credential issued for the drill's grant logs in (through the
+ * connector's real login of its pre-staged side, or its `verify`), is destroyed at the end and
+ * then rejected; there is nothing to rotate.
+ */
+async function drillEphemeral(ctx: ModuleContext, { grant, account, target }: Case, step: Step, skip: (name: DrillStepName, detail: string) => void): Promise<void> {
+  const request = { grantId: grant.id, spec: account.spec };
+  const issued = await ctx.store.transaction((tx) => openGrantCredential(ctx, tx, grant.id));
+  const password = issued?.['password'];
+  const credential = { username: issued?.username ?? '', password: typeof password === 'string' ? password : '' };
+  const login = (c: Connector): Promise<VerifyResult> => {
+    const o = c.prestaged;
+    if (!o || credential.password === '') throw new StepFailed(`targets of type ${target.type} offer no login with an issued credential to drill`);
+    return (o.tryLogin ?? o.verify).call(o, credential);
+  };
+  try {
+    await step('login', async () => {
+      if ((await withConnector(ctx, target, login)) !== 'accepted') throw new StepFailed(`the credential issued for the drill does not log in on "${target.name}"`);
+    });
+  } catch (error) {
+    await endDrillGrant(ctx, grant.id);
+    throw error;
+  }
+  await step('expire', async () => {
+    await endDrillGrant(ctx, grant.id);
+    await revokeGrant(ctx, grant.id);
+    await expectState(ctx, grant.id, ['awaiting-certification'], 'revocation not verified');
+  });
+  await step('verify-revoked', async () => {
+    const [verdict, inspection] = await withConnector(ctx, target, async (c) => [await login(c), await ephemeralOps(c, target).inspectIssued(request)] as const);
+    if (verdict !== 'rejected') throw new StepFailed(`the credential issued for the drill still logs in after the end of the grant`);
+    if ((inspection.exists && inspection.canLogin) || inspection.sessions > 0) {
+      throw new StepFailed(`the drill's credential on "${target.name}" after the end: exists=${inspection.exists}, canLogin=${inspection.canLogin}, sessions=${inspection.sessions}`);
+    }
+  });
+  skip('rotate', 'ephemeral: the credential no longer exists, nothing to rotate');
+  skip('verify-rotated', 'ephemeral: nothing was rotated');
 }
 
 /** Ends the drill's grant if it is still active; the normal revocation (job) follows. */
