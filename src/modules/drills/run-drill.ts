@@ -114,20 +114,9 @@ async function drillCase(ctx: ModuleContext, { grant, account, target }: Case, s
   const login = (o: PrestagedOperations, credential: Credential): Promise<VerifyResult> => (o.tryLogin ?? o.verify).call(o, credential);
   const oldSecret = openAccountSecret(ctx, account);
   const credential = { username: account.principal, password: oldSecret };
-  try {
-    await step('login', async () => {
-      if ((await ops((o) => login(o, credential))) !== 'accepted') {
-        throw new StepFailed(`the stored secret of "${account.name}" does not log in on "${target.name}": it was changed outside Breakglass, or the account was not enabled`);
-      }
-    });
-  } catch (error) {
-    await endDrillGrant(ctx, grant.id);
-    throw error;
-  }
-  await step('expire', async () => {
-    await endDrillGrant(ctx, grant.id);
-    await revokeGrant(ctx, grant.id);
-    await expectState(ctx, grant.id, ['rotating', 'awaiting-certification'], 'revocation not verified');
+  await loginThenExpire(ctx, grant.id, step, () => ops((o) => login(o, credential)), {
+    refused: `the stored secret of "${account.name}" does not log in on "${target.name}": it was changed outside Breakglass, or the account was not enabled`,
+    revoked: ['rotating', 'awaiting-certification'],
   });
   await step('verify-revoked', async () => {
     // Without a real login only the target's own account of itself counts: `verify` accepts a
@@ -166,18 +155,9 @@ async function drillEphemeral(ctx: ModuleContext, { grant, account, target }: Ca
     if (!o || credential.password === '') throw new StepFailed(`targets of type ${target.type} offer no login with an issued credential to drill`);
     return (o.tryLogin ?? o.verify).call(o, credential);
   };
-  try {
-    await step('login', async () => {
-      if ((await withConnector(ctx, target, login)) !== 'accepted') throw new StepFailed(`the credential issued for the drill does not log in on "${target.name}"`);
-    });
-  } catch (error) {
-    await endDrillGrant(ctx, grant.id);
-    throw error;
-  }
-  await step('expire', async () => {
-    await endDrillGrant(ctx, grant.id);
-    await revokeGrant(ctx, grant.id);
-    await expectState(ctx, grant.id, ['awaiting-certification'], 'revocation not verified');
+  await loginThenExpire(ctx, grant.id, step, () => withConnector(ctx, target, login), {
+    refused: `the credential issued for the drill does not log in on "${target.name}"`,
+    revoked: ['awaiting-certification'],
   });
   await step('verify-revoked', async () => {
     const [verdict, inspection] = await withConnector(ctx, target, async (c) => [await login(c), await ephemeralOps(c, target).inspectIssued(request)] as const);
@@ -188,6 +168,26 @@ async function drillEphemeral(ctx: ModuleContext, { grant, account, target }: Ca
   });
   skip('rotate', 'ephemeral: the credential no longer exists, nothing to rotate');
   skip('verify-rotated', 'ephemeral: nothing was rotated');
+}
+
+/**
+ * The `login` step (a refused login ends the grant at once, so the normal revocation follows)
+ * and the `expire` step: the grant ended and its revocation verified by the normal job handler.
+ */
+async function loginThenExpire(ctx: ModuleContext, id: GrantId, step: Step, login: () => Promise<VerifyResult>, expect: { refused: string; revoked: readonly string[] }): Promise<void> {
+  try {
+    await step('login', async () => {
+      if ((await login()) !== 'accepted') throw new StepFailed(expect.refused);
+    });
+  } catch (error) {
+    await endDrillGrant(ctx, id);
+    throw error;
+  }
+  await step('expire', async () => {
+    await endDrillGrant(ctx, id);
+    await revokeGrant(ctx, id);
+    await expectState(ctx, id, expect.revoked, 'revocation not verified');
+  });
 }
 
 /** Ends the drill's grant if it is still active; the normal revocation (job) follows. */
