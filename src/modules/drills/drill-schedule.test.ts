@@ -5,6 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedCatalog, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
+import { createScheduler } from '../../scheduler/scheduler.js';
+import { invoke } from '../grants/invoke.js';
+import { jobHandlers } from '../jobs/job-handlers.js';
 import { nextDrillAt } from './drill-schedule.js';
 
 const scheduled = bedCatalog.replace(
@@ -45,6 +48,30 @@ describe('scheduled drills', () => {
     expect(events.find((e) => e.action === 'grant.requested' && (e.details as { drill?: boolean }).drill === true)).toMatchObject({ details: { scheduled: true } });
     expect(await drillJobs()).toEqual(['2030-01-14T03:00:00.000Z']);
     expect(await bed.verify()).toMatchObject({ ok: true });
+  });
+
+  it('a restart loses no drill: a fresh scheduler on the same store runs the due drill job', async () => {
+    await bed.apply(scheduled);
+    await bed.runDue();
+    bed.clock.set(new Date('2030-01-07T03:00:00.000Z'));
+    const restarted = createScheduler({ store: bed.store, clock: bed.clock, handlers: jobHandlers(bed.ctx), retry: bed.ctx.retry, log: bed.ctx.log, heartbeatMs: 0 });
+    while ((await restarted.runDue()) > 0);
+    expect(await bed.audit()).toContain('drill.passed');
+    expect(await drillJobs()).toEqual(['2030-01-14T03:00:00.000Z']);
+  });
+
+  it('a drill due while a case holds the account is skipped, not failed, and the next one is scheduled', async () => {
+    await bed.apply(scheduled);
+    await bed.runDue();
+    bed.clock.set(new Date('2030-01-07T02:50:00.000Z'));
+    await invoke(bed.ctx, bed.actors.alice, { account: 'db-breakglass', condition: 'outage', reason: 'r', incident: 'INC-7', ttl: '1h' });
+    bed.clock.set(new Date('2030-01-07T03:00:00.000Z'));
+    await bed.runDue();
+    const actions = await bed.audit();
+    expect(actions).not.toContain('drill.failed');
+    expect(actions).not.toContain('drill.passed');
+    expect(bed.logs.map((l) => l.message)).toContain('scheduled drill skipped: a case holds the account');
+    expect(await drillJobs()).toEqual(['2030-01-14T03:00:00.000Z']);
   });
 
   it('a schedule removed from the catalog stops at its next firing', async () => {

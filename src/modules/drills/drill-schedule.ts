@@ -26,17 +26,20 @@ export async function scheduleDrill(ctx: Pick<ModuleContext, 'clock'>, tx: Store
 /**
  * The `drill` job: runs the account's drill as the engine (`system`), then schedules the next.
  * A drill that fails is recorded (`drill.failed`) and is not retried: the next one is the
- * schedule's. A drill that cannot start (dual control, ephemeral, in use by a case) is logged.
+ * schedule's. A drill that cannot start (dual control) is logged; one due while a case holds the
+ * account is skipped (logged), not failed.
  */
 export async function runScheduledDrill(ctx: ModuleContext, accountId: AccountId): Promise<void> {
-  const account = await ctx.store.transaction((tx) => tx.catalog.findAccountById(accountId));
+  const { account, busy } = await ctx.store.transaction(async (tx) => {
+    const account = await tx.catalog.findAccountById(accountId);
+    return { account, busy: account?.mode === 'prestaged' && (await tx.grants.holdingAccount(accountId)).length > 0 };
+  });
   if (!account?.drill) return;
-  try {
-    const report = await runDrill(ctx, await engineActor(ctx), account.name, { scheduled: true });
-    ctx.log.info({ account: account.name, result: report.result }, 'scheduled drill finished');
-  } catch (error) {
-    if (!isAppError(error)) throw error;
-    ctx.log.warn({ account: account.name, code: error.code, err: error.message }, 'scheduled drill could not run');
+  if (busy) {
+    // A case holds the account: the drill would take nothing from it but fail; the next one runs.
+    ctx.log.info({ account: account.name }, 'scheduled drill skipped: a case holds the account');
+  } else {
+    await runLogged(ctx, account.name);
   }
   await ctx.store.transaction(async (tx) => {
     const current = await tx.catalog.findAccountById(accountId);
@@ -45,6 +48,17 @@ export async function runScheduledDrill(ctx: ModuleContext, accountId: AccountId
     if (dueAt) await tx.jobs.schedule({ kind: 'drill', accountId, dueAt });
   });
   ctx.wake();
+}
+
+async function runLogged(ctx: ModuleContext, accountName: string): Promise<void> {
+  const account = { name: accountName };
+  try {
+    const report = await runDrill(ctx, await engineActor(ctx), account.name, { scheduled: true });
+    ctx.log.info({ account: account.name, result: report.result }, 'scheduled drill finished');
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    ctx.log.warn({ account: account.name, code: error.code, err: error.message }, 'scheduled drill could not run');
+  }
 }
 
 /**
