@@ -19,10 +19,22 @@ export function registerDrillCommands(program: Command, ctx: CommandContext): vo
   example(run, 'breakglass drill run db-breakglass', 'breakglass drill run db-breakglass --json | jq -r .result');
   run.action(async (account: string, options: JsonOption & ServerOptions & { withQuorum?: boolean }) => {
     const out = ctx.output(options);
-    // The steps run on the server in one request; say what is under way (stderr, human mode only).
+    // The steps run on the server in one request; say what is under way (stderr, human mode only),
+    // with the time it has taken so far on a terminal.
     if (!out.json) out.note(`drilling ${account}: invoke → login → expire → verify-revoked → rotate → verify-rotated …`);
+    const ticking = !out.json && (ctx.deps.stderrIsTTY ?? process.stderr.isTTY === true);
+    const started = Date.now();
+    const ticker = ticking ? setInterval(() => ctx.deps.stderr(`\r\x1b[K  … ${Math.round((Date.now() - started) / 1000)} s`), 1_000) : undefined;
     const body = options.withQuorum === true ? { withQuorum: true } : {};
-    const result = await ctx.client(options, out).post(`/v1/accounts/${encodeURIComponent(account)}/drill`, drillResponseSchema, body);
+    let result: DrillView;
+    try {
+      result = await ctx.client(options, out).post(`/v1/accounts/${encodeURIComponent(account)}/drill`, drillResponseSchema, body);
+    } finally {
+      if (ticker) {
+        clearInterval(ticker);
+        ctx.deps.stderr('\r\x1b[K');
+      }
+    }
     out.result(result, () => drillText(result, out));
     if (result.result !== 'passed') throw new ExitWith(exitCodes.error);
   });
