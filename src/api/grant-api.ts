@@ -28,6 +28,8 @@ export const grantViewSchema = z.object({
     .object({ by: z.string(), at: isoDate, necessary: z.boolean(), scoped: z.boolean(), removed: z.boolean(), note: z.string() })
     .optional(),
   failure: z.string().optional(),
+  /** A drill (issue 10), not an incident. */
+  drill: z.literal(true).optional(),
   /** A step the engine keeps retrying (revoke, rotate, …): why it has not succeeded yet. */
   stuck: z.object({ step: z.string(), attempts: z.number(), lastError: z.string(), nextAttemptAt: isoDate }).optional(),
 });

@@ -2,6 +2,7 @@ export * from './alert-api.js';
 export * from './audit-api.js';
 export * from './catalog-api.js';
 export * from './custodian-api.js';
+export * from './drill-api.js';
 export * from './error-api.js';
 export * from './grant-api.js';
 export * from './safe-text.js';

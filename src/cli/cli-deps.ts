@@ -47,6 +47,8 @@ export interface CliDeps {
   fetch: typeof fetch;
   /** Whether stdout is a terminal (colours). Defaults to `process.stdout.isTTY`. */
   stdoutIsTTY?: boolean;
+  /** Whether stderr is a terminal (live progress). Defaults to `process.stderr.isTTY`. */
+  stderrIsTTY?: boolean;
 }
 
 /** The root key seal chosen at `init --seal` or `operator rekey --seal`. */

@@ -16,6 +16,7 @@ import { registerGrantCommands } from './commands/grant-commands.js';
 import { registerIdentityCommands } from './commands/identity-commands.js';
 import { registerKitCommands } from './commands/kit-commands.js';
 import { registerCustodianCommands } from './commands/custodian-commands.js';
+import { registerDrillCommands } from './commands/drill-commands.js';
 import { registerOperatorCommands } from './commands/operator-commands.js';
 import { registerReportCommands } from './commands/report-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
@@ -67,6 +68,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerSshCommands(program, ctx);
   registerTargetCommands(program, ctx);
   registerCustodianCommands(program, ctx);
+  registerDrillCommands(program, ctx);
   registerKitCommands(program, ctx);
   registerOperatorCommands(program, ctx);
   registerReportCommands(program, ctx);

@@ -8,10 +8,11 @@
  * Durations stay strings such as `15m` (checked here with `parseDuration`); the server parses
  * them again when it stores the policy.
  */
+import { Cron } from 'croner';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { alertIssues, applyChannel, fileChannel, route } from './alert-config.js';
-import { isReservedUserName, linearPatternProblem, parseDuration, userRoles } from '../domain/index.js';
+import { isReservedUserName, linearPatternProblem, parseDuration, userRoles, type DrillSchedule } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import { accountFieldIssues, accountFieldShape, targetSchema, type CatalogTarget } from './catalog-specs.js';
 
@@ -99,6 +100,19 @@ const quorumFields = {
   custodians: z.array(name).min(2, 'list at least two custodians').max(255).optional(),
 };
 
+/** A cron expression (five or six fields, UTC), checked with the engine that evaluates it. */
+const cronExpression = z.string().max(128).refine(
+  (text) => {
+    try {
+      new Cron(text, { paused: true, timezone: 'UTC' }).stop();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `"${String(issue.input)}" is not a cron expression, e.g. "0 3 * * 1" (Mondays 03:00 UTC)` },
+);
+
 const accountCore = {
   name,
   target: name,
@@ -106,7 +120,15 @@ const accountCore = {
   policy: name,
   /** A drift scan fixes what it can on this account (disable, end sessions, drop a leftover) and verifies. */
   autoRemediate: z.boolean().optional(),
+  /** Drill the account by itself on a schedule (issue 10); `maxAge`: the longest time without a passed drill. */
+  drill: z.strictObject({ schedule: cronExpression, maxAge: duration }).optional(),
 };
+
+/** An account's drill schedule, if it has one. */
+export function accountDrill(item: { drill?: { schedule: string; maxAge: string } | undefined }): DrillSchedule | undefined {
+  if (!item.drill) return undefined;
+  return { schedule: item.drill.schedule, maxAgeMs: parseDuration(item.drill.maxAge) ?? 0 };
+}
 
 /** An account as the catalog holds it: its type's fields (role, user, privileges, …) beside these. */
 export type CatalogAccount = z.output<z.ZodObject<typeof accountCore & typeof quorumFields>> & Readonly<Record<string, unknown>>;

@@ -23,6 +23,7 @@ export const auditActions = [
   'grant.certification-requested',
   'grant.certified',
   'grant.cleanup-verified',
+  'grant.drill-certified',
   'grant.revealed',
   'grant.reveal-refused',
   'grant.share-presented',
@@ -79,6 +80,9 @@ export const auditActions = [
   'root-key.unsealed',
   'root-key.rekeyed',
   'root-key.rotated',
+  // Drills (issue 10): one event per drill, its steps with their durations in the details.
+  'drill.passed',
+  'drill.failed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
@@ -99,6 +103,7 @@ export const grantEventActions: Readonly<Record<GrantEventType, AuditAction>> = 
   'certification-requested': 'grant.certification-requested',
   certify: 'grant.certified',
   'cleanup-verified': 'grant.cleanup-verified',
+  'drill-certified': 'grant.drill-certified',
 };
 
 /** Names written by versions before 0.2 (built from the event name), and what they mean now. */

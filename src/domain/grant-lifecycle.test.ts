@@ -54,6 +54,8 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   'rotation-verified': { type: 'rotation-verified' },
   'certification-requested': { type: 'certification-requested' },
   'cleanup-verified': { type: 'cleanup-verified' },
+  // Only a drill certifies itself: for every other grant it is refused in every state.
+  'drill-certified': { type: 'drill-certified' },
   certify: { type: 'certify', actor: bob, answers },
 };
 
@@ -97,6 +99,14 @@ describe('grant lifecycle (pre-staged)', () => {
       }
     }
   }
+});
+
+describe('drills', () => {
+  it('a drill awaiting certification certifies itself; in any other state it cannot', () => {
+    const closed = transition(grant('awaiting-certification', { drill: true }), { type: 'drill-certified' }, at(1));
+    expect(closed).toMatchObject({ state: 'closed', closedAt: at(1), certification: undefined });
+    expect(() => transition(grant('rotating', { drill: true }), { type: 'drill-certified' }, at(1))).toThrow(/not allowed/);
+  });
 });
 
 describe('grant lifecycle (ephemeral)', () => {

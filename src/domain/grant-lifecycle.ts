@@ -24,6 +24,8 @@ export type GrantEvent =
   | { readonly type: 'certification-requested' }
   /** A failed activation's cleanup (disable, end sessions) confirmed by the target: the account is free. */
   | { readonly type: 'cleanup-verified' }
+  /** A drill whose every step passed certifies itself: it was no incident, and nobody's access to judge. */
+  | { readonly type: 'drill-certified' }
   | {
       readonly type: 'certify';
       readonly actor: Actor;
@@ -127,6 +129,10 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
       return { ...grant, revokedAt: now };
     case 'certify':
       return certify(grant, event, now);
+    case 'drill-certified':
+      expect(grant, event, 'awaiting-certification');
+      if (grant.drill !== true) refuse(grant, event);
+      return { ...grant, state: 'closed', closedAt: now };
   }
 }
 

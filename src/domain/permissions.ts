@@ -40,6 +40,7 @@ export const actions = [
   'drift.ack',
   'metrics.read',
   'report.read',
+  'drill.run',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -129,6 +130,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   // Counts only, no case data beyond account names; a scraper may use BREAKGLASS_METRICS_TOKEN instead.
   'metrics.read': { roles: ['admin', 'auditor'], hint: 'reading /metrics needs the admin or auditor role, or BREAKGLASS_METRICS_TOKEN' },
   'report.read': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'the governance report needs the admin, auditor or incident-owner role' },
+  // A drill enables, ends and rotates a real account: the admin's.
+  'drill.run': { roles: ['admin'], hint: 'running a drill needs the admin role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

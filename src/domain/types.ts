@@ -90,6 +90,14 @@ export interface Account {
   readonly quorum: Quorum | undefined;
   /** The catalog's `autoRemediate: true`: a drift scan fixes what it can on this account, and verifies. */
   readonly autoRemediate?: boolean;
+  /** When the account is drilled by itself (issue 10), if it is. */
+  readonly drill?: DrillSchedule | undefined;
+}
+
+/** A drill schedule from the catalog: a cron expression (UTC) and the longest time without a passed drill. */
+export interface DrillSchedule {
+  readonly schedule: string;
+  readonly maxAgeMs: number;
 }
 
 export interface Quorum {
@@ -157,4 +165,6 @@ export interface Grant {
   readonly closedAt: Date | undefined;
   readonly certification: Certification | undefined;
   readonly failure: string | undefined;
+  /** A drill (issue 10): the real path run on purpose; never an incident, certified by itself when every step passed. */
+  readonly drill?: boolean | undefined;
 }

@@ -25,6 +25,7 @@ import { auditRoutes } from './routes/audit-routes.js';
 import { driftRoutes } from './routes/drift-routes.js';
 import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
+import { drillRoutes } from './routes/drill-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
@@ -221,6 +222,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(alertRoutes(deps.ctx));
       await v1.register(reportRoutes(deps.ctx));
       await v1.register(driftRoutes(deps.ctx));
+      await v1.register(drillRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

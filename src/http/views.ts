@@ -34,6 +34,7 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
       note: grant.certification.note,
     },
     failure: grant.failure,
+    drill: grant.drill === true ? (true as const) : undefined,
     stuck: stuck && { ...stuck, nextAttemptAt: stuck.nextAttemptAt.toISOString() },
   };
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;

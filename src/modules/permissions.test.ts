@@ -21,6 +21,7 @@ import { runCeremony } from './custodians/ceremony.js';
 import { kitDocument } from './custodians/kit.js';
 import { submitShare } from './custodians/submit-share.js';
 import { cancelGrant } from './grants/cancel-grant.js';
+import { runDrill } from './drills/run-drill.js';
 import { certify } from './grants/certify.js';
 import { endGrant } from './grants/end-grant.js';
 import { invoke } from './grants/invoke.js';
@@ -120,6 +121,8 @@ describe('every use case, as every role, refuses exactly as the permission table
     'drift.ack': (actor) => acknowledgeDrift(bed.ctx, actor, 'drf_none', 'r'),
     'metrics.read': (actor) => readMetrics(bed.ctx, createMetrics(), actor),
     'report.read': (actor) => governanceReport(bed.ctx, actor, { since: new Date(0) }),
+    // The dual-control account: an admin gets past the guard to the use case's own `conflict` (no custodians), nothing runs.
+    'drill.run': (actor) => runDrill(bed.ctx, actor, 'db-vault'),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

@@ -73,6 +73,12 @@ export interface PrestagedOperations {
    * so a rotation can be verified without enabling the account.
    */
   verify(credential: Credential): Promise<VerifyResult>;
+  /**
+   * A real login with the credential, as a responder would make it (drills, issue 10): accepted
+   * only while the account may log in now, unlike `verify`. The session is closed at once.
+   * Optional: without it a drill falls back to `verify` and says so.
+   */
+  tryLogin?(credential: Credential): Promise<VerifyResult>;
   inspect(principal: string): Promise<AccountInspection>;
 }
 

@@ -258,7 +258,7 @@ export interface GrantRepository {
 /** Work the scheduler does on a grant: start revocation at the TTL, revoke, rotate. */
 export type GrantJob = { readonly kind: 'expire' | 'revoke' | 'rotate'; readonly grantId: GrantId };
 /** Work the scheduler does on an account: stage its secret on the target. */
-export type AccountJob = { readonly kind: 'stage'; readonly accountId: AccountId };
+export type AccountJob = { readonly kind: 'stage'; readonly accountId: AccountId } | { readonly kind: 'drill'; readonly accountId: AccountId };
 export type JobSpec = GrantJob | AccountJob;
 export type JobKind = JobSpec['kind'];
 

@@ -1,6 +1,6 @@
 import type { Selectable, Transaction } from 'kysely';
 import { asAccountId, asPolicyId, asTargetId, userRoles } from '../domain/index.js';
-import type { AccountMode, ApprovalMode, Policy, Quorum, StagingState } from '../domain/index.js';
+import type { AccountMode, ApprovalMode, DrillSchedule, Policy, Quorum, StagingState } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { AccountRecord, CatalogRepository, Store, TargetRecord } from '../ports/index.js';
 import { affected, fromNullable, member, newId, parseJson, toNullable } from './columns.js';
@@ -60,6 +60,7 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         spec: JSON.stringify(account.spec),
         quorum: account.quorum === undefined ? null : JSON.stringify(account.quorum),
         auto_remediate: account.autoRemediate === true ? 1 : 0,
+        drill: account.drill === undefined ? null : JSON.stringify(account.drill),
         retired_at: null,
       };
       const row = await trx
@@ -198,6 +199,7 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
     principal: row.principal,
     spec: parseJson<Record<string, unknown>>(row.spec, 'accounts.spec'),
     quorum: row.quorum === null ? undefined : parseJson<Quorum>(row.quorum, 'accounts.quorum'),
+    ...(row.drill === null ? {} : { drill: parseJson<DrillSchedule>(row.drill, 'accounts.drill') }),
     staging: member(row.staging, stagingStates, 'accounts.staging'),
     secretVersion: Number(row.secret_version),
     secretSealed: fromNullable(row.secret_sealed),

@@ -111,6 +111,7 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     certification: grant.certification === undefined ? null : JSON.stringify(certificationJson(grant.certification)),
     failure: toNullable(grant.failure),
     ttl_ms: grant.ttlMs,
+    drill: grant.drill === true ? 1 : 0,
   };
 }
 
@@ -155,5 +156,6 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     failure: fromNullable(row.failure),
     // Grants from before TTLs were stored: their expiry was set at invoke.
     ttlMs: row.ttl_ms === null ? Number(row.expires_at) - Number(row.created_at) : Number(row.ttl_ms),
+    ...(Number(row.drill) === 1 ? { drill: true } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { fromMs, fromNullable, member, newId } from './columns.js';
 import type { Database, JobsTable } from './schema.js';
 import { jobsChannel } from './job-notifications.js';
 
-const jobKinds: readonly JobKind[] = ['expire', 'revoke', 'rotate', 'stage'];
+const jobKinds: readonly JobKind[] = ['expire', 'revoke', 'rotate', 'stage', 'drill'];
 
 /**
  * Durable due jobs with leases. A job is claimable when it is due and its lease is free or
@@ -117,7 +117,7 @@ async function announce(trx: Transaction<Database>, dialect: Store['dialect'], d
 }
 
 /** The row keeps one `subject` column: a grant id for grant jobs, an account id for staging. */
-const subjectOf = (job: JobSpec): string => (job.kind === 'stage' ? job.accountId : job.grantId);
+const subjectOf = (job: JobSpec): string => (job.kind === 'stage' || job.kind === 'drill' ? job.accountId : job.grantId);
 
 function toJob(row: Selectable<JobsTable>): JobRecord {
   const kind = member(row.kind, jobKinds, 'jobs.kind');
@@ -130,5 +130,5 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
     leaseOwner: fromNullable(row.lease_owner),
     leaseUntil: row.lease_until === null ? undefined : fromMs(row.lease_until),
   };
-  return kind === 'stage' ? { ...common, kind, accountId: asAccountId(row.subject) } : { ...common, kind, grantId: asGrantId(row.subject) };
+  return kind === 'stage' || kind === 'drill' ? { ...common, kind, accountId: asAccountId(row.subject) } : { ...common, kind, grantId: asGrantId(row.subject) };
 }

@@ -113,6 +113,8 @@ export interface AccountsTable {
   spec: Generated<string>;
   /** JSON of the custodian Quorum, or null. */
   quorum: string | null;
+  /** JSON of the DrillSchedule (0015), or null. */
+  drill: Generated<string | null>;
   staging: Generated<string>;
   secret_version: Generated<number>;
   secret_sealed: string | null;
@@ -149,6 +151,8 @@ export interface GrantsTable {
   /** Envelope-sealed credential of an ephemeral grant, until it is revealed. */
   credential_sealed: Generated<string | null>;
   ttl_ms: number | null;
+  /** 1 for a drill (migration 0015). */
+  drill: Generated<number>;
 }
 
 export interface CustodianKeysTable {

@@ -455,8 +455,8 @@ describe.each(harnesses)('store on $name', (harness) => {
         other = await store.transaction((tx2) => tx2.jobs.claimDue(at(10), 'b', at(1000), 10));
         return claimed;
       });
-      expect(mine.map((j) => (j.kind === 'stage' ? j.accountId : j.grantId))).toEqual(['grt_0', 'grt_1']);
-      expect(other.map((j) => (j.kind === 'stage' ? j.accountId : j.grantId))).toEqual(['grt_2', 'grt_3']);
+      expect(mine.map((j) => (j.kind === 'stage' || j.kind === 'drill' ? j.accountId : j.grantId))).toEqual(['grt_0', 'grt_1']);
+      expect(other.map((j) => (j.kind === 'stage' || j.kind === 'drill' ? j.accountId : j.grantId))).toEqual(['grt_2', 'grt_3']);
     });
 
     it('audit: lockHead, insert advances the head, events page, checkpoints move checkpointAt', async () => {

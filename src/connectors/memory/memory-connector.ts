@@ -10,6 +10,7 @@ import {
   type PrestagedOperations,
 } from '../../ports/index.js';
 import {
+  admits,
   checkPrincipal,
   checkSecret,
   endSessions,
@@ -118,6 +119,12 @@ function prestagedOperations(state: MemoryState, call: Call): PrestagedOperation
         const account = state.accounts.get(name);
         return account !== undefined && secretMatches(account, candidate) ? 'accepted' : 'rejected';
       });
+    },
+    async tryLogin(credential) {
+      const name = checkPrincipal(state, credential.username);
+      const candidate = checkSecret(credential.password);
+      // A real login: the account must be enabled and unexpired, not only the secret right.
+      return await call('tryLogin', () => (admits(state, state.accounts.get(name), candidate) ? 'accepted' : 'rejected'));
     },
     async inspect(principal) {
       const name = checkPrincipal(state, principal);

@@ -112,8 +112,11 @@ export interface MysqlAdmin {
   readonly timeoutMs: number;
   /** Runs `work` on an admin connection whose DDL lock waits end before our deadline. */
   readonly asAdmin: <T>(op: string, user: string, work: (sql: Sql) => Promise<T>) => Promise<T>;
-  /** Logs in as the account: MariaDB authenticates first and only then looks at the lock. */
-  readonly loginVerdict: (user: string, password: string, remainingMs: number) => Promise<VerifyResult>;
+  /**
+   * Logs in as the account: MariaDB authenticates first and only then looks at the lock. For
+   * `verify` a locked account with the right secret is accepted; for a real `login` it is not.
+   */
+  readonly loginVerdict: (user: string, password: string, remainingMs: number, op?: 'verify' | 'login') => Promise<VerifyResult>;
 }
 
 export function createMysqlAdmin(admin: Endpoint, timeoutMs: number): MysqlAdmin {
@@ -129,13 +132,13 @@ export function createMysqlAdmin(admin: Endpoint, timeoutMs: number): MysqlAdmin
         return work(sql);
       });
     },
-    async loginVerdict(user, password, remainingMs) {
+    async loginVerdict(user, password, remainingMs, op = 'verify') {
       try {
-        await withConnection({ ...admin, user, password }, remainingMs, where('verify', user), () => Promise.resolve());
+        await withConnection({ ...admin, user, password }, remainingMs, where(op, user), () => Promise.resolve());
         return 'accepted';
       } catch (err) {
         const errno = errnoOf(err);
-        if (errno === ER.ACCOUNT_LOCKED) return 'accepted';
+        if (errno === ER.ACCOUNT_LOCKED) return op === 'verify' ? 'accepted' : 'rejected';
         if (errno === ER.ACCESS_DENIED || errno === ER.ACCESS_DENIED_NO_PASSWORD || errno === ER.HOST_NOT_PRIVILEGED) return 'rejected';
         throw err;
       }

@@ -94,6 +94,13 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
       return loginVerdict(user, credential.password, Math.max(1, timeoutMs - (Date.now() - started)));
     },
 
+    // A real login (drills): a locked account is rejected even with the right secret.
+    async tryLogin(credential: Credential): Promise<VerifyResult> {
+      const user = checkUser(credential.username, undefined);
+      if (typeof credential.password !== 'string' || credential.password === '') return 'rejected';
+      return loginVerdict(user, credential.password, timeoutMs, 'login');
+    },
+
     async inspect(principal): Promise<AccountInspection> {
       const user = checkUser(principal, undefined);
       const row = await asAdmin('inspect', user, (sql) => readAccount(sql, user));

@@ -69,33 +69,44 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
       await run('rotate', role, sql, [], true);
     },
 
-    async verify(credential: Credential): Promise<VerifyResult> {
-      const role = checkRole(credential.username, undefined);
-      // The driver refuses an empty password before the server is asked; the server never
-      // stores one either, so no empty secret can be right.
-      if (credential.password === '') return 'rejected';
-      const client = new admin.Client({
-        ...settings,
-        user: role,
-        password: credential.password,
-        application_name: 'breakglass-verify',
-        ...admin.timeouts,
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-      } catch (err) {
-        const verdict = verdictOf(err);
-        if (verdict !== undefined) return verdict;
-        throw toAppError(err, 'verify', role, true);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-      return 'accepted';
-    },
+    verify: (credential: Credential): Promise<VerifyResult> => connectAs(admin, credential, 'verify', verdictOf),
+
+    // A real login (drills): a role without LOGIN, or past its VALID UNTIL, is rejected here.
+    tryLogin: (credential: Credential): Promise<VerifyResult> =>
+      connectAs(admin, credential, 'login', (err) => (verdictOf(err) === undefined ? undefined : 'rejected')),
 
     async inspect(principal): Promise<AccountInspection> {
       return await admin.inspectRole('inspect', checkRole(principal, undefined));
     },
   };
+}
+
+/**
+ * Connects as the role with the secret and runs one statement: 'accepted' when it ran, else the
+ * verdict `onError` reads from the failure (undefined: a real error, thrown without server text).
+ */
+async function connectAs(admin: PgAdmin, credential: Credential, op: 'verify' | 'login', onError: (err: unknown) => VerifyResult | undefined): Promise<VerifyResult> {
+  const role = checkRole(credential.username, undefined);
+  // The driver refuses an empty password before the server is asked; the server never
+  // stores one either, so no empty secret can be right.
+  if (credential.password === '') return 'rejected';
+  const client = new admin.Client({
+    ...admin.settings,
+    user: role,
+    password: credential.password,
+    application_name: `breakglass-${op}`,
+    ...admin.timeouts,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    if (op === 'login') await client.query('SELECT 1');
+  } catch (err) {
+    const verdict = onError(err);
+    if (verdict !== undefined) return verdict;
+    throw toAppError(err, op, role, true);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return 'accepted';
 }

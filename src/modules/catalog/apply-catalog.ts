@@ -7,6 +7,7 @@ import { aad } from '../vault/vault.js';
 import { accountFields, channelParts, connectionFields, planCatalog, policyFields, targetParts, type PlanEntry } from './catalog-plan.js';
 import { applyUsers } from './apply-users.js';
 import { stageAccount } from './stage-account.js';
+import { scheduleDrill } from '../drills/drill-schedule.js';
 
 export interface ApplyResult {
   readonly targets: number;
@@ -184,9 +185,20 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, 
   }
   const before = new Map((await tx.catalog.listAccounts()).map((a) => [a.name, a]));
   for (const spec of doc.accounts) {
-    const { principal, quorum } = accountFields(spec);
+    const { principal, quorum, drill } = accountFields(spec);
     const targetId = targetIds.get(spec.target)!;
-    const saved = await tx.catalog.upsertAccount({ name: spec.name, targetId, policyId: policyIds.get(spec.policy)!, mode: spec.mode, principal, spec: accountSpec(spec), quorum: quorum ?? undefined, ...(spec.autoRemediate === true ? { autoRemediate: true } : {}) });
+    const saved = await tx.catalog.upsertAccount({
+      name: spec.name,
+      targetId,
+      policyId: policyIds.get(spec.policy)!,
+      mode: spec.mode,
+      principal,
+      spec: accountSpec(spec),
+      quorum: quorum ?? undefined,
+      drill: drill ?? undefined,
+      ...(spec.autoRemediate === true ? { autoRemediate: true } : {}),
+    });
+    await scheduleDrill(ctx, tx, saved);
     const old = before.get(spec.name);
     // The sealed secret belongs to the old principal on the old target, or is sealed the old way
     // (root key versus custodian key): stage it afresh.

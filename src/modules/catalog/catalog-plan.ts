@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../crypto/index.js';
-import { accountPrincipal, accountQuorum, accountSpec, type CatalogApply } from '../../config/catalog-file.js';
+import { accountDrill, accountPrincipal, accountQuorum, accountSpec, type CatalogApply } from '../../config/catalog-file.js';
 import { parseDuration, type Policy } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, ChannelRecord, RouteRecord, TargetRecord, UserRecord } from '../../ports/index.js';
@@ -75,6 +75,7 @@ export function accountFields(spec: CatalogApply['accounts'][number]) {
     spec: accountSpec(spec),
     quorum: accountQuorum(spec) ?? null,
     autoRemediate: spec['autoRemediate'] === true ? true : undefined,
+    drill: accountDrill(spec) ?? null,
   };
 }
 
@@ -141,7 +142,16 @@ export function planCatalog(
     ...entries('policy', byName(current.policies, storedPolicy), new Map(doc.policies.map((p, i) => [p.name, policyFields(p, i)]))),
     ...entries(
       'account',
-      byName(current.accounts, (a) => ({ target: targetNames.get(a.targetId) ?? a.targetId, policy: policyNames.get(a.policyId) ?? a.policyId, mode: a.mode, principal: a.principal, spec: a.spec, quorum: a.quorum ?? null, autoRemediate: a.autoRemediate })),
+      byName(current.accounts, (a) => ({
+        target: targetNames.get(a.targetId) ?? a.targetId,
+        policy: policyNames.get(a.policyId) ?? a.policyId,
+        mode: a.mode,
+        principal: a.principal,
+        spec: a.spec,
+        quorum: a.quorum ?? null,
+        autoRemediate: a.autoRemediate,
+        drill: a.drill ?? null,
+      })),
       new Map(doc.accounts.map((a) => [a.name, accountFields(a)])),
     ),
     ...entries(

@@ -1,4 +1,5 @@
-import { grantEventActions, transition, type Actor, type Grant, type GrantEvent, type GrantId } from '../../domain/index.js';
+import { newId } from '../../crypto/index.js';
+import { asGrantId, grantEventActions, transition, type Actor, type Grant, type GrantEvent, type GrantId } from '../../domain/index.js';
 import { appError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import type { AuditEntry } from '../audit/audit-log.js';
@@ -10,6 +11,27 @@ export async function loadGrant(tx: StoreTx, id: GrantId): Promise<Grant> {
   const grant = await tx.grants.findById(id);
   if (!grant) throw appError.notFound(`grant ${id}`);
   return grant;
+}
+
+/** What a new grant is given; everything that happens to it later starts out unset. */
+export type NewGrant = Pick<Grant, 'accountId' | 'requesterId' | 'requesterName' | 'condition' | 'reason' | 'incident' | 'state' | 'mode' | 'createdAt' | 'expiresAt' | 'ttlMs'> &
+  Pick<Grant, 'drill'>;
+
+/** A new grant with a fresh id (invoke, drills), not yet inserted. */
+export function newGrant(fields: NewGrant): Grant {
+  return {
+    id: asGrantId(newId('gr_')),
+    activatedAt: undefined,
+    endedAt: undefined,
+    endReason: undefined,
+    revokedAt: undefined,
+    rotatedAt: undefined,
+    revealedAt: undefined,
+    closedAt: undefined,
+    certification: undefined,
+    failure: undefined,
+    ...fields,
+  };
 }
 
 /** A case with what it acts on: the grant, its account, and the account's target. */

@@ -1,9 +1,8 @@
-import { newId } from '../../crypto/index.js';
-import { asGrantId, authorize, evaluateInvocation, type Actor, type Grant, type InvocationRequest } from '../../domain/index.js';
+import { authorize, evaluateInvocation, type Actor, type Grant, type InvocationRequest } from '../../domain/index.js';
 import { appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { activateGrant } from './activate-grant.js';
-import { loadTarget } from './grant-store.js';
+import { loadTarget, newGrant } from './grant-store.js';
 
 export interface InvokeInput extends InvocationRequest {
   readonly account: string;
@@ -40,8 +39,7 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     }
     // Dual control: the request waits for k custodians' shares; the TTL starts at the release.
     const quorum = account.quorum;
-    const grant: Grant = {
-      id: asGrantId(newId('gr_')),
+    const grant = newGrant({
       accountId: account.id,
       requesterId: actor.id,
       requesterName: actor.name,
@@ -51,18 +49,9 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
       state: quorum ? 'awaiting-quorum' : 'requested',
       mode: account.mode,
       createdAt: now,
-      activatedAt: undefined,
       expiresAt: new Date(now.getTime() + (quorum ? quorum.windowMs : ttlMs)),
       ttlMs,
-      endedAt: undefined,
-      endReason: undefined,
-      revokedAt: undefined,
-      rotatedAt: undefined,
-      revealedAt: undefined,
-      closedAt: undefined,
-      certification: undefined,
-      failure: undefined,
-    };
+    });
     await tx.grants.insert(grant);
     await tx.jobs.schedule({ kind: 'expire', grantId: grant.id, dueAt: grant.expiresAt });
     await ctx.audit.append(tx, {

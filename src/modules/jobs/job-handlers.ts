@@ -6,6 +6,7 @@ import { expireGrant } from './expire-grant.js';
 import { unleased, type JobLease } from './job-lease.js';
 import { revokeGrant } from './revoke-grant.js';
 import { rotateGrant } from './rotate-grant.js';
+import { runScheduledDrill } from '../drills/drill-schedule.js';
 
 export { LeaseLost, lostLease, unleased, type JobLease } from './job-lease.js';
 
@@ -15,6 +16,8 @@ export interface JobHandlers {
   readonly revoke: (grantId: GrantId, lease: JobLease) => Promise<void>;
   readonly rotate: (grantId: GrantId, lease: JobLease) => Promise<void>;
   readonly stage: (accountId: AccountId, lease: JobLease) => Promise<void>;
+  /** A scheduled drill of the account (issue 10); schedules the next one. */
+  readonly drill: (accountId: AccountId, lease: JobLease) => Promise<void>;
 }
 
 /**
@@ -31,15 +34,17 @@ export function jobHandlers(ctx: ModuleContext): JobHandlers {
     stage: async (accountId) => {
       await stageAccount(ctx, accountId);
     },
+    drill: (accountId) => runScheduledDrill(ctx, accountId),
   };
 }
 
 /** Runs a job with the handler of its kind. */
 export function runJob(handlers: JobHandlers, job: JobRecord, lease: JobLease = unleased): Promise<void> {
-  return job.kind === 'stage' ? handlers.stage(job.accountId, lease) : handlers[job.kind](job.grantId, lease);
+  if (job.kind === 'stage' || job.kind === 'drill') return handlers[job.kind](job.accountId, lease);
+  return handlers[job.kind](job.grantId, lease);
 }
 
 /** The grant or account a job works on, for logs. */
 export function jobSubject(job: JobRecord): string {
-  return job.kind === 'stage' ? job.accountId : job.grantId;
+  return job.kind === 'stage' || job.kind === 'drill' ? job.accountId : job.grantId;
 }

@@ -13,6 +13,7 @@ import { alertMarks } from './0011-alert-marks.js';
 import { alertAcks } from './0012-alert-acks.js';
 import { policyExpiryWarning } from './0013-policy-expiry-warning.js';
 import { driftFindings } from './0014-drift-findings.js';
+import { drills } from './0015-drills.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0012-alert-acks': alertAcks,
   '0013-policy-expiry-warning': policyExpiryWarning,
   '0014-drift-findings': driftFindings,
+  '0015-drills': drills,
 };
 
 export const migrationProvider: MigrationProvider = {

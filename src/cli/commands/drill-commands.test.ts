@@ -1,0 +1,61 @@
+/** `drill run` against a fake server: the `--json` contract, human output, progress on stderr, exit codes. */
+import { describe, expect, it } from 'vitest';
+import { runCli, type CliDeps } from '../program.js';
+
+const steps = ['invoke', 'login', 'expire', 'verify-revoked', 'rotate', 'verify-rotated'];
+const report = (result: 'passed' | 'failed') => ({
+  account: 'db-breakglass',
+  result,
+  grant: 'gr_01J9ZB6D4N2MABCD',
+  steps: steps.map((name, i) => ({ name, result: result === 'failed' && i === 1 ? 'failed' : result === 'failed' && i > 1 ? 'skipped' : 'passed', ms: 12, ...(result === 'failed' && i === 1 ? { detail: 'the stored secret of "db-breakglass" does not log in on "db": it was changed outside Breakglass' } : {}) })),
+});
+
+async function run(answer: unknown, ...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const bodies: unknown[] = [];
+  const deps: CliDeps = {
+    init: () => Promise.reject(new Error('unused')),
+    serve: () => Promise.reject(new Error('unused')),
+    verifyFile: () => Promise.reject(new Error('unused')),
+    verifyDataDir: () => Promise.reject(new Error('unused')),
+    env: { BREAKGLASS_TOKEN: 'bgt_admin_token' },
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    fetch: (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body));
+      const found = init?.method === 'POST' && url.pathname === '/v1/accounts/db-breakglass/drill';
+      return Promise.resolve(new Response(JSON.stringify(found ? answer : { error: { code: 'not_found', message: 'no route' } }), { status: found ? 200 : 404, headers: { 'content-type': 'application/json' } }));
+    },
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+  };
+  const code = await runCli(['node', 'breakglass', ...args], deps);
+  return { code, stdout, stderr, bodies };
+}
+
+describe('breakglass drill run', () => {
+  it('--json prints {account, result, steps[{name, result, ms}]} and exits 0 when passed', async () => {
+    const { code, stdout, stderr, bodies } = await run(report('passed'), 'drill', 'run', 'db-breakglass', '--json');
+    expect(code).toBe(0);
+    const body = JSON.parse(stdout) as { account: string; result: string; steps: { name: string; result: string; ms: number }[] };
+    expect(body).toMatchObject({ account: 'db-breakglass', result: 'passed' });
+    expect(body.steps.map((s) => s.name)).toEqual(steps);
+    expect(stderr).toBe('');
+    expect(bodies).toEqual([{}]);
+  });
+
+  it('a failed drill exits 1; human mode shows the steps and why, with progress on stderr', async () => {
+    const { code, stdout, stderr } = await run(report('failed'), 'drill', 'run', 'db-breakglass', '--with-quorum');
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/drill of db-breakglass .*FAILED/);
+    expect(stdout).toMatch(/login\s+failed.*changed outside Breakglass/);
+    expect(stderr).toMatch(/drilling db-breakglass/);
+  });
+
+  it('--help ends with an example', async () => {
+    const { stdout } = await run(report('passed'), 'drill', 'run', '--help');
+    expect(stdout).toMatch(/Example:\n\s+breakglass drill run db-breakglass/);
+  });
+});
