@@ -8,6 +8,8 @@ import { invoke } from '../grants/invoke.js';
 import { reveal } from '../grants/reveal.js';
 import { durationStats } from './governance-figures.js';
 import { governanceReport, type GovernanceReport } from './governance-report.js';
+import { runDrill } from '../drills/run-drill.js';
+import { scanDriftNow } from '../drift/drift-scan.js';
 
 const minutes = (n: number) => n * 60_000;
 const answers = { necessary: true, scoped: true, removed: true, note: 'restored the primary' };
@@ -80,12 +82,24 @@ describe('governanceReport', () => {
     ]);
   });
 
-  it('states the audit chain head it was computed at, and the sections not configured yet', async () => {
+  it('states the audit chain head it was computed at; drill history and drift findings are sections of their own', async () => {
     const last = (await bed.auditEvents()).at(-1)!;
     expect(report.auditHead).toEqual({ seq: last.seq, hash: last.hash });
-    expect(report.drills).toEqual({ configured: false, note: 'not configured yet' });
-    expect(report.drift).toEqual({ configured: false, note: 'not configured yet' });
+    expect(report.drills).toEqual({ configured: true, rows: [] });
+    expect(report.drift).toEqual({ configured: true, rows: [] });
     expect(report.compliance.map((row) => row.control)).toEqual(expect.arrayContaining(['NHI-03', 'PR.AA', 'AC-2(2)', 'AC-2(3)', 'AC-6', 'AU-9', 'AU-10', 'CC6.1', 'CC6.2', 'CC6.3', 'A.5.15', 'A.5.18', 'A.8.2', 'A.8.15']));
+  });
+
+  it('a drill is in the drill history, never in the usage figures; a drift finding is listed while open', async () => {
+    const drill = await runDrill(bed.ctx, bed.actors.admin, 'db-breakglass');
+    expect(drill.result).toBe('passed');
+    bed.target.plant('bg_stranger', 'x'); // not a catalog account: no finding
+    (await bed.ctx.connectors({ name: 'db', type: 'exec', settings: {}, adminSecret: undefined }).prestaged!.enable('bg_admin', new Date(bed.clock.now().getTime() + 3_600_000)));
+    await scanDriftNow(bed.ctx, bed.actors.admin);
+    const after = await governanceReport(bed.ctx, bed.actors.bob, { since: new Date(0) });
+    expect(after.figures.cases).toBe(report.figures.cases);
+    expect(after.drills).toMatchObject({ configured: true, rows: [{ account: 'db-breakglass', result: 'passed' }] });
+    expect(after.drift).toMatchObject({ configured: true, rows: [{ account: 'db-breakglass', kind: 'enabled-outside-case', resolved: 'open' }] });
   });
 
   it('leaves out cases created before `since`', async () => {

@@ -4,7 +4,7 @@
  * latest signed checkpoint, with the compliance mapping.
  */
 import { authorize, type Actor, type Grant } from '../../domain/index.js';
-import type { StoreTx } from '../../ports/index.js';
+import type { AccountRecord, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { complianceMap, type ComplianceControl } from './compliance-map.js';
 import { governanceFigures, type AccountFacts, type GovernanceFigures } from './governance-figures.js';
@@ -13,8 +13,6 @@ import { governanceFigures, type AccountFacts, type GovernanceFigures } from './
 export type OptionalSection<Row> =
   | { readonly configured: false; readonly note: 'not configured yet' }
   | { readonly configured: true; readonly rows: readonly Row[] };
-
-const notConfigured = { configured: false, note: 'not configured yet' } as const;
 
 export interface GovernanceReport {
   readonly generatedAt: string;
@@ -28,18 +26,33 @@ export interface GovernanceReport {
 }
 
 /**
- * Drill history: "not configured yet" until `StoreTx` has the drills repository; then this one
- * function reads it (and the HTML/CSV render its rows as they are).
+ * Drill history: the drill grants of the period (a passed drill certifies its own grant, so a
+ * closed drill grant passed; any other state failed or is still running). Newest first.
  */
-// eslint-disable-next-line @typescript-eslint/require-await -- becomes a read of tx.drills
-async function drillHistory(_tx: StoreTx, _since: Date): Promise<GovernanceReport['drills']> {
-  return notConfigured;
+function drillHistory(grants: readonly Grant[], accounts: readonly AccountRecord[], since: Date): GovernanceReport['drills'] {
+  const drills = grants.filter((g) => g.drill === true && g.createdAt.getTime() >= since.getTime());
+  const names = new Map(accounts.map((a) => [a.id as string, a.name]));
+  return {
+    configured: true,
+    rows: drills.map((g) => ({ account: names.get(g.accountId) ?? g.accountId, at: g.createdAt.toISOString(), result: g.state === 'closed' ? 'passed' : g.state === 'failed' || g.certification !== undefined ? 'failed' : `running (${g.state})`, grant: g.id })),
+  };
 }
 
-/** Drift findings: "not configured yet" until `StoreTx` has the drift repository; then one read here. */
-// eslint-disable-next-line @typescript-eslint/require-await -- becomes a read of tx.drift
-async function driftFindings(_tx: StoreTx, _since: Date): Promise<GovernanceReport['drift']> {
-  return notConfigured;
+/** Drift findings of the period: those still open, and those first seen since `since`. */
+async function driftFindings(tx: StoreTx, since: Date): Promise<GovernanceReport['drift']> {
+  const findings = (await tx.drift.list(1_000)).filter((f) => f.resolvedAt === undefined || f.firstSeen.getTime() >= since.getTime());
+  return {
+    configured: true,
+    rows: findings.map((f) => ({
+      account: f.account,
+      kind: f.kind,
+      detail: f.detail,
+      firstSeen: f.firstSeen.toISOString(),
+      lastSeen: f.lastSeen.toISOString(),
+      resolved: f.resolvedAt?.toISOString() ?? 'open',
+      acknowledged: f.ackedBy === undefined ? 'no' : `${f.ackedBy}: ${f.ackedReason ?? ''}`,
+    })),
+  };
 }
 
 /** The catalog's accounts, and the retired ones that cases of the period used. */
@@ -72,7 +85,8 @@ export async function governanceReport(ctx: ModuleContext, actor: Actor, input: 
     const head = await tx.audit.lockHead();
     const checkpoint = await tx.audit.lastCheckpoint();
     const all = await tx.grants.list({});
-    const inPeriod = all.filter((grant) => grant.createdAt >= input.since);
+    // A drill is no incident: it counts in the drill history, not in the usage figures.
+    const inPeriod = all.filter((grant) => grant.createdAt >= input.since && grant.drill !== true);
     const facts = await accountFacts(tx, inPeriod);
     return {
       generatedAt: now.toISOString(),
@@ -80,7 +94,7 @@ export async function governanceReport(ctx: ModuleContext, actor: Actor, input: 
       auditHead: { seq: head.seq, hash: head.hash },
       checkpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at.toISOString(), signaturePrefix: checkpoint.signature.slice(0, 16) } : null,
       figures: governanceFigures(inPeriod, facts, now, all),
-      drills: await drillHistory(tx, input.since),
+      drills: drillHistory(all, await tx.catalog.listAccounts(), input.since),
       drift: await driftFindings(tx, input.since),
       compliance: complianceMap,
     };

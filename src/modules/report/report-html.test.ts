@@ -42,11 +42,12 @@ describe('report renderings', () => {
     expect(escapeHtml(`<a href="x" onclick='y'>&`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;');
   });
 
-  it('states the audit head, the compliance mapping and the sections not configured yet', () => {
+  it('states the audit head, the compliance mapping, and the drill and drift sections', () => {
     expect(html).toContain(`seq <b>${report.auditHead.seq}</b>, hash <code>${report.auditHead.hash}</code>`);
     expect(html).toContain('NHI-03');
     expect(html).toContain('<td class="gap">gap</td>');
-    expect(html.match(/not configured yet/g)).toHaveLength(2);
+    expect(html).toContain('<h2>Drill history</h2>');
+    expect(html).not.toContain('not configured yet');
   });
 
   it('CSV: one row per account of the catalog, used or not, with the same figures', () => {
