@@ -26,6 +26,7 @@ export const alertEvents = [
   'root.unsealed',
   'audit.verify-failed',
   'drift.detected',
+  'drill.failed',
   'alert.dead',
   'alert.test',
   'audit.event',
@@ -62,6 +63,7 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'audit.verify-failed': 'critical',
   // An emergency account usable, used or left behind with no case: what the seed asks to measure.
   'drift.detected': 'critical',
+  'drill.failed': 'critical',
   'alert.dead': 'critical',
   'alert.test': 'info',
   'audit.event': 'info',
@@ -88,6 +90,7 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'token.created': 'token.created',
   'root-key.unsealed': 'root.unsealed',
   'drift.detected': 'drift.detected',
+  'drill.failed': 'drill.failed',
 };
 
 /**

@@ -69,6 +69,19 @@ describe('runDrill', () => {
     expect(bed.logs.map((l) => JSON.stringify(l))).not.toContainEqual(expect.stringContaining('changed-by-hand'));
   });
 
+  it('a failed drill is an alert (drill.failed, critical) wherever a route sends it', async () => {
+    await bed.apply(`${bedCatalog}${bedVaultAccount}
+channels:
+  - { name: secops-hook, type: webhook, url: "http://127.0.0.1:9/hook", secret: hook-secret-value }
+routes:
+  - { events: ["drill.failed"], channels: [secops-hook] }
+`);
+    bed.target.plant('bg_admin', 'changed-by-hand-0987654321', { canLogin: false });
+    expect((await runDrill(bed.ctx, bed.actors.admin, 'db-breakglass')).result).toBe('failed');
+    const alerts = (await bed.store.transaction((tx) => tx.outbox.list({}))).map((m) => m.payload);
+    expect(alerts).toEqual([expect.objectContaining({ event: 'drill.failed', severity: 'critical', details: expect.objectContaining({ account: 'db-breakglass', failedStep: 'login' }) })]);
+  });
+
   it('an ephemeral account drills too: issued, logs in, destroyed and rejected; nothing to rotate', async () => {
     const report = await runDrill(bed.ctx, bed.actors.admin, 'db-ephemeral');
     expect(report.steps.map((s) => [s.name, s.result])).toEqual([
