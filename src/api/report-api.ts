@@ -60,6 +60,7 @@ export const governanceReportSchema = z.object({
     misuseSuspected: z.array(z.object({ ...caseRef, signals: z.array(z.string()) })),
   }),
   drills: optionalSection,
+  drillStatus: optionalSection,
   drift: optionalSection,
   compliance: z.array(
     z.object({ framework: z.string(), control: z.string(), title: z.string(), status: z.enum(['evidence', 'partial', 'gap']), evidence: z.string(), where: z.string() }),

@@ -24,6 +24,7 @@ const report = {
     misuseSuspected: [],
   },
   drills: { configured: false, note: 'not configured yet' },
+  drillStatus: { configured: true, rows: [] },
   drift: { configured: false, note: 'not configured yet' },
   compliance: [{ framework: 'NIST SP 800-53 Rev. 5', control: 'AU-9', title: 'Protection of audit information', status: 'evidence', evidence: 'signed chain', where: 'report header' }],
 };

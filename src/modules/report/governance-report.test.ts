@@ -100,6 +100,17 @@ describe('governanceReport', () => {
     expect(after.figures.cases).toBe(report.figures.cases);
     expect(after.drills).toMatchObject({ configured: true, rows: [{ account: 'db-breakglass', result: 'passed' }] });
     expect(after.drift).toMatchObject({ configured: true, rows: [{ account: 'db-breakglass', kind: 'enabled-outside-case', resolved: 'open' }] });
+    expect(after.drillStatus).toMatchObject({ configured: true, rows: expect.arrayContaining([{ account: 'db-breakglass', schedule: '', lastPassed: expect.any(String), status: 'not scheduled' }]) });
+  });
+
+  it('drill status: an account with a schedule is never drilled, then current, then overdue past its maxAge', async () => {
+    await bed.apply(bedCatalog.replace('mode: ephemeral, policy: p0 }', 'mode: ephemeral, policy: p0, drill: { schedule: "0 3 * * 1", maxAge: 35d } }'));
+    const status = async () => ((await governanceReport(bed.ctx, bed.actors.bob, { since: new Date(0) })).drillStatus as { rows: { account: string; status: string }[] }).rows.find((r) => r.account === 'db-ephemeral')?.status;
+    expect(await status()).toBe('never drilled');
+    expect((await runDrill(bed.ctx, bed.actors.admin, 'db-ephemeral')).result).toBe('passed');
+    expect(await status()).toBe('current');
+    bed.clock.advance(36 * 86_400_000);
+    expect(await status()).toBe('overdue');
   });
 
   it('leaves out cases created before `since`', async () => {

@@ -21,6 +21,8 @@ export interface GovernanceReport {
   readonly checkpoint: { readonly seq: number; readonly at: string; readonly signaturePrefix: string } | null;
   readonly figures: GovernanceFigures;
   readonly drills: OptionalSection<Readonly<Record<string, unknown>>>;
+  /** Per account with a drill schedule: when it last passed, and whether that is too long ago (`maxAge`). */
+  readonly drillStatus: OptionalSection<Readonly<Record<string, unknown>>>;
   readonly drift: OptionalSection<Readonly<Record<string, unknown>>>;
   readonly compliance: readonly ComplianceControl[];
 }
@@ -35,6 +37,27 @@ function drillHistory(grants: readonly Grant[], accounts: readonly AccountRecord
   return {
     configured: true,
     rows: drills.map((g) => ({ account: names.get(g.accountId) ?? g.accountId, at: g.createdAt.toISOString(), result: g.state === 'closed' ? 'passed' : g.state === 'failed' || g.certification !== undefined ? 'failed' : `running (${g.state})`, grant: g.id })),
+  };
+}
+
+/**
+ * Accounts never drilled or overdue: for each account with a drill schedule, the last drill
+ * that passed (at any time) against its `maxAge` at `now`. Accounts without a schedule are
+ * listed as such, so an auditor sees which break-glass paths nobody tries.
+ */
+function drillStatus(grants: readonly Grant[], accounts: readonly AccountRecord[], now: Date): GovernanceReport['drillStatus'] {
+  const lastPassed = new Map<string, number>();
+  for (const g of grants) {
+    if (g.drill !== true || g.state !== 'closed') continue;
+    lastPassed.set(g.accountId, Math.max(lastPassed.get(g.accountId) ?? 0, g.createdAt.getTime()));
+  }
+  return {
+    configured: true,
+    rows: accounts.map((a) => {
+      const last = lastPassed.get(a.id);
+      const status = a.drill === undefined ? 'not scheduled' : last === undefined ? 'never drilled' : now.getTime() - last > a.drill.maxAgeMs ? 'overdue' : 'current';
+      return { account: a.name, schedule: a.drill?.schedule ?? '', lastPassed: last === undefined ? '' : new Date(last).toISOString(), status };
+    }),
   };
 }
 
@@ -88,13 +111,15 @@ export async function governanceReport(ctx: ModuleContext, actor: Actor, input: 
     // A drill is no incident: it counts in the drill history, not in the usage figures.
     const inPeriod = all.filter((grant) => grant.createdAt >= input.since && grant.drill !== true);
     const facts = await accountFacts(tx, inPeriod);
+    const accounts = await tx.catalog.listAccounts();
     return {
       generatedAt: now.toISOString(),
       since: input.since.toISOString(),
       auditHead: { seq: head.seq, hash: head.hash },
       checkpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at.toISOString(), signaturePrefix: checkpoint.signature.slice(0, 16) } : null,
       figures: governanceFigures(inPeriod, facts, now, all),
-      drills: drillHistory(all, await tx.catalog.listAccounts(), input.since),
+      drills: drillHistory(all, accounts, input.since),
+      drillStatus: drillStatus(all, accounts, now),
       drift: await driftFindings(tx, input.since),
       compliance: complianceMap,
     };

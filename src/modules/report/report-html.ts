@@ -106,6 +106,7 @@ ${header(report)}
 ${figuresSection(report, charts)}
 ${casesSections(report)}
 ${optional('Drill history', report.drills)}
+${optional('Drill status per account (never drilled or overdue)', report.drillStatus)}
 ${optional('Drift findings', report.drift)}
 ${complianceSection(report.compliance)}
 </body></html>
