@@ -1,6 +1,7 @@
 /** `alerts`, `alerts retry`, `ack` and `channel test` against a fake server: the `--json` contract, human output, exit codes. */
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliDeps } from '../program.js';
+import { serverSideUnused } from '../../../test/support/cli-deps.js';
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
@@ -25,10 +26,7 @@ async function run(routes: Record<string, (url: URL) => Response>, ...args: stri
   let stdout = '';
   let stderr = '';
   const deps: CliDeps = {
-    init: () => Promise.reject(new Error('unused')),
-    serve: () => Promise.reject(new Error('unused')),
-    verifyFile: () => Promise.reject(new Error('unused')),
-    verifyDataDir: () => Promise.reject(new Error('unused')),
+    ...serverSideUnused,
     env: { BREAKGLASS_TOKEN: 'bgt_admin_token' },
     stdout: (text) => void (stdout += text),
     stderr: (text) => void (stderr += text),

@@ -1,6 +1,7 @@
 /** `drill run` against a fake server: the `--json` contract, human output, progress on stderr, exit codes. */
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliDeps } from '../program.js';
+import { serverSideUnused } from '../../../test/support/cli-deps.js';
 
 const steps = ['invoke', 'login', 'expire', 'verify-revoked', 'rotate', 'verify-rotated'];
 const report = (result: 'passed' | 'failed') => ({
@@ -15,10 +16,7 @@ async function run(answer: unknown, ...args: string[]) {
   let stderr = '';
   const bodies: unknown[] = [];
   const deps: CliDeps = {
-    init: () => Promise.reject(new Error('unused')),
-    serve: () => Promise.reject(new Error('unused')),
-    verifyFile: () => Promise.reject(new Error('unused')),
-    verifyDataDir: () => Promise.reject(new Error('unused')),
+    ...serverSideUnused,
     env: { BREAKGLASS_TOKEN: 'bgt_admin_token' },
     stdout: (text) => void (stdout += text),
     stderr: (text) => void (stderr += text),

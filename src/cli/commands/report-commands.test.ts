@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliDeps } from '../program.js';
+import { serverSideUnused } from '../../../test/support/cli-deps.js';
 
 const stats = { count: 1, p50: 2, p99: 2, max: 2 };
 const report = {
@@ -34,10 +35,7 @@ async function run(...args: string[]) {
   let stdout = '';
   let stderr = '';
   const deps: CliDeps = {
-    init: () => Promise.reject(new Error('unused')),
-    serve: () => Promise.reject(new Error('unused')),
-    verifyFile: () => Promise.reject(new Error('unused')),
-    verifyDataDir: () => Promise.reject(new Error('unused')),
+    ...serverSideUnused,
     env: { BREAKGLASS_TOKEN: 'bgt_admin_token' },
     stdout: (text) => void (stdout += text),
     stderr: (text) => void (stderr += text),
