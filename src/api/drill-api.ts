@@ -24,3 +24,23 @@ export const drillResponseSchema = z.object({
   steps: z.array(drillStepSchema),
 });
 export type DrillView = z.output<typeof drillResponseSchema>;
+
+/**
+ * The live progress of `POST /v1/accounts/{name}/drill` when the client accepts
+ * `application/x-ndjson`: one JSON object per line, each step as it ends, the custodian wait of
+ * a quorum drill, then exactly one `result` (or `error`, when the drill broke off after it had
+ * begun; refusals before the first step are ordinary error answers).
+ */
+export const drillProgressSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('step'), step: drillStepSchema }),
+  z.object({
+    event: z.literal('waiting'),
+    grant: z.string(),
+    presented: z.number().int(),
+    threshold: z.number().int(),
+    expiresAt: z.string().describe('when the quorum window ends'),
+  }),
+  z.object({ event: z.literal('result'), report: drillResponseSchema }),
+  z.object({ event: z.literal('error'), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+export type DrillProgress = z.output<typeof drillProgressSchema>;

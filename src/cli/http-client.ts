@@ -30,6 +30,11 @@ export interface ApiClient {
   delete<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>>;
   /** A successful response whose body is read by the caller (JSON Lines export). */
   download(path: string, timeoutMs: number): Promise<Response>;
+  /**
+   * A POST that answers with live progress (JSON Lines): `onEvent` gets each line, parsed, as it
+   * arrives. A server that answers one plain JSON object instead gives that object once.
+   */
+  progress(path: string, body: unknown, timeoutMs: number, onEvent: (event: unknown) => void): Promise<void>;
 }
 
 /** Checks `--addr` / BREAKGLASS_ADDR before anything is sent. */
@@ -107,8 +112,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const addr = parseAddr(options.addr);
   const timeoutMs = options.timeoutMs ?? 60_000;
 
-  async function send(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, limitMs: number): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async function send(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, limitMs: number, accept = 'application/json'): Promise<Response> {
+    const headers: Record<string, string> = { accept };
     if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -148,8 +153,43 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return parsed.data;
   }
 
+  async function progress(path: string, body: unknown, limitMs: number, onEvent: (event: unknown) => void): Promise<void> {
+    const response = await send('POST', path, body, limitMs, 'application/x-ndjson, application/json;q=0.5');
+    const unexpected = (why: string, cause?: unknown) => new CliError(exitCodes.error, `unexpected answer from POST ${path}: ${why}`, { cause });
+    const parse = (text: string): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw unexpected('not JSON', error);
+      }
+    };
+    if (!(response.headers.get('content-type') ?? '').startsWith('application/x-ndjson') || response.body === null) {
+      onEvent(parse(await response.text()));
+      return;
+    }
+    const decoder = new TextDecoder();
+    let pending = '';
+    try {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        pending += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, end).trim();
+          pending = pending.slice(end + 1);
+          if (line !== '') onEvent(parse(line));
+        }
+      }
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      if (error instanceof Error && error.name === 'TimeoutError') throw new CliError(exitCodes.error, `no end of answer from ${addr} within ${Math.round(limitMs / 1000)}s`, { cause: error });
+      throw new CliError(exitCodes.unreachable, `the connection to ${addr} broke before the answer ended (${networkReason(error)})`, { hint: hints.unreachable, cause: error });
+    }
+    if (pending.trim() !== '') onEvent(parse(pending.trim()));
+  }
+
   return {
     addr,
+    progress,
     get: (path, schema) => call('GET', path, schema),
     post: (path, schema, body) => call('POST', path, schema, body),
     delete: (path, schema) => call('DELETE', path, schema),

@@ -95,6 +95,8 @@ describe.skipIf(binaries.skip)('drills on a real PostgreSQL target', () => {
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/drill of pg-breakglass .*passed/);
     expect(human.stderr).toMatch(/drilling pg-breakglass/);
+    // Live progress from the real server: every step on its own line as it ended.
+    for (const name of ['invoke', 'login', 'expire', 'verify-revoked', 'rotate', 'verify-rotated']) expect(human.stderr).toMatch(new RegExp(`✓ ${name}\\s+\\d+ ms`));
   });
 });
 

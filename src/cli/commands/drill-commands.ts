@@ -1,8 +1,9 @@
 /** `drill run`: run the real path of a case on one account now, and show the evidence. */
 import type { Command } from 'commander';
-import { drillResponseSchema, type DrillView } from '../../api/index.js';
+import { drillProgressSchema, drillResponseSchema, tolerant, type DrillProgress, type DrillView } from '../../api/index.js';
+import { formatIssues } from '../../config/catalog-file.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
-import { ExitWith, exitCodes } from '../exit-codes.js';
+import { CliError, ExitWith, exitCodeForError, exitCodes } from '../exit-codes.js';
 import { formatTable, type Output } from '../output.js';
 
 export function registerDrillCommands(program: Command, ctx: CommandContext): void {
@@ -19,25 +20,59 @@ export function registerDrillCommands(program: Command, ctx: CommandContext): vo
   example(run, 'breakglass drill run db-breakglass', 'breakglass drill run db-breakglass --json | jq -r .result');
   run.action(async (account: string, options: JsonOption & ServerOptions & { withQuorum?: boolean }) => {
     const out = ctx.output(options);
-    // The steps run on the server in one request; say what is under way (stderr, human mode only),
-    // with the time it has taken so far on a terminal.
+    // The steps run on the server; it tells of each as it ends (JSON Lines), shown on stderr in
+    // human mode, with the time taken so far while a step runs on a terminal.
     if (!out.json) out.note(`drilling ${account}: invoke → login → expire → verify-revoked → rotate → verify-rotated …`);
     const ticking = !out.json && (ctx.deps.stderrIsTTY ?? process.stderr.isTTY === true);
-    const started = Date.now();
-    const ticker = ticking ? setInterval(() => ctx.deps.stderr(`\r\x1b[K  … ${Math.round((Date.now() - started) / 1000)} s`), 1_000) : undefined;
+    let since = Date.now();
+    const ticker = ticking ? setInterval(() => ctx.deps.stderr(`\r\x1b[K  … ${Math.round((Date.now() - since) / 1000)} s`), 1_000) : undefined;
+    const say = (line: string) => {
+      if (out.json) return;
+      ctx.deps.stderr(`${ticking ? '\r\x1b[K' : ''}${line}\n`);
+      since = Date.now();
+    };
     const body = options.withQuorum === true ? { withQuorum: true } : {};
-    let result: DrillView;
+    let result: DrillView | undefined;
     try {
-      result = await ctx.client(options, out).post(`/v1/accounts/${encodeURIComponent(account)}/drill`, drillResponseSchema, body);
+      // A quorum drill waits for people; the server ends the wait with the quorum window.
+      const limitMs = options.withQuorum === true ? 6 * 3_600_000 : 30 * 60_000;
+      await ctx.client(options, out).progress(`/v1/accounts/${encodeURIComponent(account)}/drill`, body, limitMs, (line) => {
+        const event = progressEvent(line);
+        if (event.event === 'step') say(stepLine(event.step, out));
+        else if (event.event === 'waiting') say(waitingLine(event));
+        else if (event.event === 'result') result = event.report;
+        else throw new CliError(exitCodeForError(event.error.code), `the drill broke off: ${event.error.message}`, { hint: 'see `breakglass grants --json` for the drill grant and the server log' });
+      });
     } finally {
       if (ticker) {
         clearInterval(ticker);
         ctx.deps.stderr('\r\x1b[K');
       }
     }
-    out.result(result, () => drillText(result, out));
-    if (result.result !== 'passed') throw new ExitWith(exitCodes.error);
+    if (result === undefined) throw new CliError(exitCodes.error, 'the server ended the drill\'s answer without a result', { hint: 'see `breakglass audit` for drill.passed or drill.failed' });
+    const report = result;
+    out.result(report, () => drillText(report, out));
+    if (report.result !== 'passed') throw new ExitWith(exitCodes.error);
   });
+}
+
+/** One line of progress, or a plain answer (an older server, or no streaming): the report itself. */
+function progressEvent(line: unknown): DrillProgress {
+  const event = tolerant(drillProgressSchema).safeParse(line);
+  if (event.success) return event.data;
+  const report = tolerant(drillResponseSchema).safeParse(line);
+  if (report.success) return { event: 'result', report: report.data };
+  throw new CliError(exitCodes.error, `unexpected answer from the drill: ${formatIssues(event.error).join('; ')}`);
+}
+
+function stepLine(step: DrillView['steps'][number], out: Output): string {
+  const mark = step.result === 'passed' ? out.style.green('✓') : step.result === 'failed' ? out.style.red('✗') : '–';
+  const why = step.detail === undefined ? '' : `  ${step.detail}`;
+  return `  ${mark} ${step.name.padEnd(14)} ${step.result === 'skipped' ? 'skipped' : `${step.ms} ms`}${why}`;
+}
+
+function waitingLine(w: Extract<DrillProgress, { event: 'waiting' }>): string {
+  return `  … waiting for custodians: ${w.presented} of ${w.threshold} shares for grant ${w.grant} (each runs \`breakglass share submit ${w.grant}\`); the window ends at ${w.expiresAt}`;
 }
 
 function drillText(result: DrillView, out: Output): string {

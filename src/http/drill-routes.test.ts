@@ -1,0 +1,62 @@
+/**
+ * The drill route over HTTP on the test bed (`app.inject`, the memory target): the plain JSON
+ * report, live progress as JSON Lines when asked for, and refusals that stay ordinary errors.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bedCatalog, createTestBed, type TestBed } from '../../test/support/test-bed.js';
+import { inviteUser, redeemInvite } from '../modules/identity/enrolment.js';
+import { createToken } from '../modules/identity/identity.js';
+import { drillProgressSchema, drillResponseSchema } from '../api/index.js';
+import { buildHttpApp, type App } from './http-app.js';
+
+const stepNames = ['invoke', 'login', 'expire', 'verify-revoked', 'rotate', 'verify-rotated'];
+
+describe('POST /v1/accounts/{name}/drill', () => {
+  let bed: TestBed;
+  let app: App;
+  const tokens: Record<string, string> = {};
+
+  beforeEach(async () => {
+    bed = await createTestBed();
+    await bed.apply(bedCatalog);
+    tokens['alice'] = (await redeemInvite(bed.ctx, (await inviteUser(bed.ctx, bed.actors.admin, 'alice')).code)).token;
+    tokens['admin'] = (await createToken(bed.ctx, bed.actors.admin, 'admin')).token;
+    app = await buildHttpApp({ ctx: bed.ctx, ready: () => Promise.resolve(true), logger: false, version: 'test' });
+  });
+  afterEach(async () => {
+    await app.close();
+    await bed.close();
+  });
+
+  const drill = (user: string, account: string, accept?: string) =>
+    app.inject({ method: 'POST', url: `/v1/accounts/${account}/drill`, headers: { authorization: `Bearer ${tokens[user] ?? user}`, ...(accept === undefined ? {} : { accept }) }, payload: {} });
+
+  it('answers the report as one JSON object by default', async () => {
+    const response = await drill('admin', 'db-breakglass');
+    expect(response.statusCode).toBe(200);
+    const report = drillResponseSchema.parse(response.json());
+    expect(report).toMatchObject({ account: 'db-breakglass', result: 'passed' });
+    expect(report.steps.map((s) => s.name)).toEqual(stepNames);
+  });
+
+  it('with Accept: application/x-ndjson, each step is a line as it ends, then one result line with the same report', async () => {
+    const response = await drill('admin', 'db-breakglass', 'application/x-ndjson, application/json;q=0.5');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/x-ndjson/);
+    const events = response.body.trim().split('\n').map((line) => drillProgressSchema.parse(JSON.parse(line)));
+    expect(events.map((e) => (e.event === 'step' ? e.step.name : e.event))).toEqual([...stepNames, 'result']);
+    const last = events.at(-1);
+    if (last?.event !== 'result') throw new Error('no result line');
+    expect(last.report.result).toBe('passed');
+    expect(last.report.steps).toEqual(events.flatMap((e) => (e.event === 'step' ? [e.step] : [])));
+  });
+
+  it('refusals before the first step stay error answers with their status, also when progress was asked for', async () => {
+    const missing = await drill('admin', 'no-such-account', 'application/x-ndjson');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ error: { code: 'not_found' } });
+    const forbidden = await drill('alice', 'db-breakglass', 'application/x-ndjson');
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json()).toMatchObject({ error: { code: 'forbidden' } });
+  });
+});
