@@ -7,3 +7,4 @@ export * from './linear-pattern.js';
 export * from './permissions.js';
 export * from './audit-actions.js';
 export * from './alert-events.js';
+export * from './drill-standing.js';

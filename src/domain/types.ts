@@ -92,6 +92,8 @@ export interface Account {
   readonly autoRemediate?: boolean;
   /** When the account is drilled by itself (issue 10), if it is. */
   readonly drill?: DrillSchedule | undefined;
+  /** Since when it has had a drill schedule (the first apply that gave it one): never drilled, it is overdue `maxAge` after this. */
+  readonly drillSince?: Date | undefined;
 }
 
 /** A drill schedule from the catalog: a cron expression (UTC) and the longest time without a passed drill. */

@@ -248,7 +248,7 @@ export interface GrantRepository {
   setCredential(id: GrantId, sealed: string | undefined): Promise<void>;
   getCredential(id: GrantId): Promise<string | undefined>;
   /** Newest first; `requesterId` keeps one person's grants (filtered in SQL, before the limit). */
-  list(filter: { states?: readonly GrantState[]; accountId?: AccountId; requesterId?: UserId; limit?: number }): Promise<Grant[]>;
+  list(filter: { states?: readonly GrantState[]; accountId?: AccountId; requesterId?: UserId; drill?: boolean; limit?: number }): Promise<Grant[]>;
   /** The grants that hold this account (domain `holdsAccount`, filtered in SQL), oldest first. */
   holdingAccount(accountId: AccountId): Promise<Grant[]>;
   /** Every account some grant holds (domain `holdsAccount`, filtered in SQL). */

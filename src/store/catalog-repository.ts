@@ -61,6 +61,7 @@ export function catalogRepository(trx: Transaction<Database>, dialect: Store['di
         quorum: account.quorum === undefined ? null : JSON.stringify(account.quorum),
         auto_remediate: account.autoRemediate === true ? 1 : 0,
         drill: account.drill === undefined ? null : JSON.stringify(account.drill),
+        drill_since: account.drill === undefined ? null : (account.drillSince ?? new Date()).getTime(),
         retired_at: null,
       };
       const row = await trx
@@ -200,6 +201,7 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
     spec: parseJson<Record<string, unknown>>(row.spec, 'accounts.spec'),
     quorum: row.quorum === null ? undefined : parseJson<Quorum>(row.quorum, 'accounts.quorum'),
     ...(row.drill === null ? {} : { drill: parseJson<DrillSchedule>(row.drill, 'accounts.drill') }),
+    ...(row.drill_since === null ? {} : { drillSince: new Date(Number(row.drill_since)) }),
     staging: member(row.staging, stagingStates, 'accounts.staging'),
     secretVersion: Number(row.secret_version),
     secretSealed: fromNullable(row.secret_sealed),

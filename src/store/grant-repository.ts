@@ -68,6 +68,7 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       }
       if (filter.accountId !== undefined) query = query.where('account_id', '=', filter.accountId);
       if (filter.requesterId !== undefined) query = query.where('requester_id', '=', filter.requesterId);
+      if (filter.drill !== undefined) query = query.where('drill', '=', filter.drill ? 1 : 0);
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).map(toGrant);
     },

@@ -115,6 +115,8 @@ export interface AccountsTable {
   quorum: string | null;
   /** JSON of the DrillSchedule (0015), or null. */
   drill: Generated<string | null>;
+  /** Since when the account has had a drill schedule, ms (0016), or null. */
+  drill_since: Generated<number | string | null>;
   staging: Generated<string>;
   secret_version: Generated<number>;
   secret_sealed: string | null;

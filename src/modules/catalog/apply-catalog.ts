@@ -196,6 +196,8 @@ async function writeCatalog(ctx: ModuleContext, tx: StoreTx, doc: CatalogApply, 
       spec: accountSpec(spec),
       quorum: quorum ?? undefined,
       drill: drill ?? undefined,
+      // Kept across applies while the account keeps a schedule; a new schedule starts the clock.
+      ...(drill ? { drillSince: before.get(spec.name)?.drillSince ?? ctx.clock.now() } : {}),
       ...(spec.autoRemediate === true ? { autoRemediate: true } : {}),
     });
     await scheduleDrill(ctx, tx, saved);

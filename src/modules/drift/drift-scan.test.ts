@@ -11,6 +11,7 @@ import { createMetrics } from '../metrics/metrics-registry.js';
 import { endGrant } from '../grants/end-grant.js';
 import { invoke } from '../grants/invoke.js';
 import { acknowledgeDrift, listDriftFindings } from './drift-findings.js';
+import { runDrill } from '../drills/run-drill.js';
 import { scanDriftNow } from './drift-scan.js';
 
 const offlineVault = bedVaultAccount.replace('threshold: 2 }', 'threshold: 2, offlineAccess: true }');
@@ -199,5 +200,45 @@ routes:
     expect((await driftEvents()).at(-1)).toMatchObject({ action: 'drift.acknowledged', actor: 'admin', details: { finding: found!.id, reason: 'DBA test window, CHG-12' } });
     await expect(acknowledgeDrift(bed.ctx, bed.actors.bob, found!.id, 'x')).rejects.toMatchObject({ code: 'forbidden' });
     await expect(scanDriftNow(bed.ctx, bed.actors.alice)).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  describe('drill-overdue', () => {
+    const day = 86_400_000;
+    const drilled = bedCatalog.replace('user: bg_admin, policy: p0 }', 'user: bg_admin, policy: p0, drill: { schedule: "0 3 * * 1", maxAge: 35d } }');
+    const overdue = async () => (await scan()).findings.filter((f) => f.kind === 'drill-overdue');
+
+    it('never drilled: not overdue until maxAge after the schedule was set (a re-apply does not restart that clock); a passed drill resolves it', async () => {
+      await bed.apply(drilled);
+      expect(await overdue()).toEqual([]);
+      bed.clock.advance(20 * day);
+      await bed.apply(drilled); // unchanged schedule: drillSince stays
+      expect(await overdue()).toEqual([]);
+      bed.clock.advance(16 * day);
+      const found = await overdue();
+      expect(found).toMatchObject([{ account: 'db-breakglass', kind: 'drill-overdue', subject: 'drill', detail: expect.stringMatching(/no drill of "db-breakglass" has passed since its schedule was set .*maxAge 35d/) }]);
+      expect((await driftEvents()).map((e) => e.action)).toEqual(['drift.detected']);
+
+      expect((await runDrill(bed.ctx, bed.actors.admin, 'db-breakglass')).result).toBe('passed');
+      expect(await overdue()).toEqual([]);
+      expect((await driftEvents()).at(-1)).toMatchObject({ action: 'drift.resolved', details: { kind: 'drill-overdue' } });
+    });
+
+    it('a last passed drill older than maxAge is overdue and says when it passed; a failed drill does not count', async () => {
+      await bed.apply(drilled);
+      expect((await runDrill(bed.ctx, bed.actors.admin, 'db-breakglass')).result).toBe('passed');
+      const passedAt = bed.clock.now().toISOString();
+      bed.clock.advance(30 * day);
+      // The scheduled drill due now fails: the secret was changed by hand.
+      bed.target.plant('bg_admin', 'changed-by-hand', { canLogin: false });
+      await bed.runDue();
+      expect((await bed.auditEvents()).filter((e) => e.action.startsWith('drill.')).map((e) => e.action)).toEqual(['drill.passed', 'drill.failed']);
+      bed.clock.advance(6 * day);
+      expect(await overdue()).toMatchObject([{ detail: expect.stringContaining(`the last drill of "db-breakglass" that passed was on ${passedAt}, 36.0 days ago (maxAge 35d)`) }]);
+    });
+
+    it('an account without a drill schedule is never drill-overdue', async () => {
+      bed.clock.advance(400 * day);
+      expect(await overdue()).toEqual([]);
+    });
   });
 });

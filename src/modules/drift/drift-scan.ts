@@ -7,7 +7,7 @@
  * its first and last sighting.
  */
 import { randomUUID } from 'node:crypto';
-import { authorize, holdsAccount, type Actor, type Grant } from '../../domain/index.js';
+import { authorize, drillStanding, holdsAccount, type Actor, type Grant } from '../../domain/index.js';
 import { appError } from '../../errors/index.js';
 import { driftKinds, type AccountRecord, type DriftFinding, type StoreTx, type TargetRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
@@ -43,6 +43,8 @@ interface Plan {
   readonly account: AccountRecord;
   readonly target: TargetRecord;
   readonly ended: Grant[];
+  /** When its last drill passed (a passed drill certifies, so closes, its own grant). */
+  readonly lastDrillPassed: Date | undefined;
 }
 
 async function scanOnce(ctx: ModuleContext): Promise<DriftScanResult> {
@@ -57,13 +59,15 @@ async function scanOnce(ctx: ModuleContext): Promise<DriftScanResult> {
         account.mode === 'ephemeral'
           ? (await tx.grants.list({ states: endedStates, accountId: account.id, limit: leftoverWindow })).filter((g) => !holdsAccount(g) && g.activatedAt !== undefined)
           : [];
-      out.push({ account, target, ended });
+      const [lastDrill] = account.drill ? await tx.grants.list({ accountId: account.id, states: ['closed'], drill: true, limit: 1 }) : [];
+      out.push({ account, target, ended, lastDrillPassed: lastDrill?.createdAt });
     }
     return out;
   });
   const errors: { account: string; error: string }[] = [];
   for (const plan of plans) {
     const scan = plan.account.mode === 'prestaged' ? await scanPrestaged(ctx, plan.account, plan.target) : await scanLeftovers(ctx, plan.account, plan.target, plan.ended);
+    checkDrill(ctx, plan, scan);
     if (scan.error !== undefined) {
       errors.push({ account: plan.account.name, error: scan.error });
       ctx.log.warn({ account: plan.account.name, err: scan.error }, 'drift scan could not inspect the account');
@@ -79,6 +83,18 @@ async function scanOnce(ctx: ModuleContext): Promise<DriftScanResult> {
   // breakglass_drift_findings{kind}: what this scan left open (every kind, so a resolved one drops to 0).
   for (const kind of driftKinds) ctx.metrics?.driftFindings.set({ kind }, findings.filter((f) => f.kind === kind).length);
   return { findings, errors };
+}
+
+/**
+ * `drill-overdue`: no drill of the account has passed within its schedule's `maxAge` (the rule
+ * is `drillStanding`'s). Checked from the store, whether or not the target answered; a drill
+ * that passes resolves it at the next scan.
+ */
+function checkDrill(ctx: Pick<ModuleContext, 'clock'>, { account, lastDrillPassed }: Plan, scan: AccountScan): void {
+  const subject = 'drill';
+  scan.checked.add(pairKey('drill-overdue', subject));
+  const standing = drillStanding(account, lastDrillPassed, ctx.clock.now());
+  if (standing.overdue) scan.observations.push({ account: account.name, kind: 'drill-overdue', subject, detail: standing.detail });
 }
 
 /** Writes one account's observations: new findings, sightings, resolutions — with their audit events. */

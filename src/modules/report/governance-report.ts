@@ -3,7 +3,7 @@
  * it came and went, how it was certified — tied to the evidence by the audit chain head and the
  * latest signed checkpoint, with the compliance mapping.
  */
-import { authorize, type Actor, type Grant } from '../../domain/index.js';
+import { authorize, drillStanding, type Actor, type Grant } from '../../domain/index.js';
 import type { AccountRecord, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { complianceMap, type ComplianceControl } from './compliance-map.js';
@@ -55,7 +55,7 @@ function drillStatus(grants: readonly Grant[], accounts: readonly AccountRecord[
     configured: true,
     rows: accounts.map((a) => {
       const last = lastPassed.get(a.id);
-      const status = a.drill === undefined ? 'not scheduled' : last === undefined ? 'never drilled' : now.getTime() - last > a.drill.maxAgeMs ? 'overdue' : 'current';
+      const { status } = drillStanding(a, last === undefined ? undefined : new Date(last), now);
       return { account: a.name, schedule: a.drill?.schedule ?? '', lastPassed: last === undefined ? '' : new Date(last).toISOString(), status };
     }),
   };

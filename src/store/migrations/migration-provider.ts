@@ -14,6 +14,7 @@ import { alertAcks } from './0012-alert-acks.js';
 import { policyExpiryWarning } from './0013-policy-expiry-warning.js';
 import { driftFindings } from './0014-drift-findings.js';
 import { drills } from './0015-drills.js';
+import { drillSince } from './0016-drill-since.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '0013-policy-expiry-warning': policyExpiryWarning,
   '0014-drift-findings': driftFindings,
   '0015-drills': drills,
+  '0016-drill-since': drillSince,
 };
 
 export const migrationProvider: MigrationProvider = {
