@@ -97,6 +97,14 @@ export interface EphemeralOperations {
   revoke(request: Omit<IssueRequest, 'validUntil'>): Promise<void>;
   /** `exists: false` (or `canLogin: false`) once revoked; used to verify revocation. */
   inspectIssued(request: Omit<IssueRequest, 'validUntil'>): Promise<AccountInspection>;
+  /**
+   * A real login on the target with the credential `issue` returned for this request, as a
+   * responder would make it (drills, issue 10): accepted only while the target lets it in now
+   * (for SSH: the certificate valid and not in the KRL). The session is closed at once.
+   * Optional: without it a drill logs in through the pre-staged side with a `{username,
+   * password}` credential, where the connector has one.
+   */
+  tryLoginIssued?(request: Omit<IssueRequest, 'validUntil'>, credential: RevealedCredential): Promise<VerifyResult>;
 }
 
 export interface Connector {

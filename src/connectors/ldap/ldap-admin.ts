@@ -48,6 +48,12 @@ export interface LdapAdmin {
    * With `create`, a missing entry is added, and an existing one must pass `create.mayTakeOver`.
    */
   setSecretLocked(op: string, dn: ParsedDn, secret: string, create: Creation | undefined, extra: Change[]): Promise<void>;
+  /**
+   * A simple bind as `dn` on a connection of its own (TLS first, as for the admin), unbound at
+   * once: `rejected` on invalidCredentials (49), which is also how ppolicy refuses a locked or
+   * ended entry; any other failure throws.
+   */
+  tryBind(dn: ParsedDn, password: string): Promise<'accepted' | 'rejected'>;
   close(): Promise<void>;
 }
 
@@ -135,6 +141,20 @@ export function createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs }: L
         await admin.modify(dn.text, replace('userPassword', [sshaHash(secret)]));
         await admin.modify(dn.text, lockChanges());
       });
+    },
+
+    async tryBind(dn, password) {
+      let client: Client | undefined;
+      try {
+        client = await newClient();
+        await client.bind(dn.text, password);
+        return 'accepted';
+      } catch (err) {
+        if (resultCodeOf(err) === LDAP_INVALID_CREDENTIALS) return 'rejected';
+        throw toAppError(err, { op: 'login', dn: dn.text, secretBearing: true });
+      } finally {
+        if (client !== undefined) await release(client);
+      }
     },
 
     async close() {

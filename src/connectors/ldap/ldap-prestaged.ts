@@ -76,6 +76,15 @@ export function ldapPrestaged(admin: LdapAdmin, account: AccountOf): PrestagedOp
       return 'rejected';
     },
 
+    async tryLogin(credential): Promise<VerifyResult> {
+      const dn = account(credential.username, false);
+      // An empty password would be an anonymous bind that "succeeds" (RFC 4513 §5.1.2).
+      if (typeof credential.password !== 'string' || credential.password === '') return 'rejected';
+      // ppolicy answers 49 to a locked entry (pwdAccountLockedTime) or one past its pwdEndTime,
+      // right password or not: unlike `verify`, this proves the entry may log in now.
+      return admin.tryBind(dn, credential.password);
+    },
+
     async inspect(principal): Promise<AccountInspection> {
       const dn = account(principal, false);
       const entry = await asAdmin({ op: 'inspect', dn: dn.text, secretBearing: false }, (client) => readAccount(client, dn));

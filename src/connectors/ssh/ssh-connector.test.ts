@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sshDriver } from './ssh-connector.js';
+import { createSshConnector, sshDriver } from './ssh-connector.js';
+import { drillHostSchema } from './ssh-spec.js';
 
 /** A data dir, an allowed KRL dir, and a directory the server must not write to. */
 function world() {
@@ -39,5 +40,46 @@ describe('ssh krlPath', () => {
     expect(() => w.prepare(join(`${w.krlDir}2`, 'revoked.krl'))).toThrowError(refused);
     // Without BREAKGLASS_KRL_DIRS only the data directory is allowed.
     expect(() => w.prepare(join(w.krlDir, 'revoked.krl'), [])).toThrowError(refused);
+  });
+});
+
+describe('ssh drillHost (the host a drill logs in to)', () => {
+  const caKey = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+  const hostKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ';
+  const connector = (drillHost: unknown) => createSshConnector({ type: 'ssh', settings: { krlPath: '/tmp/bg-none/revoked.krl', drillHost }, adminSecret: caKey });
+
+  it('injection: a host that could be an ssh option or carry a user, or a host key with more lines, is refused at construction and by the catalog', () => {
+    const hostile = [
+      { host: '-oProxyCommand=touch /tmp/pwned', hostKey },
+      { host: 'root@127.0.0.1', hostKey },
+      { host: '127.0.0.1 -p 2222', hostKey },
+      { host: '', hostKey },
+      { host: 'h', hostKey: `${hostKey}\n@cert-authority * ssh-ed25519 AAAA` },
+      { host: 'h', hostKey: 'not a key' },
+      { host: 'h', hostKey, port: 0 },
+      { host: 'h', hostKey, extra: 1 },
+    ];
+    for (const drillHost of hostile) {
+      expect(() => connector(drillHost), JSON.stringify(drillHost)).toThrowError(expect.objectContaining({ code: 'validation' }) as Error);
+      expect(drillHostSchema.safeParse(drillHost).success, JSON.stringify(drillHost)).toBe(false);
+    }
+    expect(() => connector({ host: 'bastion-1.internal', port: 2222, hostKey: `${hostKey} root@bastion` })).not.toThrow();
+    expect(() => connector({ host: '::1', hostKey })).not.toThrow();
+  });
+
+  it('tryLoginIssued refuses a credential that is not the issued certificate for one of the principals before ssh runs', async () => {
+    const ops = connector({ host: '127.0.0.1', port: 9, hostKey }).ephemeral!;
+    const request = { grantId: 'gr_abc', spec: { principals: ['oncall'] } };
+    const calls = [
+      { username: 'root', certificate: 'ssh-ed25519-cert-v01@openssh.com AAAA', privateKey: caKey },
+      { username: 'oncall', certificate: 'ssh-ed25519-cert-v01@openssh.com AAAA\nx', privateKey: caKey },
+      { username: 'oncall', certificate: 'ssh-ed25519-cert-v01@openssh.com AAAA', privateKey: 'not a key' },
+      { username: 'oncall', password: 'a password' },
+    ];
+    for (const credential of calls) {
+      await expect(ops.tryLoginIssued!(request, credential), JSON.stringify(credential.username)).rejects.toMatchObject({ code: 'validation' });
+    }
+    const noHost = createSshConnector({ type: 'ssh', settings: { krlPath: '/tmp/bg-none/revoked.krl' }, adminSecret: caKey }).ephemeral!;
+    await expect(noHost.tryLoginIssued!(request, calls[0]!)).rejects.toMatchObject({ code: 'target_error', message: expect.stringMatching(/names no drillHost/) });
   });
 });

@@ -10,6 +10,7 @@ import type { Connector, ConnectorCapabilities, ConnectorDriver, SettingsContext
 import { parseTimeout } from '../lib/target-settings.js';
 import { checkAdminSecret, generateAdminSecret, publicInfo } from './ssh-admin.js';
 import { sshEphemeral } from './ssh-ephemeral.js';
+import { parseDrillHost } from './ssh-login.js';
 
 const capabilities: ConnectorCapabilities = Object.freeze({
   // sshd checks the KRL only when a key authenticates: an open session survives revocation.
@@ -39,9 +40,10 @@ export function createSshConnector(target: TargetConnection): Connector {
   const krlPath = parseKrlPath(target.settings);
   const caKey = checkAdminSecret(target.adminSecret);
   const timeoutMs = parseTimeout('ssh', target.timeoutMs);
+  const drillHost = parseDrillHost(target.settings);
   return {
     capabilities,
-    ephemeral: sshEphemeral({ krlPath, caKey, timeoutMs }),
+    ephemeral: sshEphemeral({ krlPath, caKey, timeoutMs, drillHost }),
     async close() {
       // Nothing pooled: every operation runs ssh-keygen and cleans up after itself.
     },

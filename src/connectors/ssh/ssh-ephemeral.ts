@@ -6,10 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../errors/index.js';
-import type { AccountInspection, EphemeralOperations, RevealedCredential } from '../../ports/index.js';
+import type { AccountInspection, EphemeralOperations, RevealedCredential, VerifyResult } from '../../ports/index.js';
 import { revocationList } from './revocation-list.js';
 import { writeCaKey } from './ssh-admin.js';
 import { deadlineIn, sshKeygen, type Deadline } from './ssh-keygen.js';
+import { loginWithCertificate, type DrillHost } from './ssh-login.js';
 import { sshNames } from './ssh-names.js';
 
 /** Certificates start a minute early: a host whose clock is a little behind still accepts them. */
@@ -31,6 +32,8 @@ export interface SshTarget {
   readonly krlPath: string;
   readonly caKey: string;
   readonly timeoutMs: number;
+  /** The host drills log in to (`drillHost`), if the target names one. */
+  readonly drillHost?: DrillHost | undefined;
 }
 
 function hexSeconds(ms: number): string {
@@ -63,7 +66,7 @@ function checkRequest(request: { grantId: string; spec: Readonly<Record<string, 
   return { grantId, principals, serial: sshNames.serialOf(grantId) };
 }
 
-export function sshEphemeral({ krlPath, caKey, timeoutMs }: SshTarget): EphemeralOperations {
+export function sshEphemeral({ krlPath, caKey, timeoutMs, drillHost }: SshTarget): EphemeralOperations {
   return {
     async issue(request): Promise<RevealedCredential> {
       const { grantId, principals, serial } = checkRequest(request);
@@ -100,6 +103,15 @@ export function sshEphemeral({ krlPath, caKey, timeoutMs }: SshTarget): Ephemera
         const probeCertPath = await probe(dir, ca.keyPath, grantId, serial, deadline, what);
         await revocationList.revoke(krlPath, { serial, keyId: grantId, caPublicKeyPath, workDir: dir, probeCertPath }, deadline, what);
       });
+    },
+
+    async tryLoginIssued(request, credential): Promise<VerifyResult> {
+      const { grantId, principals } = checkRequest(request);
+      const what = `login for grant ${grantId}`;
+      if (drillHost === undefined) {
+        throw new AppError('target_error', `ssh ${what}: the target names no drillHost (host, port, hostKey), the host a drill logs in to`);
+      }
+      return loginWithCertificate(drillHost, principals, credential, timeoutMs, what);
     },
 
     async inspectIssued(request): Promise<AccountInspection> {

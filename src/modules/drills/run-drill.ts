@@ -151,6 +151,12 @@ async function drillEphemeral(ctx: ModuleContext, { grant, account, target }: Ca
   const password = issued?.['password'];
   const credential = { username: issued?.username ?? '', password: typeof password === 'string' ? password : '' };
   const login = (c: Connector): Promise<VerifyResult> => {
+    // A connector that logs in with what it issued (SSH: key and certificate) does so itself.
+    const e = ephemeralOps(c, target);
+    if (e.tryLoginIssued) {
+      if (!issued) throw new StepFailed(`no credential was issued for the drill's grant`);
+      return e.tryLoginIssued(request, issued);
+    }
     const o = c.prestaged;
     if (!o || credential.password === '') throw new StepFailed(`targets of type ${target.type} offer no login with an issued credential to drill`);
     return (o.tryLogin ?? o.verify).call(o, credential);
