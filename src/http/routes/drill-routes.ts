@@ -22,13 +22,23 @@ export const drillRoutes =
         body: drillBody.optional(),
         response: { 200: drillResponseSchema, ...errors },
       },
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const { name } = request.params;
+        // A drill waiting for custodians stops (its grant cancelled) when the client goes away.
+        const gone = new AbortController();
+        // Custodians take minutes; the wait is bounded by the quorum window, not by the idle-socket limit.
+        if (request.body?.withQuorum === true) request.raw.socket.setTimeout(0);
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableFinished) gone.abort();
+        });
         const report = await runDrill(ctx, actorOf(request), name, {
           withQuorum: request.body?.withQuorum === true,
+          signal: gone.signal,
+          onQuorumWait: (w) => ctx.log.info({ account: name, grant: w.grantId, presented: w.presented, threshold: w.threshold }, 'drill waiting for custodians'),
           onStep: (step) => ctx.log.info({ account: name, step: step.name, result: step.result, ms: step.ms }, 'drill step'),
         });
-        return { account: report.account, result: report.result, ...(report.grantId ? { grant: report.grantId } : {}), steps: report.steps.map((s) => ({ ...s })) };
+        const quorum = { ...(report.quorum ? { quorum: report.quorum } : {}), ...(report.custodians ? { custodians: [...report.custodians] } : {}) };
+        return { account: report.account, result: report.result, ...(report.grantId ? { grant: report.grantId } : {}), steps: report.steps.map((s) => ({ ...s })), ...quorum };
       },
     });
   };
