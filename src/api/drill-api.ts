@@ -6,14 +6,14 @@ export const drillParams = z.object({ name: z.string().min(1).max(128) });
 
 /** `POST /v1/accounts/{name}/drill` */
 export const drillBody = z.object({
-  withQuorum: z.boolean().optional().describe('drill the custodian quorum of a dual-control account too (not available yet)'),
+  withQuorum: z.boolean().optional().describe('drill the custodian quorum of a dual-control account too: the request waits until k custodians present their shares (without it, the drill sets a secret of its own)'),
 });
 
 export const drillStepSchema = z.object({
   name: z.enum(['invoke', 'login', 'expire', 'verify-revoked', 'rotate', 'verify-rotated']),
   result: z.enum(['passed', 'failed', 'skipped']),
   ms: z.number().describe('how long the step took'),
-  detail: z.string().optional().describe('why it failed'),
+  detail: z.string().optional().describe('why it failed, or what a passed step could not prove'),
 });
 
 /** The outcome of one drill; `drill run --json` prints it. */
@@ -22,6 +22,8 @@ export const drillResponseSchema = z.object({
   result: z.enum(['passed', 'failed']),
   grant: z.string().optional().describe('the drill grant (marked "drill": true in GET /v1/grants)'),
   steps: z.array(drillStepSchema),
+  quorum: z.enum(['drilled', 'not drilled']).optional().describe('dual-control accounts: whether the custodian quorum was drilled'),
+  custodians: z.array(z.string()).optional().describe('with the quorum drilled: who presented the shares'),
 });
 export type DrillView = z.output<typeof drillResponseSchema>;
 

@@ -83,6 +83,8 @@ export const auditActions = [
   // Drills (issue 10): one event per drill, its steps with their durations in the details.
   'drill.passed',
   'drill.failed',
+  // A dual-control account drilled without its custodians: the secret the drill set and logs in with (sealed to their key).
+  'account.drill-secret-staged',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -147,9 +147,11 @@ function certify(grant: Grant, event: Extract<GrantEvent, { type: 'certify' }>, 
 
 /**
  * Can the credential of this grant be revealed now? Only while the grant is active and
- * unexpired, and only once. (Who may reveal is the permission table's `grant.reveal`.)
+ * unexpired, only once, and never for a drill. (Who may reveal is the permission table's `grant.reveal`.)
  */
 export function checkReveal(grant: Grant, now: Date): void {
+  // A drill's credential is the drill's own (for a dual-control account, one no custodian released).
+  if (grant.drill === true) throw new AppError('invalid_transition', `grant ${grant.id} is a drill; its credential is never revealed`);
   if (grant.state !== 'active' || now.getTime() >= grant.expiresAt.getTime()) {
     throw new AppError('invalid_transition', `grant ${grant.id} is ${grant.state}; nothing to reveal`);
   }

@@ -3,7 +3,9 @@
  * report, live progress as JSON Lines when asked for, and refusals that stay ordinary errors.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bedCatalog, createTestBed, type TestBed } from '../../test/support/test-bed.js';
+import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../test/support/test-bed.js';
+import { runCeremony } from '../modules/custodians/ceremony.js';
+import { submitShare } from '../modules/custodians/submit-share.js';
 import { inviteUser, redeemInvite } from '../modules/identity/enrolment.js';
 import { createToken } from '../modules/identity/identity.js';
 import { drillProgressSchema, drillResponseSchema } from '../api/index.js';
@@ -58,5 +60,35 @@ describe('POST /v1/accounts/{name}/drill', () => {
     const forbidden = await drill('alice', 'db-breakglass', 'application/x-ndjson');
     expect(forbidden.statusCode).toBe(403);
     expect(forbidden.json()).toMatchObject({ error: { code: 'forbidden' } });
+  });
+
+  it('a quorum drill streams whom it waits for, then drills with the shares the custodians presented', async () => {
+    await bed.apply(`${bedCatalog}${bedVaultAccount}`);
+    const { shares } = await runCeremony(bed.ctx, bed.actors.admin, 'db-vault');
+    bed.clock.advance(2_000);
+    await bed.runDue();
+    // light-my-request sends on `then`: Promise.resolve starts it now, while the test goes on.
+    const answer = Promise.resolve(app.inject({
+      method: 'POST',
+      url: '/v1/accounts/db-vault/drill',
+      headers: { authorization: `Bearer ${tokens['admin']}`, accept: 'application/x-ndjson' },
+      payload: { withQuorum: true },
+    }));
+    // The custodians, told by the drill's first line, present their shares the normal way.
+    let waiting: string | undefined;
+    for (let i = 0; i < 400 && waiting === undefined; i++) {
+      const grants = await bed.store.transaction((tx) => tx.grants.list({ states: ['awaiting-quorum'], drill: true }));
+      waiting = grants[0]?.id;
+      if (waiting === undefined) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (waiting === undefined) throw new Error(`no waiting drill grant; the answer: ${(await answer).body}`);
+    for (const who of ['carol', 'dave'] as const) await submitShare(bed.ctx, bed.actors[who], waiting!, shares[who]!);
+    const response = await answer;
+    expect(response.statusCode).toBe(200);
+    const events = response.body.trim().split('\n').map((line) => drillProgressSchema.parse(JSON.parse(line)));
+    expect(events[0]).toMatchObject({ event: 'waiting', grant: waiting, presented: 0, threshold: 2 });
+    const last = events.at(-1);
+    if (last?.event !== 'result') throw new Error('no result line');
+    expect(last.report).toMatchObject({ result: 'passed', quorum: 'drilled', custodians: ['carol', 'dave'] });
   });
 });

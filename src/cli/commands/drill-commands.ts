@@ -15,7 +15,7 @@ export function registerDrillCommands(program: Command, ctx: CommandContext): vo
       'run a drill on an account now: invoke (a grant marked drill, never an incident), log in on the target, end the grant, verify the credential rejected and no session left, rotate, verify the old secret rejected and the new one accepted; exits 0 only when every step passed',
     )
     .argument('<account>', 'the account, as named in the catalog')
-    .option('--with-quorum', 'drill the custodian quorum of a dual-control account too (not available yet; without it such accounts are refused)');
+    .option('--with-quorum', 'drill the custodian quorum of a dual-control account too: waits until k custodians present their shares (breakglass share submit); without it the drill sets a secret of its own and the quorum is "not drilled"');
   serverOptions(jsonOption(run));
   example(run, 'breakglass drill run db-breakglass', 'breakglass drill run db-breakglass --json | jq -r .result');
   run.action(async (account: string, options: JsonOption & ServerOptions & { withQuorum?: boolean }) => {
@@ -80,5 +80,11 @@ function drillText(result: DrillView, out: Output): string {
   const colour = (r: string) => (r === 'passed' ? out.style.green(r) : r === 'failed' ? out.style.red(r) : r);
   const rows = result.steps.map((s) => [s.name, colour(s.result), `${s.ms} ms`, s.detail ?? '']);
   const grant = result.grant === undefined ? '' : ` (grant ${result.grant})`;
-  return [`drill of ${result.account}${grant}: ${verdict}`, '', formatTable(['STEP', 'RESULT', 'TIME', 'WHY'], rows, out.style)].join('\n');
+  const quorum =
+    result.quorum === 'drilled'
+      ? [`custodian quorum drilled: shares presented by ${(result.custodians ?? []).join(', ')}`]
+      : result.quorum === 'not drilled'
+        ? ['custodian quorum not drilled (dual control): run with --with-quorum to drill it with the custodians']
+        : [];
+  return [`drill of ${result.account}${grant}: ${verdict}`, ...quorum, '', formatTable(['STEP', 'RESULT', 'TIME', 'WHY'], rows, out.style)].join('\n');
 }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { drillBody, drillParams, drillResponseSchema, errorResponseSchema as errorBody, type DrillProgress, type DrillView } from '../../api/index.js';
@@ -13,6 +14,8 @@ const view = (report: DrillReport): DrillView => ({
   result: report.result,
   ...(report.grantId ? { grant: report.grantId } : {}),
   steps: report.steps.map((s) => ({ ...s })),
+  ...(report.quorum ? { quorum: report.quorum } : {}),
+  ...(report.custodians ? { custodians: [...report.custodians] } : {}),
 });
 
 /** Drills: run the real path of a case on one account now, with its evidence. */
@@ -36,9 +39,23 @@ export const drillRoutes =
       handler: async (request, reply) => {
         const { name } = request.params;
         const actor = actorOf(request);
+        const withQuorum = request.body?.withQuorum === true;
+        // A drill waiting for custodians stops (its grant cancelled) when the client goes away.
+        const gone = new AbortController();
+        // Custodians take minutes; the wait is bounded by the quorum window, not by the idle-socket limit.
+        // (An injected request, in tests, has a socket without timeouts.)
+        if (withQuorum) (request.raw.socket as Partial<Socket> | undefined)?.setTimeout?.(0);
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableFinished) gone.abort();
+        });
         const drill = (emit?: (event: DrillProgress) => void) => {
           const options: DrillOptions = {
-            withQuorum: request.body?.withQuorum === true,
+            withQuorum,
+            signal: gone.signal,
+            onQuorumWait: (w) => {
+              request.log.info({ account: name, grant: w.grantId, presented: w.presented, threshold: w.threshold }, 'drill waiting for custodians');
+              emit?.({ event: 'waiting', grant: w.grantId, presented: w.presented, threshold: w.threshold, expiresAt: w.expiresAt.toISOString() });
+            },
             onStep: (step) => {
               request.log.info({ account: name, step: step.name, result: step.result, ms: step.ms }, 'drill step');
               emit?.({ event: 'step', step: { ...step } });

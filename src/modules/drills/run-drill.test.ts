@@ -4,7 +4,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedCatalog, bedVaultAccount, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
-import { isAppError } from '../../errors/index.js';
 import { invoke } from '../grants/invoke.js';
 import { showGrant } from '../grants/show-grant.js';
 import { runDrill, type DrillStep } from './run-drill.js';
@@ -95,13 +94,6 @@ routes:
     expect(report.result).toBe('passed');
     expect(bed.target.issued(report.grantId!)).toBeUndefined();
     expect(await showGrant(bed.ctx, bed.actors.admin, report.grantId!)).toMatchObject({ state: 'closed', drill: true });
-  });
-
-  it('a dual-control account is refused with a clear message (its secret needs its custodians)', async () => {
-    const refusal = await runDrill(bed.ctx, bed.actors.admin, 'db-vault').catch((e: unknown) => e);
-    expect(isAppError(refusal) && refusal.code).toBe('conflict');
-    expect(String(refusal)).toMatch(/dual control.*custodians/);
-    expect(await bed.audit()).not.toContain('grant.requested');
   });
 
   it('a drill does not take an account a case holds', async () => {

@@ -6,8 +6,11 @@ import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-stor
 import { revokeGrant } from '../jobs/revoke-grant.js';
 import { rotateGrant } from '../jobs/rotate-grant.js';
 import { ephemeralOps, openAccountSecret, prestagedOps, withConnector } from '../targets.js';
-import { openGrantCredential } from '../grants/grant-credential.js';
+import { openGrantCredential, releasedPassword } from '../grants/grant-credential.js';
 import { openDrillGrant } from './drill-grant.js';
+import { awaitQuorum, quorumCustodians, QuorumNotReached, type QuorumWaitOptions } from './drill-quorum.js';
+
+export type { QuorumWait } from './drill-quorum.js';
 
 export const drillStepNames = ['invoke', 'login', 'expire', 'verify-revoked', 'rotate', 'verify-rotated'] as const;
 export type DrillStepName = (typeof drillStepNames)[number];
@@ -17,19 +20,30 @@ export interface DrillStep {
   readonly name: DrillStepName;
   readonly result: 'passed' | 'failed' | 'skipped';
   readonly ms: number;
-  /** Why it failed (never a secret). */
+  /** Why it failed, or what a passed step could not prove (never a secret). */
   readonly detail?: string;
 }
+
+/** A dual-control account's custodian quorum: drilled (`--with-quorum`) or not (the default). */
+export type DrillQuorum = 'drilled' | 'not drilled';
 
 export interface DrillReport {
   readonly account: string;
   readonly grantId: GrantId | undefined;
   readonly result: 'passed' | 'failed';
   readonly steps: readonly DrillStep[];
+  /** Dual-control accounts only: whether the custodians' quorum was part of the drill. */
+  readonly quorum?: DrillQuorum;
+  /** With the quorum drilled: who presented the shares that released the grant (names only). */
+  readonly custodians?: readonly string[];
 }
 
-export interface DrillOptions {
-  /** Drill the custodian quorum too (dual-control accounts); not available yet, see README. */
+export interface DrillOptions extends QuorumWaitOptions {
+  /**
+   * Drill the custodian quorum too (dual-control accounts): the grant waits in
+   * `awaiting-quorum` until k custodians present their shares (`onQuorumWait` tells the
+   * progress). Without it a dual-control account drills with a secret of the drill's own.
+   */
   readonly withQuorum?: boolean;
   /** Set by the scheduler: the drill was due, nobody asked for it now. */
   readonly scheduled?: boolean;
@@ -53,10 +67,11 @@ class StepFailed extends Error {}
  * @example const report = await runDrill(ctx, admin, 'db-breakglass');
  */
 export async function runDrill(ctx: ModuleContext, actor: Actor, accountName: string, options: DrillOptions = {}): Promise<DrillReport> {
-  await refuseUndrillable(ctx, actor, accountName, options);
+  const quorum = await refuseUndrillable(ctx, actor, accountName, options);
   const steps: DrillStep[] = [];
   let grantId: GrantId | undefined;
-  const step = async <T>(name: DrillStepName, work: () => Promise<T>): Promise<T> => {
+  let custodians: string[] | undefined;
+  const step = async <T>(name: DrillStepName, work: () => Promise<T>, note?: string): Promise<T> => {
     const started = ctx.clock.now().getTime();
     const done = (result: DrillStep['result'], detail?: string) => {
       const entry: DrillStep = { name, result, ms: ctx.clock.now().getTime() - started, ...(detail === undefined ? {} : { detail }) };
@@ -65,59 +80,79 @@ export async function runDrill(ctx: ModuleContext, actor: Actor, accountName: st
     };
     try {
       const value = await work();
-      done('passed');
+      done('passed', note);
       return value;
     } catch (error) {
-      done('failed', error instanceof AppError || error instanceof StepFailed ? error.message : 'unexpected error');
+      const told = error instanceof AppError || error instanceof StepFailed || error instanceof QuorumNotReached;
+      done('failed', told ? error.message : 'unexpected error');
       throw new StepFailed(name);
     }
   };
   try {
-    const opened = await step('invoke', () => openDrillGrant(ctx, actor, accountName, options.scheduled === true));
-    grantId = opened.grant.id;
+    const opened = await step('invoke', async () => {
+      const drill = await openDrillGrant(ctx, actor, accountName, { scheduled: options.scheduled === true, withQuorum: quorum === 'drilled' });
+      grantId = drill.grant.id;
+      if (drill.grant.state !== 'awaiting-quorum') return drill;
+      const active = await awaitQuorum(ctx, actor, drill.grant.id, drill.account.quorum?.threshold ?? 0, options);
+      custodians = await quorumCustodians(ctx, drill.grant.id, drill.requestedSeq);
+      return active;
+    });
     const skip = (name: DrillStepName, detail: string) => {
       const entry: DrillStep = { name, result: 'skipped', ms: 0, detail };
       steps.push(entry);
       options.onStep?.(entry);
     };
-    await (opened.account.mode === 'prestaged' ? drillCase(ctx, opened, step) : drillEphemeral(ctx, opened, step, skip));
+    await (opened.account.mode === 'prestaged' ? drillCase(ctx, opened, step, quorum) : drillEphemeral(ctx, opened, step, skip));
   } catch (error) {
     if (!(error instanceof StepFailed)) throw error;
     for (const name of drillStepNames.slice(steps.length)) steps.push({ name, result: 'skipped', ms: 0 });
   }
   // Skipped without a failure: steps that do not apply (an ephemeral credential is not rotated).
   const passed = !steps.some((s) => s.result === 'failed');
-  await record(ctx, actor, accountName, grantId, passed, steps);
-  return { account: accountName, grantId, result: passed ? 'passed' : 'failed', steps };
+  const evidence = { ...(quorum === undefined ? {} : { quorum }), ...(custodians === undefined ? {} : { custodians }) };
+  await record(ctx, actor, accountName, grantId, passed, steps, evidence);
+  return { account: accountName, grantId, result: passed ? 'passed' : 'failed', steps, ...evidence };
 }
 
-/** The authorization, then what no drill can do, before anything is opened. */
-async function refuseUndrillable(ctx: ModuleContext, actor: Actor, accountName: string, options: DrillOptions): Promise<void> {
+/**
+ * The authorization, then what no drill can do, before anything is opened. Returns whether a
+ * dual-control account's quorum is drilled (undefined: the account has none).
+ */
+async function refuseUndrillable(ctx: ModuleContext, actor: Actor, accountName: string, options: DrillOptions): Promise<DrillQuorum | undefined> {
   const account = await ctx.store.transaction((tx) => tx.catalog.findAccountByName(accountName));
   authorize(actor, 'drill.run', {});
   if (!account) throw appError.notFound(`account "${accountName}"`);
-  if (account.quorum) {
-    // The server cannot open a dual-control secret: only k custodians together can. A drill
-    // without them could only enable and disable, which proves no login; say so instead.
-    throw appError.conflict(
-      options.withQuorum === true
-        ? `account "${account.name}" is under dual control; drilling its custodian quorum (--with-quorum) is not available yet`
-        : `account "${account.name}" is under dual control: its secret is known only to its custodians, so a drill needs them (--with-quorum, not available yet)`,
-    );
-  }
+  if (account.quorum) return options.withQuorum === true ? 'drilled' : 'not drilled';
+  if (options.withQuorum === true) throw appError.conflict(`account "${account.name}" has no custodian quorum to drill; drill it without --with-quorum`);
+  return undefined;
 }
 
-type Step = <T>(name: DrillStepName, work: () => Promise<T>) => Promise<T>;
+type Step = <T>(name: DrillStepName, work: () => Promise<T>, note?: string) => Promise<T>;
 
-async function drillCase(ctx: ModuleContext, { grant, account, target }: Case, step: Step): Promise<void> {
+async function drillCase(ctx: ModuleContext, { grant, account, target }: Case, step: Step, quorum: DrillQuorum | undefined): Promise<void> {
   const ops = <T>(work: (ops: PrestagedOperations) => Promise<T>) => withConnector(ctx, target, (c) => work(prestagedOps(c, target)));
   const login = (o: PrestagedOperations, credential: Credential): Promise<VerifyResult> => (o.tryLogin ?? o.verify).call(o, credential);
-  const oldSecret = openAccountSecret(ctx, account);
-  const credential = { username: account.principal, password: oldSecret };
-  await loginThenExpire(ctx, grant.id, step, () => ops((o) => login(o, credential)), {
-    refused: `the stored secret of "${account.name}" does not log in on "${target.name}": it was changed outside Breakglass, or the account was not enabled`,
-    revoked: ['rotating', 'awaiting-certification'],
-  });
+  // A dual-control secret is closed to the server: the one this grant carries (released by the
+  // custodians, or the drill's own) is what logs in, and what the rotation must prove dead.
+  const oldSecret = quorum === undefined ? openAccountSecret(ctx, account) : await ctx.store.transaction((tx) => releasedPassword(ctx, tx, grant.id));
+  const credential = { username: account.principal, password: oldSecret ?? '' };
+  const ownSecret = quorum === 'not drilled';
+  await loginThenExpire(
+    ctx,
+    grant.id,
+    step,
+    () => {
+      if (oldSecret === undefined) throw new StepFailed(`grant ${grant.id} carries no secret of "${account.name}" to log in with`);
+      return ops((o) => login(o, credential));
+    },
+    {
+      refused: ownSecret
+        ? `the drill secret just set on "${target.name}" does not log in as "${account.name}": the account was not enabled, or the target did not keep the secret`
+        : `the stored secret of "${account.name}" does not log in on "${target.name}": it was changed outside Breakglass, or the account was not enabled`,
+      revoked: ['rotating', 'awaiting-certification'],
+      ...(ownSecret ? { note: 'dual control: the stored secret is checked only with --with-quorum (the drill logged in with a secret of its own)' } : {}),
+    },
+  );
   await step('verify-revoked', async () => {
     // Without a real login only the target's own account of itself counts: `verify` accepts a
     // right secret on a disabled account, which is no failure.
@@ -129,15 +164,27 @@ async function drillCase(ctx: ModuleContext, { grant, account, target }: Case, s
   });
   await step('rotate', async () => {
     await rotateGrant(ctx, grant.id);
+    // Reached only through `rotation-verified`, which rotateGrant writes once the target rejected the old secret and accepted the new one.
     await expectState(ctx, grant.id, ['awaiting-certification'], 'rotation not verified');
   });
-  await step('verify-rotated', async () => {
-    const rotated = await reloadAccount(ctx, account);
-    if (rotated.secretVersion === account.secretVersion) throw new StepFailed(`the secret version of "${account.name}" did not change`);
-    const newSecret = openAccountSecret(ctx, rotated);
-    const [oldVerdict, newVerdict] = await ops(async (o) => [await o.verify(credential), await o.verify({ ...credential, password: newSecret })] as const);
-    if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') throw new StepFailed(`after rotation: old secret ${oldVerdict}, new secret ${newVerdict}`);
-  });
+  const sealedToCustodians =
+    'dual control: the new secret is sealed to the custodians\' key and cannot be opened by the server; the rotation verified it accepted and the old one rejected (grant.rotation-verified)';
+  await step(
+    'verify-rotated',
+    async () => {
+      const rotated = await reloadAccount(ctx, account);
+      if (rotated.secretVersion === account.secretVersion) throw new StepFailed(`the secret version of "${account.name}" did not change`);
+      if (quorum !== undefined) {
+        const oldVerdict = await ops((o) => o.verify(credential));
+        if (oldVerdict !== 'rejected') throw new StepFailed(`after rotation: old secret ${oldVerdict}`);
+        return;
+      }
+      const newSecret = openAccountSecret(ctx, rotated);
+      const [oldVerdict, newVerdict] = await ops(async (o) => [await o.verify(credential), await o.verify({ ...credential, password: newSecret })] as const);
+      if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') throw new StepFailed(`after rotation: old secret ${oldVerdict}, new secret ${newVerdict}`);
+    },
+    quorum === undefined ? undefined : sealedToCustodians,
+  );
 }
 
 /**
@@ -180,11 +227,21 @@ async function drillEphemeral(ctx: ModuleContext, { grant, account, target }: Ca
  * The `login` step (a refused login ends the grant at once, so the normal revocation follows)
  * and the `expire` step: the grant ended and its revocation verified by the normal job handler.
  */
-async function loginThenExpire(ctx: ModuleContext, id: GrantId, step: Step, login: () => Promise<VerifyResult>, expect: { refused: string; revoked: readonly string[] }): Promise<void> {
+async function loginThenExpire(
+  ctx: ModuleContext,
+  id: GrantId,
+  step: Step,
+  login: () => Promise<VerifyResult>,
+  expect: { refused: string; revoked: readonly string[]; note?: string },
+): Promise<void> {
   try {
-    await step('login', async () => {
-      if ((await login()) !== 'accepted') throw new StepFailed(expect.refused);
-    });
+    await step(
+      'login',
+      async () => {
+        if ((await login()) !== 'accepted') throw new StepFailed(expect.refused);
+      },
+      expect.note,
+    );
   } catch (error) {
     await endDrillGrant(ctx, id);
     throw error;
@@ -219,7 +276,15 @@ async function reloadAccount(ctx: ModuleContext, account: AccountRecord): Promis
 }
 
 /** The evidence: one audit event with every step; a passed drill certifies its grant in the same transaction. */
-async function record(ctx: ModuleContext, actor: Actor, account: string, grantId: GrantId | undefined, passed: boolean, steps: readonly DrillStep[]): Promise<void> {
+async function record(
+  ctx: ModuleContext,
+  actor: Actor,
+  account: string,
+  grantId: GrantId | undefined,
+  passed: boolean,
+  steps: readonly DrillStep[],
+  evidence: Pick<DrillReport, 'quorum' | 'custodians'>,
+): Promise<void> {
   await ctx.store.transaction(async (tx) => {
     if (passed && grantId !== undefined) {
       const { grant } = await loadCase(tx, grantId);
@@ -231,7 +296,7 @@ async function record(ctx: ModuleContext, actor: Actor, account: string, grantId
       actor: actor.name,
       action: passed ? 'drill.passed' : 'drill.failed',
       subject: grantId ?? account,
-      details: { account, steps: steps.map((s) => ({ ...s })), ...(failed ? { failedStep: failed.name, failure: failed.detail ?? '' } : {}) },
+      details: { account, ...evidence, steps: steps.map((s) => ({ ...s })), ...(failed ? { failedStep: failed.name, failure: failed.detail ?? '' } : {}) },
     });
   });
 }
