@@ -118,7 +118,7 @@ describe.skipIf(binaries.skip)('breakglass report (built CLI, real server, real 
         const flags = ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`];
         const dom = execFileSync('chromium', [...flags, '--dump-dom', `file://${htmlFile}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
         const svgs = dom.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-        expect(svgs).toHaveLength(3);
+        expect(svgs).toHaveLength(4);
         for (const svg of svgs) expect(svg).toMatch(/<path d="M[^"]+"/);
         // The usage chart drew one bar for the one case: a filled series path, not only axes.
         expect(svgs[0]).toMatch(/<path d="M[^"]+Z" [^>]*fill="#5470c6"/);

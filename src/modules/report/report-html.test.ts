@@ -30,8 +30,13 @@ describe('report renderings', () => {
   });
 
   it('draws the charts as inline SVG with drawn bars, and loads nothing from outside', () => {
-    expect(html.match(/<svg /g)).toHaveLength(3);
+    const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+    expect(svgs).toHaveLength(4);
     expect(html).toMatch(/<path d="M/);
+    // Seconds and hours never share an axis: certification latency (hours) has its own chart.
+    expect(svgs[1]).toContain('Access and revocation (seconds)');
+    expect(svgs[1]).not.toContain('certification latency');
+    expect(svgs[2]).toContain('Certification latency (hours)');
     expect(html).not.toMatch(/<script|<link|src=|href="http/i);
     expect(html).toContain("default-src 'none'");
   });

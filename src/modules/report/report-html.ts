@@ -6,7 +6,7 @@
 import type { ComplianceControl } from './compliance-map.js';
 import type { DurationStats } from './governance-figures.js';
 import type { GovernanceReport, OptionalSection } from './governance-report.js';
-import { certificationChart, durationsChart, usageChart } from './report-charts.js';
+import { certificationChart, certificationLatencyChart, durationsChart, usageChart } from './report-charts.js';
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -96,7 +96,7 @@ function complianceSection(controls: readonly ComplianceControl[]): string {
 
 /** The whole report as one HTML document. */
 export async function reportHtml(report: GovernanceReport): Promise<string> {
-  const charts = await Promise.all([usageChart(report.figures), durationsChart(report.figures), certificationChart(report.figures)]);
+  const charts = await Promise.all([usageChart(report.figures), durationsChart(report.figures), certificationLatencyChart(report.figures), certificationChart(report.figures)]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
