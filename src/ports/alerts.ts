@@ -49,6 +49,8 @@ export interface AlertPayload {
   readonly reason?: string;
   readonly expiresAt?: string;
   readonly link?: string;
+  /** The case is a drill (issue 10): the account was really used, on purpose, and nobody's emergency. */
+  readonly drill?: true;
   readonly actor?: string;
   readonly details?: Readonly<Record<string, unknown>>;
   /** The audit stream (`audit.event`, `audit.checkpoint`): the chain record as hashed and signed. */

@@ -24,6 +24,7 @@ async function caseFields(tx: StoreTx, grantId: string, settings: AlertSettings)
     incident: grant.incident,
     reason: grant.reason,
     expiresAt: grant.expiresAt.toISOString(),
+    ...(grant.drill === true ? { drill: true as const } : {}),
     ...(settings.publicUrl === undefined ? {} : { link: `${settings.publicUrl.replace(/\/+$/, '')}/v1/grants/${grant.id}` }),
   };
 }
@@ -32,8 +33,20 @@ async function caseFields(tx: StoreTx, grantId: string, settings: AlertSettings)
 function summaryOf(event: AlertEvent, fields: Partial<AlertPayload>, actor: string): string {
   if (fields.grant === undefined) return `${event} by ${actor}`;
   const who = fields.requester ?? actor;
-  return `${event}: ${fields.account ?? 'an account'} by ${who}${fields.incident ? ` (${fields.incident})` : ''}`;
+  const what = `${event}: ${fields.account ?? 'an account'} by ${who}`;
+  return fields.drill === true ? `drill — ${what}` : `${what}${fields.incident ? ` (${fields.incident})` : ''}`;
 }
+
+/** The routine steps of a case: for a drill's own grant these are `info`. */
+const routine: ReadonlySet<AlertEvent> = new Set(['grant.requested', 'grant.activated', 'grant.expiring', 'grant.ended', 'grant.revoked', 'grant.awaiting-certification', 'grant.closed']);
+
+/**
+ * How loud: the event's severity, except that the routine steps of a drill's own grant are
+ * `info` — the account really was enabled, so it is announced, but a weekly drill must not page
+ * anyone. What goes wrong stays loud: a drill's overdue revocation or failed rotation keeps its
+ * severity, and the verdict `drill.failed` is critical.
+ */
+const severityOf = (event: AlertEvent, fields: Partial<AlertPayload>) => (fields.drill === true && routine.has(event) ? 'info' : alertSeverity[event]);
 
 /**
  * The alert an audit event raises. Its id is the event's (`evt-<seq>`): the idempotency key a
@@ -45,7 +58,7 @@ export async function payloadOf(tx: StoreTx, event: AlertEvent, record: AuditEve
     event,
     id: `evt-${record.seq}`,
     at: record.at.toISOString(),
-    severity: alertSeverity[event],
+    severity: severityOf(event, fields),
     summary: summaryOf(event, fields, record.actor),
     actor: record.actor,
     ...fields,
@@ -70,7 +83,7 @@ export async function grantPayload(
     event,
     id: raised.id,
     at: raised.at.toISOString(),
-    severity: alertSeverity[event],
+    severity: severityOf(event, fields),
     summary: summaryOf(event, fields, 'system'),
     actor: 'system',
     ...fields,

@@ -11,6 +11,7 @@ import type { AlertPayload, ChannelConnection } from '../../ports/index.js';
 import { generateSigningKeyPair } from '../../crypto/index.js';
 import { verifyAudit } from '../audit/audit-access.js';
 import { invoke } from '../grants/invoke.js';
+import { runDrill } from '../drills/run-drill.js';
 import { createAlertRelay, type AlertRelay } from './alert-relay.js';
 
 const alerting = (maxAttempts = 3) => `
@@ -152,5 +153,28 @@ describe('alerts outbox', () => {
     expect(raised).toMatchObject({ channel: 'secops-hook', state: 'pending' });
     expect(raised.payload).toMatchObject({ severity: 'critical', details: { checkedBy: 'admin' } });
     expect(await verifyAudit(bed.ctx, bed.actors.admin)).toMatchObject({ ok: true });
+  });
+
+  it('a drill is announced but pages nobody: its routine steps are info and marked drill; a route with minSeverity warning skips them; drill.failed stays critical', async () => {
+    await bed.apply(`${bedCatalog}
+channels:
+  - { name: secops-hook, type: webhook, url: "http://127.0.0.1:9/hook", secret: hook-secret-value }
+  - { name: pager-hook, type: webhook, url: "http://127.0.0.1:9/pager", secret: pager-secret-value }
+routes:
+  - { events: ["*"], channels: [secops-hook] }
+  - { events: ["*"], channels: [pager-hook], minSeverity: warning }
+`);
+    bed.clock.advance(2_000);
+    await bed.runDue();
+    expect((await runDrill(bed.ctx, bed.actors.admin, 'db-breakglass')).result).toBe('passed');
+    const messages = await outbox();
+    const activated = messages.find((m) => m.channel === 'secops-hook' && m.payload.event === 'grant.activated');
+    expect(activated?.payload).toMatchObject({ severity: 'info', drill: true, summary: expect.stringMatching(/^drill — grant.activated: db-breakglass/) });
+    expect(messages.filter((m) => m.channel === 'pager-hook' && m.payload.drill === true)).toEqual([]);
+
+    bed.target.plant('bg_admin', 'changed-by-hand', { canLogin: false });
+    expect((await runDrill(bed.ctx, bed.actors.admin, 'db-breakglass')).result).toBe('failed');
+    const failed = (await outbox()).filter((m) => m.payload.event === 'drill.failed');
+    expect(failed.map((m) => [m.channel, m.payload.severity]).sort()).toEqual([['pager-hook', 'critical'], ['secops-hook', 'critical']]);
   });
 });
