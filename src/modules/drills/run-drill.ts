@@ -290,7 +290,6 @@ async function record(
       const { grant } = await loadCase(tx, grantId);
       await applyEvent(ctx, tx, grant, { type: 'drill-certified' }, 'system', { drill: true });
     }
-    if (passed) ctx.metrics?.drillLastSuccess.set({ account }, ctx.clock.now().getTime() / 1000);
     const failed = steps.find((s) => s.result === 'failed');
     await ctx.audit.append(tx, {
       actor: actor.name,

@@ -4,8 +4,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * The Prometheus metrics of one server, on its own registry (never prom-client's global one, so
  * a test process can build several servers). Histograms and the grants counter are observed when
  * their audit event is appended (metrics-hook.ts); the store gauges are set at scrape time
- * (read-metrics.ts); `driftFindings` and `drillLastSuccess` are set by the drift and drill
- * modules, which own those facts.
+ * (read-metrics.ts), `drillLastSuccess` among them (from the store, so a restart or another
+ * instance reports the same); `driftFindings` is set by the drift scan, which owns that fact.
  */
 export interface Metrics {
   readonly registry: Registry;

@@ -8,6 +8,7 @@ import { bedCatalog, createTestBed, type TestBed } from '../../../test/support/t
 import { isAppError } from '../../errors/index.js';
 import { certify } from '../grants/certify.js';
 import { invoke } from '../grants/invoke.js';
+import { runDrill } from '../drills/run-drill.js';
 import { metricsHook } from './metrics-hook.js';
 import { createMetrics, type Metrics } from './metrics-registry.js';
 import { metricsReaderOf, readMetrics } from './read-metrics.js';
@@ -84,12 +85,18 @@ describe('metrics', () => {
     expect(sample(text, 'breakglass_revocation_lag_seconds_sum')).toBeGreaterThanOrEqual(180);
   });
 
-  it('drift and drill gauges are set by their modules; process defaults are there', async () => {
+  it('the drift gauge is set by its scan; the drill gauge comes from the store (a fresh registry, as after a restart, reports it); process defaults are there', async () => {
     metrics.driftFindings.set({ kind: 'enabled-outside-case' }, 2);
-    metrics.drillLastSuccess.set({ account: 'db-breakglass' }, 1_900_000_000);
-    const text = await scrape();
-    expect(sample(text, 'breakglass_drift_findings{kind="enabled-outside-case"}')).toBe(2);
-    expect(sample(text, 'breakglass_drill_last_success_timestamp_seconds{account="db-breakglass"}')).toBe(1_900_000_000);
+    bed.clock.advance(2_000);
+    await bed.runDue();
+    expect(await scrape()).not.toContain('breakglass_drill_last_success_timestamp_seconds{');
+    const drilledAt = bed.clock.now().getTime() / 1000;
+    expect((await runDrill(bed.ctx, bed.actors.admin, 'db-breakglass')).result).toBe('passed');
+    bed.clock.advance(60_000);
+    const restarted = createMetrics();
+    const text = (await readMetrics(bed.ctx, restarted, bed.actors.admin)).text;
+    expect(sample(text, 'breakglass_drill_last_success_timestamp_seconds{account="db-breakglass"}')).toBe(drilledAt);
+    expect(sample(await scrape(), 'breakglass_drift_findings{kind="enabled-outside-case"}')).toBe(2);
     expect(text).toContain('process_cpu_user_seconds_total');
   });
 

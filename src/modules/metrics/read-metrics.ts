@@ -41,6 +41,9 @@ export async function readMetrics(ctx: Pick<ModuleContext, 'store' | 'clock'>, m
   metrics.oldestUncertifiedCaseAge.set(gauges.oldestUncertifiedS);
   metrics.auditHeadSeq.set(gauges.headSeq);
   metrics.auditLastCheckpoint.set(gauges.checkpointS);
+  // Accounts without a passed drill (or no longer in the catalog) have no sample: absent, not 0.
+  metrics.drillLastSuccess.reset();
+  for (const [account, at] of gauges.drillLastPassed) metrics.drillLastSuccess.set({ account }, at / 1000);
   return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
 }
 
@@ -51,6 +54,12 @@ async function storeGauges(tx: StoreTx, now: number) {
   // The head read takes the head lock for this short transaction: the same read every append does.
   const head = await tx.audit.lockHead();
   const checkpoint = await tx.audit.lastCheckpoint();
+  // A passed drill certifies, so closes, its own grant: the newest closed drill grant per account.
+  const drillLastPassed: [string, number][] = [];
+  for (const account of await tx.catalog.listAccounts()) {
+    const [last] = await tx.grants.list({ accountId: account.id, states: ['closed'], drill: true, limit: 1 });
+    if (last) drillLastPassed.push([account.name, last.createdAt.getTime()]);
+  }
   const since = waiting.map((grant) => (grant.rotatedAt ?? grant.revokedAt ?? grant.endedAt ?? grant.expiresAt).getTime());
   return {
     active: live.filter((grant) => grant.state === 'active').length,
@@ -60,5 +69,6 @@ async function storeGauges(tx: StoreTx, now: number) {
     oldestUncertifiedS: since.length === 0 ? 0 : Math.max(0, now - since.reduce((a, b) => Math.min(a, b))) / 1000,
     headSeq: head.seq,
     checkpointS: checkpoint === undefined ? 0 : checkpoint.at.getTime() / 1000,
+    drillLastPassed,
   };
 }
