@@ -68,9 +68,12 @@ export async function createPostgresStore(url: string, options: { poolSize?: num
     application_name: options.applicationName ?? storeApplicationName,
     types: { getTypeParser: int8AsNumber },
   });
-  // An idle client that loses its connection emits 'error' on the pool; unhandled, that would
-  // kill the process. The pool discards the client and the next query reports the failure.
+  // A client that loses its connection emits 'error'; unhandled, that kills the process. The
+  // pool listens only while a client is idle, so every client gets its own listener too (one
+  // checked out by a transaction, between two statements, when the server ends it). The failure
+  // reaches the caller through its next query; the pool discards the dead client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const store = await kyselyStore(db, 'postgres', { health: postgresHealth(db) });
   // One more connection, opened with the first subscriber only (operator commands never listen).

@@ -97,9 +97,11 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     application_name: 'breakglass',
     ...timeouts,
   });
-  // An idle pooled client that loses its server (restart, admin shutdown) emits 'error' on the
-  // pool; unhandled, that would crash the whole process. The next query reconnects.
+  // A pooled client that loses its server (restart, admin shutdown) emits 'error': on the pool
+  // while idle, on the client itself while checked out; unhandled, either would crash the whole
+  // process. The failing query reports it; the next one reconnects.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   const run: PgAdmin['run'] = (op, role, sql, params = [], secretBearing = false) =>
     boundSql((text, values) => pool.query(text, values), op, role)(sql, params, secretBearing);
