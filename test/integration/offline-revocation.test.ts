@@ -43,6 +43,9 @@ describe.skipIf(binaries.skip || tmpfs.skip)('offline revocation: the disk is fu
     // longer than the TTL: then that round proves nothing, and it runs again with a longer one.
     for (const ttlSeconds of [15, 30, 45, 90]) {
       const role = `bg_offline_${ttlSeconds}`;
+      // After a round the store is writable again, but the server says so only at its next
+      // health check; until then it refuses writes (503), as it should.
+      await eventually(async () => (await fetch(`${harness.server.url}/readyz`)).status === 200, 60_000, 'the server ready again');
       expect((await harness.call(harness.adminToken, 'POST', '/v1/apply', catalogFor(cluster, { role }))).status).toBe(200);
       people ??= { alice: await harness.enrol('alice'), bob: await harness.enrol('bob') };
       const { alice, bob } = people;
