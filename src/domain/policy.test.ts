@@ -103,6 +103,8 @@ describe('incident check URL', () => {
     expect(incidentCheckUrlProblem('http://incidents.example/{incident}', true)).toBeUndefined();
     expect(incidentCheckUrlProblem('ftp://incidents.example/{incident}', true)).toMatch(/https/);
     expect(incidentCheckUrlProblem('https://user:pw@incidents.example/{incident}', false)).toMatch(/user or password/);
+    expect(incidentCheckUrlProblem('https://{incident}.incidents.example/api', false)).toMatch(/not in the host/);
+    expect(incidentCheckUrlProblem('https://incidents.example/api?ref={incident}', false)).toBeUndefined();
   });
   it('injection: the incident reference is URL-encoded, so it cannot leave its path segment or add a query', () => {
     expect(incidentCheckUrl('https://i.example/incidents/{incident}', 'INC-1/../../admin?x=1#y')).toBe('https://i.example/incidents/INC-1%2F..%2F..%2Fadmin%3Fx%3D1%23y');

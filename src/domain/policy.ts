@@ -76,9 +76,12 @@ const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
  * loopback host or with `allowCleartext` (the reference and any answer would travel in clear).
  */
 export function incidentCheckUrlProblem(url: string, allowCleartext: boolean): string | undefined {
-  if (!URL.canParse(url.replaceAll('{incident}', 'x'))) return 'must be a URL';
-  const parsed = new URL(url.replaceAll('{incident}', 'x'));
+  const sample = url.replaceAll('{incident}', 'incident-placeholder');
+  if (!URL.canParse(sample)) return 'must be a URL';
+  const parsed = new URL(sample);
   if (parsed.username !== '' || parsed.password !== '') return 'must not carry a user or password';
+  // A reference that picks the host would pick where the request (and any credential) goes.
+  if (parsed.host.includes('incident-placeholder')) return 'must have {incident} in the path or query, not in the host';
   if (parsed.protocol === 'https:') return undefined;
   if (parsed.protocol !== 'http:') return 'must be an https:// URL';
   if (loopbackHosts.has(parsed.hostname) || allowCleartext) return undefined;
