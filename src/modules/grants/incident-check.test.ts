@@ -158,4 +158,16 @@ describe('invoke with an incidentCheck', () => {
     expect((await pending).state).toBe('active');
     arrived = undefined;
   });
+
+  it('a catalog applied while the incident system is asked, changing the check, makes the invocation start again', async () => {
+    await withCheck('deny', base, ', timeout: 30s');
+    const waiting = new Promise<void>((resolve) => (arrived = resolve));
+    const pending = refusalOf(invokeFor('INC-904'));
+    await waiting;
+    await withCheck('deny', base.replace('/incidents/', '/other/'), ', timeout: 30s');
+    hanging.pop()?.writeHead(200).end('{}');
+    expect(await pending).toMatchObject({ code: 'conflict', message: expect.stringContaining('changed while its incidentCheck was asked; invoke again') });
+    expect(await bed.audit()).not.toContain('grant.requested');
+    arrived = undefined;
+  });
 });
