@@ -210,3 +210,49 @@ describe('resolvePasswords', () => {
     expect(catalogApplySchema.safeParse(withEnv).success).toBe(false);
   });
 });
+
+// issue 11 (H4): invocation criteria in the catalog, each problem at its own path.
+describe('policy invocation criteria', () => {
+  const withPolicy = (fields: string) => example.replace('    maxTtl: 1h\n', `    maxTtl: 1h\n${fields}`);
+
+  it('accepts reasonMinLength, invokers naming roles and declared users, and an incidentCheck', () => {
+    const file = parseCatalogYaml(
+      withPolicy('    reasonMinLength: 10\n    invokers: [admin, bob]\n    incidentCheck: { url: "https://itsm.example/api/incidents/{incident}", onUnreachable: deny, timeout: 3s }\n'),
+    );
+    expect(file.policies[0]).toMatchObject({
+      reasonMinLength: 10,
+      invokers: ['admin', 'bob'],
+      incidentCheck: { url: 'https://itsm.example/api/incidents/{incident}', onUnreachable: 'deny', timeout: '3s' },
+    });
+  });
+
+  it('reasonMinLength must be a whole number, 0 or more', () => {
+    expect(lines(withPolicy('    reasonMinLength: -1\n'))).toEqual(['policies[0].reasonMinLength: must be 0 or more']);
+    expect(lines(withPolicy('    reasonMinLength: 2.5\n'))).toEqual(['policies[0].reasonMinLength: must be a whole number of characters']);
+  });
+
+  it('invokers: each name is a role or a declared user', () => {
+    expect(lines(withPolicy('    invokers: [responder, mallory]\n'))).toEqual([
+      'policies[0].invokers[1]: "mallory" is neither a role (admin, responder, incident-owner, custodian, auditor) nor a declared user',
+    ]);
+  });
+
+  it('incidentCheck: the URL is https (http only to loopback or with allowCleartext) and has {incident}', () => {
+    const check = (fields: string) => lines(withPolicy(`    incidentCheck: { ${fields} }\n`));
+    expect(check('url: "http://itsm.example/incidents/{incident}", onUnreachable: deny')).toEqual([
+      'policies[0].incidentCheck.url: must be an https:// URL (http:// only to a loopback host, or with allowCleartext: true)',
+    ]);
+    expect(parseCatalogYaml(withPolicy('    incidentCheck: { url: "http://itsm.example/incidents/{incident}", onUnreachable: deny, allowCleartext: true }\n')).policies[0]).toMatchObject({
+      incidentCheck: { allowCleartext: true },
+    });
+    expect(parseCatalogYaml(withPolicy('    incidentCheck: { url: "http://127.0.0.1:8080/incidents/{incident}", onUnreachable: allow }\n')).policies[0]).toMatchObject({
+      incidentCheck: { onUnreachable: 'allow' },
+    });
+    expect(check('url: "https://itsm.example/incidents", onUnreachable: deny')).toEqual(['policies[0].incidentCheck.url: must contain {incident}, replaced by the incident reference']);
+    expect(check('url: "not a url {incident}", onUnreachable: deny')[0]).toMatch(/^policies\[0\]\.incidentCheck\.url: must be a URL/);
+    expect(check('url: "https://itsm.example/{incident}", onUnreachable: maybe')).toEqual(['policies[0].incidentCheck.onUnreachable: must be allow or deny']);
+    expect(check('url: "https://itsm.example/{incident}"')).toEqual(['policies[0].incidentCheck.onUnreachable: must be allow or deny']);
+    expect(check('url: "https://itsm.example/{incident}", onUnreachable: deny, timeout: 1m')).toEqual(['policies[0].incidentCheck.timeout: must be at most 30s']);
+    expect(check('url: "https://itsm.example/{incident}", onUnreachable: deny, header: x')).toEqual(['policies[0].incidentCheck.header: unknown field']);
+  });
+});

@@ -13,6 +13,9 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { alertIssues, applyChannel, fileChannel, route } from './alert-config.js';
 import { isReservedUserName, linearPatternProblem, parseDuration, userRoles, type DrillSchedule } from '../domain/index.js';
+import { incidentCheckFallbacks, incidentCheckUrlProblem, isUserRole } from '../domain/index.js';
+import { httpUrl } from './channels/channel-spec.js';
+
 import { AppError } from '../errors/index.js';
 import { accountFieldIssues, accountFieldShape, targetSchema, type CatalogTarget } from './catalog-specs.js';
 
@@ -68,6 +71,21 @@ const applyTarget = targetSchema(targetCommon, { password: z.string().min(1, 'mu
   CatalogTarget & { password?: string | undefined }
 >;
 
+// issue 11 (H4): the incident system asked at invocation; its URL follows the alert channels' rules (httpUrl).
+const incidentCheck = z
+  .strictObject({
+    url: httpUrl.refine((text) => text.includes('{incident}'), 'must contain {incident}, replaced by the incident reference'),
+    onUnreachable: z.enum(incidentCheckFallbacks, { error: 'must be allow or deny' }),
+    /** How long the incident system may take (default 5s, at most 30s). */
+    timeout: duration.refine((text) => (parseDuration(text) ?? 0) <= 30_000, 'must be at most 30s').optional(),
+    /** Accept http:// to a non-loopback host: the incident reference travels in clear. */
+    allowCleartext: z.boolean().optional(),
+  })
+  .superRefine((check, ctx) => {
+    const problem = incidentCheckUrlProblem(check.url, check.allowCleartext === true);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
+  }, { when: isObjectPayload });
+
 const policy = z
   .strictObject({
     name,
@@ -79,9 +97,12 @@ const policy = z
     defaultTtl: duration,
     maxTtl: duration,
     minTtl: duration.optional(),
-    invokers: z.array(z.enum(userRoles)).optional(),
+    invokers: z.array(z.string().min(1, 'must not be empty').max(64)).optional(),
     /** `grant.expiring` this long before expiry (default 10m). */
     expiryWarning: duration.optional(),
+    // issue 11 (H4): invocation criteria (invokers above: roles or user names, checked in checkInvokers)
+    reasonMinLength: z.number().int('must be a whole number of characters').min(0, 'must be 0 or more').max(1000, 'must be at most 1000').optional(),
+    incidentCheck: incidentCheck.optional(),
   })
   .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload });
 
@@ -188,6 +209,7 @@ function checkReferences(doc: unknown, ctx: z.RefinementCtx): void {
   }
   checkAccountFields(doc, ctx);
   checkCustodians(doc, ctx);
+  checkInvokers(doc, ctx);
   for (const { index, item } of namedItems(doc, 'accounts')) {
     for (const [field, section] of [['target', 'targets'], ['policy', 'policies']] as const) {
       const ref = item[field];
@@ -195,6 +217,20 @@ function checkReferences(doc: unknown, ctx: z.RefinementCtx): void {
         ctx.addIssue({ code: 'custom', path: ['accounts', index, field], message: `unknown ${field} "${ref}"` });
       }
     }
+  }
+}
+
+// issue 11 (H4): who may invoke is the permission table's `policy-invokers`; here only that each name means someone.
+/** Each of a policy's `invokers` is a role or a declared user. */
+function checkInvokers(doc: unknown, ctx: z.RefinementCtx): void {
+  const users = new Set(namedItems(doc, 'users').map(({ item }) => item['name']));
+  for (const { index, item } of namedItems(doc, 'policies')) {
+    const invokers = item['invokers'];
+    if (!Array.isArray(invokers)) continue;
+    invokers.forEach((invoker: unknown, i) => {
+      if (typeof invoker !== 'string' || isUserRole(invoker) || users.has(invoker)) return;
+      ctx.addIssue({ code: 'custom', path: ['policies', index, 'invokers', i], message: `"${invoker}" is neither a role (${userRoles.join(', ')}) nor a declared user` });
+    });
   }
 }
 

@@ -18,6 +18,8 @@ export const alertEvents = [
   'grant.awaiting-certification',
   'grant.certification-overdue',
   'grant.closed',
+  // issue 11 (H4)
+  'grant.incident-check-bypassed',
   'quorum.share-presented',
   'quorum.released',
   'share.refused',
@@ -54,6 +56,8 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'grant.awaiting-certification': 'info',
   'grant.certification-overdue': 'warning',
   'grant.closed': 'info',
+  // issue 11 (H4): access given without the incident system confirming the incident.
+  'grant.incident-check-bypassed': 'critical',
   'quorum.share-presented': 'info',
   'quorum.released': 'warning',
   'share.refused': 'warning',
@@ -86,6 +90,8 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'grant.share-presented': 'quorum.share-presented',
   'grant.quorum-reached': 'quorum.released',
   'grant.share-refused': 'share.refused',
+  // issue 11 (H4)
+  'grant.incident-check-bypassed': 'grant.incident-check-bypassed',
   'catalog.applied': 'catalog.applied',
   'token.created': 'token.created',
   'root-key.unsealed': 'root.unsealed',

@@ -28,6 +28,8 @@ export const auditActions = [
   'grant.reveal-refused',
   'grant.share-presented',
   'grant.share-refused',
+  // issue 11 (H4): an invocation let through while the incident system was unreachable (onUnreachable: allow).
+  'grant.incident-check-bypassed',
   // A credential disabled on its target while the store could not be written (replayed from the journal).
   'grant.offline-disabled',
   // The catalog and its objects: one event per created, changed or removed object, with a diff.

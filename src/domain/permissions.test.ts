@@ -93,6 +93,16 @@ describe('relation rules', () => {
     expect(codeOf(() => authorize(requester, 'grant.invoke', owners))).toBe('forbidden');
     expect(() => authorize(requester, 'grant.invoke', owners)).toThrowError(/policy "p1" lets only incident-owner invoke/);
   });
+  // issue 11 (H4)
+  it('invokers may name users: the named users (and named roles) invoke, nobody else, and the refusal names invokers', () => {
+    const named = { ...subject, policy: { name: 'p1', invokers: ['admin'] as UserRole[], invokerUsers: ['ida'] } };
+    expect(codeOf(() => authorize(actor('ida', ['incident-owner']), 'grant.invoke', named))).toBe('allowed');
+    expect(codeOf(() => authorize(actor('root', ['admin']), 'grant.invoke', named))).toBe('allowed');
+    expect(codeOf(() => authorize(requester, 'grant.invoke', named))).toBe('forbidden');
+    expect(() => authorize(requester, 'grant.invoke', named)).toThrowError(expect.objectContaining({ path: 'invokers', message: expect.stringContaining('invokers: admin, ida') }) as Error);
+    // A named user stripped of every role is not trusted any more.
+    expect(codeOf(() => authorize(actor('ida', []), 'grant.invoke', named))).not.toBe('allowed');
+  });
   it('a use case that forgets its subject is refused, not allowed', () => {
     expect(codeOf(() => authorize(requester, 'grant.reveal'))).toBe('internal');
   });

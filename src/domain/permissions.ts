@@ -54,7 +54,7 @@ export type Action = (typeof actions)[number];
  * - `custodian-of-account`: one of the roles and named among the account's custodians; on a
  *   case (share submission), someone who may not see the case is told it does not exist.
  * - `custodian-or-role`: named among the account's custodians (with a role), or one of the roles.
- * - `policy-invokers`: the policy's `invokers` (roles), or the table's roles when it names none.
+ * - `policy-invokers`: the policy's `invokers` (roles or user names), or the table's roles when it names none.
  * On an account, someone who may not see the catalog (no role) is told it does not exist.
  * - `self-or-role`: about a user's own things (their tokens): the user themselves, or one of the roles.
  * - `self-or-service`: minting a token: for oneself, or (one of the roles) for a `service` user;
@@ -141,7 +141,7 @@ export interface AuthorizationSubject {
   /** The account acted on: its name and custodians (invoke, share submission, kit). */
   readonly account?: { readonly name: string; readonly custodians: readonly string[] };
   /** The account's policy (invocation): its `invokers` replace the table's roles when it names any. */
-  readonly policy?: { readonly name: string; readonly invokers: readonly UserRole[] };
+  readonly policy?: { readonly name: string; readonly invokers: readonly UserRole[]; readonly invokerUsers?: readonly string[] | undefined };
   /** The user whose things are acted on (their tokens), and whether it is a service user. */
   readonly user?: { readonly id: UserId; readonly name: string; readonly service: boolean };
 }
@@ -224,9 +224,15 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
     }
     case 'policy-invokers': {
       const policy = need(subject.policy, action, 'policy');
+      // issue 11 (H4): `invokers` names roles or users; with any named, only they may invoke.
+      const users = policy.invokerUsers ?? [];
+      if (users.length > 0) {
+        if (hasRole(actor, policy.invokers) || users.includes(actor.name)) return;
+        throw new AppError('forbidden', `${actor.name} is not among the invokers of policy "${policy.name}" (invokers: ${[...policy.invokers, ...users].join(', ')})`, { path: 'invokers' });
+      }
       const invokers = policy.invokers.length > 0 ? policy.invokers : rule.roles;
       if (!hasRole(actor, invokers)) {
-        throw new AppError('forbidden', `policy "${policy.name}" lets only ${typeof invokers === 'string' ? 'users with a role' : invokers.join(', ')} invoke`);
+        throw new AppError('forbidden', `policy "${policy.name}" lets only ${typeof invokers === 'string' ? 'users with a role' : invokers.join(', ')} invoke (invokers)`, { path: 'invokers' });
       }
       return;
     }

@@ -2,6 +2,8 @@ import type { AccountId, GrantId, PolicyId, TargetId, TokenId, UserId } from './
 
 export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor'] as const;
 export type UserRole = (typeof userRoles)[number];
+// issue 11 (H4): a policy's `invokers` mixes roles and user names
+export const isUserRole = (name: string): name is UserRole => (userRoles as readonly string[]).includes(name);
 
 /** Who does something. One value flows through every use case. */
 export interface Actor {
@@ -52,6 +54,26 @@ export interface Policy {
   readonly invokers: readonly UserRole[];
   /** How long before expiry its grants raise `grant.expiring`; the server's default when absent. */
   readonly expiryWarningMs?: number | undefined;
+  // issue 11 (H4): invocation criteria
+  /** The shortest reason (trimmed, in characters) an invocation may give; any non-empty one when absent. */
+  readonly reasonMinLength?: number | undefined;
+  /** Users named in `invokers` (the roles are in `invokers`); with either set, only they may invoke. */
+  readonly invokerUsers?: readonly string[] | undefined;
+  /** The incident system asked before any lock is taken: the incident must exist there. */
+  readonly incidentCheck?: IncidentCheck | undefined;
+}
+
+// issue 11 (H4): invocation criteria
+export const incidentCheckFallbacks = ['allow', 'deny'] as const;
+/** `incidentCheck` of a policy: GET `url` (with `{incident}` replaced) must answer 2xx. */
+export interface IncidentCheck {
+  readonly url: string;
+  /** What an unreachable incident system (no answer, timeout, 5xx) means: allow (alerted) or deny. */
+  readonly onUnreachable: (typeof incidentCheckFallbacks)[number];
+  /** How long the incident system may take to answer; 5s when absent. */
+  readonly timeoutMs?: number | undefined;
+  /** Accept http:// to a host other than loopback (the reference travels in clear). */
+  readonly allowCleartext?: boolean | undefined;
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { Selectable, Transaction } from 'kysely';
 import { asAccountId, asPolicyId, asTargetId, userRoles } from '../domain/index.js';
 import type { AccountMode, ApprovalMode, DrillSchedule, Policy, Quorum, StagingState } from '../domain/index.js';
+// issue 11 (H4)
+import { incidentCheckFallbacks, type IncidentCheck } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { AccountRecord, CatalogRepository, Store, TargetRecord } from '../ports/index.js';
 import { affected, fromNullable, member, newId, parseJson, toNullable } from './columns.js';
@@ -159,6 +161,10 @@ function policyColumns(policy: Omit<Policy, 'id'>) {
     min_ttl_ms: toNullable(policy.minTtlMs),
     expiry_warning_ms: toNullable(policy.expiryWarningMs),
     invokers: JSON.stringify(policy.invokers),
+    // issue 11 (H4): invocation criteria
+    reason_min_length: toNullable(policy.reasonMinLength),
+    invoker_users: policy.invokerUsers === undefined ? null : JSON.stringify(policy.invokerUsers),
+    incident_check: policy.incidentCheck === undefined ? null : JSON.stringify(policy.incidentCheck),
   };
 }
 
@@ -187,6 +193,21 @@ function toPolicy(row: Selectable<PoliciesTable>): Policy {
     minTtlMs: row.min_ttl_ms === null ? undefined : Number(row.min_ttl_ms),
     ...(row.expiry_warning_ms === null ? {} : { expiryWarningMs: Number(row.expiry_warning_ms) }),
     invokers: invokers.map((role) => member(role, userRoles, 'policies.invokers')),
+    // issue 11 (H4): invocation criteria
+    ...(row.reason_min_length === null ? {} : { reasonMinLength: Number(row.reason_min_length) }),
+    ...(row.invoker_users === null ? {} : { invokerUsers: parseJson<string[]>(row.invoker_users, 'policies.invoker_users') }),
+    ...(row.incident_check === null ? {} : { incidentCheck: toIncidentCheck(row.incident_check) }),
+  };
+}
+
+// issue 11 (H4): the stored incident check, checked as strictly as it was written.
+function toIncidentCheck(text: string): IncidentCheck {
+  const check = parseJson<{ url: string; onUnreachable: string; timeoutMs?: number; allowCleartext?: boolean }>(text, 'policies.incident_check');
+  return {
+    url: check.url,
+    onUnreachable: member(check.onUnreachable, incidentCheckFallbacks, 'policies.incident_check'),
+    ...(check.timeoutMs === undefined ? {} : { timeoutMs: check.timeoutMs }),
+    ...(check.allowCleartext === true ? { allowCleartext: true } : {}),
   };
 }
 

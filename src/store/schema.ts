@@ -100,6 +100,12 @@ export interface PoliciesTable {
   invokers: string;
   /** Set when a catalog apply no longer listed it (0005). */
   retired_at: Generated<number | string | null>;
+  // issue 11 (H4): invocation criteria (0020)
+  reason_min_length: Generated<number | string | null>;
+  /** JSON array of the user names among `invokers` (the roles are in `invokers`). */
+  invoker_users: Generated<string | null>;
+  /** JSON object {url, onUnreachable, timeoutMs?, allowCleartext?}; no secret. */
+  incident_check: Generated<string | null>;
 }
 
 export interface AccountsTable {

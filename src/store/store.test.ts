@@ -266,6 +266,21 @@ describe.each(harnesses)('store on $name', (harness) => {
       expect(found).toStrictEqual([result.account, result.account, result.target, result.policy, undefined]);
     });
 
+    // issue 11 (H4)
+    it('catalog: a policy\'s invocation criteria round-trip (migration 0020), and absent ones stay absent', async () => {
+      const store = await open();
+      const criteria = { reasonMinLength: 10, invokerUsers: ['bob'], incidentCheck: { url: 'https://itsm.example/i/{incident}', onUnreachable: 'allow' as const, timeoutMs: 3000 } };
+      const [withCriteria, without] = await store.transaction(async (tx) => [
+        await tx.catalog.upsertPolicy({ ...policyInput, name: 'p-criteria', ...criteria }),
+        await tx.catalog.upsertPolicy({ ...policyInput, name: 'p-plain' }),
+      ]);
+      const [read, plain] = await store.transaction(async (tx) => [await tx.catalog.findPolicyById(withCriteria.id), await tx.catalog.findPolicyById(without.id)]);
+      expect(read).toMatchObject(criteria);
+      expect(plain).not.toHaveProperty('reasonMinLength');
+      expect(plain).not.toHaveProperty('invokerUsers');
+      expect(plain).not.toHaveProperty('incidentCheck');
+    });
+
     it('grants: insert, update and findById round-trip every field, certification included', async () => {
       const store = await open();
       const s = await seed(store);

@@ -1,6 +1,7 @@
 import { canonicalJson } from '../../crypto/index.js';
 import { accountDrill, accountPrincipal, accountQuorum, accountSpec, type CatalogApply } from '../../config/catalog-file.js';
 import { parseDuration, type Policy } from '../../domain/index.js';
+import { isUserRole } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, ChannelRecord, RouteRecord, TargetRecord, UserRecord } from '../../ports/index.js';
 
@@ -59,8 +60,31 @@ export function policyFields(spec: CatalogApply['policies'][number], i: number):
     defaultTtlMs: ms(spec.defaultTtl, `policies[${i}].defaultTtl`)!,
     maxTtlMs: ms(spec.maxTtl, `policies[${i}].maxTtl`)!,
     minTtlMs: ms(spec.minTtl, `policies[${i}].minTtl`) ?? undefined,
-    invokers: spec.invokers ?? [],
+    invokers: (spec.invokers ?? []).filter(isUserRole),
     ...(spec.expiryWarning === undefined ? {} : { expiryWarningMs: ms(spec.expiryWarning, `policies[${i}].expiryWarning`)! }),
+    // issue 11 (H4): invocation criteria; a name in `invokers` that is not a role is a user's.
+    ...invocationCriteriaFields(spec, i),
+  };
+}
+
+// issue 11 (H4): invocation criteria
+function invocationCriteriaFields(spec: CatalogApply['policies'][number], i: number): Pick<Policy, 'reasonMinLength' | 'invokerUsers' | 'incidentCheck'> {
+  const users = (spec.invokers ?? []).filter((name) => !isUserRole(name));
+  const check = spec.incidentCheck;
+  const timeoutMs = check === undefined ? null : ms(check.timeout, `policies[${i}].incidentCheck.timeout`);
+  return {
+    ...(spec.reasonMinLength === undefined ? {} : { reasonMinLength: spec.reasonMinLength }),
+    ...(users.length === 0 ? {} : { invokerUsers: users }),
+    ...(check === undefined
+      ? {}
+      : {
+          incidentCheck: {
+            url: check.url,
+            onUnreachable: check.onUnreachable,
+            ...(timeoutMs === null ? {} : { timeoutMs }),
+            ...(check.allowCleartext === true ? { allowCleartext: true } : {}),
+          },
+        }),
   };
 }
 

@@ -3,6 +3,7 @@ import { appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { activateGrant } from './activate-grant.js';
 import { loadTarget, newGrant } from './grant-store.js';
+import { checkIncident, type IncidentCheckOutcome } from './incident-check.js';
 
 export interface InvokeInput extends InvocationRequest {
   readonly account: string;
@@ -15,6 +16,8 @@ export interface InvokeInput extends InvocationRequest {
  * any point still leads to revocation (invariant I1).
  */
 export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInput): Promise<Grant> {
+  // issue 11 (H4): the incident check is network I/O: asked first, outside any transaction and lock.
+  const incidentCheck = await preflightIncidentCheck(ctx, actor, input);
   const now = ctx.clock.now();
   const { grant, account, target } = await ctx.store.transaction(async (tx) => {
     const account = await tx.catalog.findAccountByName(input.account);
@@ -22,6 +25,10 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     const policy = await tx.catalog.findPolicyById(account.policyId);
     if (!policy) throw appError.notFound(`policy of account "${account.name}"`);
     authorize(actor, 'grant.invoke', { policy, account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
+    // issue 11 (H4): a catalog applied meanwhile may have added or changed the check: never skip it.
+    if (JSON.stringify(policy.incidentCheck ?? null) !== incidentCheck.asked) {
+      throw appError.conflict(`policy "${policy.name}" changed while its incidentCheck was asked; invoke again`);
+    }
     // The incident is matched against the policy's pattern here, before the account lock is
     // taken, and in linear time (domain/linear-pattern.ts): no responder's text can hold a lock
     // that revocations of this account wait for. Keep user-controlled matching above this line.
@@ -68,11 +75,44 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         policy: policy.name,
         approval: quorum ? 'custodians' : policy.approval.mode,
         ...(quorum ? { threshold: quorum.threshold, custodians: quorum.custodians, quorumDeadline: grant.expiresAt.toISOString() } : {}),
+        // issue 11 (H4)
+        ...(incidentCheck.outcome === undefined ? {} : { incidentCheck: incidentCheck.outcome }),
       },
     });
+    // issue 11 (H4): let through although the incident system could not say: its own event, and a critical alert.
+    if (incidentCheck.outcome === 'unreachable-allowed') {
+      await ctx.audit.append(tx, {
+        actor: actor.name,
+        action: 'grant.incident-check-bypassed',
+        subject: grant.id,
+        details: { account: account.name, incident: grant.incident, policy: policy.name, onUnreachable: 'allow' },
+      });
+    }
     return { grant, account, target: await loadTarget(tx, account) };
   });
   ctx.wake();
   if (grant.state === 'awaiting-quorum') return grant;
   return activateGrant(ctx, { grant, account, target });
+}
+
+// issue 11 (H4): invocation criteria
+/**
+ * Authorizes and evaluates the invocation in a short transaction of its own (so nobody the
+ * policy refuses can make the server call the incident system), then asks the incident system
+ * with no transaction open. Returns the check as it was asked, for the main transaction to
+ * compare, and its outcome (none when the policy has no check).
+ */
+async function preflightIncidentCheck(ctx: ModuleContext, actor: Actor, input: InvokeInput): Promise<{ asked: string; outcome: IncidentCheckOutcome | undefined }> {
+  const policy = await ctx.store.transaction(async (tx) => {
+    const account = await tx.catalog.findAccountByName(input.account);
+    if (!account) throw appError.notFound(`account "${input.account}"`);
+    const policy = await tx.catalog.findPolicyById(account.policyId);
+    if (!policy) throw appError.notFound(`policy of account "${account.name}"`);
+    authorize(actor, 'grant.invoke', { policy, account: { name: account.name, custodians: account.quorum?.custodians ?? [] } });
+    evaluateInvocation(policy, input);
+    return policy;
+  });
+  const asked = JSON.stringify(policy.incidentCheck ?? null);
+  if (policy.incidentCheck === undefined) return { asked, outcome: undefined };
+  return { asked, outcome: await checkIncident(policy.name, policy.incidentCheck, input.incident) };
 }
