@@ -31,6 +31,8 @@ export const alertEvents = [
   'alert.test',
   'audit.event',
   'audit.checkpoint',
+  // issue 11 (H1): a requester went past approvers who did not answer.
+  'grant.escalated',
 ] as const;
 export type AlertEvent = (typeof alertEvents)[number];
 
@@ -68,6 +70,8 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'alert.test': 'info',
   'audit.event': 'info',
   'audit.checkpoint': 'info',
+  // issue 11 (H1): access without the second person the policy asked for.
+  'grant.escalated': 'critical',
 };
 
 /**
@@ -91,6 +95,8 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'root-key.unsealed': 'root.unsealed',
   'drift.detected': 'drift.detected',
   'drill.failed': 'drill.failed',
+  // issue 11 (H1)
+  'grant.escalated': 'grant.escalated',
 };
 
 /**

@@ -1,6 +1,6 @@
 import type { Selectable, Transaction } from 'kysely';
 import { asAccountId, asPolicyId, asTargetId, userRoles } from '../domain/index.js';
-import type { AccountMode, ApprovalMode, DrillSchedule, Policy, Quorum, StagingState } from '../domain/index.js';
+import type { AccountMode, ApprovalMode, ApproverRule, DrillSchedule, Policy, Quorum, StagingState } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { AccountRecord, CatalogRepository, Store, TargetRecord } from '../ports/index.js';
 import { affected, fromNullable, member, newId, parseJson, toNullable } from './columns.js';
@@ -8,7 +8,7 @@ import type { AccountsTable, Database, PoliciesTable, TargetsTable } from './sch
 
 const accountModes: readonly AccountMode[] = ['prestaged', 'ephemeral'];
 const stagingStates: readonly StagingState[] = ['pending', 'staged'];
-const approvalModes: readonly ApprovalMode[] = ['post-hoc'];
+const approvalModes: readonly ApprovalMode[] = ['post-hoc', /* issue 11 (H1) */ 'approvers'];
 
 /**
  * Targets, policies and accounts. `upsert*` are keyed by name: an existing row is updated in
@@ -159,6 +159,9 @@ function policyColumns(policy: Omit<Policy, 'id'>) {
     min_ttl_ms: toNullable(policy.minTtlMs),
     expiry_warning_ms: toNullable(policy.expiryWarningMs),
     invokers: JSON.stringify(policy.invokers),
+    // issue 11 (H1)
+    approvers: policy.approvers === undefined ? null : JSON.stringify(policy.approvers),
+    escalate_after_ms: toNullable(policy.escalateAfterMs),
   };
 }
 
@@ -187,6 +190,9 @@ function toPolicy(row: Selectable<PoliciesTable>): Policy {
     minTtlMs: row.min_ttl_ms === null ? undefined : Number(row.min_ttl_ms),
     ...(row.expiry_warning_ms === null ? {} : { expiryWarningMs: Number(row.expiry_warning_ms) }),
     invokers: invokers.map((role) => member(role, userRoles, 'policies.invokers')),
+    // issue 11 (H1)
+    ...(row.approvers === null ? {} : { approvers: parseJson<ApproverRule>(row.approvers, 'policies.approvers') }),
+    ...(row.escalate_after_ms === null ? {} : { escalateAfterMs: Number(row.escalate_after_ms) }),
   };
 }
 
