@@ -265,6 +265,20 @@ describe('escalation when nobody answers (issue 11, H1)', () => {
     expect((await certify(bed.ctx, bed.actors.admin, grant.id, answers)).state).toBe('closed');
   });
 
+  it('an escalation raises the routable alert grant.escalated (critical), in the same transaction', async () => {
+    await bed.apply(`${catalog}channels:
+  - { name: secops-hook, type: webhook, url: "http://127.0.0.1:9/hook", secret: hook-secret-value }
+routes:
+  - events: ["grant.escalated"]
+    channels: [secops-hook]
+`);
+    const grant = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-approve' });
+    bed.clock.advance(minutes(1));
+    await escalateGrant(bed.ctx, bed.actors.alice, grant.id, 'nobody answers');
+    const alerts = await bed.store.transaction((tx) => tx.outbox.list({}));
+    expect(alerts.map((a) => a.payload)).toEqual([expect.objectContaining({ event: 'grant.escalated', severity: 'critical', grant: grant.id, requester: 'alice' })]);
+  });
+
   it('only the requester escalates their own grant', async () => {
     const grant = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-approve' });
     bed.clock.advance(minutes(1));

@@ -42,7 +42,7 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     // Dual control: the request waits for k custodians' shares; the TTL starts at the release.
     const quorum = account.quorum;
     // issue 11 (H1): approvers first (awaiting-approval), then the custodians' quorum.
-    const wait = approvalWait(policy, now);
+    const wait = approvalWait(policy, now, quorum);
     const grant = newGrant({
       accountId: account.id,
       requesterId: actor.id,
