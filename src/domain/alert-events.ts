@@ -18,6 +18,8 @@ export const alertEvents = [
   'grant.awaiting-certification',
   'grant.certification-overdue',
   'grant.closed',
+  // issue 11 (H1): a requester went past approvers who did not answer.
+  'grant.escalated',
   'quorum.share-presented',
   'quorum.released',
   'share.refused',
@@ -31,8 +33,6 @@ export const alertEvents = [
   'alert.test',
   'audit.event',
   'audit.checkpoint',
-  // issue 11 (H1): a requester went past approvers who did not answer.
-  'grant.escalated',
 ] as const;
 export type AlertEvent = (typeof alertEvents)[number];
 
