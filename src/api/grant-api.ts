@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { grantStates } from '../domain/index.js';
 import { safeText } from './safe-text.js';
 import { exact } from './tolerant.js';
+// issue 11 (H1)
+import { approvalViewSchema } from './approval-api.js';
 
 const isoDate = z.string().describe('ISO 8601 date-time');
 
@@ -32,6 +34,10 @@ export const grantViewSchema = z.object({
   drill: z.literal(true).optional(),
   /** A step the engine keeps retrying (revoke, rotate, …): why it has not succeeded yet. */
   stuck: z.object({ step: z.string(), attempts: z.number(), lastError: z.string(), nextAttemptAt: isoDate }).optional(),
+  // issue 11 (H1): the approvers' decisions, and the escalation past them (with the second justification).
+  approvals: z.array(approvalViewSchema).optional(),
+  escalated: z.literal(true).optional(),
+  escalationReason: z.string().optional(),
 });
 export type GrantView = z.output<typeof grantViewSchema>;
 

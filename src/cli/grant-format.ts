@@ -39,6 +39,9 @@ export function grantDetails(grant: GrantView, style: Style): string {
       ],
       ['note', cert?.note === '' ? undefined : cert?.note],
       ['failure', grant.failure === undefined ? undefined : style.red(grant.failure)],
+      // issue 11 (H1)
+      ['approvals', grant.approvals === undefined ? undefined : grant.approvals.map((a) => `${a.decision} by ${a.by} at ${a.at}: ${a.note}`).join('; ')],
+      ['escalated', grant.escalated === true ? style.red(`yes: ${grant.escalationReason ?? ''}`) : undefined],
       [
         'stuck',
         grant.stuck === undefined
@@ -63,6 +66,12 @@ export function nextSteps(grant: GrantView): string[] {
     case 'revoked':
     case 'rotating':
       return [`breakglass grant show ${grant.id}   revocation and rotation are under way`];
+    // issue 11 (H1)
+    case 'awaiting-approval':
+      return [
+        `breakglass approve ${grant.id} --note "..."   (an approver the policy names)`,
+        `breakglass invoke ${grant.account} … --escalate --reason2 "..."   (you, if nobody answers within the policy's escalate.after)`,
+      ];
     case 'awaiting-certification':
       return [`breakglass certify ${grant.id} --necessary yes --scoped yes --removed yes --note "..."   (incident owner)`];
     default:

@@ -86,13 +86,39 @@ const incidentCheck = z
     if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
   }, { when: isObjectPayload });
 
+// issue 11 (H1): k distinct approvers (user names or roles) before activation; `escalate.after` past silent ones.
+/** How long a request waits for its approvers when the policy gives no `timeout`. */
+export const defaultApprovalTimeoutMs = 30 * 60_000;
+const approversApproval = z.strictObject({
+  mode: z.literal('approvers'),
+  threshold: z.number().int().min(1, 'at least 1 approver').max(255),
+  approvers: z.array(name).min(1, 'list at least one approver (a user name or a role)').max(255),
+  timeout: duration.optional(),
+});
+
+function checkApprovers(p: { approval?: unknown; escalate?: unknown }, ctx: z.RefinementCtx): void {
+  const ms = (value: unknown) => (typeof value === 'string' ? parseDuration(value) : undefined);
+  const approval = (typeof p.approval === 'object' && p.approval !== null ? p.approval : {}) as { mode?: unknown; timeout?: unknown };
+  const escalate = (typeof p.escalate === 'object' && p.escalate !== null ? p.escalate : undefined) as { after?: unknown } | undefined;
+  if (escalate === undefined) return;
+  if (approval.mode !== 'approvers') {
+    ctx.addIssue({ code: 'custom', path: ['escalate'], message: 'escalate goes past approvers: it needs approval: { mode: approvers, … }' });
+    return;
+  }
+  const afterMs = ms(escalate.after);
+  const timeoutMs = approval.timeout === undefined ? defaultApprovalTimeoutMs : ms(approval.timeout);
+  if (afterMs !== undefined && timeoutMs !== undefined && afterMs >= timeoutMs) {
+    ctx.addIssue({ code: 'custom', path: ['escalate', 'after'], message: `escalate.after ${String(escalate.after)} is not shorter than approval.timeout: the request would expire first` });
+  }
+}
+
 const policy = z
   .strictObject({
     name,
     conditions: z.array(z.string().min(1, 'must not be empty').max(64)).min(1, 'list at least one condition'),
     incidentPattern: linearRegExp.optional(),
-    approval: z.discriminatedUnion('mode', [z.strictObject({ mode: z.literal('post-hoc') })], {
-      error: 'unsupported approval mode; supported: post-hoc',
+    approval: z.discriminatedUnion('mode', [z.strictObject({ mode: z.literal('post-hoc') }), /* issue 11 (H1) */ approversApproval], {
+      error: 'unsupported approval mode; supported: post-hoc, approvers',
     }),
     defaultTtl: duration,
     maxTtl: duration,
@@ -103,8 +129,12 @@ const policy = z
     // issue 11 (H4): invocation criteria (invokers above: roles or user names, checked in checkInvokers)
     reasonMinLength: z.number().int('must be a whole number of characters').min(0, 'must be 0 or more').max(1000, 'must be at most 1000').optional(),
     incidentCheck: incidentCheck.optional(),
+    // issue 11 (H1): after this long without enough approvals, the requester may escalate (`invoke --escalate --reason2`).
+    escalate: z.strictObject({ after: duration }).optional(),
   })
-  .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload });
+  .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload })
+  // issue 11 (H1)
+  .superRefine((p, ctx) => checkApprovers(p, ctx), { when: isObjectPayload });
 
 /** The approval and custodians of an account with a custodian quorum. */
 const quorumFields = {

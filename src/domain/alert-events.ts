@@ -20,6 +20,8 @@ export const alertEvents = [
   'grant.closed',
   // issue 11 (H4)
   'grant.incident-check-bypassed',
+  // issue 11 (H1): a requester went past approvers who did not answer.
+  'grant.escalated',
   'quorum.share-presented',
   'quorum.released',
   'share.refused',
@@ -72,6 +74,8 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'alert.test': 'info',
   'audit.event': 'info',
   'audit.checkpoint': 'info',
+  // issue 11 (H1): access without the second person the policy asked for.
+  'grant.escalated': 'critical',
 };
 
 /**
@@ -97,6 +101,8 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'root-key.unsealed': 'root.unsealed',
   'drift.detected': 'drift.detected',
   'drill.failed': 'drill.failed',
+  // issue 11 (H1)
+  'grant.escalated': 'grant.escalated',
 };
 
 /**

@@ -87,6 +87,10 @@ export const auditActions = [
   'drill.failed',
   // A dual-control account drilled without its custodians: the secret the drill set and logs in with (sealed to their key).
   'account.drill-secret-staged',
+  // issue 11 (H1): an approver's approval (with its note), a request whose approvers did not answer in time, an escalation past them.
+  'grant.approved',
+  'grant.approval-expired',
+  'grant.escalated',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
@@ -108,6 +112,11 @@ export const grantEventActions: Readonly<Record<GrantEventType, AuditAction>> = 
   certify: 'grant.certified',
   'cleanup-verified': 'grant.cleanup-verified',
   'drill-certified': 'grant.drill-certified',
+  // issue 11 (H1): a denial by an approver is the case's `grant.denied`.
+  approve: 'grant.approved',
+  'approval-denied': 'grant.denied',
+  'approval-expired': 'grant.approval-expired',
+  escalate: 'grant.escalated',
 };
 
 /** Names written by versions before 0.2 (built from the event name), and what they mean now. */

@@ -57,6 +57,11 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   // Only a drill certifies itself: for every other grant it is refused in every state.
   'drill-certified': { type: 'drill-certified' },
   certify: { type: 'certify', actor: bob, answers },
+  // issue 11 (H1)
+  approve: { type: 'approve', actor: bob, note: 'ok', threshold: 1, quorumWindowMs: undefined },
+  'approval-denied': { type: 'approval-denied', actor: bob, note: 'no' },
+  'approval-expired': { type: 'approval-expired' },
+  escalate: { type: 'escalate', reason2: 'nobody answered', afterMs: 0, quorumWindowMs: undefined },
 };
 
 /** The legal transitions of DESIGN.md §2 for a pre-staged account, and where they lead. */
@@ -76,7 +81,15 @@ const legal: Record<string, GrantState> = {
   'rotating/rotation-verified': 'awaiting-certification',
   'awaiting-certification/certify': 'closed',
   'failed/cleanup-verified': 'failed',
+  // issue 11 (H1)
+  'awaiting-approval/approve': 'requested',
+  'awaiting-approval/approval-denied': 'denied',
+  'awaiting-approval/approval-expired': 'expired',
+  'awaiting-approval/escalate': 'requested',
+  'awaiting-approval/cancel': 'cancelled',
 };
+/** Issue 11 (H1): decisions and escalation must arrive while the approval window is open. */
+const beforeWindowCloses = new Set(['awaiting-approval/approve', 'awaiting-approval/approval-denied', 'awaiting-approval/escalate']);
 
 describe('grant lifecycle (pre-staged)', () => {
   const late = at(120_000); // after expiry, so `expire` is allowed by the clock
@@ -86,7 +99,7 @@ describe('grant lifecycle (pre-staged)', () => {
       const target = legal[key];
       if (target) {
         // The quorum must arrive before its window closes, and a reveal before expiry; everything else is tried after expiry.
-        const when = key === 'awaiting-quorum/quorum-reached' || key === 'active/reveal' ? t0 : late;
+        const when = key === 'awaiting-quorum/quorum-reached' || key === 'active/reveal' || beforeWindowCloses.has(key) ? t0 : late;
         it(`${key} → ${target}`, () => {
           expect(transition(grant(state), event, when).state).toBe(target);
         });
@@ -198,7 +211,7 @@ describe('reveal', () => {
 
 describe('holdsAccount: the one definition of "a grant still holds this account"', () => {
   it.each(grantStates)('%s', (state) => {
-    const holding = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating', 'failed'].includes(state);
+    const holding = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating', 'failed', /* issue 11 (H1) */ 'awaiting-approval'].includes(state);
     expect(holdsAccount(grant(state))).toBe(holding);
   });
   it('a failed grant holds its account until its cleanup is verified, and not after', () => {

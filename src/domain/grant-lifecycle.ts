@@ -1,6 +1,6 @@
 import { AppError } from '../errors/index.js';
 import { authorize } from './permissions.js';
-import type { Actor, Certification, Grant, GrantState } from './types.js';
+import type { Actor, ApprovalDecision, Certification, Grant, GrantState } from './types.js';
 
 /**
  * The case lifecycle of DESIGN.md §2 as one pure function of (grant, event, clock).
@@ -30,7 +30,19 @@ export type GrantEvent =
       readonly type: 'certify';
       readonly actor: Actor;
       readonly answers: Pick<Certification, 'necessary' | 'scoped' | 'removed' | 'note'>;
-    };
+    }
+  // issue 11 (H1): approvals before activation, and the escalation when nobody answers.
+  | ApprovalEvent;
+
+/**
+ * Issue 11 (H1). `quorumWindowMs`: the account's custodian window when it also needs a quorum
+ * (approval first, then the custodians), so the lifecycle knows where the case goes next.
+ */
+export type ApprovalEvent =
+  | { readonly type: 'approve'; readonly actor: Actor; readonly note: string; readonly threshold: number; readonly quorumWindowMs: number | undefined }
+  | { readonly type: 'approval-denied'; readonly actor: Actor; readonly note: string }
+  | { readonly type: 'approval-expired' }
+  | { readonly type: 'escalate'; readonly reason2: string; readonly afterMs: number; readonly quorumWindowMs: number | undefined };
 
 export type GrantEventType = GrantEvent['type'];
 
@@ -41,7 +53,9 @@ export type GrantEventType = GrantEvent['type'];
  * change may take it. A `failed` grant holds it until its cleanup is verified (`revokedAt`),
  * because the activation may have half-enabled the account.
  */
-export const holdingStates: readonly GrantState[] = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating'];
+export const holdingStates: readonly GrantState[] = ['awaiting-quorum', 'requested', 'active', 'revoking', 'revoked', 'rotating',
+  // issue 11 (H1): a request waiting for its approvers holds the account as one waiting for custodians does.
+  'awaiting-approval'];
 
 /** Does this grant still hold its account? The one definition; the store filters with the same rule. */
 export function holdsAccount(grant: Pick<Grant, 'state' | 'revokedAt'>): boolean {
@@ -97,7 +111,7 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
       expect(grant, event, 'requested');
       return { ...grant, state: 'denied', closedAt: now };
     case 'cancel':
-      expect(grant, event, 'requested', 'awaiting-quorum');
+      expect(grant, event, 'requested', 'awaiting-quorum', /* issue 11 (H1) */ 'awaiting-approval');
       return { ...grant, state: 'cancelled', closedAt: now };
     case 'expire':
       expect(grant, event, 'active');
@@ -133,7 +147,55 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
       expect(grant, event, 'awaiting-certification');
       if (grant.drill !== true) refuse(grant, event);
       return { ...grant, state: 'closed', closedAt: now };
+    // issue 11 (H1): approvals and escalation.
+    case 'approve':
+    case 'approval-denied':
+    case 'approval-expired':
+    case 'escalate':
+      return approvalTransition(grant, event, now);
   }
+}
+
+// issue 11 (H1): approvals, denial, the approval window, escalation. Who may approve at all
+// (the policy's approvers) is the permission table's `grant.approve`; the lifecycle holds the
+// separation of duties that needs only the case: never the requester, one slot per person.
+function approvalTransition(grant: Grant, event: ApprovalEvent, now: Date): Grant {
+  expect(grant, event, 'awaiting-approval');
+  if (event.type === 'approval-expired') {
+    if (now.getTime() < grant.expiresAt.getTime()) throw new AppError('invalid_transition', `the approval window of grant ${grant.id} is still open`);
+    return { ...grant, state: 'expired', closedAt: now };
+  }
+  if (now.getTime() >= grant.expiresAt.getTime()) {
+    throw new AppError('invalid_transition', `the approval window of grant ${grant.id} closed at ${grant.expiresAt.toISOString()}`);
+  }
+  const approvals = grant.approvals ?? [];
+  if (event.type === 'escalate') {
+    const allowedAt = new Date(grant.createdAt.getTime() + event.afterMs);
+    if (now.getTime() < allowedAt.getTime()) {
+      throw new AppError('policy_violation', `escalate.after: escalation is allowed from ${allowedAt.toISOString()}, once the approvers have had their time`);
+    }
+    return proceed({ ...grant, escalated: true, escalationReason: event.reason2 }, event.quorumWindowMs, now);
+  }
+  const { actor } = event;
+  const verb = event.type === 'approve' ? 'approve' : 'deny';
+  if (actor.id === grant.requesterId) throw new AppError('separation_of_duties', `the requester of a grant cannot ${verb} it; one of the policy's approvers must`);
+  if (actor.tokenCreatorId !== undefined && actor.tokenCreatorId === grant.requesterId) {
+    throw new AppError('separation_of_duties', `this token was created by the requester of the grant; ${verb} with a token of your own`);
+  }
+  if (approvals.some((a) => a.by === actor.id)) {
+    throw new AppError('separation_of_duties', `${actor.name} already decided on grant ${grant.id}; each approval must come from a different person`);
+  }
+  const decision: ApprovalDecision = { by: actor.id, byName: actor.name, at: now, decision: event.type === 'approve' ? 'approved' : 'denied', note: event.note };
+  const decided = { ...grant, approvals: [...approvals, decision] };
+  if (event.type === 'approval-denied') return { ...decided, state: 'denied', closedAt: now };
+  const approved = decided.approvals.filter((a) => a.decision === 'approved').length;
+  return approved >= event.threshold ? proceed(decided, event.quorumWindowMs, now) : decided;
+}
+
+/** Approval first, then the custodians: the quorum window, or else the TTL, starts when the approvals are in. */
+function proceed(grant: Grant, quorumWindowMs: number | undefined, now: Date): Grant {
+  if (quorumWindowMs !== undefined) return { ...grant, state: 'awaiting-quorum', expiresAt: new Date(now.getTime() + quorumWindowMs) };
+  return { ...grant, state: 'requested', expiresAt: new Date(now.getTime() + grant.ttlMs) };
 }
 
 function certify(grant: Grant, event: Extract<GrantEvent, { type: 'certify' }>, now: Date): Grant {

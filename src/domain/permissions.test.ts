@@ -10,6 +10,8 @@ const subject: AuthorizationSubject = {
   account: { name: 'pg-vault', custodians: ['carol-custodian', 'carol-admin', 'carol-responder', 'carol-incident-owner', 'carol-auditor'] },
   policy: { name: 'p0', invokers: [] },
   user: { id: requester.id, name: requester.name, service: false },
+  // issue 11 (H1): a policy naming every role as approver, so only the role decides here (approval-permissions.test.ts has the relation).
+  approval: { policy: 'p0', approvers: [...userRoles] },
 };
 const codeOf = (fn: () => void): string => {
   try {

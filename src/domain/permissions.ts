@@ -41,6 +41,10 @@ export const actions = [
   'metrics.read',
   'report.read',
   'drill.run',
+  // issue 11 (H1): approvals and escalation.
+  'grant.approve',
+  'grant.deny',
+  'grant.escalate',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -60,6 +64,10 @@ export type Action = (typeof actions)[number];
  * - `self-or-service`: minting a token: for oneself, or (one of the roles) for a `service` user;
  *   never for another person, so nobody can act as someone else (enrolment codes exist for that).
  *
+ * - `policy-approvers` (issue 11, H1): named in the policy's `approvers` (by user name, or by a
+ *   role the user holds), and never the requester (nor with a token the requester minted);
+ *   someone who may neither approve nor see every case is told the case does not exist.
+ *
  * Whatever the rule, a user with no role at all may take only the `authenticated` actions.
  */
 export type Relation =
@@ -71,7 +79,9 @@ export type Relation =
   | 'custodian-or-role'
   | 'policy-invokers'
   | 'self-or-role'
-  | 'self-or-service';
+  | 'self-or-service'
+  // issue 11 (H1)
+  | 'policy-approvers';
 
 export interface Permission {
   /**
@@ -132,19 +142,35 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'report.read': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'the governance report needs the admin, auditor or incident-owner role' },
   // A drill enables, ends and rotates a real account: the admin's.
   'drill.run': { roles: ['admin'], hint: 'running a drill needs the admin role' },
+  // issue 11 (H1): the policy names its approvers; a role (even `approver` or `admin`) approves nothing it does not name.
+  'grant.approve': { roles: 'any-role', relation: 'policy-approvers', hint: 'only an approver the policy names (by user name or role) can approve, and never the requester' },
+  'grant.deny': { roles: 'any-role', relation: 'policy-approvers', hint: 'only an approver the policy names (by user name or role) can deny, and never the requester' },
+  // Going past silent approvers is the requester's own act, with a second justification.
+  'grant.escalate': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant can escalate it' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */
 export interface AuthorizationSubject {
   /** The grant in question, for relation rules about its requester (reveal, end, certify, read). */
-  readonly grant?: { readonly id: string; readonly requesterId: UserId };
+  readonly grant?: { readonly id: string; readonly requesterId: UserId } & GrantDuties;
   /** The account acted on: its name and custodians (invoke, share submission, kit). */
   readonly account?: { readonly name: string; readonly custodians: readonly string[] };
   /** The account's policy (invocation): its `invokers` replace the table's roles when it names any. */
   readonly policy?: { readonly name: string; readonly invokers: readonly UserRole[]; readonly invokerUsers?: readonly string[] | undefined };
   /** The user whose things are acted on (their tokens), and whether it is a service user. */
   readonly user?: { readonly id: UserId; readonly name: string; readonly service: boolean };
+  // issue 11 (H1): the policy's approvers (approve, deny); the case's approvals and escalation (certify, share submission).
+  readonly approval?: { readonly policy: string; readonly approvers: readonly string[] };
 }
+
+/** Issue 11 (H1): what a case records of who approved it and whether it was escalated (a `Grant` carries both). */
+export interface GrantDuties {
+  readonly approvals?: readonly { readonly by: UserId }[] | undefined;
+  readonly escalated?: boolean | undefined;
+}
+
+/** Issue 11 (H1): did this actor approve (or deny) the case? */
+const decidedOn = (grant: GrantDuties, actor: Actor): boolean => (grant.approvals ?? []).some((a) => a.by === actor.id);
 
 /** Relations about a case: acting on a case one may not see answers `not_found`. */
 const caseRelations: ReadonlySet<Relation> = new Set(['requester', 'requester-or-role', 'not-requester', 'own-or-role', 'custodian-of-account']);
@@ -201,6 +227,13 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
         throw new AppError('separation_of_duties', 'this token was created by the requester of the grant; certify with a token of your own');
       }
       if (!hasRole(actor, rule.roles)) throw forbidden();
+      // issue 11 (H1): requester ≠ approver ≠ certifier; an escalated case went past its approvers, so an admin certifies it.
+      if (decidedOn(grant, actor)) {
+        throw new AppError('separation_of_duties', 'an approver of a grant cannot certify it; ask another incident owner or an admin');
+      }
+      if (grant.escalated === true && !actor.roles.includes('admin')) {
+        throw new AppError('forbidden', 'this grant was escalated past its approvers; only an admin who is not its requester can certify it');
+      }
       return;
     }
     case 'own-or-role': {
@@ -212,6 +245,10 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
       const account = need(subject.account, action, 'account');
       if (!hasRole(actor, rule.roles) || !account.custodians.includes(actor.name)) {
         throw new AppError('forbidden', `${actor.name} is not a custodian of account "${account.name}"`);
+      }
+      // issue 11 (H1): an approval and a share from the same person do not count twice.
+      if (subject.grant !== undefined && decidedOn(subject.grant, actor)) {
+        throw new AppError('separation_of_duties', `${actor.name} approved this grant; a share must come from another custodian`);
       }
       return;
     }
@@ -239,6 +276,9 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
     case 'self-or-role':
       if (need(subject.user, action, 'user').id !== actor.id && !hasRole(actor, rule.roles)) throw forbidden();
       return;
+    // issue 11 (H1)
+    case 'policy-approvers':
+      return authorizeApprover(actor, action, rule, subject);
     case 'self-or-service': {
       const user = need(subject.user, action, 'user');
       if (user.id === actor.id) return;
@@ -246,6 +286,23 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
       if (!hasRole(actor, rule.roles)) throw forbidden();
       return;
     }
+  }
+}
+
+// issue 11 (H1): who may approve or deny a grant.
+function authorizeApprover(actor: Actor, action: Action, rule: Permission, subject: AuthorizationSubject): void {
+  const grant = need(subject.grant, action, 'grant');
+  const approval = need(subject.approval, action, 'approval');
+  const named = approval.approvers.includes(actor.name) || actor.roles.some((role) => approval.approvers.includes(role));
+  // Someone who may neither decide on the case nor see it learns nothing about it, not even that it is there.
+  if (!named && grant.requesterId !== actor.id && !seesEveryCase(actor)) throw new AppError('not_found', `grant ${grant.id} not found`);
+  const verb = action === 'grant.deny' ? 'deny' : 'approve';
+  if (grant.requesterId === actor.id) throw new AppError('separation_of_duties', `the requester of a grant cannot ${verb} it; one of the policy's approvers must`);
+  if (actor.tokenCreatorId !== undefined && grant.requesterId === actor.tokenCreatorId) {
+    throw new AppError('separation_of_duties', `this token was created by the requester of the grant; ${verb} with a token of your own`);
+  }
+  if (!named || !hasRole(actor, rule.roles)) {
+    throw new AppError('forbidden', `${actor.name} is not among the approvers of policy "${approval.policy}" (${approval.approvers.join(', ')})`);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { AccountId, GrantId, PolicyId, TargetId, TokenId, UserId } from './ids.js';
 
-export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor'] as const;
+// issue 11 (H1): `approver`: someone a policy's `approvers` may name by role; the role alone approves nothing.
+export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor', 'approver'] as const;
 export type UserRole = (typeof userRoles)[number];
 // issue 11 (H4): a policy's `invokers` mixes roles and user names
 export const isUserRole = (name: string): name is UserRole => (userRoles as readonly string[]).includes(name);
@@ -38,7 +39,26 @@ export function isReservedUserName(name: string): boolean {
 export const conditions = ['outage', 'lockout', 'security-incident', 'drill'] as const;
 export type Condition = (typeof conditions)[number];
 
-export type ApprovalMode = 'post-hoc';
+export type ApprovalMode = 'post-hoc' | 'approvers';
+
+// issue 11 (H1): second-person approval before activation, and the escalation path when nobody answers.
+/** `approval: {mode: approvers, …}`: k distinct approvers (never the requester) within the timeout. */
+export interface ApproverRule {
+  readonly threshold: number;
+  /** User names, or roles: a user who has one of them counts. */
+  readonly approvers: readonly string[];
+  /** How long the request waits in `awaiting-approval` before it is `expired`. */
+  readonly timeoutMs: number;
+}
+
+/** One approver's decision on a grant awaiting approval. */
+export interface ApprovalDecision {
+  readonly by: UserId;
+  readonly byName: string;
+  readonly at: Date;
+  readonly decision: 'approved' | 'denied';
+  readonly note: string;
+}
 
 export interface Policy {
   readonly id: PolicyId;
@@ -61,6 +81,9 @@ export interface Policy {
   readonly invokerUsers?: readonly string[] | undefined;
   /** The incident system asked before any lock is taken: the incident must exist there. */
   readonly incidentCheck?: IncidentCheck | undefined;
+  // issue 11 (H1): with `approval.mode` `approvers`, who approves and how long the request waits; `escalate.after`.
+  readonly approvers?: ApproverRule | undefined;
+  readonly escalateAfterMs?: number | undefined;
 }
 
 // issue 11 (H4): invocation criteria
@@ -150,6 +173,8 @@ export const grantStates = [
   'cancelled',
   'failed',
   'expired',
+  // issue 11 (H1): waiting for k approvers (before any custodian quorum).
+  'awaiting-approval',
 ] as const;
 export type GrantState = (typeof grantStates)[number];
 
@@ -191,4 +216,8 @@ export interface Grant {
   readonly failure: string | undefined;
   /** A drill (issue 10): the real path run on purpose; never an incident, certified by itself when every step passed. */
   readonly drill?: boolean | undefined;
+  // issue 11 (H1): the approvers' decisions, and the escalation when nobody answered (`reason2`).
+  readonly approvals?: readonly ApprovalDecision[] | undefined;
+  readonly escalated?: boolean | undefined;
+  readonly escalationReason?: string | undefined;
 }

@@ -27,6 +27,8 @@ import { catalogRoutes } from './routes/catalog-routes.js';
 import { custodianRoutes } from './routes/custodian-routes.js';
 import { drillRoutes } from './routes/drill-routes.js';
 import { grantRoutes } from './routes/grant-routes.js';
+// issue 11 (H1)
+import { approvalRoutes } from './routes/approval-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
@@ -223,6 +225,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(reportRoutes(deps.ctx));
       await v1.register(driftRoutes(deps.ctx));
       await v1.register(drillRoutes(deps.ctx));
+      // issue 11 (H1)
+      await v1.register(approvalRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

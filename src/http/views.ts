@@ -36,6 +36,10 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
     failure: grant.failure,
     drill: grant.drill === true ? (true as const) : undefined,
     stuck: stuck && { ...stuck, nextAttemptAt: stuck.nextAttemptAt.toISOString() },
+    // issue 11 (H1)
+    approvals: grant.approvals?.map((a) => ({ by: a.byName, at: a.at.toISOString(), decision: a.decision, note: a.note })),
+    escalated: grant.escalated === true ? (true as const) : undefined,
+    escalationReason: grant.escalationReason,
   };
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;
 }

@@ -33,9 +33,22 @@ import { inviteUser, redeemInvite } from './identity/enrolment.js';
 import { createToken, type IssuedToken } from './identity/identity.js';
 import { listTokens, revokeToken, whoami } from './identity/tokens.js';
 import { governanceReport } from './report/governance-report.js';
+// issue 11 (H1)
+import { approveGrant, denyGrant } from './approvals/decide-grant.js';
+import { escalateGrant } from './approvals/escalate-grant.js';
 
 const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
-const catalog = `${bedCatalog}
+// issue 11 (H1): an approvers policy (named by role) and an ephemeral account under it.
+const approvalsPolicy = `  - name: p-approve
+    conditions: [outage]
+    approval: { mode: approvers, threshold: 2, approvers: [approver] }
+    escalate: { after: 1m }
+    defaultTtl: 15m
+    maxTtl: 1h
+accounts:
+  - { name: db-approve, target: db, mode: ephemeral, policy: p-approve }
+`;
+const catalog = `${bedCatalog.replace('accounts:\n', approvalsPolicy)}
 ${bedVaultAccount}users:
 ${[...roleUsers, { name: 'as-nobody', roles: [] as UserRole[] }].map((u) => `  - { name: ${u.name}, roles: [${u.roles.join(', ')}] }`).join('\n')}
   - { name: alice, roles: [responder] }
@@ -62,6 +75,8 @@ describe('every use case, as every role, refuses exactly as the permission table
   let active: Grant;
   let waiting: Grant;
   let aliceToken: IssuedToken;
+  // issue 11 (H1): grants awaiting approval, one per decision (a deny ends its grant).
+  const awaiting = new Map<Action, Grant>();
   const actors = new Map<string, Actor>();
 
   beforeAll(async () => {
@@ -74,6 +89,7 @@ describe('every use case, as every role, refuses exactly as the permission table
     active = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-ephemeral' });
     waiting = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-vault' });
     aliceToken = await createToken(bed.ctx, bed.actors.alice, 'alice');
+    for (const action of ['grant.approve', 'grant.deny', 'grant.escalate'] as const) awaiting.set(action, await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-approve' }));
     for (const name of [...roleUsers.map((u) => u.name), 'as-nobody']) {
       const user = (await bed.store.transaction((tx) => tx.users.findByName(name)))!;
       actors.set(name, { id: user.id, name: user.name, roles: user.roles });
@@ -123,13 +139,19 @@ describe('every use case, as every role, refuses exactly as the permission table
     'report.read': (actor) => governanceReport(bed.ctx, actor, { since: new Date(0) }),
     // The dual-control account: an admin gets past the guard to the use case's own `conflict` (no custodians), nothing runs.
     'drill.run': (actor) => runDrill(bed.ctx, actor, 'db-vault'),
+    // issue 11 (H1): threshold 2, so one approval leaves the grant waiting for the next role.
+    'grant.approve': (actor) => approveGrant(bed.ctx, actor, awaiting.get('grant.approve')!.id, 'n'),
+    'grant.deny': (actor) => denyGrant(bed.ctx, actor, awaiting.get('grant.deny')!.id, 'n'),
+    // Nobody but the requester (alice, not among the role users) may escalate.
+    'grant.escalate': (actor) => escalateGrant(bed.ctx, actor, awaiting.get('grant.escalate')!.id, 'n'),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */
   const expected = (actor: Actor, action: Action): string => {
     try {
       authorize(actor, action, {
-        grant: action === 'grant.cancel' || action === 'custodian.share' ? waiting : active,
+        grant: awaiting.get(action) ?? (action === 'grant.cancel' || action === 'custodian.share' ? waiting : active),
+        approval: { policy: 'p-approve', approvers: ['approver'] },
         account: { name: 'db-vault', custodians: ['carol', 'dave', 'erin'] },
         policy: { name: 'p0', invokers: [] },
         user: { id: bed.actors.alice.id, name: 'alice', service: false },

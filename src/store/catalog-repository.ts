@@ -1,6 +1,6 @@
 import type { Selectable, Transaction } from 'kysely';
 import { asAccountId, asPolicyId, asTargetId, userRoles } from '../domain/index.js';
-import type { AccountMode, ApprovalMode, DrillSchedule, Policy, Quorum, StagingState } from '../domain/index.js';
+import type { AccountMode, ApprovalMode, ApproverRule, DrillSchedule, Policy, Quorum, StagingState } from '../domain/index.js';
 // issue 11 (H4)
 import { incidentCheckFallbacks, type IncidentCheck } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
@@ -10,7 +10,7 @@ import type { AccountsTable, Database, PoliciesTable, TargetsTable } from './sch
 
 const accountModes: readonly AccountMode[] = ['prestaged', 'ephemeral'];
 const stagingStates: readonly StagingState[] = ['pending', 'staged'];
-const approvalModes: readonly ApprovalMode[] = ['post-hoc'];
+const approvalModes: readonly ApprovalMode[] = ['post-hoc', /* issue 11 (H1) */ 'approvers'];
 
 /**
  * Targets, policies and accounts. `upsert*` are keyed by name: an existing row is updated in
@@ -165,6 +165,9 @@ function policyColumns(policy: Omit<Policy, 'id'>) {
     reason_min_length: toNullable(policy.reasonMinLength),
     invoker_users: policy.invokerUsers === undefined ? null : JSON.stringify(policy.invokerUsers),
     incident_check: policy.incidentCheck === undefined ? null : JSON.stringify(policy.incidentCheck),
+    // issue 11 (H1)
+    approvers: policy.approvers === undefined ? null : JSON.stringify(policy.approvers),
+    escalate_after_ms: toNullable(policy.escalateAfterMs),
   };
 }
 
@@ -197,6 +200,9 @@ function toPolicy(row: Selectable<PoliciesTable>): Policy {
     ...(row.reason_min_length === null ? {} : { reasonMinLength: Number(row.reason_min_length) }),
     ...(row.invoker_users === null ? {} : { invokerUsers: parseJson<string[]>(row.invoker_users, 'policies.invoker_users') }),
     ...(row.incident_check === null ? {} : { incidentCheck: toIncidentCheck(row.incident_check) }),
+    // issue 11 (H1)
+    ...(row.approvers === null ? {} : { approvers: parseJson<ApproverRule>(row.approvers, 'policies.approvers') }),
+    ...(row.escalate_after_ms === null ? {} : { escalateAfterMs: Number(row.escalate_after_ms) }),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Insertable, Selectable, Transaction } from 'kysely';
 import { asAccountId, asGrantId, asUserId, grantStates, holdingStates } from '../domain/index.js';
-import type { AccountMode, Certification, Grant, GrantState } from '../domain/index.js';
+import type { AccountMode, ApprovalDecision, Certification, Grant, GrantState } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { GrantRepository } from '../ports/index.js';
 import { affected, fromMs, fromNullable, fromOptionalMs, member, parseJson, toNullable, toOptionalMs } from './columns.js';
@@ -113,6 +113,10 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     failure: toNullable(grant.failure),
     ttl_ms: grant.ttlMs,
     drill: grant.drill === true ? 1 : 0,
+    // issue 11 (H1)
+    approvals: grant.approvals === undefined ? null : JSON.stringify(grant.approvals.map((a) => ({ ...a, at: a.at.getTime() }))),
+    escalated: grant.escalated === true ? 1 : 0,
+    escalation_reason: toNullable(grant.escalationReason),
   };
 }
 
@@ -158,5 +162,21 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     // Grants from before TTLs were stored: their expiry was set at invoke.
     ttlMs: row.ttl_ms === null ? Number(row.expires_at) - Number(row.created_at) : Number(row.ttl_ms),
     ...(Number(row.drill) === 1 ? { drill: true } : {}),
+    // issue 11 (H1)
+    ...(row.approvals === null ? {} : { approvals: toApprovals(row.approvals) }),
+    ...(Number(row.escalated) === 1 ? { escalated: true } : {}),
+    ...(row.escalation_reason === null ? {} : { escalationReason: row.escalation_reason }),
   };
+}
+
+// issue 11 (H1): the approvers' decisions, `at` kept as epoch ms.
+const decisions: readonly ApprovalDecision['decision'][] = ['approved', 'denied'];
+function toApprovals(text: string): ApprovalDecision[] {
+  return parseJson<(Omit<ApprovalDecision, 'at'> & { at: number })[]>(text, 'grants.approvals').map((a) => ({
+    by: asUserId(a.by),
+    byName: a.byName,
+    at: fromMs(a.at),
+    decision: member(a.decision, decisions, 'grants.approvals'),
+    note: a.note,
+  }));
 }

@@ -106,6 +106,9 @@ export interface PoliciesTable {
   invoker_users: Generated<string | null>;
   /** JSON object {url, onUnreachable, timeoutMs?, allowCleartext?}; no secret. */
   incident_check: Generated<string | null>;
+  // issue 11 (H1), 0017: JSON of the ApproverRule (mode approvers), and `escalate.after` in ms.
+  approvers: Generated<string | null>;
+  escalate_after_ms: Generated<number | string | null>;
 }
 
 export interface AccountsTable {
@@ -161,6 +164,10 @@ export interface GrantsTable {
   ttl_ms: number | null;
   /** 1 for a drill (migration 0015). */
   drill: Generated<number>;
+  // issue 11 (H1), 0017: JSON array of the approvers' decisions (`at` as epoch ms); escalation.
+  approvals: Generated<string | null>;
+  escalated: Generated<number>;
+  escalation_reason: Generated<string | null>;
 }
 
 export interface CustodianKeysTable {

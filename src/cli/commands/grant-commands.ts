@@ -6,6 +6,8 @@ import { example, jsonOption, serverOptions, type CommandContext, type JsonOptio
 import { ExitWith, exitCodes } from '../exit-codes.js';
 import { grantDetails, grantTable, withNextSteps } from '../grant-format.js';
 import type { Output } from '../output.js';
+// issue 11 (H1)
+import { escalateInvocation } from './approval-commands.js';
 
 type Options = JsonOption & ServerOptions;
 
@@ -33,10 +35,16 @@ function registerInvoke(program: Command, ctx: CommandContext): void {
     .requiredOption('--condition <condition>', 'why normal access does not work: outage, lockout, security-incident, …')
     .requiredOption('--reason <text>', 'what you need the access for (goes into the audit trail)')
     .requiredOption('--incident <ref>', 'incident reference, e.g. INC-1234')
-    .option('--ttl <duration>', 'how long the grant lasts, e.g. 15m (default: the policy default)', parseTtl);
+    .option('--ttl <duration>', 'how long the grant lasts, e.g. 15m (default: the policy default)', parseTtl)
+    // issue 11 (H1)
+    .option('--escalate', 'go past approvers who did not answer (after the policy\'s escalate.after): takes over your grant awaiting approval on this account')
+    .option('--reason2 <text>', 'with --escalate: a second justification (goes into the audit trail)');
   serverOptions(jsonOption(invoke));
   example(invoke, 'breakglass invoke pg-breakglass --condition outage --reason "primary down, SSO unreachable" --incident INC-42 --ttl 30m');
-  invoke.action(async (account: string, options: Options & { condition: string; reason: string; incident: string; ttl?: string }) => {
+  example(invoke, 'breakglass invoke pg-breakglass --condition outage --reason "primary down" --incident INC-42 --escalate --reason2 "approvers unreachable for 10 minutes"');
+  invoke.action(async (account: string, options: Options & { condition: string; reason: string; incident: string; ttl?: string; escalate?: boolean; reason2?: string }) => {
+    // issue 11 (H1)
+    if (options.escalate === true) return escalateInvocation(ctx, options, account);
     const out = ctx.output(options);
     const { condition, reason, incident, ttl } = options;
     const body = { account, condition, reason, incident, ...(ttl === undefined ? {} : { ttl }) };

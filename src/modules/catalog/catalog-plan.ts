@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../crypto/index.js';
-import { accountDrill, accountPrincipal, accountQuorum, accountSpec, type CatalogApply } from '../../config/catalog-file.js';
+import { accountDrill, accountPrincipal, accountQuorum, accountSpec, defaultApprovalTimeoutMs, type CatalogApply } from '../../config/catalog-file.js';
 import { parseDuration, type Policy } from '../../domain/index.js';
 import { isUserRole } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
@@ -64,6 +64,8 @@ export function policyFields(spec: CatalogApply['policies'][number], i: number):
     ...(spec.expiryWarning === undefined ? {} : { expiryWarningMs: ms(spec.expiryWarning, `policies[${i}].expiryWarning`)! }),
     // issue 11 (H4): invocation criteria; a name in `invokers` that is not a role is a user's.
     ...invocationCriteriaFields(spec, i),
+    // issue 11 (H1)
+    ...approverFields(spec, i),
   };
 }
 
@@ -85,6 +87,23 @@ function invocationCriteriaFields(spec: CatalogApply['policies'][number], i: num
             ...(check.allowCleartext === true ? { allowCleartext: true } : {}),
           },
         }),
+  };
+}
+
+// issue 11 (H1): the approvers rule and the escalation of a policy, as stored.
+function approverFields(spec: CatalogApply['policies'][number], i: number): Pick<Policy, 'approvers' | 'escalateAfterMs'> {
+  const approval = spec.approval;
+  return {
+    ...(approval.mode !== 'approvers'
+      ? {}
+      : {
+          approvers: {
+            threshold: approval.threshold,
+            approvers: approval.approvers,
+            timeoutMs: ms(approval.timeout, `policies[${i}].approval.timeout`) ?? defaultApprovalTimeoutMs,
+          },
+        }),
+    ...(spec.escalate === undefined ? {} : { escalateAfterMs: ms(spec.escalate.after, `policies[${i}].escalate.after`)! }),
   };
 }
 

@@ -2,6 +2,8 @@ import { authorize, evaluateInvocation, type Actor, type Grant, type InvocationR
 import { appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { activateGrant } from './activate-grant.js';
+// issue 11 (H1)
+import { approvalWait } from '../approvals/approval-wait.js';
 import { loadTarget, newGrant } from './grant-store.js';
 import { checkIncident, type IncidentCheckOutcome } from './incident-check.js';
 
@@ -46,6 +48,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     }
     // Dual control: the request waits for k custodians' shares; the TTL starts at the release.
     const quorum = account.quorum;
+    // issue 11 (H1): approvers first (awaiting-approval), then the custodians' quorum.
+    const wait = approvalWait(policy, now, quorum);
     const grant = newGrant({
       accountId: account.id,
       requesterId: actor.id,
@@ -53,10 +57,10 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
       condition: input.condition,
       reason: input.reason,
       incident: input.incident,
-      state: quorum ? 'awaiting-quorum' : 'requested',
+      state: wait?.state ?? (quorum ? 'awaiting-quorum' : 'requested'),
       mode: account.mode,
       createdAt: now,
-      expiresAt: new Date(now.getTime() + (quorum ? quorum.windowMs : ttlMs)),
+      expiresAt: wait?.expiresAt ?? new Date(now.getTime() + (quorum ? quorum.windowMs : ttlMs)),
       ttlMs,
     });
     await tx.grants.insert(grant);
@@ -77,6 +81,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         ...(quorum ? { threshold: quorum.threshold, custodians: quorum.custodians, quorumDeadline: grant.expiresAt.toISOString() } : {}),
         // issue 11 (H4)
         ...(incidentCheck.outcome === undefined ? {} : { incidentCheck: incidentCheck.outcome }),
+        // issue 11 (H1)
+        ...wait?.details,
       },
     });
     // issue 11 (H4): let through although the incident system could not say: its own event, and a critical alert.
@@ -91,7 +97,7 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     return { grant, account, target: await loadTarget(tx, account) };
   });
   ctx.wake();
-  if (grant.state === 'awaiting-quorum') return grant;
+  if (grant.state === 'awaiting-quorum' || /* issue 11 (H1) */ grant.state === 'awaiting-approval') return grant;
   return activateGrant(ctx, { grant, account, target });
 }
 

@@ -16,6 +16,11 @@ export async function expireGrant(ctx: ModuleContext, grantId: GrantId): Promise
       await applyEvent(ctx, tx, grant, { type: 'quorum-expired' }, 'system', { presented: await tx.pendingShares.drop(grant.id) });
       return;
     }
+    // issue 11 (H1): nobody decided in time; nothing was enabled.
+    if (grant.state === 'awaiting-approval') {
+      await applyEvent(ctx, tx, grant, { type: 'approval-expired' }, 'system');
+      return;
+    }
     if (grant.state === 'active') await applyEvent(ctx, tx, grant, { type: 'expire' }, 'system');
     // A released grant still being enabled at its expiry: fail it, and undo whatever the enable did.
     else if (grant.state === 'requested') await applyEvent(ctx, tx, grant, { type: 'activation-failed', reason: 'activation was interrupted' }, 'system');

@@ -17,6 +17,8 @@ import { drills } from './0015-drills.js';
 import { drillSince } from './0016-drill-since.js';
 // issue 11 (H4)
 import { invocationCriteria } from './0020-invocation-criteria.js';
+// issue 11 (H1)
+import { approvals } from './0017-approvals.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -41,6 +43,8 @@ const migrations: Record<string, Migration> = {
   '0016-drill-since': drillSince,
   // issue 11 (H4)
   '0020-invocation-criteria': invocationCriteria,
+  // issue 11 (H1)
+  '0017-approvals': approvals,
 };
 
 export const migrationProvider: MigrationProvider = {
