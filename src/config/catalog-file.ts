@@ -82,6 +82,8 @@ const policy = z
     invokers: z.array(z.enum(userRoles)).optional(),
     /** `grant.expiring` this long before expiry (default 10m). */
     expiryWarning: duration.optional(),
+    // issue 11 (H3): past this long awaiting certification, a case is certification-overdue.
+    certifyWithin: duration.optional(),
   })
   .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload });
 

@@ -29,6 +29,8 @@ export const alertEvents = [
   'drill.failed',
   'alert.dead',
   'alert.test',
+  // issue 11 (H3): a policy's `certifyWithin` passed with the case uncertified.
+  'grant.certification-deadline-passed',
   'audit.event',
   'audit.checkpoint',
 ] as const;
@@ -66,6 +68,8 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'drill.failed': 'critical',
   'alert.dead': 'critical',
   'alert.test': 'info',
+  // issue 11 (H3)
+  'grant.certification-deadline-passed': 'warning',
   'audit.event': 'info',
   'audit.checkpoint': 'info',
 };
@@ -91,6 +95,8 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'root-key.unsealed': 'root.unsealed',
   'drift.detected': 'drift.detected',
   'drill.failed': 'drill.failed',
+  // issue 11 (H3)
+  'grant.certification-deadline-passed': 'grant.certification-deadline-passed',
 };
 
 /**

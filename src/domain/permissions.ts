@@ -41,6 +41,8 @@ export const actions = [
   'metrics.read',
   'report.read',
   'drill.run',
+  // issue 11 (H3): ending the review of a case certified with misuse suspected.
+  'grant.resolve',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -132,6 +134,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'report.read': { roles: ['admin', 'auditor', 'incident-owner'], hint: 'the governance report needs the admin, auditor or incident-owner role' },
   // A drill enables, ends and rotates a real account: the admin's.
   'drill.run': { roles: ['admin'], hint: 'running a drill needs the admin role' },
+  // issue 11 (H3): misuse was suspected; an admin who is not the requester decides, with a note.
+  'grant.resolve': { roles: ['admin'], relation: 'not-requester', hint: 'resolving a case under review needs the admin role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

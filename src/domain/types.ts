@@ -52,6 +52,9 @@ export interface Policy {
   readonly invokers: readonly UserRole[];
   /** How long before expiry its grants raise `grant.expiring`; the server's default when absent. */
   readonly expiryWarningMs?: number | undefined;
+  // issue 11 (H3): certification with a deadline.
+  /** How long a case may await certification before it is `certification-overdue` (`certifyWithin`). */
+  readonly certifyWithinMs?: number | undefined;
 }
 
 /**
@@ -128,6 +131,8 @@ export const grantStates = [
   'cancelled',
   'failed',
   'expired',
+  // issue 11 (H3): certified with misuse suspected; open until an admin resolves it.
+  'under-review',
 ] as const;
 export type GrantState = (typeof grantStates)[number];
 
@@ -138,6 +143,17 @@ export interface Certification {
   readonly necessary: boolean;
   readonly scoped: boolean;
   readonly removed: boolean;
+  readonly note: string;
+  // issue 11 (H3): the certifier suspects misuse; the case goes to `under-review` instead of closing.
+  readonly misuseSuspected?: boolean | undefined;
+}
+
+// issue 11 (H3): an admin's resolution of a case under review.
+/** How an admin (never the requester) ended the review of a case certified with misuse suspected. */
+export interface Resolution {
+  readonly by: UserId;
+  readonly byName: string;
+  readonly at: Date;
   readonly note: string;
 }
 
@@ -169,4 +185,9 @@ export interface Grant {
   readonly failure: string | undefined;
   /** A drill (issue 10): the real path run on purpose; never an incident, certified by itself when every step passed. */
   readonly drill?: boolean | undefined;
+  // issue 11 (H3): certification deadline and review.
+  /** When the policy's `certifyWithin` passed with the case still awaiting certification. */
+  readonly certificationOverdueAt?: Date | undefined;
+  /** The admin's resolution of a case that was `under-review`. */
+  readonly resolution?: Resolution | undefined;
 }

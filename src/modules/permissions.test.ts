@@ -33,6 +33,8 @@ import { inviteUser, redeemInvite } from './identity/enrolment.js';
 import { createToken, type IssuedToken } from './identity/identity.js';
 import { listTokens, revokeToken, whoami } from './identity/tokens.js';
 import { governanceReport } from './report/governance-report.js';
+// issue 11 (H3)
+import { resolveReview } from './grants/resolve-review.js';
 
 const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
 const catalog = `${bedCatalog}
@@ -123,6 +125,8 @@ describe('every use case, as every role, refuses exactly as the permission table
     'report.read': (actor) => governanceReport(bed.ctx, actor, { since: new Date(0) }),
     // The dual-control account: an admin gets past the guard to the use case's own `conflict` (no custodians), nothing runs.
     'drill.run': (actor) => runDrill(bed.ctx, actor, 'db-vault'),
+    // issue 11 (H3): the case is not under review: an admin gets past the guard to `invalid_transition`.
+    'grant.resolve': (actor) => resolveReview(bed.ctx, actor, active.id, 'n'),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Insertable, Selectable, Transaction } from 'kysely';
 import { asAccountId, asGrantId, asUserId, grantStates, holdingStates } from '../domain/index.js';
-import type { AccountMode, Certification, Grant, GrantState } from '../domain/index.js';
+import type { AccountMode, Certification, Grant, GrantState, Resolution } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { GrantRepository } from '../ports/index.js';
 import { affected, fromMs, fromNullable, fromOptionalMs, member, parseJson, toNullable, toOptionalMs } from './columns.js';
@@ -69,6 +69,19 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       if (filter.accountId !== undefined) query = query.where('account_id', '=', filter.accountId);
       if (filter.requesterId !== undefined) query = query.where('requester_id', '=', filter.requesterId);
       if (filter.drill !== undefined) query = query.where('drill', '=', filter.drill ? 1 : 0);
+      // issue 11 (H3): history filters and the keyset page, all in SQL before the limit.
+      if (filter.requesterName !== undefined) query = query.where('requester_name', '=', filter.requesterName);
+      if (filter.incident !== undefined) query = query.where('incident', '=', filter.incident);
+      if (filter.since !== undefined) query = query.where('created_at', '>=', filter.since.getTime());
+      if (filter.until !== undefined) query = query.where('created_at', '<', filter.until.getTime());
+      if (filter.certificationOverdue !== undefined) {
+        query = query.where('certification_overdue_at', filter.certificationOverdue ? 'is not' : 'is', null);
+      }
+      const before = filter.before;
+      if (before !== undefined) {
+        const at = before.createdAt.getTime();
+        query = query.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', before.id)])]));
+      }
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).map(toGrant);
     },
@@ -113,11 +126,24 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     failure: toNullable(grant.failure),
     ttl_ms: grant.ttlMs,
     drill: grant.drill === true ? 1 : 0,
+    // issue 11 (H3)
+    certification_overdue_at: toOptionalMs(grant.certificationOverdueAt),
+    resolution: grant.resolution === undefined ? null : JSON.stringify({ ...grant.resolution, at: grant.resolution.at.getTime() }),
   };
 }
 
 function certificationJson(c: Certification): CertificationJson {
-  return { by: c.by, byName: c.byName, at: c.at.getTime(), necessary: c.necessary, scoped: c.scoped, removed: c.removed, note: c.note };
+  return {
+    by: c.by,
+    byName: c.byName,
+    at: c.at.getTime(),
+    necessary: c.necessary,
+    scoped: c.scoped,
+    removed: c.removed,
+    note: c.note,
+    // issue 11 (H3)
+    ...(c.misuseSuspected === true ? { misuseSuspected: true } : {}),
+  };
 }
 
 function toCertification(text: string): Certification {
@@ -130,7 +156,15 @@ function toCertification(text: string): Certification {
     scoped: c.scoped,
     removed: c.removed,
     note: c.note,
+    // issue 11 (H3)
+    ...(c.misuseSuspected === true ? { misuseSuspected: true } : {}),
   };
+}
+
+// issue 11 (H3): an admin's resolution of a review, `at` in ms.
+function toResolution(text: string): Resolution {
+  const r = parseJson<{ by: string; byName: string; at: number; note: string }>(text, 'grants.resolution');
+  return { by: asUserId(r.by), byName: r.byName, at: fromMs(r.at), note: r.note };
 }
 
 function toGrant(row: Selectable<GrantsTable>): Grant {
@@ -158,5 +192,8 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     // Grants from before TTLs were stored: their expiry was set at invoke.
     ttlMs: row.ttl_ms === null ? Number(row.expires_at) - Number(row.created_at) : Number(row.ttl_ms),
     ...(Number(row.drill) === 1 ? { drill: true } : {}),
+    // issue 11 (H3)
+    ...(row.certification_overdue_at === null ? {} : { certificationOverdueAt: fromMs(row.certification_overdue_at) }),
+    ...(row.resolution === null ? {} : { resolution: toResolution(row.resolution) }),
   };
 }

@@ -61,6 +61,8 @@ export function policyFields(spec: CatalogApply['policies'][number], i: number):
     minTtlMs: ms(spec.minTtl, `policies[${i}].minTtl`) ?? undefined,
     invokers: spec.invokers ?? [],
     ...(spec.expiryWarning === undefined ? {} : { expiryWarningMs: ms(spec.expiryWarning, `policies[${i}].expiryWarning`)! }),
+    // issue 11 (H3)
+    ...(spec.certifyWithin === undefined ? {} : { certifyWithinMs: ms(spec.certifyWithin, `policies[${i}].certifyWithin`)! }),
   };
 }
 
