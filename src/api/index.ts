@@ -11,3 +11,5 @@ export * from './sys-api.js';
 export * from './tolerant.js';
 export * from './report-api.js';
 export * from './drift-api.js';
+// issue 11 (H3)
+export * from './grant-history-api.js';

@@ -245,6 +245,8 @@ export interface GrantListFilter {
   readonly limit?: number;
   // issue 11 (H3): the history query.
   readonly requesterName?: string;
+  /** By account name, retired accounts included (their cases stay history). */
+  readonly accountName?: string;
   readonly incident?: string;
   /** Created at or after. */
   readonly since?: Date;

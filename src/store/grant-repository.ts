@@ -71,6 +71,8 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       if (filter.drill !== undefined) query = query.where('drill', '=', filter.drill ? 1 : 0);
       // issue 11 (H3): history filters and the keyset page, all in SQL before the limit.
       if (filter.requesterName !== undefined) query = query.where('requester_name', '=', filter.requesterName);
+      const accountName = filter.accountName;
+      if (accountName !== undefined) query = query.where('account_id', 'in', (eb) => eb.selectFrom('accounts').select('id').where('name', '=', accountName));
       if (filter.incident !== undefined) query = query.where('incident', '=', filter.incident);
       if (filter.since !== undefined) query = query.where('created_at', '>=', filter.since.getTime());
       if (filter.until !== undefined) query = query.where('created_at', '<', filter.until.getTime());
