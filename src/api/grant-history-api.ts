@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { grantStates } from '../domain/index.js';
+import { grantStates, parseDuration } from '../domain/index.js';
 import { grantsResponseSchema } from './grant-api.js';
 import { safeText } from './safe-text.js';
 
@@ -10,7 +10,14 @@ import { safeText } from './safe-text.js';
 export const historyStates = [...grantStates, 'certification-overdue'] as const;
 export type HistoryState = (typeof historyStates)[number];
 
-const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z' });
+const isoInstant = z.iso.datetime({ offset: true });
+/** A point in time: an ISO 8601 date-time, or a duration meaning that long before now (on the server's clock). */
+export const historyInstant = z
+  .string()
+  .max(40)
+  .refine((text) => parseDuration(text) !== undefined || isoInstant.safeParse(text).success, {
+    error: 'must be an ISO 8601 date-time (2026-11-01T00:00:00Z) or a duration before now (7d, 12h)',
+  });
 
 /** `GET /v1/grants?account=&requester=&incident=&state=&since=&until=&limit=&cursor=`: newest first, in pages. */
 export const grantHistoryQuery = z.object({
@@ -18,8 +25,8 @@ export const grantHistoryQuery = z.object({
   requester: safeText({ max: 128 }).optional().describe('only cases this user invoked'),
   incident: safeText({ max: 200 }).optional().describe('only cases of this incident reference'),
   state: z.enum(historyStates, { error: `must be one of ${historyStates.join(', ')}` }).optional(),
-  since: instant.optional().describe('created at or after (ISO 8601)'),
-  until: instant.optional().describe('created before (ISO 8601)'),
+  since: historyInstant.optional().describe('created at or after: ISO 8601, or a duration before now such as 7d'),
+  until: historyInstant.optional().describe('created before: ISO 8601, or a duration before now'),
   limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').optional().describe('at most this many per page (default 100)'),
   cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional().describe('`nextCursor` of the previous page'),
 });

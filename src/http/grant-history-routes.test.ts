@@ -58,6 +58,8 @@ describe('grant history, timeline and review over HTTP', () => {
     const since = encodeURIComponent('2030-01-01T00:00:01Z');
     expect((await call('bob', 'GET', `/v1/grants?since=${since}&until=2030-01-01T00:00:03Z`)).body.grants.map((g: any) => g.id)).toEqual([a2, m1]);
 
+    // A duration means that long before now, on the server's clock (now is 00:00:04).
+    expect((await call('bob', 'GET', '/v1/grants?since=2s')).body.grants.map((g: any) => g.id)).toEqual([a3, a2]);
     // own-or-role: a responder sees only their own, whatever the filter asks.
     expect((await call('mallory', 'GET', '/v1/grants')).body.grants.map((g: any) => g.id)).toEqual([m1]);
     expect((await call('mallory', 'GET', '/v1/grants?requester=alice')).body.grants).toEqual([]);
@@ -74,6 +76,7 @@ describe('grant history, timeline and review over HTTP', () => {
   it('a bad since, state, limit or cursor is a 400 naming the parameter', async () => {
     const refused = async (query: string) => (await call('bob', 'GET', `/v1/grants?${query}`)).body.error;
     expect(await refused('since=yesterday')).toMatchObject({ code: 'validation', path: 'querystring.since' });
+    expect(await refused('since=7w')).toMatchObject({ code: 'validation', path: 'querystring.since' });
     expect(await refused('until=2030-13-01')).toMatchObject({ code: 'validation', path: 'querystring.until' });
     expect(await refused('state=done')).toMatchObject({ code: 'validation', path: 'querystring.state' });
     expect(await refused('limit=0')).toMatchObject({ code: 'validation', path: 'querystring.limit' });

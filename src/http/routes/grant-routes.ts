@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { certifyBody, errorResponseSchema as errorBody, grantIdParams, grantViewSchema, invokeBody, revealResponseSchema } from '../../api/index.js';
 // issue 11 (H3)
 import { grantHistoryQuery, grantHistoryResponseSchema, grantTimelineResponseSchema, resolveBody } from '../../api/index.js';
-import { grantHistory } from '../../modules/grants/grant-history.js';
+import { grantHistory, historyInstant } from '../../modules/grants/grant-history.js';
 import { grantTimeline } from '../../modules/grants/grant-timeline.js';
 import { resolveReview } from '../../modules/grants/resolve-review.js';
 import { asGrantId } from '../../domain/index.js';
@@ -46,7 +46,8 @@ export const grantRoutes =
       },
       handler: async (request) => {
         const { since, until, ...rest } = request.query;
-        const page = await grantHistory(ctx, actorOf(request), { ...rest, since: since === undefined ? undefined : new Date(since), until: until === undefined ? undefined : new Date(until) });
+        const now = ctx.clock.now();
+        const page = await grantHistory(ctx, actorOf(request), { ...rest, since: historyInstant(since, now), until: historyInstant(until, now) });
         const names = await accountNames(ctx);
         const grants = page.grants.map((g) => grantView(g, names.get(g.accountId)));
         return page.nextCursor === undefined ? { grants } : { grants, nextCursor: page.nextCursor };

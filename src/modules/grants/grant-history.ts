@@ -1,4 +1,4 @@
-import { authorize, seesEveryCase, type Actor, type Grant, type GrantId, type GrantState } from '../../domain/index.js';
+import { authorize, parseDuration, seesEveryCase, type Actor, type Grant, type GrantId, type GrantState } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { GrantListFilter } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
@@ -70,4 +70,11 @@ function decodeCursor(cursor: string): { createdAt: Date; id: GrantId } {
     return { createdAt: new Date(value[0] as number), id: value[1] as GrantId };
   }
   throw new AppError('validation', 'cursor: not a cursor from a previous page; start again without --cursor', { path: 'cursor' });
+}
+
+/** `since`/`until` as the API takes them: an ISO 8601 date-time, or a duration before `now` (`7d`). */
+export function historyInstant(text: string | undefined, now: Date): Date | undefined {
+  if (text === undefined) return undefined;
+  const ago = parseDuration(text);
+  return ago === undefined ? new Date(text) : new Date(now.getTime() - ago);
 }
