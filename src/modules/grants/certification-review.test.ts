@@ -14,6 +14,7 @@ import { endGrant } from './end-grant.js';
 import { invoke } from './invoke.js';
 import { resolveReview } from './resolve-review.js';
 import { showGrant } from './show-grant.js';
+import { governanceReport } from '../report/governance-report.js';
 
 const hours = (n: number) => n * 3_600_000;
 const answers = { necessary: true, scoped: true, removed: true, note: 'ok' };
@@ -121,6 +122,17 @@ describe('certification deadline and misuse review', () => {
     const actions = (await bed.auditEvents()).filter((e) => e.subject === grant.id).map((e) => e.action);
     expect(actions.slice(-2)).toEqual(['grant.certified', 'grant.review-resolved']);
     expect((await bed.verify()).ok).toBe(true);
+  });
+
+  it('the governance report lists a case certified with misuse suspected, under review or resolved', async () => {
+    const grant = await awaitingCertification();
+    await certify(bed.ctx, bed.actors.bob, grant.id, { ...answers, misuseSuspected: true });
+    const during = await governanceReport(bed.ctx, bed.actors.admin, { since: new Date(0) });
+    expect(during.figures.misuseSuspected).toEqual([expect.objectContaining({ id: grant.id, signals: ['certified-misuse-suspected'] })]);
+    expect(during.figures.byState).toMatchObject({ 'under-review': 1 });
+    await resolveReview(bed.ctx, bed.actors.admin, grant.id, 'reviewed');
+    const after = await governanceReport(bed.ctx, bed.actors.admin, { since: new Date(0) });
+    expect(after.figures.misuseSuspected.map((c) => c.id)).toEqual([grant.id]);
   });
 
   it('separation of duties: an admin cannot resolve the review of their own case', async () => {
