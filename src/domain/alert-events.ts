@@ -17,6 +17,8 @@ export const alertEvents = [
   'grant.rotation-failed',
   'grant.awaiting-certification',
   'grant.certification-overdue',
+  // issue 11 (H3): a policy's `certifyWithin` passed with the case uncertified.
+  'grant.certification-deadline-passed',
   'grant.closed',
   'quorum.share-presented',
   'quorum.released',
@@ -29,8 +31,6 @@ export const alertEvents = [
   'drill.failed',
   'alert.dead',
   'alert.test',
-  // issue 11 (H3): a policy's `certifyWithin` passed with the case uncertified.
-  'grant.certification-deadline-passed',
   'audit.event',
   'audit.checkpoint',
 ] as const;
