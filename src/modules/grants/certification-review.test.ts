@@ -99,6 +99,14 @@ describe('certification deadline and misuse review', () => {
     expect((await showGrant(bed.ctx, bed.actors.bob, grant.id)).certificationOverdueAt).toBeUndefined();
   });
 
+  it('certifyWithin is stored with the policy and its change is audited with the diff', async () => {
+    await bed.apply(catalog.replace('certifyWithin: 72h', 'certifyWithin: 24h'));
+    const changed = (await bed.auditEvents()).filter((e) => e.action === 'policy.changed').at(-1);
+    expect(JSON.stringify(changed?.details)).toMatch(/certifyWithinMs/);
+    const policies = await bed.store.transaction((tx) => tx.catalog.listPolicies());
+    expect(policies.find((p) => p.name === 'p0')?.certifyWithinMs).toBe(hours(24));
+  });
+
   it('a policy without certifyWithin writes no deadline job', async () => {
     await bed.apply(bedCatalog);
     const grant = await awaitingCertification();
