@@ -27,7 +27,7 @@ export const grantViewSchema = z.object({
   revealedAt: isoDate.optional(),
   closedAt: isoDate.optional(),
   certification: z
-    .object({ by: z.string(), at: isoDate, necessary: z.boolean(), scoped: z.boolean(), removed: z.boolean(), note: z.string() })
+    .object({ by: z.string(), at: isoDate, necessary: z.boolean(), scoped: z.boolean(), removed: z.boolean(), note: z.string(), misuseSuspected: z.literal(true).optional() })
     .optional(),
   failure: z.string().optional(),
   /** A drill (issue 10), not an incident. */
@@ -38,6 +38,10 @@ export const grantViewSchema = z.object({
   approvals: z.array(approvalViewSchema).optional(),
   escalated: z.literal(true).optional(),
   escalationReason: z.string().optional(),
+  // issue 11 (H3): past the policy's `certifyWithin` while awaiting certification; an admin's resolution of a review.
+  certificationOverdue: z.literal(true).optional(),
+  certificationOverdueAt: isoDate.optional(),
+  resolution: z.object({ by: z.string(), at: isoDate, note: z.string() }).optional(),
 });
 export type GrantView = z.output<typeof grantViewSchema>;
 
@@ -71,4 +75,6 @@ export const certifyBody = z.object({
   scoped: z.boolean(),
   removed: z.boolean(),
   note: safeText({ min: 0, max: 4000, multiline: true }).default(''),
+  // issue 11 (H3): the case goes to `under-review` instead of closing, until an admin resolves it.
+  misuseSuspected: z.boolean().optional(),
 });

@@ -13,3 +13,5 @@ export * from './report-api.js';
 export * from './drift-api.js';
 // issue 11 (H1)
 export * from './approval-api.js';
+// issue 11 (H3)
+export * from './grant-history-api.js';

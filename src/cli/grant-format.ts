@@ -38,6 +38,10 @@ export function grantDetails(grant: GrantView, style: Style): string {
         cert === undefined ? undefined : `necessary ${yesNo(cert.necessary)}, scoped ${yesNo(cert.scoped)}, removed ${yesNo(cert.removed)}`,
       ],
       ['note', cert?.note === '' ? undefined : cert?.note],
+      // issue 11 (H3)
+      ['misuse', cert?.misuseSuspected === true ? style.red('suspected: under review until an admin resolves it') : undefined],
+      ['overdue', grant.certificationOverdueAt === undefined ? undefined : style.yellow(`certification deadline passed at ${grant.certificationOverdueAt}`)],
+      ['resolved', grant.resolution === undefined ? undefined : `by ${grant.resolution.by} at ${grant.resolution.at}: ${grant.resolution.note}`],
       ['failure', grant.failure === undefined ? undefined : style.red(grant.failure)],
       // issue 11 (H1)
       ['approvals', grant.approvals === undefined ? undefined : grant.approvals.map((a) => `${a.decision} by ${a.by} at ${a.at}: ${a.note}`).join('; ')],
@@ -74,6 +78,9 @@ export function nextSteps(grant: GrantView): string[] {
       ];
     case 'awaiting-certification':
       return [`breakglass certify ${grant.id} --necessary yes --scoped yes --removed yes --note "..."   (incident owner)`];
+    // issue 11 (H3)
+    case 'under-review':
+      return [`breakglass grant resolve ${grant.id} --note "..."   (an admin other than the requester)`];
     default:
       return [];
   }

@@ -80,6 +80,14 @@ describe('parseCatalogYaml', () => {
     ]);
   });
 
+  // issue 11 (H3)
+  it('certifyWithin is a duration, named by its path when it is not', () => {
+    expect(parseCatalogYaml(example.replace('maxTtl: 1h', 'maxTtl: 1h\n    certifyWithin: 72h')).policies[0]?.certifyWithin).toBe('72h');
+    expect(lines(example.replace('maxTtl: 1h', 'maxTtl: 1h\n    certifyWithin: soon'))).toEqual([
+      'policies[0].certifyWithin: "soon" is not a duration; use a number and s, m, h or d, e.g. 10s, 15m, 1h, 2d',
+    ]);
+  });
+
   it('rejects maxTtl shorter than defaultTtl and minTtl longer than defaultTtl', () => {
     expect(lines(example.replace('maxTtl: 1h', 'maxTtl: 10m'))).toEqual(['policies[0].maxTtl: maxTtl 10m is shorter than defaultTtl 15m']);
     expect(lines(example.replace('maxTtl: 1h', 'maxTtl: 1h\n    minTtl: 20m'))).toEqual(['policies[0].minTtl: minTtl 20m is longer than defaultTtl 15m']);

@@ -131,6 +131,8 @@ const policy = z
     incidentCheck: incidentCheck.optional(),
     // issue 11 (H1): after this long without enough approvals, the requester may escalate (`invoke --escalate --reason2`).
     escalate: z.strictObject({ after: duration }).optional(),
+    // issue 11 (H3): past this long awaiting certification, a case is certification-overdue.
+    certifyWithin: duration.optional(),
   })
   .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload })
   // issue 11 (H1)

@@ -17,6 +17,8 @@ export const alertEvents = [
   'grant.rotation-failed',
   'grant.awaiting-certification',
   'grant.certification-overdue',
+  // issue 11 (H3): a policy's `certifyWithin` passed with the case uncertified.
+  'grant.certification-deadline-passed',
   'grant.closed',
   // issue 11 (H4)
   'grant.incident-check-bypassed',
@@ -72,6 +74,8 @@ export const alertSeverity: Readonly<Record<AlertEvent, Severity>> = {
   'drill.failed': 'critical',
   'alert.dead': 'critical',
   'alert.test': 'info',
+  // issue 11 (H3)
+  'grant.certification-deadline-passed': 'warning',
   'audit.event': 'info',
   'audit.checkpoint': 'info',
   // issue 11 (H1): access without the second person the policy asked for.
@@ -103,6 +107,8 @@ export const alertOfAuditAction: Readonly<Partial<Record<AuditAction, AlertEvent
   'drill.failed': 'drill.failed',
   // issue 11 (H1)
   'grant.escalated': 'grant.escalated',
+  // issue 11 (H3)
+  'grant.certification-deadline-passed': 'grant.certification-deadline-passed',
 };
 
 /**

@@ -32,6 +32,9 @@ export const auditActions = [
   'grant.incident-check-bypassed',
   // A credential disabled on its target while the store could not be written (replayed from the journal).
   'grant.offline-disabled',
+  // issue 11 (H3): the certification deadline passed (once per case); an admin resolved a case under review.
+  'grant.certification-deadline-passed',
+  'grant.review-resolved',
   // The catalog and its objects: one event per created, changed or removed object, with a diff.
   'catalog.applied',
   'target.created',
@@ -117,6 +120,9 @@ export const grantEventActions: Readonly<Record<GrantEventType, AuditAction>> = 
   'approval-denied': 'grant.denied',
   'approval-expired': 'grant.approval-expired',
   escalate: 'grant.escalated',
+  // issue 11 (H3)
+  'certification-deadline-passed': 'grant.certification-deadline-passed',
+  resolve: 'grant.review-resolved',
 };
 
 /** Names written by versions before 0.2 (built from the event name), and what they mean now. */

@@ -10,6 +10,8 @@ const at = (ms: number) => new Date(t0.getTime() + ms);
 const alice: Actor = { id: asUserId('u-alice'), name: 'alice', roles: ['responder'] };
 const bob: Actor = { id: asUserId('u-bob'), name: 'bob', roles: ['incident-owner'] };
 const mallory: Actor = { id: asUserId('u-mallory'), name: 'mallory', roles: ['responder'] };
+// issue 11 (H3)
+const admin: Actor = { id: asUserId('u-admin'), name: 'admin', roles: ['admin'] };
 
 function grant(state: GrantState, overrides: Partial<Grant> = {}): Grant {
   return {
@@ -62,6 +64,9 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   'approval-denied': { type: 'approval-denied', actor: bob, note: 'no' },
   'approval-expired': { type: 'approval-expired' },
   escalate: { type: 'escalate', reason2: 'nobody answered', afterMs: 0, quorumWindowMs: undefined },
+  // issue 11 (H3)
+  'certification-deadline-passed': { type: 'certification-deadline-passed' },
+  resolve: { type: 'resolve', actor: admin, note: 'reviewed' },
 };
 
 /** The legal transitions of DESIGN.md §2 for a pre-staged account, and where they lead. */
@@ -87,6 +92,9 @@ const legal: Record<string, GrantState> = {
   'awaiting-approval/approval-expired': 'expired',
   'awaiting-approval/escalate': 'requested',
   'awaiting-approval/cancel': 'cancelled',
+  // issue 11 (H3)
+  'awaiting-certification/certification-deadline-passed': 'awaiting-certification',
+  'under-review/resolve': 'closed',
 };
 /** Issue 11 (H1): decisions and escalation must arrive while the approval window is open. */
 const beforeWindowCloses = new Set(['awaiting-approval/approve', 'awaiting-approval/approval-denied', 'awaiting-approval/escalate']);
@@ -220,5 +228,29 @@ describe('holdsAccount: the one definition of "a grant still holds this account"
     const cleaned = transition(failed, events['cleanup-verified'], at(7));
     expect(cleaned).toMatchObject({ state: 'failed', revokedAt: at(7) });
     expect(holdsAccount(cleaned)).toBe(false);
+  });
+});
+
+// issue 11 (H3): certification deadline and review.
+describe('certification deadline and misuse review', () => {
+  it('the deadline marks the case once; it stays awaiting certification and certifiable', () => {
+    const overdue = transition(grant('awaiting-certification'), events['certification-deadline-passed'], at(5));
+    expect(overdue).toMatchObject({ state: 'awaiting-certification', certificationOverdueAt: at(5) });
+    expect(() => transition(overdue, events['certification-deadline-passed'], at(6))).toThrowError(/not allowed/);
+    expect(transition(overdue, events.certify, at(7))).toMatchObject({ state: 'closed', closedAt: at(7) });
+  });
+  it('misuse suspected: the case goes under review, not closed', () => {
+    const next = transition(grant('awaiting-certification'), { type: 'certify', actor: bob, answers: { ...answers, misuseSuspected: true } }, at(5));
+    expect(next).toMatchObject({ state: 'under-review', closedAt: undefined, certification: { misuseSuspected: true, byName: 'bob' } });
+    const resolved = transition(next, events.resolve, at(9));
+    expect(resolved).toMatchObject({ state: 'closed', closedAt: at(9), resolution: { byName: 'admin', note: 'reviewed', at: at(9) } });
+  });
+  it('separation of duties: the requester cannot resolve the review of their own case, even as an admin', () => {
+    const review = grant('under-review');
+    const selfResolve: GrantEvent = { type: 'resolve', actor: { ...alice, roles: ['admin'] }, note: 'fine' };
+    expect(() => transition(review, selfResolve, t0)).toThrowError(expect.objectContaining({ code: 'separation_of_duties' }) as Error);
+  });
+  it('only an admin resolves a review (an incident owner cannot)', () => {
+    expect(() => transition(grant('under-review'), { type: 'resolve', actor: bob, note: 'fine' }, t0)).toThrowError(expect.objectContaining({ code: 'forbidden' }) as Error);
   });
 });

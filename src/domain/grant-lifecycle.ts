@@ -29,8 +29,12 @@ export type GrantEvent =
   | {
       readonly type: 'certify';
       readonly actor: Actor;
-      readonly answers: Pick<Certification, 'necessary' | 'scoped' | 'removed' | 'note'>;
+      readonly answers: Pick<Certification, 'necessary' | 'scoped' | 'removed' | 'note' | 'misuseSuspected'>;
     }
+  // issue 11 (H3): the policy's `certifyWithin` passed while the case awaited certification (the case stays certifiable).
+  | { readonly type: 'certification-deadline-passed' }
+  // issue 11 (H3): an admin (never the requester) ends the review of a case certified with misuse suspected.
+  | { readonly type: 'resolve'; readonly actor: Actor; readonly note: string }
   // issue 11 (H1): approvals before activation, and the escalation when nobody answers.
   | ApprovalEvent;
 
@@ -153,6 +157,15 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
     case 'approval-expired':
     case 'escalate':
       return approvalTransition(grant, event, now);
+    // issue 11 (H3): certification deadline and review.
+    case 'certification-deadline-passed':
+      expect(grant, event, 'awaiting-certification');
+      if (grant.certificationOverdueAt !== undefined) refuse(grant, event);
+      return { ...grant, certificationOverdueAt: now };
+    case 'resolve':
+      expect(grant, event, 'under-review');
+      authorize(event.actor, 'grant.resolve', { grant });
+      return { ...grant, state: 'closed', closedAt: now, resolution: { by: event.actor.id, byName: event.actor.name, at: now, note: event.note } };
   }
 }
 
@@ -204,6 +217,8 @@ function certify(grant: Grant, event: Extract<GrantEvent, { type: 'certify' }>, 
   // I5 is part of the lifecycle: no close without someone other than the requester. The rule's home is the permission table.
   authorize(actor, 'grant.certify', { grant });
   const certification: Certification = { ...answers, by: actor.id, byName: actor.name, at: now };
+  // issue 11 (H3): misuse suspected keeps the case open, under review, until an admin resolves it.
+  if (answers.misuseSuspected === true) return { ...grant, state: 'under-review', certification };
   return { ...grant, state: 'closed', certification, closedAt: now };
 }
 

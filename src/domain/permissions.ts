@@ -45,6 +45,8 @@ export const actions = [
   'grant.approve',
   'grant.deny',
   'grant.escalate',
+  // issue 11 (H3): ending the review of a case certified with misuse suspected.
+  'grant.resolve',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -147,6 +149,8 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'grant.deny': { roles: 'any-role', relation: 'policy-approvers', hint: 'only an approver the policy names (by user name or role) can deny, and never the requester' },
   // Going past silent approvers is the requester's own act, with a second justification.
   'grant.escalate': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant can escalate it' },
+  // issue 11 (H3): misuse was suspected; an admin who is not the requester decides, with a note.
+  'grant.resolve': { roles: ['admin'], relation: 'not-requester', hint: 'resolving a case under review needs the admin role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */

@@ -84,6 +84,9 @@ export interface Policy {
   // issue 11 (H1): with `approval.mode` `approvers`, who approves and how long the request waits; `escalate.after`.
   readonly approvers?: ApproverRule | undefined;
   readonly escalateAfterMs?: number | undefined;
+  // issue 11 (H3): certification with a deadline.
+  /** How long a case may await certification before it is `certification-overdue` (`certifyWithin`). */
+  readonly certifyWithinMs?: number | undefined;
 }
 
 // issue 11 (H4): invocation criteria
@@ -175,6 +178,8 @@ export const grantStates = [
   'expired',
   // issue 11 (H1): waiting for k approvers (before any custodian quorum).
   'awaiting-approval',
+  // issue 11 (H3): certified with misuse suspected; open until an admin resolves it.
+  'under-review',
 ] as const;
 export type GrantState = (typeof grantStates)[number];
 
@@ -185,6 +190,17 @@ export interface Certification {
   readonly necessary: boolean;
   readonly scoped: boolean;
   readonly removed: boolean;
+  readonly note: string;
+  // issue 11 (H3): the certifier suspects misuse; the case goes to `under-review` instead of closing.
+  readonly misuseSuspected?: boolean | undefined;
+}
+
+// issue 11 (H3): an admin's resolution of a case under review.
+/** How an admin (never the requester) ended the review of a case certified with misuse suspected. */
+export interface Resolution {
+  readonly by: UserId;
+  readonly byName: string;
+  readonly at: Date;
   readonly note: string;
 }
 
@@ -220,4 +236,9 @@ export interface Grant {
   readonly approvals?: readonly ApprovalDecision[] | undefined;
   readonly escalated?: boolean | undefined;
   readonly escalationReason?: string | undefined;
+  // issue 11 (H3): certification deadline and review.
+  /** When the policy's `certifyWithin` passed with the case still awaiting certification. */
+  readonly certificationOverdueAt?: Date | undefined;
+  /** The admin's resolution of a case that was `under-review`. */
+  readonly resolution?: Resolution | undefined;
 }

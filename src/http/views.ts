@@ -32,6 +32,8 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
       scoped: grant.certification.scoped,
       removed: grant.certification.removed,
       note: grant.certification.note,
+      // issue 11 (H3)
+      ...(grant.certification.misuseSuspected === true ? { misuseSuspected: true as const } : {}),
     },
     failure: grant.failure,
     drill: grant.drill === true ? (true as const) : undefined,
@@ -40,6 +42,11 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
     approvals: grant.approvals?.map((a) => ({ by: a.byName, at: a.at.toISOString(), decision: a.decision, note: a.note })),
     escalated: grant.escalated === true ? (true as const) : undefined,
     escalationReason: grant.escalationReason,
+    // issue 11 (H3)
+    // Overdue while it still awaits certification; when it passed stays on record (certificationOverdueAt).
+    certificationOverdue: grant.certificationOverdueAt !== undefined && grant.state === 'awaiting-certification' ? (true as const) : undefined,
+    certificationOverdueAt: iso(grant.certificationOverdueAt),
+    resolution: grant.resolution && { by: grant.resolution.byName, at: grant.resolution.at.toISOString(), note: grant.resolution.note },
   };
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;
 }

@@ -36,6 +36,8 @@ import { governanceReport } from './report/governance-report.js';
 // issue 11 (H1)
 import { approveGrant, denyGrant } from './approvals/decide-grant.js';
 import { escalateGrant } from './approvals/escalate-grant.js';
+// issue 11 (H3)
+import { resolveReview } from './grants/resolve-review.js';
 
 const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
 // issue 11 (H1): an approvers policy (named by role) and an ephemeral account under it.
@@ -144,6 +146,8 @@ describe('every use case, as every role, refuses exactly as the permission table
     'grant.deny': (actor) => denyGrant(bed.ctx, actor, awaiting.get('grant.deny')!.id, 'n'),
     // Nobody but the requester (alice, not among the role users) may escalate.
     'grant.escalate': (actor) => escalateGrant(bed.ctx, actor, awaiting.get('grant.escalate')!.id, 'n'),
+    // issue 11 (H3): the case is not under review: an admin gets past the guard to `invalid_transition`.
+    'grant.resolve': (actor) => resolveReview(bed.ctx, actor, active.id, 'n'),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

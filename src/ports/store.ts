@@ -236,6 +236,28 @@ export interface CatalogRepository {
   lockAccount(id: AccountId): Promise<void>;
 }
 
+/** What `grants.list` keeps; every filter applies in SQL, before the limit. */
+export interface GrantListFilter {
+  readonly states?: readonly GrantState[];
+  readonly accountId?: AccountId;
+  readonly requesterId?: UserId;
+  readonly drill?: boolean;
+  readonly limit?: number;
+  // issue 11 (H3): the history query.
+  readonly requesterName?: string;
+  /** By account name, retired accounts included (their cases stay history). */
+  readonly accountName?: string;
+  readonly incident?: string;
+  /** Created at or after. */
+  readonly since?: Date;
+  /** Created before. */
+  readonly until?: Date;
+  /** Only cases past (true) or not past (false) their certification deadline. */
+  readonly certificationOverdue?: boolean;
+  /** Keyset page: only grants after this one in the newest-first order (created_at, id). */
+  readonly before?: { readonly createdAt: Date; readonly id: GrantId };
+}
+
 export interface GrantRepository {
   insert(grant: Grant): Promise<void>;
   /**
@@ -248,7 +270,7 @@ export interface GrantRepository {
   setCredential(id: GrantId, sealed: string | undefined): Promise<void>;
   getCredential(id: GrantId): Promise<string | undefined>;
   /** Newest first; `requesterId` keeps one person's grants (filtered in SQL, before the limit). */
-  list(filter: { states?: readonly GrantState[]; accountId?: AccountId; requesterId?: UserId; drill?: boolean; limit?: number }): Promise<Grant[]>;
+  list(filter: GrantListFilter): Promise<Grant[]>;
   /** The grants that hold this account (domain `holdsAccount`, filtered in SQL), oldest first. */
   holdingAccount(accountId: AccountId): Promise<Grant[]>;
   /** Every account some grant holds (domain `holdsAccount`, filtered in SQL). */
@@ -256,7 +278,9 @@ export interface GrantRepository {
 }
 
 /** Work the scheduler does on a grant: start revocation at the TTL, revoke, rotate. */
-export type GrantJob = { readonly kind: 'expire' | 'revoke' | 'rotate'; readonly grantId: GrantId };
+export type GrantJob = { readonly kind: 'expire' | 'revoke' | 'rotate' | CertificationJobKind; readonly grantId: GrantId };
+// issue 11 (H3): the policy's `certifyWithin` passes for a case awaiting certification.
+export type CertificationJobKind = 'certification-deadline';
 /** Work the scheduler does on an account: stage its secret on the target. */
 export type AccountJob = { readonly kind: 'stage'; readonly accountId: AccountId } | { readonly kind: 'drill'; readonly accountId: AccountId };
 export type JobSpec = GrantJob | AccountJob;
@@ -359,6 +383,9 @@ export interface AuditRepository {
   checkpoints(): Promise<CheckpointRecord[]>;
   /** The newest checkpoint only (the once-a-second signing tick must not read them all). */
   lastCheckpoint(): Promise<CheckpointRecord | undefined>;
+  // issue 11 (H3): a case's timeline.
+  /** The events about one subject (a grant id), oldest first, from `afterSeq` (exclusive), at most `limit`. */
+  eventsAbout(subject: string, afterSeq: number, limit: number): Promise<AuditEventRecord[]>;
 }
 
 export interface SettingsRepository {

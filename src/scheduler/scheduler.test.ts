@@ -26,7 +26,7 @@ describe('scheduler', () => {
   /** A scheduler on the bed's store whose `expire` handler is `handler`; other kinds must not run. */
   function schedulerWith(handler: (grantId: GrantId, lease: JobLease) => Promise<void>, leaseMs?: number, extra: Partial<SchedulerOptions> = {}) {
     const unexpected = (kind: string) => () => Promise.reject(new Error(`unexpected ${kind} job`));
-    const handlers: JobHandlers = { expire: handler, revoke: unexpected('revoke'), rotate: unexpected('rotate'), stage: unexpected('stage'), drill: unexpected('drill') };
+    const handlers: JobHandlers = { expire: handler, revoke: unexpected('revoke'), rotate: unexpected('rotate'), stage: unexpected('stage'), drill: unexpected('drill'), 'certification-deadline': unexpected('certification-deadline') };
     return createScheduler({ store: bed.store, clock: bed.clock, handlers, retry, log: silentLogger, heartbeatMs: 0, ...(leaseMs === undefined ? {} : { leaseMs }), ...extra });
   }
 
@@ -312,7 +312,7 @@ describe('scheduler', () => {
     const scheduler = createScheduler({
       store,
       clock: bed.clock,
-      handlers: { expire: async () => {}, revoke: async () => {}, rotate: async () => {}, stage: async () => {}, drill: async () => {} },
+      handlers: { expire: async () => {}, revoke: async () => {}, rotate: async () => {}, stage: async () => {}, drill: async () => {}, 'certification-deadline': async () => {} },
       retry,
       log,
       pollMs: 5,

@@ -67,6 +67,12 @@ export function auditRepository(trx: Transaction<Database>, dialect: Store['dial
       return rows.map(toAuditEvent);
     },
 
+    // issue 11 (H3): served by audit_events_subject_seq_idx (0019).
+    async eventsAbout(subject, afterSeq, limit) {
+      const rows = await trx.selectFrom('audit_events').selectAll().where('subject', '=', subject).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+      return rows.map(toAuditEvent);
+    },
+
     async checkpoints() {
       const rows = await trx.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
       return rows.map(toCheckpoint);

@@ -160,6 +160,8 @@ function policyColumns(policy: Omit<Policy, 'id'>) {
     max_ttl_ms: policy.maxTtlMs,
     min_ttl_ms: toNullable(policy.minTtlMs),
     expiry_warning_ms: toNullable(policy.expiryWarningMs),
+    // issue 11 (H3)
+    certify_within_ms: toNullable(policy.certifyWithinMs),
     invokers: JSON.stringify(policy.invokers),
     // issue 11 (H4): invocation criteria
     reason_min_length: toNullable(policy.reasonMinLength),
@@ -195,6 +197,8 @@ function toPolicy(row: Selectable<PoliciesTable>): Policy {
     maxTtlMs: Number(row.max_ttl_ms),
     minTtlMs: row.min_ttl_ms === null ? undefined : Number(row.min_ttl_ms),
     ...(row.expiry_warning_ms === null ? {} : { expiryWarningMs: Number(row.expiry_warning_ms) }),
+    // issue 11 (H3)
+    ...(row.certify_within_ms === null ? {} : { certifyWithinMs: Number(row.certify_within_ms) }),
     invokers: invokers.map((role) => member(role, userRoles, 'policies.invokers')),
     // issue 11 (H4): invocation criteria
     ...(row.reason_min_length === null ? {} : { reasonMinLength: Number(row.reason_min_length) }),

@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Insertable, Selectable, Transaction } from 'kysely';
 import { asAccountId, asGrantId, asUserId, grantStates, holdingStates } from '../domain/index.js';
-import type { AccountMode, ApprovalDecision, Certification, Grant, GrantState } from '../domain/index.js';
+import type { AccountMode, ApprovalDecision, Certification, Grant, GrantState, Resolution } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { GrantRepository } from '../ports/index.js';
 import { affected, fromMs, fromNullable, fromOptionalMs, member, parseJson, toNullable, toOptionalMs } from './columns.js';
@@ -69,6 +69,21 @@ export function grantRepository(trx: Transaction<Database>): GrantRepository {
       if (filter.accountId !== undefined) query = query.where('account_id', '=', filter.accountId);
       if (filter.requesterId !== undefined) query = query.where('requester_id', '=', filter.requesterId);
       if (filter.drill !== undefined) query = query.where('drill', '=', filter.drill ? 1 : 0);
+      // issue 11 (H3): history filters and the keyset page, all in SQL before the limit.
+      if (filter.requesterName !== undefined) query = query.where('requester_name', '=', filter.requesterName);
+      const accountName = filter.accountName;
+      if (accountName !== undefined) query = query.where('account_id', 'in', (eb) => eb.selectFrom('accounts').select('id').where('name', '=', accountName));
+      if (filter.incident !== undefined) query = query.where('incident', '=', filter.incident);
+      if (filter.since !== undefined) query = query.where('created_at', '>=', filter.since.getTime());
+      if (filter.until !== undefined) query = query.where('created_at', '<', filter.until.getTime());
+      if (filter.certificationOverdue !== undefined) {
+        query = query.where('certification_overdue_at', filter.certificationOverdue ? 'is not' : 'is', null);
+      }
+      const before = filter.before;
+      if (before !== undefined) {
+        const at = before.createdAt.getTime();
+        query = query.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', before.id)])]));
+      }
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).map(toGrant);
     },
@@ -117,11 +132,24 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     approvals: grant.approvals === undefined ? null : JSON.stringify(grant.approvals.map((a) => ({ ...a, at: a.at.getTime() }))),
     escalated: grant.escalated === true ? 1 : 0,
     escalation_reason: toNullable(grant.escalationReason),
+    // issue 11 (H3)
+    certification_overdue_at: toOptionalMs(grant.certificationOverdueAt),
+    resolution: grant.resolution === undefined ? null : JSON.stringify({ ...grant.resolution, at: grant.resolution.at.getTime() }),
   };
 }
 
 function certificationJson(c: Certification): CertificationJson {
-  return { by: c.by, byName: c.byName, at: c.at.getTime(), necessary: c.necessary, scoped: c.scoped, removed: c.removed, note: c.note };
+  return {
+    by: c.by,
+    byName: c.byName,
+    at: c.at.getTime(),
+    necessary: c.necessary,
+    scoped: c.scoped,
+    removed: c.removed,
+    note: c.note,
+    // issue 11 (H3)
+    ...(c.misuseSuspected === true ? { misuseSuspected: true } : {}),
+  };
 }
 
 function toCertification(text: string): Certification {
@@ -134,7 +162,15 @@ function toCertification(text: string): Certification {
     scoped: c.scoped,
     removed: c.removed,
     note: c.note,
+    // issue 11 (H3)
+    ...(c.misuseSuspected === true ? { misuseSuspected: true } : {}),
   };
+}
+
+// issue 11 (H3): an admin's resolution of a review, `at` in ms.
+function toResolution(text: string): Resolution {
+  const r = parseJson<{ by: string; byName: string; at: number; note: string }>(text, 'grants.resolution');
+  return { by: asUserId(r.by), byName: r.byName, at: fromMs(r.at), note: r.note };
 }
 
 function toGrant(row: Selectable<GrantsTable>): Grant {
@@ -166,6 +202,9 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     ...(row.approvals === null ? {} : { approvals: toApprovals(row.approvals) }),
     ...(Number(row.escalated) === 1 ? { escalated: true } : {}),
     ...(row.escalation_reason === null ? {} : { escalationReason: row.escalation_reason }),
+    // issue 11 (H3)
+    ...(row.certification_overdue_at === null ? {} : { certificationOverdueAt: fromMs(row.certification_overdue_at) }),
+    ...(row.resolution === null ? {} : { resolution: toResolution(row.resolution) }),
   };
 }
 

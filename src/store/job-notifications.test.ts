@@ -45,7 +45,7 @@ describe.skipIf(postgres.skip)('job wake-ups over LISTEN/NOTIFY', () => {
     scheduler = createScheduler({
       store: b,
       clock: systemClock,
-      handlers: { expire: record, revoke: record, rotate: record, stage: async () => {}, drill: async () => {} },
+      handlers: { expire: record, revoke: record, rotate: record, stage: async () => {}, drill: async () => {}, 'certification-deadline': record },
       retry: { baseMs: 1_000, maxMs: 1_000 },
       log: silentLogger,
       pollMs: slowPollMs,

@@ -6,7 +6,7 @@ import { fromMs, fromNullable, member, newId } from './columns.js';
 import type { Database, JobsTable } from './schema.js';
 import { jobsChannel } from './job-notifications.js';
 
-const jobKinds: readonly JobKind[] = ['expire', 'revoke', 'rotate', 'stage', 'drill'];
+const jobKinds: readonly JobKind[] = ['expire', 'revoke', 'rotate', 'stage', 'drill', 'certification-deadline'];
 
 /**
  * Durable due jobs with leases. A job is claimable when it is due and its lease is free or

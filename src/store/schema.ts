@@ -96,6 +96,8 @@ export interface PoliciesTable {
   min_ttl_ms: number | null;
   /** How long before expiry `grant.expiring` is raised (0013); the server's default when null. */
   expiry_warning_ms: Generated<number | string | null>;
+  // issue 11 (H3): `certifyWithin` in ms (0019), null when the policy sets none.
+  certify_within_ms: Generated<number | string | null>;
   /** JSON array of roles. */
   invokers: string;
   /** Set when a catalog apply no longer listed it (0005). */
@@ -168,6 +170,9 @@ export interface GrantsTable {
   approvals: Generated<string | null>;
   escalated: Generated<number>;
   escalation_reason: Generated<string | null>;
+  // issue 11 (H3, 0019): when the certification deadline passed; JSON of the admin's Resolution (`at` in ms).
+  certification_overdue_at: Generated<number | string | null>;
+  resolution: Generated<string | null>;
 }
 
 export interface CustodianKeysTable {

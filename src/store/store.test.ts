@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTcp, requireService } from '../../test/support/integration.js';
 import { asGrantId, asTokenId, holdsAccount } from '../domain/index.js';
 import type { Grant, GrantState, Policy } from '../domain/index.js';
-import type { AccountRecord, AuditEventRecord, JobRecord, Store, UserRecord } from '../ports/index.js';
+import type { AccountRecord, AuditEventRecord, GrantListFilter, JobRecord, Store, UserRecord } from '../ports/index.js';
 import { createPostgresStore, createSqliteStore } from './create-store.js';
 
 /** One harness per dialect, so the same suite body runs on SQLite and on PostgreSQL. */
@@ -352,6 +352,62 @@ describe.each(harnesses)('store on $name', (harness) => {
       expect(await list({ states: ['active', 'revoking'] })).toEqual(['grt_3', 'grt_2']);
       expect(await list({ states: [] })).toEqual([]);
       expect(await list({ limit: 1 })).toEqual(['grt_3']);
+    });
+
+    // issue 11 (H3): the history query.
+    it('grants: history filters (account name, requester, incident, since/until, overdue) and the keyset page, all in SQL', async () => {
+      const store = await open();
+      const s = await seed(store);
+      await store.transaction(async (tx) => {
+        // Two cases share a created_at: the keyset breaks the tie on the id.
+        await tx.grants.insert(requestedGrant(s, 'grt_1', at(1)));
+        await tx.grants.insert({ ...requestedGrant(s, 'grt_2', at(2)), incident: 'INC-7' });
+        await tx.grants.insert({ ...requestedGrant(s, 'grt_3a', at(3)), requesterId: s.owner.id, requesterName: s.owner.name });
+        await tx.grants.insert({ ...requestedGrant(s, 'grt_3b', at(3)), state: 'awaiting-certification', certificationOverdueAt: at(9) });
+        await tx.grants.insert({ ...requestedGrant(s, 'grt_4', at(4)), state: 'awaiting-certification' });
+      });
+      const ids = (grants: Grant[]) => grants.map((g) => g.id);
+      const list = (filter: GrantListFilter) => store.transaction(async (tx) => ids(await tx.grants.list(filter)));
+      expect(await list({ accountName: 'bg-db1' })).toEqual(['grt_4', 'grt_3b', 'grt_3a', 'grt_2', 'grt_1']);
+      expect(await list({ accountName: "bg-db1' or '1'='1" })).toEqual([]);
+      expect(await list({ requesterName: s.owner.name })).toEqual(['grt_3a']);
+      expect(await list({ incident: 'INC-7' })).toEqual(['grt_2']);
+      expect(await list({ since: at(2), until: at(4) })).toEqual(['grt_3b', 'grt_3a', 'grt_2']);
+      expect(await list({ states: ['awaiting-certification'], certificationOverdue: true })).toEqual(['grt_3b']);
+      expect(await list({ certificationOverdue: false, states: ['awaiting-certification'] })).toEqual(['grt_4']);
+      // Pages of two: each starts strictly after the last of the previous one; an insert in between shifts nothing.
+      expect(await list({ limit: 2 })).toEqual(['grt_4', 'grt_3b']);
+      await store.transaction((tx) => tx.grants.insert(requestedGrant(s, 'grt_5', at(5))));
+      expect(await list({ limit: 2, before: { createdAt: at(3), id: asGrantId('grt_3b') } })).toEqual(['grt_3a', 'grt_2']);
+      expect(await list({ limit: 2, before: { createdAt: at(2), id: asGrantId('grt_2') } })).toEqual(['grt_1']);
+      expect(await list({ requesterId: s.user.id, requesterName: s.owner.name })).toEqual([]);
+    });
+
+    it('grants: the certification deadline, misuse suspected and a resolution round-trip', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const closed = closedGrant(s, 'grt_rv');
+      const reviewed: Grant = {
+        ...closed,
+        certificationOverdueAt: at(5),
+        certification: { ...closed.certification!, misuseSuspected: true },
+        resolution: { by: s.owner.id, byName: s.owner.name, at: at(8), note: 'resolved "quoted" ✓' },
+      };
+      await store.transaction((tx) => tx.grants.insert(reviewed));
+      expect(await store.transaction((tx) => tx.grants.findById(reviewed.id))).toStrictEqual(reviewed);
+    });
+
+    it('audit: eventsAbout returns one subject\'s events in chain order, paged by seq', async () => {
+      const store = await open();
+      await store.transaction(async (tx) => {
+        await tx.audit.lockHead();
+        for (const seq of [1, 2, 3, 4]) await tx.audit.insert(event(seq, { subject: seq % 2 === 0 ? 'gr_even' : 'gr_odd' }));
+      });
+      const seqs = (subject: string, after: number, limit: number) => store.transaction(async (tx) => (await tx.audit.eventsAbout(subject, after, limit)).map((e) => e.seq));
+      expect(await seqs('gr_even', 0, 10)).toEqual([2, 4]);
+      expect(await seqs('gr_odd', 1, 10)).toEqual([3]);
+      expect(await seqs('gr_odd', 0, 1)).toEqual([1]);
+      expect(await seqs('gr_none', 0, 10)).toEqual([]);
     });
 
     it('grants: an update with a stale expectedState fails with conflict and changes nothing', async () => {

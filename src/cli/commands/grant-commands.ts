@@ -1,13 +1,15 @@
 /** A break-glass case from the responder's and the incident owner's side. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { grantStates, parseDuration } from '../../domain/index.js';
-import { grantsResponseSchema, grantViewSchema, revealResponseSchema, type GrantView } from '../../api/index.js';
+import { parseDuration } from '../../domain/index.js';
+import { grantViewSchema, revealResponseSchema, type GrantView } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { ExitWith, exitCodes } from '../exit-codes.js';
-import { grantDetails, grantTable, withNextSteps } from '../grant-format.js';
+import { grantDetails, withNextSteps } from '../grant-format.js';
 import type { Output } from '../output.js';
 // issue 11 (H1)
 import { escalateInvocation } from './approval-commands.js';
+// issue 11 (H3)
+import { misuseOption, registerGrantHistory, registerResolve, showTimeline } from './grant-history-commands.js';
 
 type Options = JsonOption & ServerOptions;
 
@@ -118,43 +120,50 @@ function registerCertify(program: Command, ctx: CommandContext): void {
     .addOption(yesNo('necessary', 'was the emergency access necessary?'))
     .addOption(yesNo('scoped', 'was it used only within its purpose?'))
     .addOption(yesNo('removed', 'is the access fully removed (revoked, rotated)?'))
-    .requiredOption('--note <text>', 'what the review found');
+    .requiredOption('--note <text>', 'what the review found')
+    // issue 11 (H3)
+    .addOption(misuseOption());
   serverOptions(jsonOption(certify));
-  example(certify, 'breakglass certify gr_01J9ZB6D4N2M --necessary yes --scoped yes --removed yes --note "INC-42 postmortem"');
-  certify.action(async (id: string, options: Options & { necessary: string; scoped: string; removed: string; note: string }) => {
+  example(
+    certify,
+    'breakglass certify gr_01J9ZB6D4N2M --necessary yes --scoped yes --removed yes --note "INC-42 postmortem"',
+    'breakglass certify gr_01J9ZB6D4N2M --necessary yes --scoped no --removed yes --misuse-suspected yes --note "queries outside the incident"',
+  );
+  certify.action(async (id: string, options: Options & { necessary: string; scoped: string; removed: string; note: string; misuseSuspected?: string }) => {
     const out = ctx.output(options);
-    const body = { necessary: options.necessary === 'yes', scoped: options.scoped === 'yes', removed: options.removed === 'yes', note: options.note };
+    const body = {
+      necessary: options.necessary === 'yes',
+      scoped: options.scoped === 'yes',
+      removed: options.removed === 'yes',
+      note: options.note,
+      // issue 11 (H3)
+      ...(options.misuseSuspected === undefined ? {} : { misuseSuspected: options.misuseSuspected === 'yes' }),
+    };
     const grant = await ctx.client(options, out).post(grantPath(id, 'certify'), grantViewSchema, body);
     printGrant(out, grant, `grant ${grant.id} is ${out.style.state(grant.state)}`);
   });
 }
 
 function registerLists(program: Command, ctx: CommandContext): void {
-  const grants = program
-    .command('grants')
-    .description('list grants, newest first')
-    .addOption(new Option('--state <state>', 'only grants in this state').choices(grantStates));
-  serverOptions(jsonOption(grants));
-  example(grants, 'breakglass grants --state awaiting-certification', "breakglass grants --json | jq -r '.grants[] | .id'");
-  grants.action(async (options: Options & { state?: string }) => {
-    const out = ctx.output(options);
-    const query = options.state === undefined ? '' : `?state=${encodeURIComponent(options.state)}`;
-    const result = await ctx.client(options, out).get(`/v1/grants${query}`, grantsResponseSchema);
-    out.result(result, () =>
-      result.grants.length === 0 ? `no grants${options.state === undefined ? '' : ` in state ${options.state}`}` : grantTable(result.grants, out.style),
-    );
-  });
+  // issue 11 (H3): `grants` is the history query (filters, pages).
+  registerGrantHistory(program, ctx);
 
   const grant = program.command('grant').description('one grant');
   example(grant, 'breakglass grant show gr_01J9ZB6D4N2M');
   const show = grant.command('show').description('show a grant and what happens next').argument('<grant-id>', 'the grant to show');
+  // issue 11 (H3)
+  show.option('--timeline', "print the case's audit events in order instead (time, actor, action, key details)");
   serverOptions(jsonOption(show));
-  example(show, 'breakglass grant show gr_01J9ZB6D4N2M', 'breakglass grant show gr_01J9ZB6D4N2M --json | jq -r .state');
-  show.action(async (id: string, options: Options) => {
+  example(show, 'breakglass grant show gr_01J9ZB6D4N2M', 'breakglass grant show gr_01J9ZB6D4N2M --json | jq -r .state', 'breakglass grant show gr_01J9ZB6D4N2M --timeline');
+  show.action(async (id: string, options: Options & { timeline?: boolean }) => {
+    // issue 11 (H3)
+    if (options.timeline === true) return showTimeline(ctx, id, options);
     const out = ctx.output(options);
     const view = await ctx.client(options, out).get(grantPath(id), grantViewSchema);
     out.result(view, () => withNextSteps(grantDetails(view, out.style), view));
   });
+  // issue 11 (H3)
+  registerResolve(grant, ctx);
 }
 
 export function registerGrantCommands(program: Command, ctx: CommandContext): void {

@@ -1,13 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { certifyBody, errorResponseSchema as errorBody, grantIdParams, grantsQuery, grantsResponseSchema, grantViewSchema, invokeBody, revealResponseSchema } from '../../api/index.js';
+import { certifyBody, errorResponseSchema as errorBody, grantIdParams, grantViewSchema, invokeBody, revealResponseSchema } from '../../api/index.js';
+// issue 11 (H3)
+import { grantHistoryQuery, grantHistoryResponseSchema, grantTimelineResponseSchema, resolveBody } from '../../api/index.js';
+import { grantHistory, historyInstant } from '../../modules/grants/grant-history.js';
+import { grantTimeline } from '../../modules/grants/grant-timeline.js';
+import { resolveReview } from '../../modules/grants/resolve-review.js';
 import { asGrantId } from '../../domain/index.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { cancelGrant } from '../../modules/grants/cancel-grant.js';
 import { certify } from '../../modules/grants/certify.js';
 import { endGrant } from '../../modules/grants/end-grant.js';
 import { reveal } from '../../modules/grants/reveal.js';
-import { accountName, accountNames, listGrants, showGrant, stuckStep } from '../../modules/grants/show-grant.js';
+import { accountName, accountNames, showGrant, stuckStep } from '../../modules/grants/show-grant.js';
 import { invoke } from '../../modules/grants/invoke.js';
 import { actorOf } from '../actor.js';
 import { grantView } from '../views.js';
@@ -31,18 +36,41 @@ export const grantRoutes =
       },
     });
 
+    // issue 11 (H3): the history of cases, filtered and paged (the answer keeps its `grants`, and gains `nextCursor`).
     app.get('/grants', {
       schema: {
-        summary: 'List grants',
+        summary: 'List grants, newest first: the history of cases, filtered, in pages',
         tags: ['grants'],
-        querystring: grantsQuery,
-        response: { 200: grantsResponseSchema, ...errors },
+        querystring: grantHistoryQuery,
+        response: { 200: grantHistoryResponseSchema, ...errors },
       },
       handler: async (request) => {
+        const { since, until, ...rest } = request.query;
+        const now = ctx.clock.now();
+        const page = await grantHistory(ctx, actorOf(request), { ...rest, since: historyInstant(since, now), until: historyInstant(until, now) });
         const names = await accountNames(ctx);
-        const grants = await listGrants(ctx, actorOf(request), request.query.state ? { state: request.query.state } : {});
-        return { grants: grants.map((g) => grantView(g, names.get(g.accountId))) };
+        const grants = page.grants.map((g) => grantView(g, names.get(g.accountId)));
+        return page.nextCursor === undefined ? { grants } : { grants, nextCursor: page.nextCursor };
       },
+    });
+
+    app.get('/grants/:id/timeline', {
+      schema: { summary: "A case's audit events, oldest first", tags: ['grants'], params: grantIdParams, response: { 200: grantTimelineResponseSchema, ...errors } },
+      handler: async (request) => {
+        const events = await grantTimeline(ctx, actorOf(request), asGrantId(request.params.id));
+        return { grant: request.params.id, events: events.map((e) => ({ seq: e.seq, at: e.at.toISOString(), actor: e.actor, action: e.action, details: e.details })) };
+      },
+    });
+
+    app.post('/grants/:id/resolve', {
+      schema: {
+        summary: 'Resolve a case under review (admin, not the requester) and close it',
+        tags: ['grants'],
+        params: grantIdParams,
+        body: resolveBody,
+        response: { 200: grantViewSchema, ...errors },
+      },
+      handler: async (request) => view(await resolveReview(ctx, actorOf(request), asGrantId(request.params.id), request.body.note)),
     });
 
     app.get('/grants/:id', {

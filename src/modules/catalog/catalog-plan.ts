@@ -66,6 +66,8 @@ export function policyFields(spec: CatalogApply['policies'][number], i: number):
     ...invocationCriteriaFields(spec, i),
     // issue 11 (H1)
     ...approverFields(spec, i),
+    // issue 11 (H3)
+    ...(spec.certifyWithin === undefined ? {} : { certifyWithinMs: ms(spec.certifyWithin, `policies[${i}].certifyWithin`)! }),
   };
 }
 

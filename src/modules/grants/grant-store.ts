@@ -4,6 +4,7 @@ import { appError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import type { ModuleContext } from '../context.js';
+import { scheduleCertificationDeadline } from './certification-deadline-job.js';
 
 export type { GrantChange, GrantObserver } from './grant-observer.js';
 
@@ -79,5 +80,7 @@ export async function applyEvent(
     details: { from: grant.state, to: next.state, ...details },
   });
   for (const observe of ctx.grantObservers) await observe(tx, { before: grant, after: next, event, actor: actorName, audit });
+  // issue 11 (H3): the certification deadline job is written with the change that makes a case await certification.
+  await scheduleCertificationDeadline(ctx, tx, grant, next);
   return next;
 }

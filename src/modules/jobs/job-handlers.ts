@@ -7,6 +7,7 @@ import { unleased, type JobLease } from './job-lease.js';
 import { revokeGrant } from './revoke-grant.js';
 import { rotateGrant } from './rotate-grant.js';
 import { runScheduledDrill } from '../drills/drill-schedule.js';
+import { certificationDeadlinePassed } from '../grants/certification-deadline.js';
 
 export { LeaseLost, lostLease, unleased, type JobLease } from './job-lease.js';
 
@@ -18,6 +19,8 @@ export interface JobHandlers {
   readonly stage: (accountId: AccountId, lease: JobLease) => Promise<void>;
   /** A scheduled drill of the account (issue 10); schedules the next one. */
   readonly drill: (accountId: AccountId, lease: JobLease) => Promise<void>;
+  // issue 11 (H3): the policy's `certifyWithin` passed.
+  readonly 'certification-deadline': (grantId: GrantId, lease: JobLease) => Promise<void>;
 }
 
 /**
@@ -35,6 +38,7 @@ export function jobHandlers(ctx: ModuleContext): JobHandlers {
       await stageAccount(ctx, accountId);
     },
     drill: (accountId) => runScheduledDrill(ctx, accountId),
+    'certification-deadline': (grantId) => certificationDeadlinePassed(ctx, grantId),
   };
 }
 

@@ -64,7 +64,12 @@ export interface OverdueCase extends CaseRef {
   readonly ageDays: number;
 }
 
-export type MisuseSignal = 'certified-unnecessary' | 'revealed-then-ended-within-a-minute' | 'condition-outside-policy';
+export type MisuseSignal =
+  | 'certified-unnecessary'
+  | 'revealed-then-ended-within-a-minute'
+  | 'condition-outside-policy'
+  // issue 11 (H3): the certifier said so (`--misuse-suspected yes`).
+  | 'certified-misuse-suspected';
 
 export interface SuspectedCase extends CaseRef {
   readonly signals: readonly MisuseSignal[];
@@ -113,6 +118,8 @@ function misuseSignals(grant: Grant, facts: AccountFacts | undefined): MisuseSig
     signals.push('revealed-then-ended-within-a-minute');
   }
   if (facts?.policy && !facts.policy.conditions.includes(grant.condition)) signals.push('condition-outside-policy');
+  // issue 11 (H3)
+  if (grant.certification?.misuseSuspected === true) signals.push('certified-misuse-suspected');
   return signals;
 }
 

@@ -19,6 +19,8 @@ import { drillSince } from './0016-drill-since.js';
 import { invocationCriteria } from './0020-invocation-criteria.js';
 // issue 11 (H1)
 import { approvals } from './0017-approvals.js';
+// issue 11 (H3)
+import { certificationHistory } from './0019-certification-history.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -45,6 +47,8 @@ const migrations: Record<string, Migration> = {
   '0020-invocation-criteria': invocationCriteria,
   // issue 11 (H1)
   '0017-approvals': approvals,
+  // issue 11 (H3)
+  '0019-certification-history': certificationHistory,
 };
 
 export const migrationProvider: MigrationProvider = {
