@@ -85,6 +85,11 @@ export const auditActions = [
   'drill.failed',
   // A dual-control account drilled without its custodians: the secret the drill set and logs in with (sealed to their key).
   'account.drill-secret-staged',
+  // issue 11 (H2): bounds. An extension (by, reason, new expiresAt, count), an incident closed (the grants it ended), a co-responder joining a case.
+  'grant.extended',
+  'grant.incident-closed',
+  'grant.joined',
+  'incident.closed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
@@ -106,6 +111,9 @@ export const grantEventActions: Readonly<Record<GrantEventType, AuditAction>> = 
   certify: 'grant.certified',
   'cleanup-verified': 'grant.cleanup-verified',
   'drill-certified': 'grant.drill-certified',
+  // issue 11 (H2): bounds
+  extend: 'grant.extended',
+  'incident-closed': 'grant.incident-closed',
 };
 
 /** Names written by versions before 0.2 (built from the event name), and what they mean now. */

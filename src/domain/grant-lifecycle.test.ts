@@ -57,6 +57,9 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   // Only a drill certifies itself: for every other grant it is refused in every state.
   'drill-certified': { type: 'drill-certified' },
   certify: { type: 'certify', actor: bob, answers },
+  // issue 11 (H2): an extension is only for an active, unexpired grant (tried after expiry here: refused everywhere).
+  extend: { type: 'extend', byMs: 60_000, limits: { policy: 'p', maxTtlMs: 3_600_000, maxExtensions: 5, maxTotalMs: undefined } },
+  'incident-closed': { type: 'incident-closed' },
 };
 
 /** The legal transitions of DESIGN.md §2 for a pre-staged account, and where they lead. */
@@ -76,6 +79,8 @@ const legal: Record<string, GrantState> = {
   'rotating/rotation-verified': 'awaiting-certification',
   'awaiting-certification/certify': 'closed',
   'failed/cleanup-verified': 'failed',
+  // issue 11 (H2)
+  'active/incident-closed': 'revoking',
 };
 
 describe('grant lifecycle (pre-staged)', () => {

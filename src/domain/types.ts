@@ -1,6 +1,7 @@
 import type { AccountId, GrantId, PolicyId, TargetId, TokenId, UserId } from './ids.js';
 
-export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor'] as const;
+// issue 11 (H2): `incident-system`, a machine whose tokens may only close incidents.
+export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor', 'incident-system'] as const;
 export type UserRole = (typeof userRoles)[number];
 
 /** Who does something. One value flows through every use case. */
@@ -52,6 +53,15 @@ export interface Policy {
   readonly invokers: readonly UserRole[];
   /** How long before expiry its grants raise `grant.expiring`; the server's default when absent. */
   readonly expiryWarningMs?: number | undefined;
+  // issue 11 (H2): bounds while active and repeated use.
+  /** How many times an active grant may be extended; absent means none. */
+  readonly maxExtensions?: number | undefined;
+  /** The longest a grant may live from activation, extensions included; absent: no cap but maxTtl per extension. */
+  readonly maxTotalMs?: number | undefined;
+  /** After a case on an account ends, how long before the account may be invoked again. */
+  readonly cooldownMs?: number | undefined;
+  /** Refuse a new invocation while the account's last case is not certified (closed); an admin may override. */
+  readonly requireCertifiedPrevious?: boolean | undefined;
 }
 
 /**
@@ -160,7 +170,7 @@ export interface Grant {
   readonly ttlMs: number;
   /** When revocation began (TTL reached or early end). */
   readonly endedAt: Date | undefined;
-  readonly endReason: 'expired' | 'ended' | undefined;
+  readonly endReason: 'expired' | 'ended' | 'incident-closed' | undefined;
   readonly revokedAt: Date | undefined;
   readonly rotatedAt: Date | undefined;
   readonly revealedAt: Date | undefined;
@@ -169,4 +179,9 @@ export interface Grant {
   readonly failure: string | undefined;
   /** A drill (issue 10): the real path run on purpose; never an incident, certified by itself when every step passed. */
   readonly drill?: boolean | undefined;
+  // issue 11 (H2): bounds.
+  /** How many times the grant was extended (absent: never). */
+  readonly extensions?: number | undefined;
+  /** An admin invoked past `requireCertifiedPrevious`: why (the grant is marked as an override). */
+  readonly overrideReason?: string | undefined;
 }

@@ -35,6 +35,10 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
     },
     failure: grant.failure,
     drill: grant.drill === true ? (true as const) : undefined,
+    // issue 11 (H2): bounds
+    extensions: grant.extensions,
+    override: grant.overrideReason === undefined ? undefined : (true as const),
+    overrideReason: grant.overrideReason,
     stuck: stuck && { ...stuck, nextAttemptAt: stuck.nextAttemptAt.toISOString() },
   };
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;

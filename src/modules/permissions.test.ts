@@ -33,6 +33,10 @@ import { inviteUser, redeemInvite } from './identity/enrolment.js';
 import { createToken, type IssuedToken } from './identity/identity.js';
 import { listTokens, revokeToken, whoami } from './identity/tokens.js';
 import { governanceReport } from './report/governance-report.js';
+// issue 11 (H2)
+import { extendGrant } from './grants/extend-grant.js';
+import { joinGrant } from './grants/join-grant.js';
+import { closeIncident } from './incidents/close-incident.js';
 
 const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
 const catalog = `${bedCatalog}
@@ -123,6 +127,11 @@ describe('every use case, as every role, refuses exactly as the permission table
     'report.read': (actor) => governanceReport(bed.ctx, actor, { since: new Date(0) }),
     // The dual-control account: an admin gets past the guard to the use case's own `conflict` (no custodians), nothing runs.
     'drill.run': (actor) => runDrill(bed.ctx, actor, 'db-vault'),
+    // issue 11 (H2). Past the guard: p0 allows no extension (policy_violation); an ephemeral case is not joined (invalid_transition).
+    'grant.extend': (actor) => extendGrant(bed.ctx, actor, active.id, { by: '1m', reason: 'r' }),
+    'grant.join': (actor) => joinGrant(bed.ctx, actor, active.id, 'r'),
+    'incident.close': (actor) => closeIncident(bed.ctx, actor, 'INC-none'),
+    'grant.override': (actor) => invoke(bed.ctx, actor, { account: 'db-ephemeral', condition: 'outage', reason: 'r', incident: 'INC-3', ttl: '5m', overrideReason: 'r' }),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

@@ -159,6 +159,11 @@ function policyColumns(policy: Omit<Policy, 'id'>) {
     min_ttl_ms: toNullable(policy.minTtlMs),
     expiry_warning_ms: toNullable(policy.expiryWarningMs),
     invokers: JSON.stringify(policy.invokers),
+    // issue 11 (H2): bounds (0018)
+    max_extensions: toNullable(policy.maxExtensions),
+    max_total_ms: toNullable(policy.maxTotalMs),
+    cooldown_ms: toNullable(policy.cooldownMs),
+    require_certified_previous: policy.requireCertifiedPrevious === true ? 1 : 0,
   };
 }
 
@@ -187,6 +192,11 @@ function toPolicy(row: Selectable<PoliciesTable>): Policy {
     minTtlMs: row.min_ttl_ms === null ? undefined : Number(row.min_ttl_ms),
     ...(row.expiry_warning_ms === null ? {} : { expiryWarningMs: Number(row.expiry_warning_ms) }),
     invokers: invokers.map((role) => member(role, userRoles, 'policies.invokers')),
+    // issue 11 (H2): bounds (0018)
+    ...(row.max_extensions === null ? {} : { maxExtensions: Number(row.max_extensions) }),
+    ...(row.max_total_ms === null ? {} : { maxTotalMs: Number(row.max_total_ms) }),
+    ...(row.cooldown_ms === null ? {} : { cooldownMs: Number(row.cooldown_ms) }),
+    ...(Number(row.require_certified_previous) === 1 ? { requireCertifiedPrevious: true } : {}),
   };
 }
 

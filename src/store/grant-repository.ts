@@ -7,7 +7,8 @@ import { affected, fromMs, fromNullable, fromOptionalMs, member, parseJson, toNu
 import type { Database, GrantsTable } from './schema.js';
 
 const accountModes: readonly AccountMode[] = ['prestaged', 'ephemeral'];
-const endReasons: readonly NonNullable<Grant['endReason']>[] = ['expired', 'ended'];
+// issue 11 (H2): 'incident-closed'
+const endReasons: readonly NonNullable<Grant['endReason']>[] = ['expired', 'ended', 'incident-closed'];
 
 /** How a certification is kept in its JSON column: the instant as epoch ms. */
 interface CertificationJson extends Omit<Certification, 'at'> {
@@ -113,6 +114,9 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     failure: toNullable(grant.failure),
     ttl_ms: grant.ttlMs,
     drill: grant.drill === true ? 1 : 0,
+    // issue 11 (H2): bounds (0018)
+    extensions: grant.extensions ?? 0,
+    override_reason: toNullable(grant.overrideReason),
   };
 }
 
@@ -158,5 +162,8 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     // Grants from before TTLs were stored: their expiry was set at invoke.
     ttlMs: row.ttl_ms === null ? Number(row.expires_at) - Number(row.created_at) : Number(row.ttl_ms),
     ...(Number(row.drill) === 1 ? { drill: true } : {}),
+    // issue 11 (H2): bounds (0018)
+    ...(Number(row.extensions) > 0 ? { extensions: Number(row.extensions) } : {}),
+    ...(row.override_reason === null ? {} : { overrideReason: row.override_reason }),
   };
 }

@@ -61,6 +61,11 @@ export function policyFields(spec: CatalogApply['policies'][number], i: number):
     minTtlMs: ms(spec.minTtl, `policies[${i}].minTtl`) ?? undefined,
     invokers: spec.invokers ?? [],
     ...(spec.expiryWarning === undefined ? {} : { expiryWarningMs: ms(spec.expiryWarning, `policies[${i}].expiryWarning`)! }),
+    // issue 11 (H2): bounds while active and repeated use.
+    ...(spec.maxExtensions === undefined ? {} : { maxExtensions: spec.maxExtensions }),
+    ...(spec.maxTotal === undefined ? {} : { maxTotalMs: ms(spec.maxTotal, `policies[${i}].maxTotal`)! }),
+    ...(spec.cooldown === undefined ? {} : { cooldownMs: ms(spec.cooldown, `policies[${i}].cooldown`)! }),
+    ...(spec.requireCertifiedPrevious === true ? { requireCertifiedPrevious: true } : {}),
   };
 }
 

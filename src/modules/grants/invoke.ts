@@ -3,9 +3,13 @@ import { appError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { activateGrant } from './activate-grant.js';
 import { loadTarget, newGrant } from './grant-store.js';
+// issue 11 (H2)
+import { checkRepeatedUse } from './repeated-use.js';
 
 export interface InvokeInput extends InvocationRequest {
   readonly account: string;
+  // issue 11 (H2): an admin's reason to invoke past `requireCertifiedPrevious`.
+  readonly overrideReason?: string | undefined;
 }
 
 /**
@@ -16,6 +20,8 @@ export interface InvokeInput extends InvocationRequest {
  */
 export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInput): Promise<Grant> {
   const now = ctx.clock.now();
+  // issue 11 (H2): only an admin may give an override reason, whether or not it is needed.
+  if (input.overrideReason !== undefined) authorize(actor, 'grant.override');
   const { grant, account, target } = await ctx.store.transaction(async (tx) => {
     const account = await tx.catalog.findAccountByName(input.account);
     if (!account) throw appError.notFound(`account "${input.account}"`);
@@ -34,9 +40,13 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
       // One pre-staged secret, one holder: a second grant would share it and lose it at the first revocation.
       const [busy] = await tx.grants.holdingAccount(account.id);
       if (busy) {
+        // issue 11 (H2): a live case can be joined instead.
+        if (busy.state === 'active' && !account.quorum) throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (active); join it with \`breakglass join ${busy.id} --reason …\`, or wait for its end`);
         throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
       }
     }
+    // issue 11 (H2): cooldown and requireCertifiedPrevious, under the account lock.
+    const repeated = await checkRepeatedUse(tx, policy, account, now, input.overrideReason);
     // Dual control: the request waits for k custodians' shares; the TTL starts at the release.
     const quorum = account.quorum;
     const grant = newGrant({
@@ -51,6 +61,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
       createdAt: now,
       expiresAt: new Date(now.getTime() + (quorum ? quorum.windowMs : ttlMs)),
       ttlMs,
+      // issue 11 (H2)
+      ...(repeated.overrideReason === undefined ? {} : { overrideReason: repeated.overrideReason }),
     });
     await tx.grants.insert(grant);
     await tx.jobs.schedule({ kind: 'expire', grantId: grant.id, dueAt: grant.expiresAt });
@@ -68,6 +80,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         policy: policy.name,
         approval: quorum ? 'custodians' : policy.approval.mode,
         ...(quorum ? { threshold: quorum.threshold, custodians: quorum.custodians, quorumDeadline: grant.expiresAt.toISOString() } : {}),
+        // issue 11 (H2): an admin invoked past requireCertifiedPrevious.
+        ...(repeated.overridden ? { override: { rule: 'requireCertifiedPrevious', reason: repeated.overrideReason, previousGrant: repeated.overridden.id, previousState: repeated.overridden.state } } : {}),
       },
     });
     return { grant, account, target: await loadTarget(tx, account) };

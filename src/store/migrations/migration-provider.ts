@@ -15,6 +15,8 @@ import { policyExpiryWarning } from './0013-policy-expiry-warning.js';
 import { driftFindings } from './0014-drift-findings.js';
 import { drills } from './0015-drills.js';
 import { drillSince } from './0016-drill-since.js';
+// issue 11 (H2): bounds
+import { bounds } from './0018-bounds.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -37,6 +39,8 @@ const migrations: Record<string, Migration> = {
   '0014-drift-findings': driftFindings,
   '0015-drills': drills,
   '0016-drill-since': drillSince,
+  // issue 11 (H2): bounds
+  '0018-bounds': bounds,
 };
 
 export const migrationProvider: MigrationProvider = {
