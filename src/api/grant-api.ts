@@ -86,6 +86,12 @@ export const extendBody = z.object({
 /** `POST /v1/grants/{id}/join` */
 export const joinBody = z.object({ reason: safeText({ max: 2000, multiline: true }) });
 
+/** `POST /v1/grants/{id}/join`: the case, and who has joined it (in order). */
+export const joinResponseSchema = z.object({
+  grant: grantViewSchema,
+  coResponders: z.array(z.object({ name: z.string(), joinedAt: isoDate, revealedAt: isoDate.optional() })),
+});
+
 /** `/v1/incidents/{ref}/…` */
 export const incidentParams = z.object({ ref: safeText({ max: 200 }) });
 

@@ -31,6 +31,8 @@ import { metricsRoutes } from './routes/metrics-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
+// issue 11 (H2)
+import { incidentRoutes } from './routes/incident-routes.js';
 import type { ServingGate } from './serving-gate.js';
 
 declare module 'fastify' {
@@ -223,6 +225,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(reportRoutes(deps.ctx));
       await v1.register(driftRoutes(deps.ctx));
       await v1.register(drillRoutes(deps.ctx));
+      // issue 11 (H2)
+      await v1.register(incidentRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );
