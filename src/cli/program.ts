@@ -22,6 +22,8 @@ import { registerReportCommands } from './commands/report-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerSshCommands } from './commands/ssh-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
+// issue 11 (H2)
+import { registerBoundsCommands } from './commands/bounds-commands.js';
 import { CliError, ExitWith, exitCodeForError, exitCodeHelp, exitCodes } from './exit-codes.js';
 
 export type { AuditVerification, CliDeps } from './cli-deps.js';
@@ -72,6 +74,8 @@ export function buildProgram(deps: CliDeps): Command {
   registerKitCommands(program, ctx);
   registerOperatorCommands(program, ctx);
   registerReportCommands(program, ctx);
+  // issue 11 (H2)
+  registerBoundsCommands(program, ctx);
   return program;
 }
 

@@ -33,13 +33,15 @@ function registerInvoke(program: Command, ctx: CommandContext): void {
     .requiredOption('--condition <condition>', 'why normal access does not work: outage, lockout, security-incident, …')
     .requiredOption('--reason <text>', 'what you need the access for (goes into the audit trail)')
     .requiredOption('--incident <ref>', 'incident reference, e.g. INC-1234')
-    .option('--ttl <duration>', 'how long the grant lasts, e.g. 15m (default: the policy default)', parseTtl);
+    .option('--ttl <duration>', 'how long the grant lasts, e.g. 15m (default: the policy default)', parseTtl)
+    // issue 11 (H2)
+    .option('--override-reason <text>', "admins: invoke although the account's last case is not certified (requireCertifiedPrevious); audited, the grant is marked");
   serverOptions(jsonOption(invoke));
   example(invoke, 'breakglass invoke pg-breakglass --condition outage --reason "primary down, SSO unreachable" --incident INC-42 --ttl 30m');
-  invoke.action(async (account: string, options: Options & { condition: string; reason: string; incident: string; ttl?: string }) => {
+  invoke.action(async (account: string, options: Options & { condition: string; reason: string; incident: string; ttl?: string; overrideReason?: string }) => {
     const out = ctx.output(options);
-    const { condition, reason, incident, ttl } = options;
-    const body = { account, condition, reason, incident, ...(ttl === undefined ? {} : { ttl }) };
+    const { condition, reason, incident, ttl, overrideReason } = options;
+    const body = { account, condition, reason, incident, ...(ttl === undefined ? {} : { ttl }), ...(overrideReason === undefined ? {} : { overrideReason }) };
     const grant = await ctx.client(options, out).post('/v1/grants', grantViewSchema, body);
     printGrant(out, grant, `grant ${grant.id} on ${grant.account} is ${out.style.state(grant.state)} until ${grant.expiresAt}`);
   });
