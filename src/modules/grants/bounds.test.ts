@@ -215,6 +215,13 @@ describe('bounds while active and repeated use (issue 11)', () => {
       expect(requested?.details).toMatchObject({ override: { rule: 'requireCertifiedPrevious', reason: 'still burning', previousGrant: first.id } });
     });
 
+    it('requireCertifiedPrevious: a second invoke while the first case is still live names the rule, and points to join', async () => {
+      const first = await invokeAs('db-strict');
+      const refused = await refusal(invokeAs('db-strict', frank));
+      expect(refused.message).toMatch(/^requireCertifiedPrevious: /);
+      expect(refused.message).toContain(`breakglass join ${first.id}`);
+    });
+
     it('requireCertifiedPrevious: once the last case is certified, invoking is allowed again', async () => {
       const first = await invokeAs('db-strict');
       await endAndSettle(first);

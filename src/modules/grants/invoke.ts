@@ -33,6 +33,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     // that revocations of this account wait for. Keep user-controlled matching above this line.
     const { ttlMs } = evaluateInvocation(policy, input);
     await tx.catalog.lockAccount(account.id);
+    // issue 11 (H2): cooldown and requireCertifiedPrevious, under the account lock.
+    const repeated = await checkRepeatedUse(tx, policy, account, now, input.overrideReason);
     if (account.mode === 'prestaged') {
       if (account.staging !== 'staged') {
         throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
@@ -45,8 +47,6 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
       }
     }
-    // issue 11 (H2): cooldown and requireCertifiedPrevious, under the account lock.
-    const repeated = await checkRepeatedUse(tx, policy, account, now, input.overrideReason);
     // Dual control: the request waits for k custodians' shares; the TTL starts at the release.
     const quorum = account.quorum;
     const grant = newGrant({

@@ -40,9 +40,11 @@ export async function checkRepeatedUse(tx: StoreTx, policy: Policy, account: Acc
   const last = earlier[0];
   if (policy.requireCertifiedPrevious === true && last !== undefined && last.state !== 'closed') {
     if (overrideReason === undefined || overrideReason.trim().length === 0) {
+      // Still live on a pre-staged account: working on it together is what `join` is for.
+      const live = last.state === 'active' && last.mode === 'prestaged' && !account.quorum ? `; to work on the live case, join it: \`breakglass join ${last.id} --reason …\`` : '';
       throw new AppError(
         'policy_violation',
-        `requireCertifiedPrevious: the last case on account "${account.name}" (grant ${last.id}, ${last.state}) is not certified; have it certified (\`breakglass certify ${last.id}\`), or an admin invokes with --override-reason`,
+        `requireCertifiedPrevious: the last case on account "${account.name}" (grant ${last.id}, ${last.state}) is not certified; have it certified (\`breakglass certify ${last.id}\`), or an admin invokes with --override-reason${live}`,
       );
     }
     return { overrideReason, overridden: last };
