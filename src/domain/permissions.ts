@@ -240,7 +240,8 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
     }
     case 'own-or-role': {
       const grant = need(subject.grant, action, 'grant');
-      if (grant.requesterId !== actor.id && !hasRole(actor, rule.roles)) throw new AppError('not_found', `grant ${grant.id} not found`);
+      // issue 11 (H2): a co-responder sees the case they joined.
+      if (!involved(grant, actor) && !hasRole(actor, rule.roles)) throw new AppError('not_found', `grant ${grant.id} not found`);
       return;
     }
     case 'custodian-of-account': {

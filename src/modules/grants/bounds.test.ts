@@ -238,6 +238,8 @@ describe('bounds while active and repeated use (issue 11)', () => {
       expect(busy.message).toContain(`breakglass join ${grant.id}`);
       const joined = await joinGrant(bed.ctx, frank, grant.id, 'helping with the restore');
       expect(joined.coResponders.map((c) => c.userName)).toEqual(['frank']);
+      // The co-responder sees the case they joined.
+      expect((await showGrant(bed.ctx, frank, grant.id)).id).toBe(grant.id);
       expect((await eventsOf(grant)).find((e) => e.action === 'grant.joined')).toMatchObject({ actor: 'frank', details: { reason: 'helping with the restore' } });
       const secret = bed.target.account('bg_admin')!.secret;
       expect(await reveal(bed.ctx, frank, grant.id)).toEqual({ username: 'bg_admin', password: secret });
@@ -254,6 +256,7 @@ describe('bounds while active and repeated use (issue 11)', () => {
     it('someone who did not join does not reveal; an ephemeral grant is not joined (invoke your own)', async () => {
       const grant = await invokeAs('db-breakglass');
       expect((await refusal(reveal(bed.ctx, frank, grant.id))).code).toBe('not_found');
+      expect((await refusal(showGrant(bed.ctx, frank, grant.id))).code).toBe('not_found');
       const ephemeral = await invokeAs('db-ephemeral');
       const refused = await refusal(joinGrant(bed.ctx, frank, ephemeral.id, 'r'));
       expect(refused.message).toContain('breakglass invoke db-ephemeral');
