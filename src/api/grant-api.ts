@@ -21,7 +21,8 @@ export const grantViewSchema = z.object({
   activatedAt: isoDate.optional(),
   expiresAt: isoDate,
   endedAt: isoDate.optional(),
-  endReason: z.enum(['expired', 'ended']).optional(),
+  // issue 11 (H2): 'incident-closed'
+  endReason: z.enum(['expired', 'ended', 'incident-closed']).optional(),
   revokedAt: isoDate.optional(),
   rotatedAt: isoDate.optional(),
   revealedAt: isoDate.optional(),
@@ -32,6 +33,12 @@ export const grantViewSchema = z.object({
   failure: z.string().optional(),
   /** A drill (issue 10), not an incident. */
   drill: z.literal(true).optional(),
+  // issue 11 (H2): bounds
+  /** How many times the grant was extended. */
+  extensions: z.number().int().optional(),
+  /** An admin invoked past `requireCertifiedPrevious`, with this reason. */
+  override: z.literal(true).optional(),
+  overrideReason: z.string().optional(),
   /** A step the engine keeps retrying (revoke, rotate, …): why it has not succeeded yet. */
   stuck: z.object({ step: z.string(), attempts: z.number(), lastError: z.string(), nextAttemptAt: isoDate }).optional(),
   // issue 11 (H1): the approvers' decisions, and the escalation past them (with the second justification).
@@ -55,6 +62,8 @@ export const invokeBody = z.object({
   reason: safeText({ max: 2000, multiline: true }),
   incident: safeText({ max: 200 }),
   ttl: safeText({ min: 0, max: 16 }).optional(),
+  // issue 11 (H2): an admin's reason to invoke past `requireCertifiedPrevious` (audited; the grant is marked).
+  overrideReason: safeText({ max: 2000, multiline: true }).optional(),
 });
 
 /** `GET /v1/grants?state=…` */
@@ -77,4 +86,30 @@ export const certifyBody = z.object({
   note: safeText({ min: 0, max: 4000, multiline: true }).default(''),
   // issue 11 (H3): the case goes to `under-review` instead of closing, until an admin resolves it.
   misuseSuspected: z.boolean().optional(),
+});
+
+// issue 11 (H2): bounds while active and repeated use.
+/** `POST /v1/grants/{id}/extend` */
+export const extendBody = z.object({
+  by: safeText({ max: 16 }).describe('how much longer, e.g. 15m'),
+  reason: safeText({ max: 2000, multiline: true }),
+});
+
+/** `POST /v1/grants/{id}/join` */
+export const joinBody = z.object({ reason: safeText({ max: 2000, multiline: true }) });
+
+/** `POST /v1/grants/{id}/join`: the case, and who has joined it (in order). */
+export const joinResponseSchema = z.object({
+  grant: grantViewSchema,
+  coResponders: z.array(z.object({ name: z.string(), joinedAt: isoDate, revealedAt: isoDate.optional() })),
+});
+
+/** `/v1/incidents/{ref}/…` */
+export const incidentParams = z.object({ ref: safeText({ max: 200 }) });
+
+/** `POST /v1/incidents/{ref}/close`: what was ended (active) and cancelled (still waiting). */
+export const incidentCloseResponseSchema = z.object({
+  incident: z.string(),
+  ended: z.array(z.string()).describe('ids of active grants ended (they go on to revocation)'),
+  cancelled: z.array(z.string()).describe('ids of requests cancelled before they were active'),
 });

@@ -27,6 +27,9 @@ export function grantDetails(grant: GrantView, style: Style): string {
       ['created', grant.createdAt],
       ['activated', grant.activatedAt],
       ['expires', grant.expiresAt],
+      // issue 11 (H2)
+      ['extended', grant.extensions === undefined ? undefined : `${grant.extensions} time(s)`],
+      ['override', grant.overrideReason === undefined ? undefined : style.red(`requireCertifiedPrevious overridden: ${grant.overrideReason}`)],
       ['ended', grant.endedAt === undefined ? undefined : `${grant.endedAt} (${grant.endReason ?? 'ended'})`],
       ['revealed', grant.revealedAt],
       ['revoked', grant.revokedAt],

@@ -24,6 +24,8 @@ import { registerSshCommands } from './commands/ssh-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
 // issue 11 (H1)
 import { registerApprovalCommands } from './commands/approval-commands.js';
+// issue 11 (H2)
+import { registerBoundsCommands } from './commands/bounds-commands.js';
 import { CliError, ExitWith, exitCodeForError, exitCodeHelp, exitCodes } from './exit-codes.js';
 
 export type { AuditVerification, CliDeps } from './cli-deps.js';
@@ -76,6 +78,8 @@ export function buildProgram(deps: CliDeps): Command {
   registerReportCommands(program, ctx);
   // issue 11 (H1)
   registerApprovalCommands(program, ctx);
+  // issue 11 (H2)
+  registerBoundsCommands(program, ctx);
   return program;
 }
 

@@ -124,7 +124,7 @@ describe('parseCatalogYaml', () => {
 
   it('rejects an unknown role, an unknown target type and an unknown approval mode', () => {
     expect(lines(example.replace('[responder]', '[responder, wizard]'))).toEqual([
-      'users[0].roles[1]: unknown role; roles are admin, responder, incident-owner, custodian, auditor, approver',
+      'users[0].roles[1]: unknown role; roles are admin, responder, incident-owner, custodian, auditor, approver, incident-system',
     ]);
     expect(lines(example.replace('type: postgres', 'type: mongodb'))).toEqual(['targets[0].type: unsupported target type; supported: postgres, mysql, redis, ssh, ldap, exec']);
     expect(lines(example.replace('mode: post-hoc', 'mode: quorum'))).toEqual(['policies[0].approval.mode: unsupported approval mode; supported: post-hoc, approvers']);
@@ -241,7 +241,7 @@ describe('policy invocation criteria', () => {
 
   it('invokers: each name is a role or a declared user', () => {
     expect(lines(withPolicy('    invokers: [responder, mallory]\n'))).toEqual([
-      'policies[0].invokers[1]: "mallory" is neither a role (admin, responder, incident-owner, custodian, auditor, approver) nor a declared user',
+      'policies[0].invokers[1]: "mallory" is neither a role (admin, responder, incident-owner, custodian, auditor, approver, incident-system) nor a declared user',
     ]);
   });
 

@@ -59,6 +59,14 @@ function checkTtlOrder(p: { defaultTtl: unknown; maxTtl: unknown; minTtl?: unkno
   }
 }
 
+// issue 11 (H2): a grant's total lifetime (maxTotal) holds at least one full maxTtl.
+function checkMaxTotal(p: { maxTtl: unknown; maxTotal?: unknown }, ctx: z.RefinementCtx): void {
+  const [maxMs, totalMs] = [p.maxTtl, p.maxTotal].map((value) => (typeof value === 'string' ? parseDuration(value) : undefined));
+  if (maxMs !== undefined && totalMs !== undefined && totalMs < maxMs) {
+    ctx.addIssue({ code: 'custom', path: ['maxTotal'], message: `maxTotal ${String(p.maxTotal)} is shorter than maxTtl ${String(p.maxTtl)}` });
+  }
+}
+
 /** Per-operation timeout on a target: bounded, so one slow target cannot hold revocations for long. */
 const operationTimeout = duration.refine((text) => (parseDuration(text) ?? 0) <= 60_000, 'must be at most 60s');
 
@@ -133,7 +141,18 @@ const policy = z
     escalate: z.strictObject({ after: duration }).optional(),
     // issue 11 (H3): past this long awaiting certification, a case is certification-overdue.
     certifyWithin: duration.optional(),
+    // issue 11 (H2): bounds while active and repeated use.
+    /** How many times an active grant may be extended (absent: none). */
+    maxExtensions: z.number().int().min(0).max(100).optional(),
+    /** The longest a grant may live from activation, extensions included. */
+    maxTotal: duration.optional(),
+    /** After a case on an account ends, wait this long before the account may be invoked again. */
+    cooldown: duration.optional(),
+    /** Refuse a new invocation while the account's last case is not certified (an admin may override). */
+    requireCertifiedPrevious: z.boolean().optional(),
   })
+  // issue 11 (H2): maxTotal bounds the whole lifetime, so it cannot be shorter than one maxTtl.
+  .superRefine((p, ctx) => checkMaxTotal(p, ctx), { when: isObjectPayload })
   .superRefine((p, ctx) => checkTtlOrder(p, ctx), { when: isObjectPayload })
   // issue 11 (H1)
   .superRefine((p, ctx) => checkApprovers(p, ctx), { when: isObjectPayload });

@@ -94,6 +94,11 @@ export const auditActions = [
   'grant.approved',
   'grant.approval-expired',
   'grant.escalated',
+  // issue 11 (H2): bounds. An extension (by, reason, new expiresAt, count), an incident closed (the grants it ended), a co-responder joining a case.
+  'grant.extended',
+  'grant.incident-closed',
+  'grant.joined',
+  'incident.closed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
@@ -123,6 +128,9 @@ export const grantEventActions: Readonly<Record<GrantEventType, AuditAction>> = 
   // issue 11 (H3)
   'certification-deadline-passed': 'grant.certification-deadline-passed',
   resolve: 'grant.review-resolved',
+  // issue 11 (H2): bounds
+  extend: 'grant.extended',
+  'incident-closed': 'grant.incident-closed',
 };
 
 /** Names written by versions before 0.2 (built from the event name), and what they mean now. */

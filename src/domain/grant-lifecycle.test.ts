@@ -67,6 +67,9 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   // issue 11 (H3)
   'certification-deadline-passed': { type: 'certification-deadline-passed' },
   resolve: { type: 'resolve', actor: admin, note: 'reviewed' },
+  // issue 11 (H2): an extension is only for an active, unexpired grant (tried after expiry here: refused everywhere).
+  extend: { type: 'extend', byMs: 60_000, limits: { policy: 'p', maxTtlMs: 3_600_000, maxExtensions: 5, maxTotalMs: undefined } },
+  'incident-closed': { type: 'incident-closed' },
 };
 
 /** The legal transitions of DESIGN.md §2 for a pre-staged account, and where they lead. */
@@ -95,6 +98,8 @@ const legal: Record<string, GrantState> = {
   // issue 11 (H3)
   'awaiting-certification/certification-deadline-passed': 'awaiting-certification',
   'under-review/resolve': 'closed',
+  // issue 11 (H2)
+  'active/incident-closed': 'revoking',
 };
 /** Issue 11 (H1): decisions and escalation must arrive while the approval window is open. */
 const beforeWindowCloses = new Set(['awaiting-approval/approve', 'awaiting-approval/approval-denied', 'awaiting-approval/escalate']);

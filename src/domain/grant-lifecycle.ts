@@ -1,5 +1,7 @@
 import { AppError } from '../errors/index.js';
 import { authorize } from './permissions.js';
+// issue 11 (H2)
+import { formatDuration } from './duration.js';
 import type { Actor, ApprovalDecision, Certification, Grant, GrantState } from './types.js';
 
 /**
@@ -26,6 +28,10 @@ export type GrantEvent =
   | { readonly type: 'cleanup-verified' }
   /** A drill whose every step passed certifies itself: it was no incident, and nobody's access to judge. */
   | { readonly type: 'drill-certified' }
+  // issue 11 (H2): bounds. An extension moves the expiry within the policy's limits (given with the event).
+  | { readonly type: 'extend'; readonly byMs: number; readonly limits: ExtensionLimits }
+  /** The grant's incident was closed: an active grant ends (revocation follows), like `end`. */
+  | { readonly type: 'incident-closed' }
   | {
       readonly type: 'certify';
       readonly actor: Actor;
@@ -49,6 +55,14 @@ export type ApprovalEvent =
   | { readonly type: 'escalate'; readonly reason2: string; readonly afterMs: number; readonly quorumWindowMs: number | undefined };
 
 export type GrantEventType = GrantEvent['type'];
+
+// issue 11 (H2): the policy's extension limits, carried by the `extend` event so the rule stays here.
+export interface ExtensionLimits {
+  readonly policy: string;
+  readonly maxTtlMs: number;
+  readonly maxExtensions: number | undefined;
+  readonly maxTotalMs: number | undefined;
+}
 
 /**
  * States in which a grant holds its account: access was or may be given and is not yet proven
@@ -145,6 +159,12 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
       // Repeated cleanups are allowed: a late enable after the first one is undone the same way.
       expect(grant, event, 'failed');
       return { ...grant, revokedAt: now };
+    // issue 11 (H2): bounds
+    case 'extend':
+      return extend(grant, event, now);
+    case 'incident-closed':
+      expect(grant, event, 'active');
+      return { ...grant, state: 'revoking', endedAt: now, endReason: 'incident-closed' };
     case 'certify':
       return certify(grant, event, now);
     case 'drill-certified':
@@ -209,6 +229,32 @@ function approvalTransition(grant: Grant, event: ApprovalEvent, now: Date): Gran
 function proceed(grant: Grant, quorumWindowMs: number | undefined, now: Date): Grant {
   if (quorumWindowMs !== undefined) return { ...grant, state: 'awaiting-quorum', expiresAt: new Date(now.getTime() + quorumWindowMs) };
   return { ...grant, state: 'requested', expiresAt: new Date(now.getTime() + grant.ttlMs) };
+}
+
+// issue 11 (H2): an extension, within `maxExtensions` (count) and `maxTotal` (lifetime from activation).
+function extend(grant: Grant, event: Extract<GrantEvent, { type: 'extend' }>, now: Date): Grant {
+  expect(grant, event, 'active');
+  if (now.getTime() >= grant.expiresAt.getTime()) refuse(grant, event);
+  const { byMs, limits } = event;
+  if (!Number.isInteger(byMs) || byMs <= 0) throw new AppError('validation', 'an extension must be longer than 0', { path: 'by' });
+  if (byMs > limits.maxTtlMs) {
+    throw new AppError('validation', `an extension may be at most the policy's maxTtl (${formatDuration(limits.maxTtlMs)}) at a time`, { path: 'by' });
+  }
+  const done = grant.extensions ?? 0;
+  const allowed = limits.maxExtensions ?? 0;
+  if (done >= allowed) {
+    throw new AppError('policy_violation', `maxExtensions: policy "${limits.policy}" allows ${allowed} extension(s) and grant ${grant.id} has had ${done}; end it and invoke again`);
+  }
+  const expiresAt = new Date(grant.expiresAt.getTime() + byMs);
+  const start = (grant.activatedAt ?? grant.createdAt).getTime();
+  if (limits.maxTotalMs !== undefined && expiresAt.getTime() - start > limits.maxTotalMs) {
+    const left = Math.max(0, start + limits.maxTotalMs - grant.expiresAt.getTime());
+    throw new AppError(
+      'policy_violation',
+      `maxTotal: policy "${limits.policy}" lets a grant live at most ${formatDuration(limits.maxTotalMs)} from activation; at most ${formatDuration(left)} more can be added to grant ${grant.id}`,
+    );
+  }
+  return { ...grant, expiresAt, extensions: done + 1 };
 }
 
 function certify(grant: Grant, event: Extract<GrantEvent, { type: 'certify' }>, now: Date): Grant {

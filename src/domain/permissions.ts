@@ -47,6 +47,11 @@ export const actions = [
   'grant.escalate',
   // issue 11 (H3): ending the review of a case certified with misuse suspected.
   'grant.resolve',
+  // issue 11 (H2): bounds while active and repeated use.
+  'grant.extend',
+  'grant.join',
+  'incident.close',
+  'grant.override',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -116,7 +121,7 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'whoami': { roles: 'authenticated', hint: 'whoami needs a token' },
   'target.check': { roles: ['admin'], hint: 'checking a target needs the admin role' },
   'grant.invoke': { roles: ['responder', 'admin'], relation: 'policy-invokers', hint: 'invoking needs a role the policy lets invoke' },
-  'grant.reveal': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant can reveal its credential' },
+  'grant.reveal': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant (or a co-responder who joined it) can reveal its credential' },
   'grant.end': { roles: ['incident-owner', 'admin'], relation: 'requester-or-role', hint: 'only the requester, an incident owner or an admin can end a grant' },
   'grant.cancel': { roles: ['incident-owner', 'admin'], relation: 'requester-or-role', hint: 'only the requester, an incident owner or an admin can cancel a request' },
   'grant.certify': { roles: ['incident-owner', 'admin'], relation: 'not-requester', hint: 'certifying needs the incident-owner or admin role' },
@@ -151,12 +156,24 @@ export const permissions: Readonly<Record<Action, Permission>> = {
   'grant.escalate': { roles: 'any-role', relation: 'requester', hint: 'only the requester of a grant can escalate it' },
   // issue 11 (H3): misuse was suspected; an admin who is not the requester decides, with a note.
   'grant.resolve': { roles: ['admin'], relation: 'not-requester', hint: 'resolving a case under review needs the admin role' },
+  // issue 11 (H2): whoever may end a case may extend it (within the policy's limits); whoever may invoke the account may join its live case.
+  'grant.extend': { roles: ['incident-owner', 'admin'], relation: 'requester-or-role', hint: 'only the requester, an incident owner or an admin can extend a grant' },
+  'grant.join': { roles: ['responder', 'admin'], relation: 'policy-invokers', hint: 'joining a case needs a role the policy lets invoke' },
+  // The incident system's token closes incidents and does nothing else (`incident-system` is in no other row, and not `any-role`).
+  // An invocation past `requireCertifiedPrevious` (with --override-reason, audited and marked): the admin's.
+  'grant.override': { roles: ['admin'], hint: 'invoking with --override-reason (past requireCertifiedPrevious) needs the admin role' },
+  'incident.close': { roles: ['incident-system', 'incident-owner', 'admin'], hint: 'closing an incident needs the incident-system, incident-owner or admin role' },
 };
 
 /** What the relation rules look at: the case, and the account's custodians or policy. */
 export interface AuthorizationSubject {
   /** The grant in question, for relation rules about its requester (reveal, end, certify, read). */
-  readonly grant?: { readonly id: string; readonly requesterId: UserId } & GrantDuties;
+  readonly grant?: {
+    readonly id: string;
+    readonly requesterId: UserId;
+    // issue 11 (H2): who joined the case (reveal: each of them reveals once, like the requester).
+    readonly coResponderIds?: readonly UserId[];
+  } & GrantDuties;
   /** The account acted on: its name and custodians (invoke, share submission, kit). */
   readonly account?: { readonly name: string; readonly custodians: readonly string[] };
   /** The account's policy (invocation): its `invokers` replace the table's roles when it names any. */
@@ -181,10 +198,25 @@ const caseRelations: ReadonlySet<Relation> = new Set(['requester', 'requester-or
 /** Relations about an account: acting on an account one may not see (no role) answers `not_found`. */
 const accountRelations: ReadonlySet<Relation> = new Set(['custodian-of-account', 'custodian-or-role', 'policy-invokers']);
 
+// issue 11 (H2): roles whose tokens may take only the actions whose row names them (never `any-role` nor `authenticated`).
+const confinedRoles: readonly UserRole[] = ['incident-system'];
+
+/** Issue 11 (H2): is the actor confined (an incident-system token) and the action not one named for its role? */
+function confinedOut(actor: Actor, roles: Permission['roles']): boolean {
+  const confined = actor.roles.filter((role) => confinedRoles.includes(role));
+  return confined.length > 0 && (typeof roles === 'string' || !confined.every((role) => roles.includes(role)));
+}
+
 function hasRole(actor: Actor, roles: Permission['roles']): boolean {
+  // issue 11 (H2): a confined role never counts as "a role" for `any-role` rules.
+  if (roles === 'any-role') return actor.roles.some((role) => !confinedRoles.includes(role));
   if (roles === 'authenticated') return true;
-  if (roles === 'any-role') return actor.roles.length > 0;
   return actor.roles.some((role) => roles.includes(role));
+}
+
+// issue 11 (H2): the requester, or a co-responder who joined the case.
+function involved(grant: NonNullable<AuthorizationSubject['grant']>, actor: Actor): boolean {
+  return grant.requesterId === actor.id || (grant.coResponderIds ?? []).includes(actor.id);
 }
 
 function need<T>(value: T | undefined, action: Action, what: string): T {
@@ -201,9 +233,12 @@ function need<T>(value: T | undefined, action: Action, what: string): T {
 export function authorize(actor: Actor, action: Action, subject: AuthorizationSubject = {}): void {
   const rule = permissions[action];
   const forbidden = () => new AppError('forbidden', rule.hint);
+  // issue 11 (H2): an incident-system token may call the incident-close endpoint and nothing else.
+  // Redeeming its enrolment code is how such a machine gets its token (the code is the credential, not a token).
+  if (action !== 'token.redeem' && confinedOut(actor, rule.roles)) throw new AppError('forbidden', `an incident-system token may only close incidents (POST /v1/incidents/{ref}/close); ${rule.hint}`);
   // Acting on a case one may not even see answers as for a case that does not exist: a refusal
   // would tell that someone else's grant is there.
-  if (subject.grant && rule.relation !== undefined && caseRelations.has(rule.relation) && subject.grant.requesterId !== actor.id && !seesEveryCase(actor)) {
+  if (subject.grant && rule.relation !== undefined && caseRelations.has(rule.relation) && !involved(subject.grant, actor) && !seesEveryCase(actor)) {
     throw new AppError('not_found', `grant ${subject.grant.id} not found`);
   }
   if (subject.account && rule.relation !== undefined && accountRelations.has(rule.relation) && !hasRole(actor, permissions['catalog.read'].roles)) {
@@ -216,7 +251,7 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
       if (!hasRole(actor, rule.roles)) throw forbidden();
       return;
     case 'requester':
-      if (need(subject.grant, action, 'grant').requesterId !== actor.id || !hasRole(actor, rule.roles)) throw forbidden();
+      if (!involved(need(subject.grant, action, 'grant'), actor) || !hasRole(actor, rule.roles)) throw forbidden();
       return;
     case 'requester-or-role':
       if (need(subject.grant, action, 'grant').requesterId !== actor.id && !hasRole(actor, rule.roles)) throw forbidden();
@@ -242,7 +277,8 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
     }
     case 'own-or-role': {
       const grant = need(subject.grant, action, 'grant');
-      if (grant.requesterId !== actor.id && !hasRole(actor, rule.roles)) throw new AppError('not_found', `grant ${grant.id} not found`);
+      // issue 11 (H2): a co-responder sees the case they joined.
+      if (!involved(grant, actor) && !hasRole(actor, rule.roles)) throw new AppError('not_found', `grant ${grant.id} not found`);
       return;
     }
     case 'custodian-of-account': {

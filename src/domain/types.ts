@@ -1,7 +1,8 @@
 import type { AccountId, GrantId, PolicyId, TargetId, TokenId, UserId } from './ids.js';
 
 // issue 11 (H1): `approver`: someone a policy's `approvers` may name by role; the role alone approves nothing.
-export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor', 'approver'] as const;
+// issue 11 (H2): `incident-system`, a machine whose tokens may only close incidents.
+export const userRoles = ['admin', 'responder', 'incident-owner', 'custodian', 'auditor', 'approver', 'incident-system'] as const;
 export type UserRole = (typeof userRoles)[number];
 // issue 11 (H4): a policy's `invokers` mixes roles and user names
 export const isUserRole = (name: string): name is UserRole => (userRoles as readonly string[]).includes(name);
@@ -87,6 +88,15 @@ export interface Policy {
   // issue 11 (H3): certification with a deadline.
   /** How long a case may await certification before it is `certification-overdue` (`certifyWithin`). */
   readonly certifyWithinMs?: number | undefined;
+  // issue 11 (H2): bounds while active and repeated use.
+  /** How many times an active grant may be extended; absent means none. */
+  readonly maxExtensions?: number | undefined;
+  /** The longest a grant may live from activation, extensions included; absent: no cap but maxTtl per extension. */
+  readonly maxTotalMs?: number | undefined;
+  /** After a case on an account ends, how long before the account may be invoked again. */
+  readonly cooldownMs?: number | undefined;
+  /** Refuse a new invocation while the account's last case is not certified (closed); an admin may override. */
+  readonly requireCertifiedPrevious?: boolean | undefined;
 }
 
 // issue 11 (H4): invocation criteria
@@ -223,7 +233,7 @@ export interface Grant {
   readonly ttlMs: number;
   /** When revocation began (TTL reached or early end). */
   readonly endedAt: Date | undefined;
-  readonly endReason: 'expired' | 'ended' | undefined;
+  readonly endReason: 'expired' | 'ended' | 'incident-closed' | undefined;
   readonly revokedAt: Date | undefined;
   readonly rotatedAt: Date | undefined;
   readonly revealedAt: Date | undefined;
@@ -241,4 +251,9 @@ export interface Grant {
   readonly certificationOverdueAt?: Date | undefined;
   /** The admin's resolution of a case that was `under-review`. */
   readonly resolution?: Resolution | undefined;
+  // issue 11 (H2): bounds.
+  /** How many times the grant was extended (absent: never). */
+  readonly extensions?: number | undefined;
+  /** An admin invoked past `requireCertifiedPrevious`: why (the grant is marked as an override). */
+  readonly overrideReason?: string | undefined;
 }

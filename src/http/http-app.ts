@@ -33,6 +33,8 @@ import { metricsRoutes } from './routes/metrics-routes.js';
 import { enrolmentRoutes, identityRoutes } from './routes/identity-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
 import { sysRoutes } from './routes/sys-routes.js';
+// issue 11 (H2)
+import { incidentRoutes } from './routes/incident-routes.js';
 import type { ServingGate } from './serving-gate.js';
 
 declare module 'fastify' {
@@ -227,6 +229,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
       await v1.register(drillRoutes(deps.ctx));
       // issue 11 (H1)
       await v1.register(approvalRoutes(deps.ctx));
+      // issue 11 (H2)
+      await v1.register(incidentRoutes(deps.ctx));
     },
     { prefix: '/v1' },
   );

@@ -37,6 +37,10 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
     },
     failure: grant.failure,
     drill: grant.drill === true ? (true as const) : undefined,
+    // issue 11 (H2): bounds
+    extensions: grant.extensions,
+    override: grant.overrideReason === undefined ? undefined : (true as const),
+    overrideReason: grant.overrideReason,
     stuck: stuck && { ...stuck, nextAttemptAt: stuck.nextAttemptAt.toISOString() },
     // issue 11 (H1)
     approvals: grant.approvals?.map((a) => ({ by: a.byName, at: a.at.toISOString(), decision: a.decision, note: a.note })),

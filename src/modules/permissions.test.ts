@@ -38,6 +38,10 @@ import { approveGrant, denyGrant } from './approvals/decide-grant.js';
 import { escalateGrant } from './approvals/escalate-grant.js';
 // issue 11 (H3)
 import { resolveReview } from './grants/resolve-review.js';
+// issue 11 (H2)
+import { extendGrant } from './grants/extend-grant.js';
+import { joinGrant } from './grants/join-grant.js';
+import { closeIncident } from './incidents/close-incident.js';
 
 const roleUsers = userRoles.map((role) => ({ name: `as-${role}`, roles: [role] }));
 // issue 11 (H1): an approvers policy (named by role) and an ephemeral account under it.
@@ -148,6 +152,11 @@ describe('every use case, as every role, refuses exactly as the permission table
     'grant.escalate': (actor) => escalateGrant(bed.ctx, actor, awaiting.get('grant.escalate')!.id, 'n'),
     // issue 11 (H3): the case is not under review: an admin gets past the guard to `invalid_transition`.
     'grant.resolve': (actor) => resolveReview(bed.ctx, actor, active.id, 'n'),
+    // issue 11 (H2). Past the guard: p0 allows no extension (policy_violation); an ephemeral case is not joined (invalid_transition).
+    'grant.extend': (actor) => extendGrant(bed.ctx, actor, active.id, { by: '1m', reason: 'r' }),
+    'grant.join': (actor) => joinGrant(bed.ctx, actor, active.id, 'r'),
+    'incident.close': (actor) => closeIncident(bed.ctx, actor, 'INC-none'),
+    'grant.override': (actor) => invoke(bed.ctx, actor, { account: 'db-ephemeral', condition: 'outage', reason: 'r', incident: 'INC-3', ttl: '5m', overrideReason: 'r' }),
   };
 
   /** What the table says for this actor, with the relations seen from the fixtures above. */

@@ -105,6 +105,12 @@ export interface EphemeralOperations {
    * password}` credential, where the connector has one.
    */
   tryLoginIssued?(request: Omit<IssueRequest, 'validUntil'>, credential: RevealedCredential): Promise<VerifyResult>;
+  /**
+   * Issue 11 (H2): moves the native expiry of the credential issued for this grant to
+   * `validUntil` (an extension); the caller verifies with `inspectIssued`. Optional: without it
+   * an ephemeral grant on this type of target cannot be extended.
+   */
+  extendIssued?(request: IssueRequest): Promise<void>;
 }
 
 export interface Connector {

@@ -5,3 +5,5 @@ export * from './key-provider.js';
 export * from './revocation-journal.js';
 export * from './alerts.js';
 export * from './drift.js';
+// issue 11 (H2): co-responders
+export * from './co-responders.js';

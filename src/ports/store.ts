@@ -14,6 +14,8 @@ import type {
   UserRole,
 } from '../domain/index.js';
 import type { SealedValueRepository } from './key-provider.js';
+// issue 11 (H2): co-responders
+import type { CoResponderRepository } from './co-responders.js';
 
 /**
  * Persistence port. Every write happens inside `Store.transaction`, and the repositories are
@@ -77,6 +79,8 @@ export interface StoreTx {
   readonly settings: SettingsRepository;
   /** Root key rotation only (src/root-key). */
   readonly sealedValues: SealedValueRepository;
+  // issue 11 (H2): the co-responders of live pre-staged cases.
+  readonly coResponders: CoResponderRepository;
 }
 
 export interface UserRecord {

@@ -170,6 +170,11 @@ function policyColumns(policy: Omit<Policy, 'id'>) {
     // issue 11 (H1)
     approvers: policy.approvers === undefined ? null : JSON.stringify(policy.approvers),
     escalate_after_ms: toNullable(policy.escalateAfterMs),
+    // issue 11 (H2): bounds (0018)
+    max_extensions: toNullable(policy.maxExtensions),
+    max_total_ms: toNullable(policy.maxTotalMs),
+    cooldown_ms: toNullable(policy.cooldownMs),
+    require_certified_previous: policy.requireCertifiedPrevious === true ? 1 : 0,
   };
 }
 
@@ -207,6 +212,11 @@ function toPolicy(row: Selectable<PoliciesTable>): Policy {
     // issue 11 (H1)
     ...(row.approvers === null ? {} : { approvers: parseJson<ApproverRule>(row.approvers, 'policies.approvers') }),
     ...(row.escalate_after_ms === null ? {} : { escalateAfterMs: Number(row.escalate_after_ms) }),
+    // issue 11 (H2): bounds (0018)
+    ...(row.max_extensions === null ? {} : { maxExtensions: Number(row.max_extensions) }),
+    ...(row.max_total_ms === null ? {} : { maxTotalMs: Number(row.max_total_ms) }),
+    ...(row.cooldown_ms === null ? {} : { cooldownMs: Number(row.cooldown_ms) }),
+    ...(Number(row.require_certified_previous) === 1 ? { requireCertifiedPrevious: true } : {}),
   };
 }
 

@@ -7,7 +7,8 @@ import { affected, fromMs, fromNullable, fromOptionalMs, member, parseJson, toNu
 import type { Database, GrantsTable } from './schema.js';
 
 const accountModes: readonly AccountMode[] = ['prestaged', 'ephemeral'];
-const endReasons: readonly NonNullable<Grant['endReason']>[] = ['expired', 'ended'];
+// issue 11 (H2): 'incident-closed'
+const endReasons: readonly NonNullable<Grant['endReason']>[] = ['expired', 'ended', 'incident-closed'];
 
 /** How a certification is kept in its JSON column: the instant as epoch ms. */
 interface CertificationJson extends Omit<Certification, 'at'> {
@@ -135,6 +136,9 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     // issue 11 (H3)
     certification_overdue_at: toOptionalMs(grant.certificationOverdueAt),
     resolution: grant.resolution === undefined ? null : JSON.stringify({ ...grant.resolution, at: grant.resolution.at.getTime() }),
+    // issue 11 (H2): bounds (0018)
+    extensions: grant.extensions ?? 0,
+    override_reason: toNullable(grant.overrideReason),
   };
 }
 
@@ -205,6 +209,9 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     // issue 11 (H3)
     ...(row.certification_overdue_at === null ? {} : { certificationOverdueAt: fromMs(row.certification_overdue_at) }),
     ...(row.resolution === null ? {} : { resolution: toResolution(row.resolution) }),
+    // issue 11 (H2): bounds (0018)
+    ...(Number(row.extensions) > 0 ? { extensions: Number(row.extensions) } : {}),
+    ...(row.override_reason === null ? {} : { overrideReason: row.override_reason }),
   };
 }
 

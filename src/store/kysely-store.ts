@@ -17,6 +17,8 @@ import { sealedValueRepository } from './sealed-value-repository.js';
 import { settingsRepository } from './settings-repository.js';
 import { tokenRepository } from './token-repository.js';
 import { userRepository } from './user-repository.js';
+// issue 11 (H2)
+import { coResponderRepository } from './co-responder-repository.js';
 
 /**
  * The `Store` over an open Kysely instance, after bringing its schema up to date. Every
@@ -65,6 +67,8 @@ function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx
     audit: auditRepository(trx, dialect),
     settings: settingsRepository(trx),
     sealedValues: sealedValueRepository(trx, dialect),
+    // issue 11 (H2)
+    coResponders: coResponderRepository(trx),
   };
 }
 

@@ -27,6 +27,18 @@ export interface Database {
   audit_head: AuditHeadTable;
   settings: SettingsTable;
   drift_findings: DriftFindingsTable;
+  // issue 11 (H2): co-responders (0018)
+  co_responders: CoRespondersTable;
+}
+
+/** Issue 11 (H2): someone who joined a live pre-staged case (0018), with their own one reveal. */
+export interface CoRespondersTable {
+  grant_id: string;
+  user_id: string;
+  user_name: string;
+  reason: string;
+  joined_at: number | string;
+  revealed_at: number | string | null;
 }
 
 export interface UsersTable {
@@ -100,6 +112,11 @@ export interface PoliciesTable {
   certify_within_ms: Generated<number | string | null>;
   /** JSON array of roles. */
   invokers: string;
+  // issue 11 (H2): bounds (0018)
+  max_extensions: Generated<number | null>;
+  max_total_ms: Generated<number | string | null>;
+  cooldown_ms: Generated<number | string | null>;
+  require_certified_previous: Generated<number>;
   /** Set when a catalog apply no longer listed it (0005). */
   retired_at: Generated<number | string | null>;
   // issue 11 (H4): invocation criteria (0020)
@@ -173,6 +190,9 @@ export interface GrantsTable {
   // issue 11 (H3, 0019): when the certification deadline passed; JSON of the admin's Resolution (`at` in ms).
   certification_overdue_at: Generated<number | string | null>;
   resolution: Generated<string | null>;
+  // issue 11 (H2): bounds (0018)
+  extensions: Generated<number>;
+  override_reason: Generated<string | null>;
 }
 
 export interface CustodianKeysTable {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTcp, requireService } from '../../test/support/integration.js';
-import { asGrantId, asTokenId, holdsAccount } from '../domain/index.js';
+import { asGrantId, asTokenId, asUserId, holdsAccount } from '../domain/index.js';
 import type { Grant, GrantState, Policy } from '../domain/index.js';
 import type { AccountRecord, AuditEventRecord, GrantListFilter, JobRecord, Store, UserRecord } from '../ports/index.js';
 import { createPostgresStore, createSqliteStore } from './create-store.js';
@@ -279,6 +279,24 @@ describe.each(harnesses)('store on $name', (harness) => {
       expect(plain).not.toHaveProperty('reasonMinLength');
       expect(plain).not.toHaveProperty('invokerUsers');
       expect(plain).not.toHaveProperty('incidentCheck');
+    });
+
+    // issue 11 (H2): migration 0018 on both dialects.
+    it('bounds: a grant keeps its extensions and override; co-responders join once and reveal once', async () => {
+      const store = await open();
+      const s = await seed(store);
+      const grant = { ...requestedGrant(s, 'grt_b'), extensions: 2, overrideReason: 'second outage' };
+      await store.transaction((tx) => tx.grants.insert(grant));
+      expect(await store.transaction((tx) => tx.grants.findById(grant.id))).toStrictEqual(grant);
+      const frank = { grantId: grant.id, userId: asUserId('usr_frank'), userName: 'frank', reason: 'helping', joinedAt: at(5) };
+      const result = await store.transaction(async (tx) => ({
+        first: await tx.coResponders.add(frank),
+        again: await tx.coResponders.add(frank),
+        revealed: await tx.coResponders.markRevealed(grant.id, frank.userId, at(6)),
+        revealedAgain: await tx.coResponders.markRevealed(grant.id, frank.userId, at(7)),
+        list: await tx.coResponders.list(grant.id),
+      }));
+      expect(result).toStrictEqual({ first: true, again: false, revealed: true, revealedAgain: false, list: [{ ...frank, revealedAt: at(6) }] });
     });
 
     it('grants: insert, update and findById round-trip every field, certification included', async () => {

@@ -301,6 +301,27 @@ describe.skipIf(check.skip)('postgres connector specifics (private scram cluster
     await ephemeral.revoke({ grantId, spec: {} });
   });
 
+  // issue 11 (H2): an extension moves the native expiry, and inspecting shows it moved.
+  it('extension: re-enabling a pre-staged role and extendIssued on an ephemeral one move VALID UNTIL, as inspect confirms', async () => {
+    const role = nextRole();
+    await prestaged.stage(role, 'Stage-Secret-1');
+    await prestaged.enable(role, inAnHour());
+    const later = new Date(Date.now() + 2 * 3_600_000);
+    await prestaged.enable(role, later);
+    const seen = await prestaged.inspect(role);
+    expect(seen.canLogin).toBe(true);
+    expect(Math.abs((seen.validUntil?.getTime() ?? 0) - later.getTime())).toBeLessThan(1000);
+    await prestaged.disable(role);
+
+    const grantId = nextGrant();
+    await issue(grantId, {});
+    await ephemeral.extendIssued!({ grantId, spec: {}, validUntil: later });
+    const issued = await ephemeral.inspectIssued({ grantId, spec: {} });
+    expect(issued.canLogin).toBe(true);
+    expect(Math.abs((issued.validUntil?.getTime() ?? 0) - later.getTime())).toBeLessThan(1000);
+    await ephemeral.revoke({ grantId, spec: {} });
+  });
+
   it('ephemeral issue retried: new password, memberships follow the spec, old sessions end', async () => {
     const grantId = nextGrant();
     const first = await issue(grantId, { grantedRoles: ['bg_reader', 'bg_writer'] });

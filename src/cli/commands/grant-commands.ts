@@ -40,16 +40,18 @@ function registerInvoke(program: Command, ctx: CommandContext): void {
     .option('--ttl <duration>', 'how long the grant lasts, e.g. 15m (default: the policy default)', parseTtl)
     // issue 11 (H1)
     .option('--escalate', 'go past approvers who did not answer (after the policy\'s escalate.after): takes over your grant awaiting approval on this account')
-    .option('--reason2 <text>', 'with --escalate: a second justification (goes into the audit trail)');
+    .option('--reason2 <text>', 'with --escalate: a second justification (goes into the audit trail)')
+    // issue 11 (H2)
+    .option('--override-reason <text>', "admins: invoke although the account's last case is not certified (requireCertifiedPrevious); audited, the grant is marked");
   serverOptions(jsonOption(invoke));
   example(invoke, 'breakglass invoke pg-breakglass --condition outage --reason "primary down, SSO unreachable" --incident INC-42 --ttl 30m');
   example(invoke, 'breakglass invoke pg-breakglass --condition outage --reason "primary down" --incident INC-42 --escalate --reason2 "approvers unreachable for 10 minutes"');
-  invoke.action(async (account: string, options: Options & { condition: string; reason: string; incident: string; ttl?: string; escalate?: boolean; reason2?: string }) => {
+  invoke.action(async (account: string, options: Options & { condition: string; reason: string; incident: string; ttl?: string; escalate?: boolean; reason2?: string; overrideReason?: string }) => {
     // issue 11 (H1)
     if (options.escalate === true) return escalateInvocation(ctx, options, account);
     const out = ctx.output(options);
-    const { condition, reason, incident, ttl } = options;
-    const body = { account, condition, reason, incident, ...(ttl === undefined ? {} : { ttl }) };
+    const { condition, reason, incident, ttl, overrideReason } = options;
+    const body = { account, condition, reason, incident, ...(ttl === undefined ? {} : { ttl }), ...(overrideReason === undefined ? {} : { overrideReason }) };
     const grant = await ctx.client(options, out).post('/v1/grants', grantViewSchema, body);
     printGrant(out, grant, `grant ${grant.id} on ${grant.account} is ${out.style.state(grant.state)} until ${grant.expiresAt}`);
   });

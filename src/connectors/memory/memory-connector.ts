@@ -171,5 +171,15 @@ function ephemeralOperations(state: MemoryState, call: Call): EphemeralOperation
       const username = principalOf(request);
       return await call('inspectIssued', () => inspection(state, state.accounts.get(username)));
     },
+    // issue 11 (H2): an extension moves the credential's native expiry.
+    async extendIssued(request) {
+      const username = principalOf(request);
+      const until = checkDate(request.validUntil);
+      return await call('extendIssued', () => {
+        const account = state.accounts.get(username);
+        if (!account) throw new AppError('target_error', `no credential issued for grant ${request.grantId}`);
+        account.validUntil = nativeExpiry(state, until);
+      });
+    },
   };
 }

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../errors/index.js';
 import type { AccountSpec, Clock, ConnectorCapabilities } from '../../ports/index.js';
 
-export const memoryOperations = ['stage', 'enable', 'disable', 'rotate', 'verify', 'tryLogin', 'inspect', 'issue', 'revoke', 'inspectIssued'] as const;
+export const memoryOperations = ['stage', 'enable', 'disable', 'rotate', 'verify', 'tryLogin', 'inspect', 'issue', 'revoke', 'inspectIssued', 'extendIssued'] as const;
 /** A connector operation the controls can count, fail or delay. */
 export type MemoryOperation = (typeof memoryOperations)[number];
 

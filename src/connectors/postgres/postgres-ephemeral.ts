@@ -54,6 +54,13 @@ export function postgresEphemeral(admin: PgAdmin): EphemeralOperations {
     async inspectIssued(request): Promise<AccountInspection> {
       return await admin.inspectRole('inspectIssued', issuedRole(request.grantId, adminUser));
     },
+
+    // issue 11 (H2): an extension moves the role's native expiry.
+    async extendIssued(request): Promise<void> {
+      const role = issuedRole(request.grantId, adminUser);
+      const until = escapeLiteral(checkDate(request.validUntil, 'validUntil').toISOString());
+      await admin.run('extendIssued', role, `ALTER ROLE ${escapeIdentifier(role)} VALID UNTIL ${until}`);
+    },
   };
 }
 

@@ -15,6 +15,10 @@ import { reveal } from '../../modules/grants/reveal.js';
 import { accountName, accountNames, showGrant, stuckStep } from '../../modules/grants/show-grant.js';
 import { invoke } from '../../modules/grants/invoke.js';
 import { actorOf } from '../actor.js';
+// issue 11 (H2)
+import { extendBody, joinBody, joinResponseSchema } from '../../api/index.js';
+import { extendGrant } from '../../modules/grants/extend-grant.js';
+import { joinGrant } from '../../modules/grants/join-grant.js';
 import { grantView } from '../views.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody };
@@ -117,5 +121,34 @@ export const grantRoutes =
         response: { 200: grantViewSchema, ...errors },
       },
       handler: async (request) => view(await certify(ctx, actorOf(request), asGrantId(request.params.id), request.body)),
+    });
+
+    // issue 11 (H2): bounds while active and repeated use.
+    app.post('/grants/:id/extend', {
+      schema: {
+        summary: 'Extend an active grant, within the policy\'s maxExtensions and maxTotal (the native expiry on the target moves too, verified)',
+        tags: ['grants'],
+        params: grantIdParams,
+        body: extendBody,
+        response: { 200: grantViewSchema, ...errors },
+      },
+      handler: async (request) => view(await extendGrant(ctx, actorOf(request), asGrantId(request.params.id), request.body)),
+    });
+
+    app.post('/grants/:id/join', {
+      schema: {
+        summary: 'Join a live pre-staged case as a co-responder (own audit trail, own one reveal)',
+        tags: ['grants'],
+        params: grantIdParams,
+        body: joinBody,
+        response: { 200: joinResponseSchema, ...errors },
+      },
+      handler: async (request) => {
+        const joined = await joinGrant(ctx, actorOf(request), asGrantId(request.params.id), request.body.reason);
+        return {
+          grant: await view(joined.grant),
+          coResponders: joined.coResponders.map((c) => ({ name: c.userName, joinedAt: c.joinedAt.toISOString(), ...(c.revealedAt ? { revealedAt: c.revealedAt.toISOString() } : {}) })),
+        };
+      },
     });
   };

@@ -15,6 +15,7 @@ import { endGrant } from '../grants/end-grant.js';
 import { invoke } from '../grants/invoke.js';
 import { approveGrant, denyGrant } from './decide-grant.js';
 import { escalateGrant } from './escalate-grant.js';
+import { closeIncident } from '../incidents/close-incident.js';
 
 const catalog = `
 targets:
@@ -93,6 +94,14 @@ describe('approval mode approvers (issue 11, H1)', () => {
   });
   afterEach(async () => {
     await bed.close();
+  });
+
+  it('closing its incident cancels a request still awaiting approval (nothing was enabled); no approval counts after', async () => {
+    const grant = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-approve' });
+    const closed = await closeIncident(bed.ctx, bed.actors.admin, 'INC-7');
+    expect(closed.cancelled.map((g) => g.id)).toEqual([grant.id]);
+    expect((await current(grant)).state).toBe('cancelled');
+    expect((await refusal(approveGrant(bed.ctx, carol, grant.id, 'late'))).code).toBe('invalid_transition');
   });
 
   it('a grant waits in awaiting-approval with nothing enabled; the approver named by the policy activates it', async () => {

@@ -68,6 +68,11 @@ export function policyFields(spec: CatalogApply['policies'][number], i: number):
     ...approverFields(spec, i),
     // issue 11 (H3)
     ...(spec.certifyWithin === undefined ? {} : { certifyWithinMs: ms(spec.certifyWithin, `policies[${i}].certifyWithin`)! }),
+    // issue 11 (H2): bounds while active and repeated use.
+    ...(spec.maxExtensions === undefined ? {} : { maxExtensions: spec.maxExtensions }),
+    ...(spec.maxTotal === undefined ? {} : { maxTotalMs: ms(spec.maxTotal, `policies[${i}].maxTotal`)! }),
+    ...(spec.cooldown === undefined ? {} : { cooldownMs: ms(spec.cooldown, `policies[${i}].cooldown`)! }),
+    ...(spec.requireCertifiedPrevious === true ? { requireCertifiedPrevious: true } : {}),
   };
 }
 

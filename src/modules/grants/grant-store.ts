@@ -16,7 +16,9 @@ export async function loadGrant(tx: StoreTx, id: GrantId): Promise<Grant> {
 
 /** What a new grant is given; everything that happens to it later starts out unset. */
 export type NewGrant = Pick<Grant, 'accountId' | 'requesterId' | 'requesterName' | 'condition' | 'reason' | 'incident' | 'state' | 'mode' | 'createdAt' | 'expiresAt' | 'ttlMs'> &
-  Pick<Grant, 'drill'>;
+  Pick<Grant, 'drill'> &
+  // issue 11 (H2)
+  Pick<Grant, 'overrideReason'>;
 
 /** A new grant with a fresh id (invoke, drills), not yet inserted. */
 export function newGrant(fields: NewGrant): Grant {

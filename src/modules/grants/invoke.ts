@@ -6,9 +6,13 @@ import { activateGrant } from './activate-grant.js';
 import { approvalWait } from '../approvals/approval-wait.js';
 import { loadTarget, newGrant } from './grant-store.js';
 import { checkIncident, type IncidentCheckOutcome } from './incident-check.js';
+// issue 11 (H2)
+import { checkRepeatedUse } from './repeated-use.js';
 
 export interface InvokeInput extends InvocationRequest {
   readonly account: string;
+  // issue 11 (H2): an admin's reason to invoke past `requireCertifiedPrevious`.
+  readonly overrideReason?: string | undefined;
 }
 
 /**
@@ -18,6 +22,8 @@ export interface InvokeInput extends InvocationRequest {
  * any point still leads to revocation (invariant I1).
  */
 export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInput): Promise<Grant> {
+  // issue 11 (H2): only an admin may give an override reason, whether or not it is needed.
+  if (input.overrideReason !== undefined) authorize(actor, 'grant.override');
   // issue 11 (H4): the incident check is network I/O: asked first, outside any transaction and lock.
   const incidentCheck = await preflightIncidentCheck(ctx, actor, input);
   const now = ctx.clock.now();
@@ -36,6 +42,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
     // that revocations of this account wait for. Keep user-controlled matching above this line.
     const { ttlMs } = evaluateInvocation(policy, input);
     await tx.catalog.lockAccount(account.id);
+    // issue 11 (H2): cooldown and requireCertifiedPrevious, under the account lock.
+    const repeated = await checkRepeatedUse(tx, policy, account, now, input.overrideReason);
     if (account.mode === 'prestaged') {
       if (account.staging !== 'staged') {
         throw appError.conflict(`account "${account.name}" is not staged on its target yet; check the target and apply again`);
@@ -43,6 +51,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
       // One pre-staged secret, one holder: a second grant would share it and lose it at the first revocation.
       const [busy] = await tx.grants.holdingAccount(account.id);
       if (busy) {
+        // issue 11 (H2): a live case can be joined instead.
+        if (busy.state === 'active' && !account.quorum) throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (active); join it with \`breakglass join ${busy.id} --reason …\`, or wait for its end`);
         throw appError.conflict(`account "${account.name}" is in use by grant ${busy.id} (${busy.state}); end it or wait for its rotation`);
       }
     }
@@ -62,6 +72,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
       createdAt: now,
       expiresAt: wait?.expiresAt ?? new Date(now.getTime() + (quorum ? quorum.windowMs : ttlMs)),
       ttlMs,
+      // issue 11 (H2)
+      ...(repeated.overrideReason === undefined ? {} : { overrideReason: repeated.overrideReason }),
     });
     await tx.grants.insert(grant);
     await tx.jobs.schedule({ kind: 'expire', grantId: grant.id, dueAt: grant.expiresAt });
@@ -83,6 +95,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
         ...(incidentCheck.outcome === undefined ? {} : { incidentCheck: incidentCheck.outcome }),
         // issue 11 (H1)
         ...wait?.details,
+        // issue 11 (H2): an admin invoked past requireCertifiedPrevious.
+        ...(repeated.overridden ? { override: { rule: 'requireCertifiedPrevious', reason: repeated.overrideReason, previousGrant: repeated.overridden.id, previousState: repeated.overridden.state } } : {}),
       },
     });
     // issue 11 (H4): let through although the incident system could not say: its own event, and a critical alert.

@@ -1,6 +1,6 @@
 import { authorize, checkReveal, tokenUsed, type Actor, type GrantId } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
-import type { RevealedCredential, StoreTx } from '../../ports/index.js';
+import type { CoResponder, RevealedCredential, StoreTx } from '../../ports/index.js';
 import { recordFoldedRefusal } from '../audit/refusals.js';
 import type { ModuleContext } from '../context.js';
 import { openAccountSecret } from '../targets.js';
@@ -18,7 +18,10 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
     return await ctx.store.transaction(async (tx) => {
       const c = await loadCase(tx, id);
       exists = true;
-      authorize(actor, 'grant.reveal', { grant: c.grant });
+      // issue 11 (H2): a co-responder who joined the case reveals once too, on their own record.
+      const co = c.grant.requesterId === actor.id ? undefined : await tx.coResponders.find(id, actor.id);
+      authorize(actor, 'grant.reveal', { grant: { ...c.grant, coResponderIds: co ? [co.userId] : [] } });
+      if (co) return await revealToCoResponder(ctx, tx, c, actor, co);
       checkReveal(c.grant, ctx.clock.now());
       // Unseal before recording the reveal: a failure here must not burn the one reveal.
       const credential = await unsealCredential(ctx, tx, c);
@@ -35,6 +38,18 @@ export async function reveal(ctx: ModuleContext, actor: Actor, id: GrantId): Pro
     }
     throw error;
   }
+}
+
+// issue 11 (H2): the same checks as the requester's reveal, against the co-responder's own one reveal.
+async function revealToCoResponder(ctx: ModuleContext, tx: StoreTx, c: Case, actor: Actor, co: CoResponder): Promise<RevealedCredential> {
+  checkReveal({ ...c.grant, revealedAt: co.revealedAt }, ctx.clock.now());
+  if (c.grant.mode !== 'prestaged' || c.account.quorum) throw new AppError('integrity', `grant ${c.grant.id} cannot have co-responders`);
+  const credential = await unsealCredential(ctx, tx, c);
+  if (!(await tx.coResponders.markRevealed(c.grant.id, actor.id, ctx.clock.now()))) {
+    throw new AppError('already_revealed', `the credential of grant ${c.grant.id} was already revealed to ${actor.name}`);
+  }
+  await ctx.audit.append(tx, { actor: actor.name, action: 'grant.revealed', subject: c.grant.id, details: { account: c.account.name, coResponder: true, ...tokenUsed(actor) } });
+  return credential;
 }
 
 async function unsealCredential(ctx: ModuleContext, tx: StoreTx, { grant, account }: Case): Promise<RevealedCredential> {

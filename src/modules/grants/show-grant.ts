@@ -5,7 +5,9 @@ import { loadGrant } from './grant-store.js';
 /** One case, for someone allowed to see it; anyone else is told it does not exist. */
 export async function showGrant(ctx: ModuleContext, actor: Actor, id: GrantId): Promise<Grant> {
   const grant = await ctx.store.transaction((tx) => loadGrant(tx, id));
-  authorize(actor, 'grant.read', { grant });
+  // issue 11 (H2): a co-responder who joined the case sees it too.
+  const joined = grant.requesterId === actor.id ? undefined : await ctx.store.transaction((tx) => tx.coResponders.find(id, actor.id));
+  authorize(actor, 'grant.read', { grant: { ...grant, coResponderIds: joined ? [joined.userId] : [] } });
   return grant;
 }
 

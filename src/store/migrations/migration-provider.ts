@@ -15,12 +15,11 @@ import { policyExpiryWarning } from './0013-policy-expiry-warning.js';
 import { driftFindings } from './0014-drift-findings.js';
 import { drills } from './0015-drills.js';
 import { drillSince } from './0016-drill-since.js';
-// issue 11 (H4)
-import { invocationCriteria } from './0020-invocation-criteria.js';
-// issue 11 (H1)
+// issue 11 (governance): approvals, bounds, certification and history, invocation criteria.
 import { approvals } from './0017-approvals.js';
-// issue 11 (H3)
+import { bounds } from './0018-bounds.js';
 import { certificationHistory } from './0019-certification-history.js';
+import { invocationCriteria } from './0020-invocation-criteria.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -43,12 +42,10 @@ const migrations: Record<string, Migration> = {
   '0014-drift-findings': driftFindings,
   '0015-drills': drills,
   '0016-drill-since': drillSince,
-  // issue 11 (H4)
-  '0020-invocation-criteria': invocationCriteria,
-  // issue 11 (H1)
   '0017-approvals': approvals,
-  // issue 11 (H3)
+  '0018-bounds': bounds,
   '0019-certification-history': certificationHistory,
+  '0020-invocation-criteria': invocationCriteria,
 };
 
 export const migrationProvider: MigrationProvider = {

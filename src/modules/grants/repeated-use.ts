@@ -1,0 +1,53 @@
+import { formatDuration, type Grant, type GrantState, type Policy } from '../../domain/index.js';
+import { AppError } from '../../errors/index.js';
+import type { AccountRecord, StoreTx } from '../../ports/index.js';
+
+/** Issue 11 (H2): what a new invocation records about the account's earlier cases. */
+export interface RepeatedUse {
+  /** Set when an admin invoked past `requireCertifiedPrevious`: the grant is marked with it. */
+  readonly overrideReason?: string;
+  /** The uncertified case the override went past. */
+  readonly overridden?: Grant;
+}
+
+/** How far back the earlier cases of an account are read (newest first). */
+const LOOKBACK = 50;
+/** Ended without ever giving access: nothing to cool down from, nothing to certify. */
+const neverActive: readonly GrantState[] = ['cancelled', 'denied', 'expired', 'failed'];
+
+/**
+ * Issue 11 (H2): the rules about an account's earlier cases, checked by `invoke` under the
+ * account lock. `cooldown`: after a case on the account ends (its access ended: expiry, end,
+ * incident close), a new invocation waits that long. `requireCertifiedPrevious`: while the
+ * account's last case that gave access is not certified (closed), a new invocation is refused
+ * unless an admin gives an override reason (authorized by the caller as `grant.override`).
+ * Drills are not cases here: they certify themselves and start no cooldown.
+ * Each refusal names its rule and says what to do.
+ */
+export async function checkRepeatedUse(tx: StoreTx, policy: Policy, account: AccountRecord, now: Date, overrideReason: string | undefined): Promise<RepeatedUse> {
+  if (policy.cooldownMs === undefined && policy.requireCertifiedPrevious !== true) return {};
+  const earlier = (await tx.grants.list({ accountId: account.id, drill: false, limit: LOOKBACK })).filter((g) => g.activatedAt !== undefined || !neverActive.includes(g.state));
+  if (policy.cooldownMs !== undefined) {
+    const lastEnd = Math.max(0, ...earlier.map((g) => g.endedAt?.getTime() ?? 0));
+    const until = lastEnd + policy.cooldownMs;
+    if (lastEnd > 0 && now.getTime() < until) {
+      throw new AppError(
+        'policy_violation',
+        `cooldown: policy "${policy.name}" requires ${formatDuration(policy.cooldownMs)} between cases on account "${account.name}"; its last case ended at ${new Date(lastEnd).toISOString()}, invoke again after ${new Date(until).toISOString()}`,
+      );
+    }
+  }
+  const last = earlier[0];
+  if (policy.requireCertifiedPrevious === true && last !== undefined && last.state !== 'closed') {
+    if (overrideReason === undefined || overrideReason.trim().length === 0) {
+      // Still live on a pre-staged account: working on it together is what `join` is for.
+      const live = last.state === 'active' && last.mode === 'prestaged' && !account.quorum ? `; to work on the live case, join it: \`breakglass join ${last.id} --reason …\`` : '';
+      throw new AppError(
+        'policy_violation',
+        `requireCertifiedPrevious: the last case on account "${account.name}" (grant ${last.id}, ${last.state}) is not certified; have it certified (\`breakglass certify ${last.id}\`), or an admin invokes with --override-reason${live}`,
+      );
+    }
+    return { overrideReason, overridden: last };
+  }
+  return {};
+}
