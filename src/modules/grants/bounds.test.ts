@@ -215,6 +215,17 @@ describe('bounds while active and repeated use (issue 11)', () => {
       expect(requested?.details).toMatchObject({ override: { rule: 'requireCertifiedPrevious', reason: 'still burning', previousGrant: first.id } });
     });
 
+    it('requireCertifiedPrevious and cooldown failing together: the refusal names requireCertifiedPrevious first and the cooldown after it; an override still waits out the cooldown', async () => {
+      const first = await invokeAs('db-strict');
+      await endAndSettle(first);
+      const refused = await refusal(invokeAs('db-strict'));
+      expect(refused.message).toMatch(/^requireCertifiedPrevious: .*\. Also cooldown: /);
+      const cooling = await refusal(invokeAs('db-strict', bed.actors.admin, { overrideReason: 'still burning' }));
+      expect(cooling.message).toMatch(/^cooldown: /);
+      bed.clock.advance(minutes(1));
+      expect((await invokeAs('db-strict', bed.actors.admin, { overrideReason: 'still burning' })).overrideReason).toBe('still burning');
+    });
+
     it('requireCertifiedPrevious: a second invoke while the first case is still live names the rule, and points to join', async () => {
       const first = await invokeAs('db-strict');
       const refused = await refusal(invokeAs('db-strict', frank));

@@ -1,4 +1,4 @@
-import { formatDuration, type Grant, type GrantState, type Policy } from '../../domain/index.js';
+import { formatDuration, grantStates, type Grant, type GrantState, type Policy } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountRecord, StoreTx } from '../../ports/index.js';
 
@@ -14,6 +14,11 @@ export interface RepeatedUse {
 const LOOKBACK = 50;
 /** Ended without ever giving access: nothing to cool down from, nothing to certify. */
 const neverActive: readonly GrantState[] = ['cancelled', 'denied', 'expired', 'failed'];
+/**
+ * The states of cases that gave (or may still give) access, filtered in SQL: a burst of
+ * cancelled or denied requests must not push the uncertified case out of the window read.
+ */
+const gaveAccess: readonly GrantState[] = grantStates.filter((state) => !neverActive.includes(state));
 
 /**
  * Issue 11 (H2): the rules about an account's earlier cases, checked by `invoke` under the
@@ -26,28 +31,30 @@ const neverActive: readonly GrantState[] = ['cancelled', 'denied', 'expired', 'f
  */
 export async function checkRepeatedUse(tx: StoreTx, policy: Policy, account: AccountRecord, now: Date, overrideReason: string | undefined): Promise<RepeatedUse> {
   if (policy.cooldownMs === undefined && policy.requireCertifiedPrevious !== true) return {};
-  const earlier = (await tx.grants.list({ accountId: account.id, drill: false, limit: LOOKBACK })).filter((g) => g.activatedAt !== undefined || !neverActive.includes(g.state));
+  const earlier = await tx.grants.list({ accountId: account.id, drill: false, states: gaveAccess, limit: LOOKBACK });
+  let cooling: string | undefined;
   if (policy.cooldownMs !== undefined) {
     const lastEnd = Math.max(0, ...earlier.map((g) => g.endedAt?.getTime() ?? 0));
     const until = lastEnd + policy.cooldownMs;
     if (lastEnd > 0 && now.getTime() < until) {
-      throw new AppError(
-        'policy_violation',
-        `cooldown: policy "${policy.name}" requires ${formatDuration(policy.cooldownMs)} between cases on account "${account.name}"; its last case ended at ${new Date(lastEnd).toISOString()}, invoke again after ${new Date(until).toISOString()}`,
-      );
+      cooling = `cooldown: policy "${policy.name}" requires ${formatDuration(policy.cooldownMs)} between cases on account "${account.name}"; its last case ended at ${new Date(lastEnd).toISOString()}, invoke again after ${new Date(until).toISOString()}`;
     }
   }
+  // Both may fail at once (the contract's policy has both): requireCertifiedPrevious is named first, the cooldown after it.
   const last = earlier[0];
+  let overridden: RepeatedUse = {};
   if (policy.requireCertifiedPrevious === true && last !== undefined && last.state !== 'closed') {
     if (overrideReason === undefined || overrideReason.trim().length === 0) {
       // Still live on a pre-staged account: working on it together is what `join` is for.
       const live = last.state === 'active' && last.mode === 'prestaged' && !account.quorum ? `; to work on the live case, join it: \`breakglass join ${last.id} --reason …\`` : '';
       throw new AppError(
         'policy_violation',
-        `requireCertifiedPrevious: the last case on account "${account.name}" (grant ${last.id}, ${last.state}) is not certified; have it certified (\`breakglass certify ${last.id}\`), or an admin invokes with --override-reason${live}`,
+        `requireCertifiedPrevious: the last case on account "${account.name}" (grant ${last.id}, ${last.state}) is not certified; have it certified (\`breakglass certify ${last.id}\`), or an admin invokes with --override-reason${live}${cooling === undefined ? '' : `. Also ${cooling}`}`,
       );
     }
-    return { overrideReason, overridden: last };
+    overridden = { overrideReason, overridden: last };
   }
-  return {};
+  // An override goes past requireCertifiedPrevious only, never past the cooldown.
+  if (cooling !== undefined) throw new AppError('policy_violation', cooling);
+  return overridden;
 }
