@@ -65,6 +65,14 @@ describe('POST /v1/grants/{id}/approve, /deny, /escalate', () => {
     expect(shown.approvals).toHaveLength(1);
   });
 
+  it('GET /v1/approvals: carol sees the request waiting for her (with its account); the requester sees none', async () => {
+    const grant = await invoke('db-approve');
+    const mine = await get('carol', '/v1/approvals');
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json()).toMatchObject({ grants: [{ id: grant.id, account: 'db-approve', state: 'awaiting-approval', requester: 'alice' }] });
+    expect((await get('alice', '/v1/approvals')).json()).toEqual({ grants: [] });
+  });
+
   it('deny makes it denied; a note is required', async () => {
     const grant = await invoke('db-approve-eph');
     expect((await post('carol', `/v1/grants/${grant.id}/deny`, {})).statusCode).toBe(400);

@@ -110,3 +110,17 @@ describe('breakglass invoke --escalate', () => {
     expect(stderr).toContain('escalate.after');
   });
 });
+
+describe('breakglass approvals', () => {
+  it('lists what waits for you (table, or --json), and says so when nothing does', async () => {
+    const waiting = { grants: [grant('awaiting-approval')] };
+    const human = await run({ 'GET /v1/approvals': () => ({ status: 200, body: waiting }) }, 'approvals');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/gr_01J9ZB6D4N2MABCD\s+db-approve\s+awaiting-approval\s+alice/);
+    expect(human.stdout).toContain('breakglass approve ID --note TEXT');
+    const json = await run({ 'GET /v1/approvals': () => ({ status: 200, body: waiting }) }, 'approvals', '--json');
+    expect(JSON.parse(json.stdout)).toEqual(waiting);
+    const none = await run({ 'GET /v1/approvals': () => ({ status: 200, body: { grants: [] } }) }, 'approvals');
+    expect(none.stdout).toContain('nothing waits for your approval');
+  });
+});

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { grantsResponseSchema, grantViewSchema, whoamiResponseSchema, type GrantView } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
-import { grantDetails, withNextSteps } from '../grant-format.js';
+import { grantDetails, grantTable, withNextSteps } from '../grant-format.js';
 import type { Output } from '../output.js';
 
 type Options = JsonOption & ServerOptions;
@@ -19,6 +19,7 @@ function printGrant(out: Output, grant: GrantView, headline: string): void {
 }
 
 export function registerApprovalCommands(program: Command, ctx: CommandContext): void {
+  registerPending(program, ctx);
   for (const [name, verb, description] of [
     ['approve', 'approve', 'approve a grant awaiting approval (an approver its policy names; never your own); at the k-th approval it goes on to activation'],
     ['deny', 'deny', 'deny a grant awaiting approval: one deny ends it (nothing was enabled)'],
@@ -40,6 +41,22 @@ export function registerApprovalCommands(program: Command, ctx: CommandContext):
       printGrant(out, grant, `grant ${grant.id} on ${grant.account} is ${out.style.state(grant.state)}`);
     });
   }
+}
+
+/** `approvals`: what waits for you to approve or deny. */
+function registerPending(program: Command, ctx: CommandContext): void {
+  const command = program.command('approvals').description('list the requests waiting for you: grants awaiting approval that their policy lets you approve, oldest first');
+  serverOptions(jsonOption(command));
+  example(command, 'breakglass approvals', "breakglass approvals --json | jq -r '.grants[].id'");
+  command.action(async (options: Options) => {
+    const out = ctx.output(options);
+    const { grants } = await ctx.client(options, out).get('/v1/approvals', grantsResponseSchema);
+    out.result({ grants }, () =>
+      grants.length === 0
+        ? 'nothing waits for your approval'
+        : `${grantTable(grants, out.style)}\n\nnext: breakglass approve ID --note TEXT, or breakglass deny ID --note TEXT (see the reason with: breakglass grant show ID)`,
+    );
+  });
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { decisionBody, errorResponseSchema as errorBody, escalateBody, grantIdParams, grantViewSchema } from '../../api/index.js';
+import { decisionBody, errorResponseSchema as errorBody, escalateBody, grantIdParams, grantsResponseSchema, grantViewSchema } from '../../api/index.js';
 import { asGrantId } from '../../domain/index.js';
 import { approveGrant, denyGrant } from '../../modules/approvals/decide-grant.js';
 import { escalateGrant } from '../../modules/approvals/escalate-grant.js';
+import { pendingApprovals } from '../../modules/approvals/pending-approvals.js';
 import type { ModuleContext } from '../../modules/context.js';
-import { accountName } from '../../modules/grants/show-grant.js';
+import { accountName, accountNames } from '../../modules/grants/show-grant.js';
 import { actorOf } from '../actor.js';
 import { grantView } from '../views.js';
 
@@ -18,6 +19,18 @@ export const approvalRoutes =
   async (plain) => {
     const app = plain.withTypeProvider<ZodTypeProvider>();
     const view = async (grant: Parameters<typeof grantView>[0]) => grantView(grant, await accountName(ctx, grant));
+
+    app.get('/approvals', {
+      schema: {
+        summary: 'The requests waiting for you: grants awaiting approval that their policy lets you approve and you have not decided, oldest first',
+        tags: ['grants'],
+        response: { 200: grantsResponseSchema, ...errors },
+      },
+      handler: async (request) => {
+        const [grants, names] = await Promise.all([pendingApprovals(ctx, actorOf(request)), accountNames(ctx)]);
+        return { grants: grants.map((grant) => grantView(grant, names.get(grant.accountId))) };
+      },
+    });
 
     app.post('/grants/:id/approve', {
       schema: {

@@ -15,6 +15,7 @@ import { endGrant } from '../grants/end-grant.js';
 import { invoke } from '../grants/invoke.js';
 import { approveGrant, denyGrant } from './decide-grant.js';
 import { escalateGrant } from './escalate-grant.js';
+import { pendingApprovals } from './pending-approvals.js';
 import { closeIncident } from '../incidents/close-incident.js';
 
 const catalog = `
@@ -94,6 +95,20 @@ describe('approval mode approvers (issue 11, H1)', () => {
   });
   afterEach(async () => {
     await bed.close();
+  });
+
+  it('an approver sees what waits for them (named by the policy, not yet decided, never their own); others see nothing', async () => {
+    const one = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-approve' });
+    const two = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-two' });
+    // carol is named by p1 and holds the `approver` role p2 names; frank only the role. Oldest first.
+    expect((await pendingApprovals(bed.ctx, carol)).map((g) => g.id)).toEqual([one.id, two.id]);
+    expect((await pendingApprovals(bed.ctx, frank)).map((g) => g.id)).toEqual([two.id]);
+    await approveGrant(bed.ctx, frank, two.id, 'first of two');
+    expect(await pendingApprovals(bed.ctx, frank)).toEqual([]);
+    expect((await pendingApprovals(bed.ctx, grace)).map((g) => g.id)).toEqual([two.id]);
+    // p2 also names alice, the requester: her own request never waits for her.
+    expect(await pendingApprovals(bed.ctx, bed.actors.alice)).toEqual([]);
+    expect(await pendingApprovals(bed.ctx, bed.actors.dave)).toEqual([]);
   });
 
   it('closing its incident cancels a request still awaiting approval (nothing was enabled); no approval counts after', async () => {
