@@ -258,12 +258,14 @@ export function authorize(actor: Actor, action: Action, subject: AuthorizationSu
       return;
     case 'not-requester': {
       const grant = need(subject.grant, action, 'grant');
+      // The verb of the refusal: certifying, or resolving the review of a case (grant.resolve).
+      const [verb, who] = action === 'grant.resolve' ? ['resolve its review', 'another admin'] : ['certify it', 'the incident owner'];
       if (grant.requesterId === actor.id) {
-        throw new AppError('separation_of_duties', 'the requester of a grant cannot certify it; ask the incident owner');
+        throw new AppError('separation_of_duties', `the requester of a grant cannot ${verb}; ask ${who}`);
       }
-      // A token the requester minted (for a service user) must not certify their own case either.
+      // A token the requester minted (for a service user) must not act on their own case either.
       if (actor.tokenCreatorId !== undefined && grant.requesterId === actor.tokenCreatorId) {
-        throw new AppError('separation_of_duties', 'this token was created by the requester of the grant; certify with a token of your own');
+        throw new AppError('separation_of_duties', `this token was created by the requester of the grant; ${verb.split(' ')[0]} with a token of your own`);
       }
       if (!hasRole(actor, rule.roles)) throw forbidden();
       // issue 11 (H1): requester ≠ approver ≠ certifier; an escalated case went past its approvers, so an admin certifies it.
