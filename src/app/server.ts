@@ -5,10 +5,10 @@ import { buildHttpApp, type App } from '../http/http-app.js';
 import { createServingGate, type ServingGate } from '../http/serving-gate.js';
 import type { TlsMaterial } from '../http/limits.js';
 import { defaultRetryPolicy, silentLogger, type Logger, type ModuleContext, type RetryPolicy } from '../modules/context.js';
-import { jobHandlers } from '../modules/jobs/job-handlers.js';
+import { jobHandlers, type JobHandlers } from '../modules/jobs/job-handlers.js';
 import { createKeyedMutex } from '../modules/lib/keyed-mutex.js';
 import { createExpiryWatch } from '../modules/offline-revocation/expiry-watch.js';
-import { createOfflineRevoker } from '../modules/offline-revocation/offline-revoker.js';
+import { createOfflineRevoker, type OfflineRevoker } from '../modules/offline-revocation/offline-revoker.js';
 import { alertOutbox } from '../modules/alerts/alert-outbox.js';
 import { metricsHook } from '../modules/metrics/metrics-hook.js';
 import { createMetrics } from '../modules/metrics/metrics-registry.js';
@@ -379,7 +379,7 @@ async function assemble(
   const scheduler = createScheduler({
     store,
     clock,
-    handlers: jobHandlers(ctx),
+    handlers: journalFirst(jobHandlers(ctx), offline),
     retry: ctx.retry,
     log,
     instanceId: instanceIdentity(options.dataDir),
@@ -469,6 +469,20 @@ async function assemble(
       journal.close();
       await app.close();
       await store.transaction((tx) => audit.checkpoint(tx)).catch(() => false);
+    },
+  };
+}
+
+/**
+ * The revocation job writes the offline journal onto the chain before it records anything: the
+ * target was disabled first without the store, and the chain says so in that order.
+ */
+function journalFirst(handlers: JobHandlers, offline: OfflineRevoker): JobHandlers {
+  return {
+    ...handlers,
+    revoke: async (grantId, lease) => {
+      await offline.flushJournal();
+      await handlers.revoke(grantId, lease);
     },
   };
 }

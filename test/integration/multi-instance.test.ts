@@ -12,6 +12,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort, runCliProcess, serveProcess, type ServeProcess } from '../support/cli-process.js';
 import { createStoreDatabase, enrol, eventually, removeDir, tryLogin } from '../support/harness.js';
@@ -68,13 +69,21 @@ describe.skipIf(binaries.skip || storeServer.skip)('three instances on one Postg
   const tokens: Record<string, string> = {};
   const dirs: string[] = [];
 
+  // A connection of its own per call: instances are killed and restarted on their ports, and an
+  // idle pooled connection the server has just closed fails a POST ("other side closed").
   const call = async (instance: Instance, as: string, method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${instance.process.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${as === 'admin' ? adminToken : tokens[as]!}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as any };
+    const dispatcher = new Agent({ pipelining: 0 });
+    try {
+      const response = await undiciFetch(`${instance.process.url}${path}`, {
+        method,
+        dispatcher,
+        headers: { authorization: `Bearer ${as === 'admin' ? adminToken : tokens[as]!}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: (await response.json()) as any };
+    } finally {
+      await dispatcher.close();
+    }
   };
   const cli = (instance: Instance, args: string[], as = 'admin') =>
     runCliProcess(args, { BREAKGLASS_ADDR: instance.process.url, BREAKGLASS_TOKEN: as === 'admin' ? adminToken : tokens[as]! });

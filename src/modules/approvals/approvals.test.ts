@@ -99,6 +99,7 @@ describe('approval mode approvers (issue 11, H1)', () => {
 
   it('an approver sees what waits for them (named by the policy, not yet decided, never their own); others see nothing', async () => {
     const one = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-approve' });
+    bed.clock.advance(1_000); // oldest first is by creation time: two requests in one millisecond have no order
     const two = await invoke(bed.ctx, bed.actors.alice, { ...ask, account: 'db-two' });
     // carol is named by p1 and holds the `approver` role p2 names; frank only the role. Oldest first.
     expect((await pendingApprovals(bed.ctx, carol)).map((g) => g.id)).toEqual([one.id, two.id]);

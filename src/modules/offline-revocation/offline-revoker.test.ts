@@ -101,4 +101,13 @@ describe('offline revocation', () => {
     expect(events.map((e) => [e.subject, e.details['at']])).toEqual([['gr_before_restart', '2030-01-01T00:00:00.000Z']]);
     expect(journal.records()).toEqual([]);
   });
+
+  it('offline-revocation: the revocation job and the timer flushing at once write each journaled record onto the chain once, in order', async () => {
+    journal.append({ grantId: 'gr_one', at: '2030-01-01T00:00:00.000Z', target: 'db', principal: 'bg_admin', mode: 'prestaged' });
+    journal.append({ grantId: 'gr_two', at: '2030-01-01T00:00:01.000Z', target: 'db', principal: 'bg_other', mode: 'prestaged' });
+    await Promise.all([revoker.flushJournal(), revoker.tick(), revoker.flushJournal()]);
+    const events = (await bed.auditEvents()).filter((e) => e.action === 'grant.offline-disabled');
+    expect(events.map((e) => e.subject)).toEqual(['gr_one', 'gr_two']);
+    expect(journal.records()).toEqual([]);
+  });
 });

@@ -10,6 +10,13 @@ export interface OfflineRevoker {
    * audit chain, in order. The server calls it about twice a second; tests call it by hand.
    */
   tick(): Promise<void>;
+  /**
+   * Writes what the journal holds onto the chain now (serialized with `tick`'s own flush, so no
+   * record is appended twice). The revocation job calls it first, so a credential disabled
+   * without the store has its `grant.offline-disabled` on the chain before the normal path's
+   * `grant.revocation-verified`, whichever of the two timers runs first after an outage.
+   */
+  flushJournal(): Promise<void>;
 }
 
 /**
@@ -50,7 +57,7 @@ export function createOfflineRevoker(deps: {
   }
 
   /** The journal onto the chain, oldest first; a record leaves the journal once its event commits. */
-  async function flush(): Promise<void> {
+  async function flushNow(): Promise<void> {
     for (const record of journal.records()) {
       await ctx.store.transaction((tx) =>
         ctx.audit.append(tx, { actor: 'system', action: 'grant.offline-disabled', subject: record.grantId, details: { ...record } }),
@@ -59,7 +66,12 @@ export function createOfflineRevoker(deps: {
     }
   }
 
+  // One flush at a time: two would both read the first record before either dropped it.
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => (flushing = flushing.then(flushNow, flushNow));
+
   return {
+    flushJournal: flush,
     async tick() {
       if (deps.storeUsable()) {
         if (!wasUsable) {
