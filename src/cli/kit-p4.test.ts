@@ -54,6 +54,9 @@ let main: Awaited<ReturnType<typeof ceremony>>;
 let other: Awaited<ReturnType<typeof ceremony>>;
 let work: string;
 let now = new Date(Date.parse(issuedAt) + day);
+/** What the server answers for the kit; undefined: it is down. */
+let serverKit: unknown;
+let fetched: string[] = [];
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
@@ -70,8 +73,10 @@ async function run(...args: string[]) {
     stderr: (text) => void (stderr += text),
     fetch: (input) => {
       const url = new URL(input instanceof Request ? input.url : input);
-      if (args[1] === 'open') return Promise.reject(new Error('kit open must not use the network'));
-      if (url.pathname === '/v1/accounts/pg-vault/kit') return Promise.resolve(json(200, main.kit));
+      if (args[1] === 'open' && !args.includes('--check-server')) return Promise.reject(new Error('kit open must not use the network'));
+      fetched.push(url.pathname);
+      if (url.pathname === '/v1/accounts/pg-vault/kit' && serverKit !== undefined) return Promise.resolve(json(200, serverKit));
+      if (url.pathname === '/v1/accounts/pg-vault/kit') return Promise.reject(new TypeError('fetch failed'));
       return Promise.resolve(json(404, { error: { code: 'not_found', message: 'no such account' } }));
     },
     stdoutIsTTY: false,
@@ -102,6 +107,8 @@ beforeAll(async () => {
 
 beforeEach(() => {
   now = new Date(Date.parse(issuedAt) + day);
+  serverKit = main.kit;
+  fetched = [];
 });
 
 const sealed = () => ['--sealed', join(work, 'sealed.json')];
@@ -191,5 +198,35 @@ describe('issue 12 (P4): kit open warns loudly about a sealed.json that may be s
     expect(JSON.parse(machine.stdout).warnings).toEqual([expect.stringContaining('most likely dead')]);
     expect(JSON.parse((await run('kit', 'open', ...sealed(), ...shares(), '--expect-version', '3', '--json')).stdout)).toEqual({ username: 'bg_vault', password });
     expect((await run('kit', 'open', ...sealed(), ...shares(), '--expect-version', 'x')).code).toBe(2);
+  });
+});
+
+describe('issue 12 (P4): kit open --check-server asks Breakglass for the current serial, if it answers', () => {
+  const shares = () => ['--share-file', file('c3.share', main.plain['carol']!), '--share-file', file('d3.share', main.plain['dave']!)];
+  const rotated = (secretVersion: number) => ({ ...main.kit, secretVersion, kitSerial: `${main.kit.kid}.${secretVersion}` });
+
+  it('a newer secret version on the server: WARNING, and `warnings` in --json', async () => {
+    serverKit = rotated(4);
+    const machine = await run('kit', 'open', ...sealed(), ...shares(), '--check-server', '--json');
+    expect(machine.code, machine.stderr).toBe(0);
+    expect(fetched).toEqual(['/v1/accounts/pg-vault/kit']);
+    expect(JSON.parse(machine.stdout)).toEqual({ username: 'bg_vault', password, warnings: [expect.stringContaining('but version 4 exists')] });
+    expect(machine.stderr).toContain('WARNING: this kit seals secret version 3');
+  });
+
+  it('a newer ceremony on the server: WARNING that the envelopes are stale too', async () => {
+    serverKit = { ...other.kit };
+    const machine = await run('kit', 'open', ...sealed(), ...shares(), '--check-server', '--json');
+    expect(machine.code, machine.stderr).toBe(0);
+    expect(JSON.parse(machine.stdout).warnings).toEqual([expect.stringContaining('newer key ceremony')]);
+  });
+
+  it('the same serial: no warning; the server down: a note, and the kit opens offline as usual', async () => {
+    expect(JSON.parse((await run('kit', 'open', ...sealed(), ...shares(), '--check-server', '--json')).stdout)).toEqual({ username: 'bg_vault', password });
+    serverKit = undefined;
+    const down = await run('kit', 'open', ...sealed(), ...shares(), '--check-server', '--json');
+    expect(down.code, down.stderr).toBe(0);
+    expect(JSON.parse(down.stdout)).toEqual({ username: 'bg_vault', password });
+    expect(down.stderr).toContain('could not check the kit with Breakglass');
   });
 });

@@ -77,7 +77,34 @@ function parseVersion(value: string): number {
   return Number(value);
 }
 
-interface OpenOptions extends JsonOption {
+/**
+ * issue 12 (P4): `--check-server` only. Asks Breakglass, if it answers within 5 s, for the
+ * current kit of the account: a newer secret version or another ceremony is then known. Offline
+ * is the normal case here, so an unreachable server is a note, not an error.
+ */
+async function serverKnows(ctx: CommandContext, kit: KitDocument, options: ServerOptions, out: Output): Promise<{ version?: number; warnings: string[] }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5_000);
+    timer.unref();
+  });
+  try {
+    const current = await Promise.race([ctx.client(options, out).get(kitPath(kit.account), kitDocumentSchema), timeout]);
+    if (current.kid !== kit.kid) {
+      return { warnings: [`Breakglass reports a newer key ceremony of ${kit.account} (serial ${current.kitSerial}): this kit and its envelopes are stale; the credential below is most likely dead.`] };
+    }
+    return { version: current.secretVersion, warnings: [] };
+  } catch (error) {
+    const why = error instanceof CliError || error instanceof Error ? error.message : 'unreachable';
+    out.note(`note: could not check the kit with Breakglass (${why}); going on offline`);
+    return { warnings: [] };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface OpenOptions extends JsonOption, ServerOptions {
+  checkServer?: boolean;
   sealed: string;
   shareFile?: string[];
   identity?: string[];
@@ -94,8 +121,9 @@ function registerOpen(kit: Command, ctx: CommandContext): void {
     // issue 12 (P4): encrypted shares, and loud warnings about a possibly stale sealed.json.
     .option('--identity <file>', "a custodian's key file (breakglass custodian keygen) for a share encrypted to them; once per such custodian", collect)
     .option('--max-age <duration>', 'warn when the kit was issued longer ago than this (e.g. 30d, 12h; off: never)', '30d')
-    .option('--expect-version <n>', 'a secret version known to exist (e.g. from the last `kit status`); warn when the kit is older', parseVersion);
-  jsonOption(open);
+    .option('--expect-version <n>', 'a secret version known to exist (e.g. from the last `kit status`); warn when the kit is older', parseVersion)
+    .option('--check-server', 'also ask Breakglass, if it answers, for the current serial (off by default: kit open needs no server)');
+  serverOptions(jsonOption(open));
   example(
     open,
     'breakglass kit open --sealed sealed.json --share-file /dev/shm/share-carol.txt --share-file /dev/shm/share-dave.txt',
@@ -112,7 +140,10 @@ function registerOpen(kit: Command, ctx: CommandContext): void {
     for (const file of options.identity ?? []) identities.push({ source: file, text: await readSmallFile(file, 4 * 1024) });
     const credential = await openKit(document, inputs, identities);
     const now = ctx.deps.now?.() ?? new Date();
-    const warnings = kitStaleness(document, { now, maxAgeMs, expectVersion: options.expectVersion });
+    const known: { version?: number; warnings: string[] } = options.checkServer === true ? await serverKnows(ctx, document, options, out) : { warnings: [] };
+    const versions = [options.expectVersion, known.version].filter((v): v is number => v !== undefined);
+    const expectVersion = versions.length === 0 ? undefined : Math.max(...versions);
+    const warnings = [...known.warnings, ...kitStaleness(document, { now, maxAgeMs, expectVersion })];
     // Before the credential on a terminal too: whoever reads it must not miss that it may be dead.
     for (const warning of warnings) out.note(out.style.red(`WARNING: ${warning}`));
     out.result(warnings.length === 0 ? credential : { ...credential, warnings }, () =>
