@@ -47,6 +47,8 @@ export interface CliDeps {
   fetch: typeof fetch;
   /** Whether stdout is a terminal (colours). Defaults to `process.stdout.isTTY`. */
   stdoutIsTTY?: boolean;
+  // issue 12 (P4): the clock `kit open` measures a kit's age with. Defaults to the system clock.
+  now?: () => Date;
   /** Whether stderr is a terminal (live progress). Defaults to `process.stderr.isTTY`. */
   stderrIsTTY?: boolean;
 }

@@ -66,6 +66,8 @@ async function run(...args: string[]) {
       return Promise.resolve(json(404, { error: { code: 'not_found', message: 'pg-vault has no key ceremony yet' } }));
     },
     stdoutIsTTY: false,
+    // A day after the kit was issued: within kit open's default --max-age, so no staleness warning.
+    now: () => new Date('2025-06-02T10:00:00.000Z'),
   };
   const code = await runCli(['node', 'breakglass', ...args], deps);
   // I3: a share is never printed, whatever the command and outcome.

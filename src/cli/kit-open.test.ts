@@ -75,6 +75,8 @@ async function run(...args: string[]) {
     stderr: (text) => void (stderr += text),
     fetch: () => Promise.reject(new Error('kit open must not use the network')),
     stdoutIsTTY: false,
+    // A day after the kit was issued: within the default --max-age, so no staleness warning.
+    now: () => new Date('2025-06-02T10:00:00.000Z'),
   };
   const code = await runCli(['node', 'breakglass', 'kit', 'open', ...args], deps);
   // I3: whatever happens, no share (nor a large piece of one) is printed.

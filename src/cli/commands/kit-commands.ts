@@ -10,6 +10,9 @@ import { CliError, ExitWith, exitCodes } from '../exit-codes.js';
 import { describeTarget, kitProblems, readKitFile, readSmallFile } from '../kit/kit-document.js';
 import { ceremonyShares, renderKitFiles, writeKitDir } from '../kit/kit-export.js';
 import { openKit, type ShareInput } from '../kit/kit-open.js';
+import type { IdentityInput } from '../kit/kit-encrypted-share.js';
+import { kitStaleness } from '../kit/kit-warnings.js';
+import { parseDuration } from '../../domain/index.js';
 import type { Output } from '../output.js';
 
 const kitPath = (account: string) => `/v1/accounts/${encodeURIComponent(account)}/kit`;
@@ -61,25 +64,89 @@ function registerExport(kit: Command, ctx: CommandContext): void {
   });
 }
 
+/** `--max-age 30d` in ms; `off` (or `0`) never warns by age. */
+function parseMaxAge(value: string): number | undefined {
+  if (value === 'off' || value === '0') return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new CliError(exitCodes.usage, `--max-age ${JSON.stringify(value)}: use a duration such as 30d or 12h, or off`);
+  return ms;
+}
+
+function parseVersion(value: string): number {
+  if (!/^[0-9]{1,9}$/.test(value)) throw new CliError(exitCodes.usage, `--expect-version ${JSON.stringify(value)}: use the secret version, a whole number`);
+  return Number(value);
+}
+
+/**
+ * issue 12 (P4): `--check-server` only. Asks Breakglass, if it answers within 5 s, for the
+ * current kit of the account: a newer secret version or another ceremony is then known. Offline
+ * is the normal case here, so an unreachable server is a note, not an error.
+ */
+async function serverKnows(ctx: CommandContext, kit: KitDocument, options: ServerOptions, out: Output): Promise<{ version?: number; warnings: string[] }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5_000);
+    timer.unref();
+  });
+  try {
+    const current = await Promise.race([ctx.client(options, out).get(kitPath(kit.account), kitDocumentSchema), timeout]);
+    if (current.kid !== kit.kid) {
+      return { warnings: [`Breakglass reports a newer key ceremony of ${kit.account} (serial ${current.kitSerial}): this kit and its envelopes are stale; the credential below is most likely dead.`] };
+    }
+    return { version: current.secretVersion, warnings: [] };
+  } catch (error) {
+    const why = error instanceof CliError || error instanceof Error ? error.message : 'unreachable';
+    out.note(`note: could not check the kit with Breakglass (${why}); going on offline`);
+    return { warnings: [] };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface OpenOptions extends JsonOption, ServerOptions {
+  checkServer?: boolean;
+  sealed: string;
+  shareFile?: string[];
+  identity?: string[];
+  maxAge: string;
+  expectVersion?: number;
+}
+
 function registerOpen(kit: Command, ctx: CommandContext): void {
   const open = kit
     .command('open')
     .description('open a kit offline with the shares of k custodians and print the credential (no server, no database)')
     .requiredOption('--sealed <file>', 'the sealed.json written by `breakglass kit export`')
-    .option('--share-file <file>', "a file holding one custodian's share (bgshare1.…); once per custodian", collect);
-  jsonOption(open);
+    .option('--share-file <file>', "a file holding one custodian's share (bgshare1.… or, encrypted to them, bgshare1e.…); once per custodian", collect)
+    // issue 12 (P4): encrypted shares, and loud warnings about a possibly stale sealed.json.
+    .option('--identity <file>', "a custodian's key file (breakglass custodian keygen) for a share encrypted to them; once per such custodian", collect)
+    .option('--max-age <duration>', 'warn when the kit was issued longer ago than this (e.g. 30d, 12h; off: never)', '30d')
+    .option('--expect-version <n>', 'a secret version known to exist (e.g. from the last `kit status`); warn when the kit is older', parseVersion)
+    .option('--check-server', 'also ask Breakglass, if it answers, for the current serial (off by default: kit open needs no server)');
+  serverOptions(jsonOption(open));
   example(
     open,
     'breakglass kit open --sealed sealed.json --share-file /dev/shm/share-carol.txt --share-file /dev/shm/share-dave.txt',
-    'breakglass kit open --sealed sealed.json --share-file a.txt --share-file b.txt --json > /dev/shm/cred.json',
+    'breakglass kit open --sealed sealed.json --share-file share-carol.txt --identity ~/.breakglass-custodian.key --share-file share-dave.txt --identity dave.key',
+    'breakglass kit open --sealed sealed.json --share-file a.txt --share-file b.txt --expect-version 7 --json > /dev/shm/cred.json',
   );
-  open.action(async (options: JsonOption & { sealed: string; shareFile?: string[] }) => {
+  open.action(async (options: OpenOptions) => {
     const out = ctx.output(options);
+    const maxAgeMs = parseMaxAge(options.maxAge);
     const document = await readKitFile(options.sealed);
     const inputs: ShareInput[] = [];
     for (const file of options.shareFile ?? []) inputs.push({ source: file, text: await readSmallFile(file, 64 * 1024) });
-    const credential = await openKit(document, inputs);
-    out.result(credential, () =>
+    const identities: IdentityInput[] = [];
+    for (const file of options.identity ?? []) identities.push({ source: file, text: await readSmallFile(file, 4 * 1024) });
+    const credential = await openKit(document, inputs, identities);
+    const now = ctx.deps.now?.() ?? new Date();
+    const known: { version?: number; warnings: string[] } = options.checkServer === true ? await serverKnows(ctx, document, options, out) : { warnings: [] };
+    const versions = [options.expectVersion, known.version].filter((v): v is number => v !== undefined);
+    const expectVersion = versions.length === 0 ? undefined : Math.max(...versions);
+    const warnings = [...known.warnings, ...kitStaleness(document, { now, maxAgeMs, expectVersion })];
+    // Before the credential on a terminal too: whoever reads it must not miss that it may be dead.
+    for (const warning of warnings) out.note(out.style.red(`WARNING: ${warning}`));
+    out.result(warnings.length === 0 ? credential : { ...credential, warnings }, () =>
       [`account   ${document.account} on ${describeTarget(document)}`, `username  ${credential.username}`, `password  ${credential.password}`].join('\n'),
     );
     out.note(

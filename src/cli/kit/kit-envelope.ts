@@ -8,6 +8,7 @@ import QRCode from 'qrcode';
 import type { KitDocument } from '../../api/index.js';
 import { describeTarget } from './kit-document.js';
 import { kitInstructions, shareFileName } from './kit-instructions.js';
+import { isEncryptedShare } from './kit-encrypted-share.js';
 
 type Custodian = KitDocument['custodians'][number];
 
@@ -75,6 +76,10 @@ function factsTable(kit: KitDocument, custodian: Custodian): string {
   return `<table class="facts">${body.join('')}</table>`;
 }
 
+// issue 12 (P4): a share encrypted to the custodian's registered key opens only with their key file.
+const encryptedNote = (custodian: string) =>
+  `<p class="warn">This share is encrypted to ${escapeHtml(custodian)}'s own key (bgshare1e.&hellip;): opening the kit needs ${escapeHtml(custodian)}'s key file too, the one made with <code>breakglass custodian keygen</code>. Give it to <code>breakglass kit open</code> with <code>--identity KEYFILE</code>. Keep the key file apart from this envelope.</p>\n`;
+
 async function shareSection(kit: KitDocument, custodian: Custodian, share: string | undefined): Promise<string> {
   const name = escapeHtml(custodian.name);
   if (share === undefined) {
@@ -90,7 +95,7 @@ async function shareSection(kit: KitDocument, custodian: Custodian, share: strin
 <p class="warn">This page holds ${name}'s share. Any ${kit.threshold} shares together with sealed.json reveal the credential of ${escapeHtml(kit.account)}: keep the envelope sealed in a safe place; never photograph, copy, scan into a shared system or e-mail it.</p>
 <div class="share-box"><div class="qr">${await shareQrSvg(share)}</div><table class="share-text">${lines.join('')}</table></div>
 <p>Type the characters into <code>${escapeHtml(shareFileName(custodian.name))}</code> exactly as printed (the spaces, line breaks and line numbers are not part of it), or scan the QR code. A typo is detected by the share's checksum.</p>
-</section>`;
+${isEncryptedShare(share) ? encryptedNote(custodian.name) : ''}</section>`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { writePrivateFile } from '../private-file.js';
 import { renderEnvelope } from './kit-envelope.js';
 import { renderReadme } from './kit-readme.js';
 import { checkShareForKit, parseShareFile } from './kit-open.js';
+import { isEncryptedShare, parseEncryptedShare } from './kit-encrypted-share.js';
 
 export interface KitFile {
   readonly name: string;
@@ -41,6 +42,14 @@ export function ceremonyShares(kit: KitDocument, text: string, source: string): 
   const shares = new Map<string, string>();
   for (const [holder, shareText] of Object.entries(parsed.data.shares)) {
     if (!kit.custodians.some((c) => c.name === holder)) throw usage(`${source}: ${holder} is not a custodian of this kit (custodians: ${kit.custodians.map((c) => c.name).join(', ')})`);
+    if (isEncryptedShare(shareText)) {
+      // issue 12 (P4): encrypted to the custodian's registered key. Only they can open it, so
+      // only its holder is checked here; `kit open --identity` checks the rest.
+      const encrypted = parseEncryptedShare(shareText, `${source} (share of ${holder})`);
+      if (encrypted.holder !== holder) throw usage(`${source}: the share filed under ${holder} belongs to ${encrypted.holder}`);
+      shares.set(holder, shareText.replace(/\s+/g, ''));
+      continue;
+    }
     const share = parseShareFile({ source: `${source} (share of ${holder})`, text: shareText });
     try {
       if (share.holder !== holder) throw usage(`${source}: the share filed under ${holder} belongs to ${share.holder}`);

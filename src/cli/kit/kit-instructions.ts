@@ -34,6 +34,8 @@ export function kitInstructions(kit: KitDocument): KitInstructions {
       'Use a trusted machine with the `breakglass` command (Node.js 20 or later). No Breakglass server and no database are needed; prefer a machine without network access.',
       `Each custodian types or scans their share into a file of its own, for example \`${shareFileName(kit.custodians[0]?.name ?? 'carol')}\` (one share per file; spaces and line breaks do not matter). Keep these files on a RAM disk such as /dev/shm if you can.`,
       `Run \`${openCommand(kit)}\` with the share files of the ${k} custodians present. Each share is checked before it counts: a typo, a share of another account or of an older ceremony is refused with the reason.`,
+      // issue 12 (P4): shares encrypted to a custodian's registered key (bgshare1e.…).
+      'A share that starts with `bgshare1e.` is encrypted to its custodian\'s own key: that custodian adds `--identity KEYFILE` (their key file from `breakglass custodian keygen`), once per such custodian.',
       `It prints the username and password of ${kit.account} (login ${kit.username} on ${describeTarget(kit)}). Use it only for the emergency.`,
     ],
     after: [

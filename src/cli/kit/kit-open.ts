@@ -8,6 +8,7 @@ import { combineCustodianShares, decodeShare, kitBinding, openWithPrivateKey, sh
 import { isAppError } from '../../errors/index.js';
 import type { KitDocument } from '../../api/index.js';
 import { CliError, exitCodes } from '../exit-codes.js';
+import { isEncryptedShare, loadIdentities, openEncryptedShare, parseEncryptedShare, wipeIdentities, type IdentityInput } from './kit-encrypted-share.js';
 
 /** A share as read from one file; `source` names it in messages (never the share itself). */
 export interface ShareInput {
@@ -77,12 +78,31 @@ export function collectShares(kit: KitDocument, inputs: readonly ShareInput[]): 
 }
 
 /**
+ * issue 12 (P4): shares encrypted to their custodian at the ceremony (an envelope exported from
+ * the README's ceremony carries them) are opened with the custodians' key files first; plain
+ * shares pass through. The keys are wiped whatever happens.
+ */
+function decryptShares(kit: KitDocument, inputs: readonly ShareInput[], identityInputs: readonly IdentityInput[]): ShareInput[] {
+  if (!inputs.some((input) => isEncryptedShare(input.text))) return [...inputs];
+  const identities = loadIdentities(identityInputs);
+  try {
+    return inputs.map((input) => {
+      if (!isEncryptedShare(input.text)) return input;
+      const share = parseEncryptedShare(input.text, input.source);
+      return { source: input.source, text: openEncryptedShare(share, kit.account, identities, input.source) };
+    });
+  } finally {
+    wipeIdentities(identities);
+  }
+}
+
+/**
  * Opens the kit's sealed credential with the shares. The rebuilt key and every share buffer are
  * zeroed whatever happens; the password is a string and lives until the process ends.
  * @example const { username, password } = await openKit(kit, [{ source: 'carol.txt', text }, …])
  */
-export async function openKit(kit: KitDocument, inputs: readonly ShareInput[]): Promise<KitCredential> {
-  const shares = collectShares(kit, inputs);
+export async function openKit(kit: KitDocument, inputs: readonly ShareInput[], identityInputs: readonly IdentityInput[] = []): Promise<KitCredential> {
+  const shares = collectShares(kit, decryptShares(kit, inputs, identityInputs));
   let key: Buffer;
   try {
     key = await combineCustodianShares(

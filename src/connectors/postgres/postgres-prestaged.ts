@@ -34,8 +34,11 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
         try {
           await run('stage', role, `CREATE ROLE ${ident} ${attrs}`, [], true);
         } catch (err) {
-          // A concurrent stage created it between our check and CREATE: converge on ALTER.
-          if (sqlStateOf(err) !== '42710') throw err;
+          // A concurrent stage created it between our check and CREATE: converge on ALTER. It
+          // fails 42710 when the other CREATE had committed, 23505 (pg_authid's unique index)
+          // when both were in flight at once.
+          const state = sqlStateOf(err);
+          if (state !== '42710' && state !== '23505') throw err;
           await alter();
         }
       }
