@@ -20,6 +20,8 @@ export const applyResponseSchema = z.object({
   accounts: z.number(),
   users: z.number(),
   staging: z.array(z.object({ account: z.string(), staging: z.enum(['staged', 'pending', 'unverifiable']), error: z.string().optional() })),
+  // issue 12 (P1): declared privileges compared on the target after the apply.
+  privileges: z.array(z.object({ account: z.string(), differences: z.array(z.string()), error: z.string().optional() })).optional(),
   plan: z.array(planEntrySchema),
   dryRun: z.boolean(),
 });

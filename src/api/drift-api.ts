@@ -8,7 +8,7 @@ export const driftFindingSchema = z.object({
   id: z.string().describe('drf_…: what `breakglass drift ack` takes'),
   account: z.string(),
   // A string, not the closed list: a newer server may report kinds an older CLI does not know.
-  kind: z.string().describe('enabled-outside-case, secret-changed, sessions-outside-case, ephemeral-leftover, certificate-not-in-krl, drill-overdue'),
+  kind: z.string().describe('enabled-outside-case, secret-changed, sessions-outside-case, ephemeral-leftover, certificate-not-in-krl, drill-overdue, privileges-differ'),
   subject: z.string().describe('the principal, or the grant of a leftover ephemeral credential'),
   detail: z.string(),
   firstSeen: isoDate,

@@ -34,6 +34,13 @@ export interface AccountInspection {
   readonly validUntil: Date | undefined;
   /** Number of live sessions of the account (0 where the target cannot tell). */
   readonly sessions: number;
+  // issue 12 (P1): declared privileges read back.
+  /**
+   * How the account's privileges on the target differ from what the account spec declares (one
+   * line each, no secret), `[]` when they match; `undefined` when not compared (no spec given,
+   * or a connector that cannot read them back).
+   */
+  readonly privilegeDifferences?: readonly string[];
 }
 
 /** Result of trying a credential: did the target accept the secret? */
@@ -80,6 +87,8 @@ export interface PrestagedOperations {
    */
   tryLogin?(credential: Credential): Promise<VerifyResult>;
   inspect(principal: string): Promise<AccountInspection>;
+  // issue 12 (P1): with the account spec, `inspect` also compares the declared privileges.
+  inspect(principal: string, spec: AccountSpec | undefined): Promise<AccountInspection>;
 }
 
 /** What an ephemeral credential is issued for. The connector derives names from `grantId`. */

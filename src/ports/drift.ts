@@ -3,7 +3,10 @@
  * One open finding per (account, kind, subject); it stays open, its `lastSeen` moving, while the
  * scan keeps seeing it, and is resolved the first scan that does not.
  */
-export const driftKinds = ['enabled-outside-case', 'secret-changed', 'sessions-outside-case', 'ephemeral-leftover', 'certificate-not-in-krl', 'drill-overdue'] as const;
+export const driftKinds = ['enabled-outside-case', 'secret-changed', 'sessions-outside-case', 'ephemeral-leftover', 'certificate-not-in-krl', 'drill-overdue',
+  // issue 12 (P1): the account's privileges on the target differ from what the catalog declares.
+  'privileges-differ',
+] as const;
 export type DriftKind = (typeof driftKinds)[number];
 
 export interface DriftFinding {

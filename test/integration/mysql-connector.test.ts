@@ -446,12 +446,15 @@ describe.skipIf(check.skip)('mysql connector (MariaDB on 127.0.0.1:3306)', () =>
     const theirs = newUser('theirs');
     await adminQuery(`CREATE USER ${quoted(theirs)} IDENTIFIED BY 'theirs'`);
     await adminQuery(`GRANT SUPER ON *.* TO ${quoted(theirs)}`);
-    await db.stage(theirs, 'adopted', { user: theirs }, { adopt: true });
+    await db.stage(theirs, 'adopted', { user: theirs, privileges: ['SUPER ON *.*'] }, { adopt: true });
     expect(await db.verify({ username: theirs, password: 'theirs' })).toBe('rejected');
     expect(await db.verify({ username: theirs, password: 'adopted' })).toBe('accepted');
     expect(await db.inspect(theirs)).toMatchObject({ exists: true, canLogin: false });
-    // Adopted as it is: its own privileges stay (the catalog owner asked for exactly this login).
+    // Issue 12 (P1): adopted with exactly the declared privileges — SUPER stays because the catalog says so ...
     expect(JSON.stringify(await adminQuery(`SHOW GRANTS FOR ${quoted(theirs)}`))).toContain('GRANT SUPER ON *.*');
+    // ... and goes when the catalog no longer declares it.
+    await db.stage(theirs, 'adopted-2', { user: theirs }, { adopt: true });
+    expect(JSON.stringify(await adminQuery(`SHOW GRANTS FOR ${quoted(theirs)}`))).not.toContain('SUPER');
   });
 
   it('adopt: reserved logins (the admin user, MariaDB system accounts) are refused at apply and at stage, even when adopting', async () => {

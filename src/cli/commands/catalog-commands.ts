@@ -57,6 +57,11 @@ export function registerCatalogCommands(program: Command, ctx: CommandContext): 
         lines.push('', formatTable(['ACCOUNT', 'STAGING', 'ERROR'], rows, out.style));
         if (result.staging.some((s) => s.staging !== 'staged')) lines.push('', 'pending accounts are staged in the background; check with `breakglass accounts`');
       }
+      // issue 12 (P1): said per account when the target's privileges differ from the declared ones.
+      for (const p of result.privileges ?? []) {
+        if (p.differences.length > 0) lines.push(out.style.yellow(`${p.account}: privileges differ from the declared ones: ${p.differences.join('; ')}`));
+        else if (p.error !== undefined) lines.push(out.style.yellow(`${p.account}: privileges not checked: ${p.error}`));
+      }
       return lines.join('\n');
     });
   });

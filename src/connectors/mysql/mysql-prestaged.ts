@@ -12,8 +12,10 @@ import { existingPowers } from './mysql-adopt.js';
 import { ER, errnoOf, specError } from './mysql-errors.js';
 import { checkSecret, checkUser, identifiedClause, nativeHashMatches, quoteAccount } from './mysql-names.js';
 import { parsePrivileges, type GrantClause } from './mysql-privileges.js';
+import { actualGrants, declaredGrants, grantDifferences } from './mysql-declared.js';
 
-const prestagedSpec = z.strictObject({ user: z.string().optional(), privileges: z.unknown().optional() });
+// issue 12 (P1): `adopt` is the catalog's (it travels in the account spec too).
+const prestagedSpec = z.strictObject({ user: z.string().optional(), privileges: z.unknown().optional(), adopt: z.boolean().optional() });
 
 /** Pre-staged spec `{user?, privileges?}`: `user` must name the principal it is staged as. */
 function prestagedGrants(spec: AccountSpec | undefined, user: string): GrantClause[] {
@@ -42,6 +44,8 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
         // CREATE … IF NOT EXISTS leaves an existing account as it was: the ALTER converges it.
         await sql.exec(`CREATE USER IF NOT EXISTS ${account} ${auth} PASSWORD EXPIRE NEVER ACCOUNT LOCK`, { secret: true });
         await sql.exec(`ALTER USER ${account} ${auth} PASSWORD EXPIRE NEVER ACCOUNT LOCK`, { secret: true });
+        // Issue 12 (P1): exactly the declared privileges — whatever else the account held goes first.
+        await sql.exec(`REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account}`);
         for (const grant of grants) await sql.exec(`GRANT ${grant.clause} TO ${account}`);
         await endSessions(sql, user);
       });
@@ -101,10 +105,15 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
       return loginVerdict(user, credential.password, timeoutMs, 'login');
     },
 
-    async inspect(principal): Promise<AccountInspection> {
+    async inspect(principal: string, spec?: AccountSpec): Promise<AccountInspection> {
       const user = checkUser(principal, undefined);
-      const row = await asAdmin('inspect', user, (sql) => readAccount(sql, user));
-      return inspection(row);
+      // Issue 12 (P1): with the spec, SHOW GRANTS is compared with the declared privileges.
+      const declared = spec === undefined ? undefined : declaredGrants(prestagedGrants(spec, user));
+      return asAdmin('inspect', user, async (sql) => {
+        const seen = inspection(await readAccount(sql, user));
+        if (declared === undefined || !seen.exists) return seen;
+        return { ...seen, privilegeDifferences: grantDifferences(declared, await actualGrants(sql, user)) };
+      });
     },
   };
 }

@@ -3,12 +3,13 @@
  * with a native VALID UNTIL for the grant, then NOLOGIN + sessions terminated + rotated.
  */
 import pg from 'pg';
-import type { AccountInspection, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, AccountSpec, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { passwordClause, type PgAdmin } from './postgres-admin.js';
 import { sqlStateOf, toAppError, verdictOf } from './postgres-errors.js';
 import { checkDate, checkRole, checkSecret } from './postgres-names.js';
 import { postgresSpec } from './postgres-spec.js';
 import { reservedLogin, unadoptedLogin } from '../lib/adopt.js';
+import { attributeClause, grantDeclaredRoles, parseDeclaredPrivileges, privilegeDifferences } from './postgres-privileges.js';
 
 const { escapeIdentifier, escapeLiteral } = pg;
 
@@ -16,15 +17,17 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
   const { settings, run } = admin;
 
   return {
-    async stage(principal, secret, _spec, options) {
+    async stage(principal, secret, spec, options) {
       const role = checkRole(principal, settings.user);
       const reserved = postgresSpec.reservedPrincipal?.(role, { ...settings });
       if (reserved !== undefined) throw reservedLogin('postgres role', role, reserved);
       checkSecret(secret);
+      const declared = parseDeclaredPrivileges(spec, role, settings.user);
       const ident = escapeIdentifier(role);
       // VALID UNTIL 'infinity': an expired VALID UNTIL makes the server reject even the right
       // password, and a staged secret must be verifiable while the role is disabled.
-      const attrs = `NOLOGIN ${passwordClause(secret)} VALID UNTIL 'infinity'`;
+      // Issue 12 (P1): the declared attributes, every other power off.
+      const attrs = `NOLOGIN ${passwordClause(secret)} VALID UNTIL 'infinity' ${attributeClause(declared)}`;
       const alter = () => run('stage', role, `ALTER ROLE ${ident} ${attrs}`, [], true);
       const powers = await admin.rolePowers('stage', role);
       if (powers !== undefined) {
@@ -42,6 +45,7 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
           await alter();
         }
       }
+      await grantDeclaredRoles(admin, 'stage', role, declared);
       await admin.terminateSessions('stage', role);
     },
 
@@ -78,8 +82,13 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
     tryLogin: (credential: Credential): Promise<VerifyResult> =>
       connectAs(admin, credential, 'login', (err) => (verdictOf(err) === undefined ? undefined : 'rejected')),
 
-    async inspect(principal): Promise<AccountInspection> {
-      return await admin.inspectRole('inspect', checkRole(principal, undefined));
+    async inspect(principal: string, spec?: AccountSpec): Promise<AccountInspection> {
+      const role = checkRole(principal, undefined);
+      const seen = await admin.inspectRole('inspect', role);
+      if (spec === undefined || !seen.exists) return seen;
+      // Issue 12 (P1): the declared privileges read back (rolsuper, rolcreaterole, rolcreatedb, pg_auth_members).
+      const differences = await privilegeDifferences(admin, 'inspect', role, parseDeclaredPrivileges(spec, role, settings.user));
+      return differences === undefined ? seen : { ...seen, privilegeDifferences: differences };
     },
   };
 }

@@ -11,12 +11,23 @@ const pgIdentifier = z
   .max(63, 'must be at most 63 characters (PostgreSQL would truncate it)')
   .refine((text) => !text.includes('\0'), 'must not contain NUL');
 
+// issue 12 (P1): one schema for grantedRoles in both modes, so the catalog checks it where it stands.
+const grantedRoles = z.array(pgIdentifier).max(32).optional();
+
 export const postgresSpec: ConnectorSpec = {
   settings: { host: specFields.host, port: specFields.port, database: pgIdentifier, user: pgIdentifier, tls: specFields.tls.optional(), allowCleartext: specFields.allowCleartext.optional() },
   accounts: {
-    prestaged: { role: pgIdentifier, adopt: specFields.adopt.optional() },
+    prestaged: {
+      role: pgIdentifier,
+      adopt: specFields.adopt.optional(),
+      // issue 12 (P1): what the pre-staged role holds, exactly (absent: false / none).
+      superuser: z.boolean().optional(),
+      createrole: z.boolean().optional(),
+      createdb: z.boolean().optional(),
+      grantedRoles,
+    },
     ephemeral: {
-      grantedRoles: z.array(pgIdentifier).max(32).optional(),
+      grantedRoles,
       reassignOwnedTo: pgIdentifier.optional(),
       dropOwned: z.boolean().optional(),
     },
@@ -30,7 +41,7 @@ export const postgresSpec: ConnectorSpec = {
   example: {
     target: { name: 'prod-pg', type: 'postgres', host: 'db.internal', port: 5432, database: 'postgres', user: 'breakglass_admin', passwordEnv: 'PG_ADMIN_PASSWORD' },
     accounts: [
-      { name: 'pg-breakglass', target: 'prod-pg', mode: 'prestaged', role: 'bg_admin', policy: 'p0' },
+      { name: 'pg-breakglass', target: 'prod-pg', mode: 'prestaged', role: 'bg_admin', superuser: true, policy: 'p0' },
       { name: 'pg-readonly', target: 'prod-pg', mode: 'ephemeral', grantedRoles: ['app_readonly'], policy: 'p0' },
     ],
   },

@@ -3,7 +3,8 @@
  * a grant, then `off` with its clients killed and its password replaced. Redis has no expiry on
  * users, so the grant's end is enforced by Breakglass calling `disable`, not by the server.
  */
-import type { AccountInspection, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import { randomBytes } from 'node:crypto';
+import type { AccountInspection, AccountSpec, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { unadoptedLogin } from '../lib/adopt.js';
 import type { AdminSession, RedisAdmin } from './redis-admin.js';
@@ -29,6 +30,44 @@ async function powersOf(session: AdminSession, user: string): Promise<string[]> 
   if (found.canLogin) powers.push('login rights (on, with a password or nopass)');
   if (found.sessions > 0) powers.push(`${found.sessions} connected client${found.sessions === 1 ? '' : 's'}`);
   return powers;
+}
+
+/** issue 12 (P1): the permission fields of ACL GETUSER (flags without on/off; passwords never). */
+function permissionsOf(reply: unknown): Map<string, string> | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const name = String(reply[i]);
+    const value: unknown = reply[i + 1];
+    if (name === 'passwords') continue;
+    const shown = name === 'flags' && Array.isArray(value) ? value.map(String).filter((f) => f !== 'on' && f !== 'off') : value;
+    fields.set(name, JSON.stringify(shown));
+  }
+  return fields;
+}
+
+/**
+ * issue 12 (P1): how the user's permissions differ from its declared rules. Redis rewrites rules
+ * into its own canonical form, so the declared ones are given to a scratch user (reset, off, no
+ * password: nobody can log in as it) and its ACL GETUSER is compared field by field, then the
+ * scratch user is deleted. Nothing is persisted (no ACL SAVE).
+ */
+async function ruleDifferences(session: AdminSession, user: string, rules: readonly string[]): Promise<string[]> {
+  const scratch = `bg-rules-check-${randomBytes(8).toString('hex')}`;
+  let declared: Map<string, string> | undefined;
+  try {
+    await session.call(['ACL', 'SETUSER', scratch, 'reset', 'off', ...rules]);
+    declared = permissionsOf(await session.call(['ACL', 'GETUSER', scratch]));
+  } finally {
+    await session.call(['ACL', 'DELUSER', scratch]);
+  }
+  const actual = permissionsOf(await session.call(['ACL', 'GETUSER', user]));
+  if (declared === undefined || actual === undefined) return [];
+  const differences: string[] = [];
+  for (const field of new Set([...declared.keys(), ...actual.keys()])) {
+    if (declared.get(field) !== actual.get(field)) differences.push(`rules ${field}: declared ${declared.get(field) ?? 'none'}, actual ${actual.get(field) ?? 'none'}`);
+  }
+  return differences;
 }
 
 export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
@@ -103,9 +142,15 @@ export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
       return matchesStoredHash(candidate, found.passwords) ? 'accepted' : 'rejected';
     },
 
-    async inspect(principal): Promise<AccountInspection> {
+    async inspect(principal: string, spec?: AccountSpec): Promise<AccountInspection> {
       const user = checkUser(principal);
-      return await admin.run('inspect', user, (session) => session.inspect(user));
+      // Issue 12 (P1): with the spec, the user's permissions are compared with its declared rules.
+      const rules = spec === undefined ? undefined : parsePrestagedSpec(spec, user).rules;
+      return await admin.run('inspect', user, async (session) => {
+        const seen = await session.inspect(user);
+        if (rules === undefined || !seen.exists) return seen;
+        return { ...seen, privilegeDifferences: await ruleDifferences(session, user, rules) };
+      });
     },
   };
 }

@@ -8,6 +8,9 @@ import { accountFields, channelParts, connectionFields, planCatalog, policyField
 import { applyUsers } from './apply-users.js';
 import { stageAccount } from './stage-account.js';
 import { scheduleDrill } from '../drills/drill-schedule.js';
+// issue 12 (P1)
+import { loadTarget } from '../grants/grant-store.js';
+import { prestagedOps, withConnector } from '../targets.js';
 
 export interface ApplyResult {
   readonly targets: number;
@@ -19,6 +22,9 @@ export interface ApplyResult {
   /** What changed (or, with `dryRun`, would change), object by object; never a secret. */
   readonly plan: PlanEntry[];
   readonly dryRun: boolean;
+  // issue 12 (P1): declared privileges read back from the target after this apply.
+  /** Pre-staged accounts staged or changed by this apply whose privileges were compared: `differences` empty when they match. */
+  readonly privileges: { account: string; differences: string[]; error?: string }[];
 }
 
 const auditNames: Readonly<Record<PlanEntry['kind'], Readonly<Record<PlanEntry['op'], AuditAction>>>> = {
@@ -79,7 +85,10 @@ export async function applyCatalog(ctx: ModuleContext, actor: Actor, doc: Catalo
   });
   const staging: ApplyResult['staging'][number][] = [];
   for (const account of pending) staging.push(await tryStage(ctx, account));
-  return { targets: doc.targets.length, policies: doc.policies.length, accounts: doc.accounts.length, users: doc.users.length, staging, plan, dryRun };
+  // issue 12 (P1): a difference between declared and actual privileges is reported at apply, per account.
+  const touched = new Set([...pending.map((a) => a.name), ...plan.filter((e) => e.kind === 'account' && e.op !== 'remove').map((e) => e.name)]);
+  const privileges = dryRun ? [] : await comparePrivileges(ctx, touched);
+  return { targets: doc.targets.length, policies: doc.policies.length, accounts: doc.accounts.length, users: doc.users.length, staging, plan, dryRun, privileges };
 }
 
 /**
@@ -276,6 +285,29 @@ async function generatedSecret(ctx: ModuleContext, type: string): Promise<string
  */
 function keptSecret(before: TargetRecord | undefined, type: string): string | undefined {
   return before?.type === type ? before.adminSecretSealed : undefined;
+}
+
+/** issue 12 (P1): inspects each staged pre-staged account named, with its spec; a target that fails is reported, not thrown. */
+async function comparePrivileges(ctx: ModuleContext, names: ReadonlySet<string>): Promise<ApplyResult['privileges']> {
+  const accounts = await ctx.store.transaction(async (tx) => {
+    const found: { account: AccountRecord; target: TargetRecord }[] = [];
+    for (const account of await tx.catalog.listAccounts()) {
+      if (!names.has(account.name) || account.mode !== 'prestaged' || account.staging !== 'staged') continue;
+      const target = await loadTarget(tx, account);
+      if (target) found.push({ account, target });
+    }
+    return found;
+  });
+  const report: ApplyResult['privileges'][number][] = [];
+  for (const { account, target } of accounts) {
+    try {
+      const seen = await withConnector(ctx, target, (connector) => prestagedOps(connector, target).inspect(account.principal, account.spec));
+      if (seen.privilegeDifferences !== undefined) report.push({ account: account.name, differences: [...seen.privilegeDifferences] });
+    } catch (error) {
+      report.push({ account: account.name, differences: [], error: error instanceof AppError ? error.message : 'unexpected error' });
+    }
+  }
+  return report;
 }
 
 async function tryStage(ctx: ModuleContext, account: AccountRecord) {

@@ -52,7 +52,12 @@ export async function scanPrestaged(ctx: ModuleContext, account: AccountRecord, 
       const ops = connector.prestaged;
       // Not staged yet: the login may be someone else's (unadopted); staging reports it, the scan must not touch it.
       if (!ops || account.staging !== 'staged') return;
-      const seen = await ops.inspect(account.principal);
+      const seen = await ops.inspect(account.principal, account.spec);
+      // issue 12 (P1): privileges differ from the declared ones, whether or not a case holds the account.
+      if (seen.exists && seen.privilegeDifferences !== undefined) {
+        checked.add(pairKey('privileges-differ', subject));
+        if (seen.privilegeDifferences.length > 0) observations.push({ account: account.name, kind: 'privileges-differ', subject, detail: `${subject} on "${target.name}" differs from its declared privileges: ${seen.privilegeDifferences.join('; ')}` });
+      }
       if (!seen.exists || (await holdingNow(ctx, account)).length > 0) return;
       const enabled = seen.canLogin && !offline;
       if (enabled || seen.sessions > 0) {
