@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { catalogApplySchema, formatIssues, parseCatalogYaml, resolvePasswords } from '../../config/catalog-file.js';
 import { AppError } from '../../errors/index.js';
@@ -54,5 +56,14 @@ describe('type: unix in the catalog (issue 12, P3)', () => {
     expect(validationLines(() => parseCatalogYaml(account('user: breakglass')))).toMatch(/reserved/);
     expect(validationLines(() => parseCatalogYaml(account('user: oncall, groups: ["sudo,root"]')))).toMatch(/groups/);
     expect(validationLines(() => parseCatalogYaml(yaml('privateKeyEnv: K', '  - { name: e, target: db-host, mode: ephemeral, user: x, policy: p0 }')))).toMatch(/user/);
+  });
+
+  it('the README example of type: unix is a complete catalog the CLI accepts', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('**Unix local accounts (`type: unix`).**'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const applied = resolvePasswords(parseCatalogYaml(example), { DB1_ADMIN_KEY: KEY });
+    expect(applied.targets[0]).toMatchObject({ type: 'unix', user: 'breakglass', password: KEY });
+    expect(applied.accounts.map((a) => [a.mode, a['user'], a['groups']])).toEqual([['prestaged', 'oncall-root', ['sudo']], ['ephemeral', undefined, ['sudo']]]);
   });
 });
