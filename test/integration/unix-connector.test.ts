@@ -236,6 +236,12 @@ describe.skipIf(check.skip)('unix connector (private sshd, local accounts of thi
       expect((await thrown(unix.prestaged!.stage(name, secret('r'), { user: name }, { adopt: true }))).code, name).toBe('validation');
     }
     expect(passwdStatus('daemon')).not.toBe('P');
+    // Checked on the host too: enable, disable and rotate never change a system account.
+    const daemonBefore = local('getent', ['shadow', 'daemon']);
+    for (const call of [() => unix.prestaged!.enable('daemon', until()), () => unix.prestaged!.disable('daemon'), () => unix.prestaged!.rotate('daemon', secret('d'))]) {
+      expect((await thrown(call())).code).toBe('validation');
+    }
+    expect(local('getent', ['shadow', 'daemon'])).toBe(daemonBefore);
     for (const name of ['x;id', '$(id)', '-G', 'a b', "a'b", 'A']) {
       for (const call of [() => unix.prestaged!.stage(name, secret('h')), () => unix.prestaged!.disable(name), () => unix.prestaged!.inspect(name)]) {
         const err = await thrown(call());

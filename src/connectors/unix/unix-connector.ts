@@ -113,6 +113,7 @@ export function createUnixConnector(target: TargetConnection): Connector {
     if (result.code === 0) return out;
     const step = /^BGFAIL ([\w-]+)$/m.exec(result.stdout)?.[1];
     if (step === 'sessions') throw new AppError('target_unavailable', `unix ${what}: processes of the account are still alive after pkill -KILL`, { retryable: true });
+    if (step === 'reserved') throw new AppError('validation', `unix ${what}: the login is a system account on the host (uid outside ${UID_MIN}–${UID_MAX}); it is never changed`, { path: 'user' });
     if (step === 'not-ours') throw new AppError('conflict', `unix ${what}: a local user of that name exists and was not created for this grant; it is left alone`);
     const hint = admin === 'root' ? '' : ' (is the sudoers line of the unix connector installed for the target user?)';
     throw new AppError('target_error', `unix ${what}: ${step === undefined ? `the script exited with ${result.code}` : `step ${step} failed`} on ${host.host}${hint}`);

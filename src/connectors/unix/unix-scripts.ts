@@ -26,6 +26,9 @@ function prelude(admin: string): string {
 
 const exists = (user: string) => `getent passwd ${q(user)} >/dev/null 2>&1`;
 
+/** System accounts (uid outside 1000–60000: root, daemon, nobody…) are never changed, checked on the host itself. */
+const guard = (user: string) => `u=$(id -u ${q(user)}) && [ "$u" -ge 1000 ] && [ "$u" -le 60000 ] || fail reserved`;
+
 /** Kills every process of the account until none is left (bounded); prints before/after counts. */
 function endSessions(user: string): string {
   return [
@@ -80,6 +83,7 @@ export function stageScript(admin: string, user: string, hash: string, gecos: st
     create
       ? `if ! ${exists(user)}; then $S useradd -m -s /bin/sh -c ${q(gecos)} ${q(user)} </dev/null >/dev/null || fail useradd; fi`
       : `${exists(user)} || fail missing`,
+    guard(user),
     `$S chage -E ${EXPIRED_DAY} ${q(user)} </dev/null || fail chage`,
     setHash(user, `!${hash}`),
     `$S usermod -L ${q(user)} </dev/null >/dev/null 2>&1 || fail usermod-lock`,
@@ -93,6 +97,7 @@ export function enableScript(admin: string, user: string, expireDay: number): st
   return [
     prelude(admin),
     `${exists(user)} || fail missing`,
+    guard(user),
     `$S chage -E ${expireDay} ${q(user)} </dev/null || fail chage`,
     `$S usermod -U ${q(user)} </dev/null >/dev/null 2>&1 || fail usermod-unlock`,
   ].join('\n');
@@ -103,6 +108,7 @@ export function disableScript(admin: string, user: string): string {
   return [
     prelude(admin),
     `if ! ${exists(user)}; then echo "BG exists 0"; exit 0; fi`,
+    guard(user),
     `$S usermod -L ${q(user)} </dev/null >/dev/null 2>&1 || fail usermod-lock`,
     `$S chage -E ${EXPIRED_DAY} ${q(user)} </dev/null || fail chage`,
     endSessions(user),
@@ -119,6 +125,7 @@ export function issueScript(admin: string, user: string, hash: string, gecos: st
     prelude(admin),
     `if ${exists(user)}; then`,
     `  [ "$(getent passwd ${q(user)} | cut -d: -f5)" = ${q(gecos)} ] || fail not-ours`,
+    `  ${guard(user)}`,
     `  $S usermod -L ${q(user)} </dev/null >/dev/null 2>&1 || fail usermod-lock`,
     endSessions(user),
     'else',
@@ -136,6 +143,7 @@ export function revokeScript(admin: string, user: string, gecos: string): string
     prelude(admin),
     `if ! ${exists(user)}; then echo "BG exists 0"; exit 0; fi`,
     `[ "$(getent passwd ${q(user)} | cut -d: -f5)" = ${q(gecos)} ] || fail not-ours`,
+    guard(user),
     `$S usermod -L ${q(user)} </dev/null >/dev/null 2>&1 || fail usermod-lock`,
     `$S chage -E ${EXPIRED_DAY} ${q(user)} </dev/null || fail chage`,
     endSessions(user),
