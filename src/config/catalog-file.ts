@@ -420,6 +420,8 @@ export function parseCatalogYaml(text: string): CatalogFile {
 export function resolvePasswords(file: CatalogFile, env: Readonly<Record<string, string | undefined>>): CatalogApply {
   const problems: { path: string; line: string }[] = [];
   const targets = file.targets.map((target, index) => {
+    // issue 12 (P3): a unix target names its admin private key with privateKeyEnv; it is read and sealed like a password.
+    if (typeof target['privateKeyEnv'] === 'string') return resolvePrivateKey(target, index, env, problems);
     const { passwordEnv, ...rest } = target;
     if (passwordEnv === undefined) return rest;
     const path = `targets[${index}].passwordEnv`;
@@ -448,4 +450,17 @@ export function resolvePasswords(file: CatalogFile, env: Readonly<Record<string,
     );
   }
   return { ...file, targets, channels };
+}
+
+// issue 12 (P3): `privateKeyEnv` (unix targets) travels as the target's `password`, never beside `passwordEnv`.
+function resolvePrivateKey(target: CatalogFile['targets'][number], index: number, env: Readonly<Record<string, string | undefined>>, problems: { path: string; line: string }[]) {
+  const { passwordEnv, privateKeyEnv, ...rest } = target as CatalogFile['targets'][number] & { privateKeyEnv: string };
+  const path = `targets[${index}].privateKeyEnv`;
+  if (passwordEnv !== undefined) problems.push({ path, line: `${path}: give the admin private key with privateKeyEnv only, not passwordEnv too` });
+  const value = env[privateKeyEnv];
+  if (value === undefined || value === '') {
+    problems.push({ path, line: `${path}: environment variable ${privateKeyEnv} is ${value === undefined ? 'not set' : 'empty'}` });
+    return rest;
+  }
+  return { ...rest, password: value };
 }

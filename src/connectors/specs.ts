@@ -11,6 +11,8 @@ import { mysqlSpec } from './mysql/mysql-spec.js';
 import { postgresSpec } from './postgres/postgres-spec.js';
 import { redisSpec } from './redis/redis-spec.js';
 import { sshSpec } from './ssh/ssh-spec.js';
+// issue 12 (P3): the unix local accounts connector.
+import { unixSpec } from './unix/unix-spec.js';
 import type { ConnectorDriver } from '../ports/index.js';
 
 interface Registered {
@@ -26,6 +28,8 @@ export const connectorRegistry = Object.freeze({
   ssh: { spec: sshSpec, driver: async () => (await import('./ssh/ssh-connector.js')).sshDriver },
   ldap: { spec: ldapSpec, driver: async () => (await import('./ldap/ldap-connector.js')).ldapDriver },
   exec: { spec: execSpec, driver: async () => (await import('./exec/exec-connector.js')).execDriver },
+  // issue 12 (P3): the unix local accounts connector.
+  unix: { spec: unixSpec, driver: async () => (await import('./unix/unix-connector.js')).unixDriver },
 } satisfies Record<string, Registered>);
 
 export type ConnectorType = keyof typeof connectorRegistry;
