@@ -4,7 +4,7 @@
  * Shared by the pre-staged and the ephemeral operations.
  */
 import mysql from 'mysql2/promise';
-import type { AccountInspection, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, SessionsEnded, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { ER, errnoOf, toAppError } from './mysql-errors.js';
@@ -180,8 +180,8 @@ export function inspection(row: AccountRow | undefined): AccountInspection {
  * Kills every connection logged in under the user name until none is left, or gives up
  * retryably. BINARY: PROCESSLIST.USER compares case-insensitively, which would also hit `ADMIN`.
  */
-export async function endSessions(sql: Sql, user: string): Promise<void> {
-  await endLiveSessions({
+export async function endSessions(sql: Sql, user: string): Promise<SessionsEnded> {
+  return await endLiveSessions({
     round: async () => {
       const rows = await sql.rows<{ ID: number }>(
         'SELECT ID FROM information_schema.PROCESSLIST WHERE BINARY USER = ? AND ID <> CONNECTION_ID()',
@@ -196,7 +196,8 @@ export async function endSessions(sql: Sql, user: string): Promise<void> {
           if (errnoOf(err) !== ER.NO_SUCH_THREAD) throw err;
         }
       }
-      return rows.length;
+      // The ids, so a connection still exiting is counted once in the evidence (issue 12, P2).
+      return rows.map(({ ID }) => String(ID));
     },
     stillAlive: (live) => `mysql: ${live} connection(s) of user ${JSON.stringify(user)} still alive after KILL`,
   });

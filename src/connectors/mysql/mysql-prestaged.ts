@@ -57,7 +57,7 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
 
     async disable(principal) {
       const user = check(principal);
-      await asAdmin('disable', user, async (sql) => {
+      return await asAdmin('disable', user, async (sql) => {
         try {
           await sql.exec(`ALTER USER ${quoteAccount(user)} ACCOUNT LOCK`);
         } catch (err) {
@@ -65,7 +65,7 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
           if (errnoOf(err) !== ER.CANNOT_USER) throw err;
         }
         // ACCOUNT LOCK is checked at login only: connections already open keep working.
-        await endSessions(sql, user);
+        return await endSessions(sql, user);
       });
     },
 

@@ -57,7 +57,7 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
         if (sqlStateOf(err) !== '42704') throw err;
       }
       // NOLOGIN is only checked at connection start; sessions already open keep working.
-      await admin.terminateSessions('disable', role);
+      return await admin.terminateSessions('disable', role);
     },
 
     async rotate(principal, newSecret) {

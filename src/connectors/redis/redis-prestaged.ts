@@ -65,14 +65,15 @@ export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
 
     async disable(principal) {
       const user = mutable(principal);
-      await admin.run('disable', user, async (session) => {
+      return await admin.run('disable', user, async (session) => {
         // Revocation converges: a missing user cannot log in, and SETUSER would create it.
         if ((await session.getUser(user)) !== undefined) {
           await session.call(['ACL', 'SETUSER', user, 'off']);
         }
         // `off` is checked only at AUTH: clients already authenticated keep working until killed.
-        await session.endSessions(user);
+        const ended = await session.endSessions(user);
         await session.persist();
+        return ended;
       });
     },
 
