@@ -135,6 +135,28 @@ describe.skipIf(binaries.skip || maria.skip || redis.skip)('revocation and rotat
     await Promise.all(sessions.map((s) => s.close()));
   });
 
+  // What the server itself answered for each secret once the new one was set (codes, never text).
+  const rotations: [string, Record<string, unknown>][] = [
+    // 28P01 invalid_password; 28000 "not permitted to log in": the right password on a NOLOGIN role.
+    ['pg-bg', { oldSecret: { result: 'rejected', code: '28P01' }, newSecret: { result: 'accepted', code: '28000' } }],
+    // The old native hash is settled from mysql.global_priv (no failed login counted); the new one
+    // by a real login that the locked account answers with 4151 (ER_ACCOUNT_HAS_BEEN_LOCKED).
+    ['maria-bg', { oldSecret: { result: 'rejected', code: 'stored-hash-mismatch' }, newSecret: { result: 'accepted', code: '4151' } }],
+    // AUTH answers WRONGPASS to a disabled user whatever the password: the stored SHA-256 settles it.
+    ['redis-bg', { oldSecret: { result: 'rejected', code: 'stored-hash-mismatch' }, newSecret: { result: 'accepted', code: 'stored-hash-match' } }],
+  ];
+
+  it.each(rotations)('%s: grant.rotation-verified records the answer for the old and the new secret', async (account, expected) => {
+    const invoked = await h.call(alice, 'POST', '/v1/grants', { account, condition: 'outage', reason: 'evidence', incident: 'INC-12', ttl: '10m' });
+    const id: string = invoked.body.id;
+    const old = (await h.call(alice, 'POST', `/v1/grants/${id}/reveal`)).body as Credential;
+    await h.call(alice, 'POST', `/v1/grants/${id}/end`);
+    await eventually(async () => (await h.call(alice, 'GET', `/v1/grants/${id}`)).body.state === 'awaiting-certification', 30_000, `${account} rotation`);
+    const rotated = (await eventsOf(id)).find((e) => e.action === 'grant.rotation-verified');
+    expect(rotated?.details).toMatchObject(expected);
+    expect(JSON.stringify(rotated)).not.toContain(old.password);
+  });
+
   it('a grant ended with no session open records zeros, not a guess', async () => {
     const invoked = await h.call(alice, 'POST', '/v1/grants', { account: 'maria-jit', condition: 'outage', reason: 'evidence', incident: 'INC-12', ttl: '10m' });
     const id: string = invoked.body.id;

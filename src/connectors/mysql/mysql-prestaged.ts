@@ -4,7 +4,7 @@
  * time, so the grant's end is enforced by Breakglass calling `disable`.
  */
 import { z } from 'zod';
-import type { AccountInspection, AccountSpec, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, AccountSpec, Credential, DetailedVerify, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { unadoptedLogin } from '../lib/adopt.js';
 import { endSessions, inspection, readAccount, type MysqlAdmin } from './mysql-admin.js';
@@ -25,7 +25,7 @@ function prestagedGrants(spec: AccountSpec | undefined, user: string): GrantClau
   return parsed.data.privileges === undefined ? [] : parsePrivileges(parsed.data.privileges, 'spec.privileges');
 }
 
-export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: MysqlAdmin): PrestagedOperations {
+export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict, loginAnswer }: MysqlAdmin): PrestagedOperations {
   const check = (principal: unknown) => checkUser(principal, adminUser);
   return {
     async stage(principal, secret, spec, options) {
@@ -80,19 +80,12 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
     },
 
     async verify(credential: Credential): Promise<VerifyResult> {
-      const started = Date.now();
-      const user = checkUser(credential.username, undefined);
-      if (typeof credential.password !== 'string' || credential.password === '') return 'rejected';
-      const row = await asAdmin('verify', user, (sql) => readAccount(sql, user));
-      if (row?.present !== 1) return 'rejected';
-      // A wrong native secret is settled from the stored hash, so it never counts towards
-      // max_password_errors (which would block the account) nor shows as a failed login.
-      if (row.plugin === 'mysql_native_password' && row.auth !== null && !nativeHashMatches(row.auth, credential.password)) {
-        return 'rejected';
-      }
-      // One deadline for both connections: what the admin read left over bounds the login.
-      return loginVerdict(user, credential.password, Math.max(1, timeoutMs - (Date.now() - started)));
+      return (await verifyDetailed(credential)).verdict;
     },
+
+    // issue 12 (P2): the verdict with what settled it — the server's error number (1045 a wrong
+    // password, 4151 a right one on a locked account) or `stored-hash-mismatch` (see below).
+    verifyDetailed,
 
     // A real login (drills): a locked account is rejected even with the right secret.
     async tryLogin(credential: Credential): Promise<VerifyResult> {
@@ -107,4 +100,19 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
       return inspection(row);
     },
   };
+
+  async function verifyDetailed(credential: Credential): Promise<DetailedVerify> {
+    const started = Date.now();
+    const user = checkUser(credential.username, undefined);
+    if (typeof credential.password !== 'string' || credential.password === '') return { verdict: 'rejected', code: 'empty' };
+    const row = await asAdmin('verify', user, (sql) => readAccount(sql, user));
+    if (row?.present !== 1) return { verdict: 'rejected', code: 'no-such-user' };
+    // A wrong native secret is settled from the stored hash, so it never counts towards
+    // max_password_errors (which would block the account) nor shows as a failed login.
+    if (row.plugin === 'mysql_native_password' && row.auth !== null && !nativeHashMatches(row.auth, credential.password)) {
+      return { verdict: 'rejected', code: 'stored-hash-mismatch' };
+    }
+    // One deadline for both connections: what the admin read left over bounds the login.
+    return loginAnswer(user, credential.password, Math.max(1, timeoutMs - (Date.now() - started)));
+  }
 }

@@ -3,6 +3,7 @@
  * a grant, then `off` with its clients killed and its password replaced. Redis has no expiry on
  * users, so the grant's end is enforced by Breakglass calling `disable`, not by the server.
  */
+import type { DetailedVerify } from '../../ports/index.js';
 import type { AccountInspection, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { unadoptedLogin } from '../lib/adopt.js';
@@ -94,19 +95,27 @@ export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
      * is checked the way AUTH checks it: its SHA-256 against the hashes the server holds.
      */
     async verify(credential: Credential): Promise<VerifyResult> {
-      const user = checkUser(credential.username, 'username');
-      const candidate = credential.password;
-      if (typeof candidate !== 'string') throw new AppError('validation', 'redis verify needs a password string', { path: 'password' });
-      const found = await admin.run('verify', user, (session) => session.getUser(user));
-      if (found === undefined) return 'rejected';
-      // nopass: the server takes any password, so this one too (and rotation did not take).
-      if (found.flags.includes('nopass')) return 'accepted';
-      return matchesStoredHash(candidate, found.passwords) ? 'accepted' : 'rejected';
+      return (await verifyDetailed(credential)).verdict;
     },
+
+    // issue 12 (P2): AUTH answers WRONGPASS to a disabled user whatever the password, so the
+    // code says what settled it: the SHA-256 held by the server (`ACL GETUSER`) matched or not.
+    verifyDetailed,
 
     async inspect(principal): Promise<AccountInspection> {
       const user = checkUser(principal);
       return await admin.run('inspect', user, (session) => session.inspect(user));
     },
   };
+
+  async function verifyDetailed(credential: Credential): Promise<DetailedVerify> {
+    const user = checkUser(credential.username, 'username');
+    const candidate = credential.password;
+    if (typeof candidate !== 'string') throw new AppError('validation', 'redis verify needs a password string', { path: 'password' });
+    const found = await admin.run('verify', user, (session) => session.getUser(user));
+    if (found === undefined) return { verdict: 'rejected', code: 'no-such-user' };
+    // nopass: the server takes any password, so this one too (and rotation did not take).
+    if (found.flags.includes('nopass')) return { verdict: 'accepted', code: 'nopass' };
+    return matchesStoredHash(candidate, found.passwords) ? { verdict: 'accepted', code: 'stored-hash-match' } : { verdict: 'rejected', code: 'stored-hash-mismatch' };
+  }
 }
