@@ -12,10 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { probeTcp, requireService } from '../support/integration.js';
 import { pgBinariesAvailable, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
+import { slapdAvailable, slapdLogin, startSlapd, type Slapd } from '../support/slapd.js';
 
 const binaries = await requireService('PostgreSQL server binaries (initdb, pg_ctl)', () => pgBinariesAvailable());
 const maria = await requireService('MariaDB on 127.0.0.1:3306', () => probeTcp('127.0.0.1', 3306));
 const redis = await requireService('Redis on 127.0.0.1:6379', () => probeTcp('127.0.0.1', 6379));
+const ldap = await requireService('OpenLDAP slapd (/usr/sbin/slapd with back_mdb and ppolicy)', slapdAvailable);
 
 type Session = { alive(): Promise<boolean>; close(): Promise<void> };
 type Credential = { username: string; password: string };
@@ -166,5 +168,51 @@ describe.skipIf(binaries.skip || maria.skip || redis.skip)('revocation and rotat
       return g.state === 'awaiting-certification' ? g : undefined;
     }, 30_000, 'revocation');
     expect(done.revocation).toEqual({ sessionsBefore: 0, sessionsEnded: 0, sessionsAfter: 0 });
+  });
+});
+
+describe.skipIf(ldap.skip)('revocation and rotation evidence on a real LDAP directory (slapd with ppolicy)', () => {
+  let slapd: Slapd;
+  let h: Harness;
+  let alice: string;
+  const dn = () => `uid=bg-evidence-${tag},${slapd.peopleDn}`;
+
+  beforeAll(async () => {
+    slapd = await startSlapd();
+    h = await startHarness({ dialect: 'sqlite' });
+    const applied = await h.call(h.adminToken, 'POST', '/v1/apply', {
+      targets: [{ name: 'dir', type: 'ldap', url: slapd.url, bindDn: slapd.adminDn, baseDn: slapd.peopleDn, allowCleartext: true, password: slapd.adminPassword }],
+      policies: [{ name: 'p0', conditions: ['outage'], approval: { mode: 'post-hoc' }, defaultTtl: '15m', maxTtl: '1h' }],
+      accounts: [{ name: 'dir-bg', target: 'dir', mode: 'prestaged', dn: dn(), policy: 'p0' }],
+      users: [{ name: 'alice', roles: ['responder'] }],
+    });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    alice = await h.enrol('alice');
+  }, 60_000);
+  afterAll(async () => {
+    await h?.stop();
+    await slapd?.stop();
+  });
+
+  it('LDAP cannot see or end binds: the record says 0, not a guess; rotation says what settled each secret', async () => {
+    const invoked = await h.call(alice, 'POST', '/v1/grants', { account: 'dir-bg', condition: 'outage', reason: 'evidence', incident: 'INC-12', ttl: '10m' });
+    const id: string = invoked.body.id;
+    const old = (await h.call(alice, 'POST', `/v1/grants/${id}/reveal`)).body as Credential;
+    const bound = await slapdLogin(slapd, dn(), old.password);
+    expect(bound, 'the revealed secret binds during the grant').not.toBe('rejected');
+    if (bound !== 'rejected') await bound.close();
+    await h.call(alice, 'POST', `/v1/grants/${id}/end`);
+    const done = await eventually(async () => {
+      const g = (await h.call(alice, 'GET', `/v1/grants/${id}`)).body;
+      return g.state === 'awaiting-certification' ? g : undefined;
+    }, 30_000, 'ldap revocation');
+    expect(done.revocation).toEqual({ sessionsBefore: 0, sessionsEnded: 0, sessionsAfter: 0 });
+    const bundle: string = (await h.call(h.adminToken, 'GET', '/v1/audit/export')).body;
+    const events = bundle.trim().split('\n').map((l) => JSON.parse(l) as AuditEvent).filter((e) => e.subject === id);
+    expect(events.find((e) => e.action === 'grant.rotation-verified')?.details).toMatchObject({
+      oldSecret: { result: 'rejected', code: 'stored-hash-mismatch' },
+      newSecret: { result: 'accepted', code: 'stored-hash-match' },
+    });
+    expect(await slapdLogin(slapd, dn(), old.password), 'the old secret no longer binds').toBe('rejected');
   });
 });
