@@ -49,6 +49,8 @@ export const grantViewSchema = z.object({
   certificationOverdue: z.literal(true).optional(),
   certificationOverdueAt: isoDate.optional(),
   resolution: z.object({ by: z.string(), at: isoDate, note: z.string() }).optional(),
+  // issue 12 (P2): what the verified revocation did to live sessions (counted by the connector as it ended them).
+  revocation: z.object({ sessionsBefore: z.number().int(), sessionsEnded: z.number().int(), sessionsAfter: z.number().int() }).optional(),
 });
 export type GrantView = z.output<typeof grantViewSchema>;
 

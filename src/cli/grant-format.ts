@@ -33,6 +33,8 @@ export function grantDetails(grant: GrantView, style: Style): string {
       ['ended', grant.endedAt === undefined ? undefined : `${grant.endedAt} (${grant.endReason ?? 'ended'})`],
       ['revealed', grant.revealedAt],
       ['revoked', grant.revokedAt],
+      // issue 12 (P2)
+      ['sessions', grant.revocation === undefined ? undefined : `${grant.revocation.sessionsBefore} live at revocation, ${grant.revocation.sessionsEnded} ended, ${grant.revocation.sessionsAfter} left`],
       ['rotated', grant.rotatedAt],
       ['closed', grant.closedAt],
       ['certified', cert === undefined ? undefined : `by ${cert.by} at ${cert.at}`],

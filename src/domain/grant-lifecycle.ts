@@ -2,7 +2,7 @@ import { AppError } from '../errors/index.js';
 import { authorize } from './permissions.js';
 // issue 11 (H2)
 import { formatDuration } from './duration.js';
-import type { Actor, ApprovalDecision, Certification, Grant, GrantState } from './types.js';
+import type { Actor, ApprovalDecision, Certification, Grant, GrantState, RevocationEvidence } from './types.js';
 
 /**
  * The case lifecycle of DESIGN.md §2 as one pure function of (grant, event, clock).
@@ -20,7 +20,7 @@ export type GrantEvent =
   | { readonly type: 'cancel' }
   | { readonly type: 'expire' }
   | { readonly type: 'end' }
-  | { readonly type: 'revocation-verified' }
+  | { readonly type: 'revocation-verified'; readonly revocation?: RevocationEvidence }
   | { readonly type: 'rotation-started' }
   | { readonly type: 'rotation-verified' }
   | { readonly type: 'certification-requested' }
@@ -142,7 +142,7 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
       return { ...grant, state: 'revoking', endedAt: now, endReason: 'ended' };
     case 'revocation-verified':
       expect(grant, event, 'revoking');
-      return { ...grant, state: 'revoked', revokedAt: now };
+      return { ...grant, state: 'revoked', revokedAt: now, ...(event.revocation === undefined ? {} : { revocation: event.revocation }) };
     case 'rotation-started':
       expect(grant, event, 'revoked');
       if (grant.mode !== 'prestaged') refuse(grant, event);

@@ -256,4 +256,14 @@ export interface Grant {
   readonly extensions?: number | undefined;
   /** An admin invoked past `requireCertifiedPrevious`: why (the grant is marked as an override). */
   readonly overrideReason?: string | undefined;
+  // issue 12 (P2): what the verified revocation did to live sessions.
+  readonly revocation?: RevocationEvidence | undefined;
+}
+
+// issue 12 (P2): revocation evidence, counted by the connector as it ends the sessions.
+/** Live sessions when revocation looked, how many it ended, and how many the target still lists (0). */
+export interface RevocationEvidence {
+  readonly sessionsBefore: number;
+  readonly sessionsEnded: number;
+  readonly sessionsAfter: number;
 }

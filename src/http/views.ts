@@ -51,6 +51,8 @@ export function grantView(grant: Grant, accountName: string | undefined, stuck?:
     certificationOverdue: grant.certificationOverdueAt !== undefined && grant.state === 'awaiting-certification' ? (true as const) : undefined,
     certificationOverdueAt: iso(grant.certificationOverdueAt),
     resolution: grant.resolution && { by: grant.resolution.byName, at: grant.resolution.at.toISOString(), note: grant.resolution.note },
+    // issue 12 (P2)
+    revocation: grant.revocation && { sessionsBefore: grant.revocation.sessionsBefore, sessionsEnded: grant.revocation.sessionsEnded, sessionsAfter: grant.revocation.sessionsAfter },
   };
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined)) as typeof view;
 }

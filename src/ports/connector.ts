@@ -46,6 +46,23 @@ export interface AccountInspection {
 /** Result of trying a credential: did the target accept the secret? */
 export type VerifyResult = 'accepted' | 'rejected';
 
+// issue 12 (P2): truthful evidence — what ending sessions did, and what the server answered.
+/**
+ * What `disable` / `revoke` found and did: the account's live sessions when it looked (after
+ * new logins were stopped), and how many of them it ended. A connector that cannot see sessions
+ * returns nothing (recorded as 0, like `AccountInspection.sessions`).
+ */
+export interface SessionsEnded {
+  readonly sessionsBefore: number;
+  readonly sessionsEnded: number;
+}
+/** A verdict with the server's own answer code behind it (SQLSTATE `28P01`, MariaDB `1045`, …; `ok` when accepted). */
+export interface DetailedVerify {
+  readonly verdict: VerifyResult;
+  /** Never server text: a code or a short fixed word, safe for the audit chain. */
+  readonly code: string | undefined;
+}
+
 /** Account-level settings from the catalog (role, user, privileges, rules, principals, …). */
 export type AccountSpec = Readonly<Record<string, unknown>>;
 
@@ -71,7 +88,7 @@ export interface PrestagedOperations {
   /** Lets the account log in until `validUntil` (carried natively where the target can). */
   enable(principal: string, validUntil: Date): Promise<void>;
   /** Stops new logins and terminates every live session of the account. Idempotent. */
-  disable(principal: string): Promise<void>;
+  disable(principal: string): Promise<SessionsEnded | void>;
   /** Replaces the account's secret; the account stays (or becomes) disabled. */
   rotate(principal: string, newSecret: string): Promise<void>;
   /**
@@ -80,6 +97,8 @@ export interface PrestagedOperations {
    * so a rotation can be verified without enabling the account.
    */
   verify(credential: Credential): Promise<VerifyResult>;
+  /** issue 12 (P2): `verify` with the server's answer code; optional (rotation evidence falls back to `verify`). */
+  verifyDetailed?(credential: Credential): Promise<DetailedVerify>;
   /**
    * A real login with the credential, as a responder would make it (drills, issue 10): accepted
    * only while the account may log in now, unlike `verify`. The session is closed at once.
@@ -103,7 +122,7 @@ export interface EphemeralOperations {
   /** Creates the credential; idempotent per grant id (a retry replaces a half-made one). */
   issue(request: IssueRequest): Promise<RevealedCredential>;
   /** Destroys the credential and ends its sessions (or publishes its revocation). Idempotent. */
-  revoke(request: Omit<IssueRequest, 'validUntil'>): Promise<void>;
+  revoke(request: Omit<IssueRequest, 'validUntil'>): Promise<SessionsEnded | void>;
   /** `exists: false` (or `canLogin: false`) once revoked; used to verify revocation. */
   inspectIssued(request: Omit<IssueRequest, 'validUntil'>): Promise<AccountInspection>;
   /**

@@ -1,6 +1,8 @@
 import type { ExpressionBuilder, Insertable, Selectable, Transaction } from 'kysely';
 import { asAccountId, asGrantId, asUserId, grantStates, holdingStates } from '../domain/index.js';
 import type { AccountMode, ApprovalDecision, Certification, Grant, GrantState, Resolution } from '../domain/index.js';
+// issue 12 (P2)
+import type { RevocationEvidence } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import type { GrantRepository } from '../ports/index.js';
 import { affected, fromMs, fromNullable, fromOptionalMs, member, parseJson, toNullable, toOptionalMs } from './columns.js';
@@ -139,6 +141,8 @@ function toRow(grant: Grant): Insertable<GrantsTable> & { id: string } {
     // issue 11 (H2): bounds (0018)
     extensions: grant.extensions ?? 0,
     override_reason: toNullable(grant.overrideReason),
+    // issue 12 (P2): revocation evidence (0022)
+    revocation: grant.revocation === undefined ? null : JSON.stringify(grant.revocation),
   };
 }
 
@@ -212,7 +216,15 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     // issue 11 (H2): bounds (0018)
     ...(Number(row.extensions) > 0 ? { extensions: Number(row.extensions) } : {}),
     ...(row.override_reason === null ? {} : { overrideReason: row.override_reason }),
+    // issue 12 (P2): revocation evidence (0022)
+    ...(row.revocation === null ? {} : { revocation: toRevocation(row.revocation) }),
   };
+}
+
+// issue 12 (P2): revocation evidence, three counts.
+function toRevocation(text: string): RevocationEvidence {
+  const r = parseJson<RevocationEvidence>(text, 'grants.revocation');
+  return { sessionsBefore: Number(r.sessionsBefore), sessionsEnded: Number(r.sessionsEnded), sessionsAfter: Number(r.sessionsAfter) };
 }
 
 // issue 11 (H1): the approvers' decisions, `at` kept as epoch ms.

@@ -193,6 +193,8 @@ export interface GrantsTable {
   // issue 11 (H2): bounds (0018)
   extensions: Generated<number>;
   override_reason: Generated<string | null>;
+  // issue 12 (P2, 0022): JSON of the grant's RevocationEvidence.
+  revocation: Generated<string | null>;
 }
 
 export interface CustodianKeysTable {

@@ -3,7 +3,7 @@
  * script has confirmed the capabilities the settings declare. Shared by both modes.
  */
 import { AppError, isAppError } from '../../errors/index.js';
-import type { AccountInspection, ConnectorCapabilities } from '../../ports/index.js';
+import type { AccountInspection, ConnectorCapabilities, SessionsEnded } from '../../ports/index.js';
 import { invoke, type InvokerConfig, type RequestFields } from './exec-invoker.js';
 import type { Operation, SuccessAnswer } from './exec-protocol.js';
 
@@ -56,6 +56,12 @@ async function confirmCapabilities(config: InvokerConfig, declared: ConnectorCap
       `exec target ${config.label}: the settings declare ${missing.join(', ')} but the script does not confirm ${missing.length === 1 ? 'it' : 'them'}`,
     );
   }
+}
+
+// issue 12 (P2): what the script says disable/revoke ended (absent: it cannot tell, recorded as 0).
+export function sessionsEnded(answer: SuccessAnswer<'disable'>): SessionsEnded | undefined {
+  if (answer.sessionsBefore === undefined && answer.sessionsEnded === undefined) return undefined;
+  return { sessionsBefore: answer.sessionsBefore ?? 0, sessionsEnded: answer.sessionsEnded ?? 0 };
 }
 
 export function inspection(answer: SuccessAnswer<'inspect'>): AccountInspection {

@@ -271,4 +271,14 @@ describe('exec connector capabilities and settings', () => {
     expect(make({ command: '/bin/true' }, 0)).toThrow(/timeoutMs/);
     expect(make({ command: '/bin/true', timeoutMs: 2000 })).not.toThrow();
   });
+
+  // issue 12 (P2)
+  it('disable and revoke pass on the sessions the script says it ended, nothing when it does not say; a bad count is refused', async () => {
+    const counting = connector(script(`echo '{"ok":true,"sessionsBefore":2,"sessionsEnded":2}'`));
+    expect(await counting.prestaged!.disable('bg_x')).toEqual({ sessionsBefore: 2, sessionsEnded: 2 });
+    expect(await counting.ephemeral!.revoke({ grantId: 'gr_abcdefgh12', spec: {} })).toEqual({ sessionsBefore: 2, sessionsEnded: 2 });
+    expect(await connector(script(`echo '{"ok":true}'`)).prestaged!.disable('bg_x')).toBeUndefined();
+    const bad = await thrown(connector(script(`echo '{"ok":true,"sessionsBefore":-1}'`)).prestaged!.disable('bg_x'));
+    expect(bad).toBeInstanceOf(AppError);
+  });
 });

@@ -3,7 +3,7 @@
  * Breakglass uses everywhere (`ephemeralPrincipal`), and answers with the credential.
  */
 import { ephemeralPrincipal, type AccountSpec, type EphemeralOperations } from '../../ports/index.js';
-import { inspection, type Call } from './exec-admin.js';
+import { inspection, sessionsEnded, type Call } from './exec-admin.js';
 import { checkDate, checkGrantId, checkSpec } from './exec-names.js';
 
 export function execEphemeral(call: Call): EphemeralOperations {
@@ -18,7 +18,7 @@ export function execEphemeral(call: Call): EphemeralOperations {
       return answer.credential;
     },
     async revoke(request) {
-      await call('revoke', fields(request.grantId, request.spec));
+      return sessionsEnded(await call('revoke', fields(request.grantId, request.spec)));
     },
     async inspectIssued(request) {
       return inspection(await call('inspectIssued', fields(request.grantId, request.spec)));

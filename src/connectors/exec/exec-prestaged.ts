@@ -3,7 +3,7 @@
  * input checked first (exec-names.ts).
  */
 import type { PrestagedOperations } from '../../ports/index.js';
-import { inspection, type Call } from './exec-admin.js';
+import { inspection, sessionsEnded, type Call } from './exec-admin.js';
 import { checkDate, checkPrincipal, checkSecret, checkSpec } from './exec-names.js';
 
 export function execPrestaged(call: Call): PrestagedOperations {
@@ -17,7 +17,7 @@ export function execPrestaged(call: Call): PrestagedOperations {
       await call('enable', { principal: checkPrincipal(principal), validUntil: checkDate(validUntil) });
     },
     async disable(principal) {
-      await call('disable', { principal: checkPrincipal(principal) });
+      return sessionsEnded(await call('disable', { principal: checkPrincipal(principal) }));
     },
     async rotate(principal, newSecret) {
       await call('rotate', { principal: checkPrincipal(principal), newSecret: checkSecret(newSecret, 'newSecret') });

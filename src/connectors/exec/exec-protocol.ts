@@ -64,6 +64,10 @@ export const capabilitiesAnswer = z.object({
 
 export const doneAnswer = z.object({ ok });
 
+// issue 12 (P2): disable and revoke may say what they found and ended (revocation evidence).
+const count = z.number().int().min(0).max(1_000_000);
+export const sessionsAnswer = z.object({ ok, sessionsBefore: count.optional(), sessionsEnded: count.optional() });
+
 export const verifyAnswer = z.object({ ok, result: z.enum(['accepted', 'rejected']) });
 
 export const inspectAnswer = z.object({
@@ -90,12 +94,12 @@ export const successAnswers = {
   capabilities: capabilitiesAnswer,
   stage: doneAnswer,
   enable: doneAnswer,
-  disable: doneAnswer,
+  disable: sessionsAnswer,
   rotate: doneAnswer,
   verify: verifyAnswer,
   inspect: inspectAnswer,
   issue: issueAnswer,
-  revoke: doneAnswer,
+  revoke: sessionsAnswer,
   inspectIssued: inspectAnswer,
 } as const satisfies Record<Operation, z.ZodType>;
 

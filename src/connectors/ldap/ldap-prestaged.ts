@@ -3,7 +3,7 @@
  * locked with a sealed `{SSHA}` secret, unlocked with a native `pwdEndTime` for the grant, then
  * locked again and rotated.
  */
-import type { AccountInspection, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, Credential, DetailedVerify, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { takeOverCheck } from './ldap-adopt.js';
 import { lockChanges, readAccount, replace, type LdapAdmin } from './ldap-admin.js';
@@ -64,17 +64,12 @@ export function ldapPrestaged(admin: LdapAdmin, account: AccountOf): PrestagedOp
     },
 
     async verify(credential): Promise<VerifyResult> {
-      const dn = account(credential.username, false);
-      // An empty password makes a simple bind anonymous (RFC 4513 §5.1.2): never a right secret.
-      if (typeof credential.password !== 'string' || credential.password === '') return 'rejected';
-      const entry = await asAdmin({ op: 'verify', dn: dn.text, secretBearing: true }, (client) => readAccount(client, dn));
-      const checks = (entry?.passwords ?? []).map((stored) => checkPassword(stored, credential.password));
-      if (checks.includes('match')) return 'accepted';
-      if (checks.includes('unsupported')) {
-        throw new AppError('target_error', `ldap verify of ${JSON.stringify(dn.text)}: userPassword uses a hash scheme Breakglass cannot check; rotate it`);
-      }
-      return 'rejected';
+      return (await verifyDetailed(credential)).verdict;
     },
+
+    // issue 12 (P2): a locked entry fails every bind with 49 (invalidCredentials), right password
+    // or not, so the code says what settled it: the stored userPassword matched or not.
+    verifyDetailed,
 
     async tryLogin(credential): Promise<VerifyResult> {
       const dn = account(credential.username, false);
@@ -98,4 +93,17 @@ export function ldapPrestaged(admin: LdapAdmin, account: AccountOf): PrestagedOp
       return { exists: true, canLogin, validUntil: entry.end, sessions: 0 };
     },
   };
+
+  async function verifyDetailed(credential: Credential): Promise<DetailedVerify> {
+    const dn = account(credential.username, false);
+    // An empty password makes a simple bind anonymous (RFC 4513 §5.1.2): never a right secret.
+    if (typeof credential.password !== 'string' || credential.password === '') return { verdict: 'rejected', code: 'empty' };
+    const entry = await asAdmin({ op: 'verify', dn: dn.text, secretBearing: true }, (client) => readAccount(client, dn));
+    const checks = (entry?.passwords ?? []).map((stored) => checkPassword(stored, credential.password));
+    if (checks.includes('match')) return { verdict: 'accepted', code: 'stored-hash-match' };
+    if (checks.includes('unsupported')) {
+      throw new AppError('target_error', `ldap verify of ${JSON.stringify(dn.text)}: userPassword uses a hash scheme Breakglass cannot check; rotate it`);
+    }
+    return { verdict: 'rejected', code: entry === undefined ? 'no-such-object' : 'stored-hash-mismatch' };
+  }
 }

@@ -99,6 +99,23 @@ describe('memory target controls', () => {
     expect(target.account('bg_admin')?.sessions).toBe(1);
   });
 
+  // issue 12 (P2)
+  it('disable and revoke report the live sessions they ended; none when the target cannot kill them', async () => {
+    const target = createMemoryTarget();
+    const ops = target.connector().prestaged!;
+    await ops.stage('bg_admin', 'pw-1');
+    await ops.enable('bg_admin', new Date(Date.now() + 60_000));
+    const sessions = [target.login('bg_admin', 'pw-1'), target.login('bg_admin', 'pw-1')] as MemorySession[];
+    expect(await ops.disable('bg_admin')).toEqual({ sessionsBefore: 2, sessionsEnded: 2 });
+    expect(sessions.map((s) => s.alive())).toEqual([false, false]);
+    expect(await ops.disable('bg_admin')).toEqual({ sessionsBefore: 0, sessionsEnded: 0 });
+    const blind = createMemoryTarget({ capabilities: { supportsSessionKill: false } });
+    await blind.connector().prestaged!.stage('bg_admin', 'pw-1');
+    await blind.connector().prestaged!.enable('bg_admin', new Date(Date.now() + 60_000));
+    blind.login('bg_admin', 'pw-1');
+    expect(await blind.connector().prestaged!.disable('bg_admin')).toEqual({ sessionsBefore: 0, sessionsEnded: 0 });
+  });
+
   it('capability flags decide which operations exist', () => {
     const target = createMemoryTarget({ capabilities: { supportsEphemeral: false } });
     const connector = target.connector();

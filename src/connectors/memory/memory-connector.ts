@@ -97,9 +97,10 @@ function prestagedOperations(state: MemoryState, call: Call): PrestagedOperation
       const name = checkPrincipal(state, principal);
       return await call('disable', () => {
         const account = state.accounts.get(name);
-        if (!account) return; // a missing account is as disabled as it gets
+        if (!account) return { sessionsBefore: 0, sessionsEnded: 0 }; // a missing account is as disabled as it gets
         account.canLogin = false;
-        endSessions(state, account);
+        const ended = endSessions(state, account);
+        return { sessionsBefore: ended, sessionsEnded: ended };
       });
     },
     async rotate(principal, newSecret) {
@@ -162,9 +163,10 @@ function ephemeralOperations(state: MemoryState, call: Call): EphemeralOperation
       const username = principalOf(request);
       return await call('revoke', () => {
         const account = state.accounts.get(username);
-        if (!account) return;
-        endSessions(state, account);
+        if (!account) return { sessionsBefore: 0, sessionsEnded: 0 };
+        const ended = endSessions(state, account);
         state.accounts.delete(username);
+        return { sessionsBefore: ended, sessionsEnded: ended };
       });
     },
     async inspectIssued(request) {

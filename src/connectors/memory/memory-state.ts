@@ -116,11 +116,13 @@ export function secretMatches(account: AccountState, candidate: string): boolean
   return timingSafeEqual(digest(account.secret), digest(candidate));
 }
 
-/** Ends the live sessions of an account, where the target can. */
-export function endSessions(state: MemoryState, account: AccountState): void {
-  if (!state.capabilities.supportsSessionKill) return;
+/** Ends the live sessions of an account, where the target can; returns how many it ended (issue 12, P2). */
+export function endSessions(state: MemoryState, account: AccountState): number {
+  if (!state.capabilities.supportsSessionKill) return 0;
+  const live = liveSessions(state, account);
   for (const session of account.sessions) session.open = false;
   account.sessions.clear();
+  return live;
 }
 
 /** Live sessions as the target reports them: 0 where it cannot tell (no session kill). */

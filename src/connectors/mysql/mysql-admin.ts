@@ -4,7 +4,7 @@
  * Shared by the pre-staged and the ephemeral operations.
  */
 import mysql from 'mysql2/promise';
-import type { AccountInspection, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, DetailedVerify, SessionsEnded, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { ER, errnoOf, toAppError } from './mysql-errors.js';
@@ -117,6 +117,8 @@ export interface MysqlAdmin {
    * `verify` a locked account with the right secret is accepted; for a real `login` it is not.
    */
   readonly loginVerdict: (user: string, password: string, remainingMs: number, op?: 'verify' | 'login') => Promise<VerifyResult>;
+  /** issue 12 (P2): `loginVerdict` with the server's error number (1045, 4151 …) or `ok`. */
+  readonly loginAnswer: (user: string, password: string, remainingMs: number, op?: 'verify' | 'login') => Promise<DetailedVerify>;
 }
 
 export function createMysqlAdmin(admin: Endpoint, timeoutMs: number): MysqlAdmin {
@@ -133,17 +135,23 @@ export function createMysqlAdmin(admin: Endpoint, timeoutMs: number): MysqlAdmin
       });
     },
     async loginVerdict(user, password, remainingMs, op = 'verify') {
-      try {
-        await withConnection({ ...admin, user, password }, remainingMs, where(op, user), () => Promise.resolve());
-        return 'accepted';
-      } catch (err) {
-        const errno = errnoOf(err);
-        if (errno === ER.ACCOUNT_LOCKED) return op === 'verify' ? 'accepted' : 'rejected';
-        if (errno === ER.ACCESS_DENIED || errno === ER.ACCESS_DENIED_NO_PASSWORD || errno === ER.HOST_NOT_PRIVILEGED) return 'rejected';
-        throw err;
-      }
+      return (await loginAnswer(user, password, remainingMs, op)).verdict;
     },
+    loginAnswer,
   };
+
+  async function loginAnswer(user: string, password: string, remainingMs: number, op: 'verify' | 'login' = 'verify'): Promise<DetailedVerify> {
+    try {
+      await withConnection({ ...admin, user, password }, remainingMs, where(op, user), () => Promise.resolve());
+      return { verdict: 'accepted', code: 'ok' };
+    } catch (err) {
+      const errno = errnoOf(err);
+      const code = errno === undefined ? undefined : String(errno);
+      if (errno === ER.ACCOUNT_LOCKED) return { verdict: op === 'verify' ? 'accepted' : 'rejected', code };
+      if (errno === ER.ACCESS_DENIED || errno === ER.ACCESS_DENIED_NO_PASSWORD || errno === ER.HOST_NOT_PRIVILEGED) return { verdict: 'rejected', code };
+      throw err;
+    }
+  }
 }
 
 /** The account row of `'<user>'@'%'` and its live connections, in one round trip. */
@@ -180,8 +188,8 @@ export function inspection(row: AccountRow | undefined): AccountInspection {
  * Kills every connection logged in under the user name until none is left, or gives up
  * retryably. BINARY: PROCESSLIST.USER compares case-insensitively, which would also hit `ADMIN`.
  */
-export async function endSessions(sql: Sql, user: string): Promise<void> {
-  await endLiveSessions({
+export async function endSessions(sql: Sql, user: string): Promise<SessionsEnded> {
+  return await endLiveSessions({
     round: async () => {
       const rows = await sql.rows<{ ID: number }>(
         'SELECT ID FROM information_schema.PROCESSLIST WHERE BINARY USER = ? AND ID <> CONNECTION_ID()',
@@ -196,7 +204,8 @@ export async function endSessions(sql: Sql, user: string): Promise<void> {
           if (errnoOf(err) !== ER.NO_SUCH_THREAD) throw err;
         }
       }
-      return rows.length;
+      // The ids, so a connection still exiting is counted once in the evidence (issue 12, P2).
+      return rows.map(({ ID }) => String(ID));
     },
     stillAlive: (live) => `mysql: ${live} connection(s) of user ${JSON.stringify(user)} still alive after KILL`,
   });

@@ -52,10 +52,10 @@ export function mysqlEphemeral({ asAdmin }: MysqlAdmin): EphemeralOperations {
 
     async revoke(request) {
       const user = userOf(request.grantId);
-      await asAdmin('revoke', user, async (sql) => {
+      return await asAdmin('revoke', user, async (sql) => {
         // Drop first: from then on no new login can succeed, so the kill loop converges.
         await sql.exec(`DROP USER IF EXISTS ${quoteAccount(user)}`);
-        await endSessions(sql, user);
+        return await endSessions(sql, user);
       });
     },
 

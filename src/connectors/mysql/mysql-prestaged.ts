@@ -4,7 +4,7 @@
  * time, so the grant's end is enforced by Breakglass calling `disable`.
  */
 import { z } from 'zod';
-import type { AccountInspection, AccountSpec, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, AccountSpec, Credential, DetailedVerify, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { unadoptedLogin } from '../lib/adopt.js';
 import { endSessions, inspection, readAccount, type MysqlAdmin } from './mysql-admin.js';
@@ -27,7 +27,7 @@ function prestagedGrants(spec: AccountSpec | undefined, user: string): GrantClau
   return parsed.data.privileges === undefined ? [] : parsePrivileges(parsed.data.privileges, 'spec.privileges');
 }
 
-export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: MysqlAdmin): PrestagedOperations {
+export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict, loginAnswer }: MysqlAdmin): PrestagedOperations {
   const check = (principal: unknown) => checkUser(principal, adminUser);
   return {
     async stage(principal, secret, spec, options) {
@@ -61,7 +61,7 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
 
     async disable(principal) {
       const user = check(principal);
-      await asAdmin('disable', user, async (sql) => {
+      return await asAdmin('disable', user, async (sql) => {
         try {
           await sql.exec(`ALTER USER ${quoteAccount(user)} ACCOUNT LOCK`);
         } catch (err) {
@@ -69,7 +69,7 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
           if (errnoOf(err) !== ER.CANNOT_USER) throw err;
         }
         // ACCOUNT LOCK is checked at login only: connections already open keep working.
-        await endSessions(sql, user);
+        return await endSessions(sql, user);
       });
     },
 
@@ -84,19 +84,12 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
     },
 
     async verify(credential: Credential): Promise<VerifyResult> {
-      const started = Date.now();
-      const user = checkUser(credential.username, undefined);
-      if (typeof credential.password !== 'string' || credential.password === '') return 'rejected';
-      const row = await asAdmin('verify', user, (sql) => readAccount(sql, user));
-      if (row?.present !== 1) return 'rejected';
-      // A wrong native secret is settled from the stored hash, so it never counts towards
-      // max_password_errors (which would block the account) nor shows as a failed login.
-      if (row.plugin === 'mysql_native_password' && row.auth !== null && !nativeHashMatches(row.auth, credential.password)) {
-        return 'rejected';
-      }
-      // One deadline for both connections: what the admin read left over bounds the login.
-      return loginVerdict(user, credential.password, Math.max(1, timeoutMs - (Date.now() - started)));
+      return (await verifyDetailed(credential)).verdict;
     },
+
+    // issue 12 (P2): the verdict with what settled it — the server's error number (1045 a wrong
+    // password, 4151 a right one on a locked account) or `stored-hash-mismatch` (see below).
+    verifyDetailed,
 
     // A real login (drills): a locked account is rejected even with the right secret.
     async tryLogin(credential: Credential): Promise<VerifyResult> {
@@ -116,4 +109,19 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict }: 
       });
     },
   };
+
+  async function verifyDetailed(credential: Credential): Promise<DetailedVerify> {
+    const started = Date.now();
+    const user = checkUser(credential.username, undefined);
+    if (typeof credential.password !== 'string' || credential.password === '') return { verdict: 'rejected', code: 'empty' };
+    const row = await asAdmin('verify', user, (sql) => readAccount(sql, user));
+    if (row?.present !== 1) return { verdict: 'rejected', code: 'no-such-user' };
+    // A wrong native secret is settled from the stored hash, so it never counts towards
+    // max_password_errors (which would block the account) nor shows as a failed login.
+    if (row.plugin === 'mysql_native_password' && row.auth !== null && !nativeHashMatches(row.auth, credential.password)) {
+      return { verdict: 'rejected', code: 'stored-hash-mismatch' };
+    }
+    // One deadline for both connections: what the admin read left over bounds the login.
+    return loginAnswer(user, credential.password, Math.max(1, timeoutMs - (Date.now() - started)));
+  }
 }

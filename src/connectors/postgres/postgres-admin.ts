@@ -4,7 +4,7 @@
  * Shared by the pre-staged and the ephemeral operations.
  */
 import pg from 'pg';
-import type { AccountInspection } from '../../ports/index.js';
+import type { AccountInspection, SessionsEnded } from '../../ports/index.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { guardedClient, type PgTransport } from './postgres-client.js';
 import { toAppError } from './postgres-errors.js';
@@ -48,7 +48,7 @@ export interface PgAdmin {
    */
   rolePowers(op: string, role: string): Promise<string[] | undefined>;
   /** Terminates every backend of the role until none is left, or gives up retryably. */
-  terminateSessions(op: string, role: string): Promise<void>;
+  terminateSessions(op: string, role: string): Promise<SessionsEnded>;
   inspectRole(op: string, role: string): Promise<AccountInspection>;
   close(): Promise<void>;
 }
@@ -169,18 +169,18 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     },
 
     async terminateSessions(op, role) {
-      await endLiveSessions({
+      return await endLiveSessions({
         // pg_terminate_backend only signals; the backend leaves pg_stat_activity when it exits.
+        // The pids, so a backend still exiting at the next round is counted once (issue 12, P2).
         round: async () => {
           const res = await run(
             op,
             role,
-            `select count(*)::int as live
-               from (select pg_terminate_backend(pid) from pg_stat_activity
-                      where usename = $1 and pid <> pg_backend_pid()) signalled`,
+            `select pid::text as pid, pg_terminate_backend(pid) as signalled from pg_stat_activity
+              where usename = $1 and pid <> pg_backend_pid()`,
             [role],
           );
-          return (res.rows[0] as { live: number } | undefined)?.live ?? 0;
+          return (res.rows as { pid: string }[]).map((row) => row.pid);
         },
         stillAlive: (live) => `postgres ${op} of role ${JSON.stringify(role)}: ${live} session(s) still alive after termination`,
       });

@@ -4,7 +4,7 @@
  * end NOLOGIN, sessions terminated, its objects reassigned and/or dropped, and the role dropped.
  */
 import pg from 'pg';
-import type { AccountInspection, EphemeralOperations, IssueRequest, RevealedCredential } from '../../ports/index.js';
+import type { AccountInspection, EphemeralOperations, IssueRequest, RevealedCredential, SessionsEnded } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { newSecret } from '../lib/passwords.js';
 import { passwordClause, type PgAdmin, type Sql } from './postgres-admin.js';
@@ -35,9 +35,10 @@ export function postgresEphemeral(admin: PgAdmin): EphemeralOperations {
       return { username: role, password };
     },
 
-    async revoke(request): Promise<void> {
+    async revoke(request): Promise<SessionsEnded> {
       const role = issuedRole(request.grantId, adminUser);
       const exists = await admin.roleExists('revoke', role);
+      let ended: SessionsEnded = { sessionsBefore: 0, sessionsEnded: 0 };
       // Access first, spec second: a bad spec must never keep a credential able to log in.
       if (exists) {
         try {
@@ -45,10 +46,11 @@ export function postgresEphemeral(admin: PgAdmin): EphemeralOperations {
         } catch (err) {
           if (sqlStateOf(err) !== '42704') throw err;
         }
-        await admin.terminateSessions('revoke', role);
+        ended = await admin.terminateSessions('revoke', role);
       }
       const spec = parseEphemeralSpec(request.spec, role, adminUser);
       if (exists) await dropIssuedRole(admin, role, spec);
+      return ended;
     },
 
     async inspectIssued(request): Promise<AccountInspection> {

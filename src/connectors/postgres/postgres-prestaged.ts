@@ -3,7 +3,7 @@
  * with a native VALID UNTIL for the grant, then NOLOGIN + sessions terminated + rotated.
  */
 import pg from 'pg';
-import type { AccountInspection, AccountSpec, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, AccountSpec, Credential, DetailedVerify, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { passwordClause, type PgAdmin } from './postgres-admin.js';
 import { sqlStateOf, toAppError, verdictOf } from './postgres-errors.js';
 import { checkDate, checkRole, checkSecret } from './postgres-names.js';
@@ -64,7 +64,7 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
         if (sqlStateOf(err) !== '42704') throw err;
       }
       // NOLOGIN is only checked at connection start; sessions already open keep working.
-      await admin.terminateSessions('disable', role);
+      return await admin.terminateSessions('disable', role);
     },
 
     async rotate(principal, newSecret) {
@@ -76,11 +76,15 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
       await run('rotate', role, sql, [], true);
     },
 
-    verify: (credential: Credential): Promise<VerifyResult> => connectAs(admin, credential, 'verify', verdictOf),
+    verify: async (credential: Credential): Promise<VerifyResult> => (await connectAs(admin, credential, 'verify', verdictOf)).verdict,
+
+    // issue 12 (P2): the same check, with the server's SQLSTATE (28P01 for a wrong password;
+    // 28000 for a right one on a NOLOGIN role) or `ok` when the login went through.
+    verifyDetailed: (credential: Credential): Promise<DetailedVerify> => connectAs(admin, credential, 'verify', verdictOf),
 
     // A real login (drills): a role without LOGIN, or past its VALID UNTIL, is rejected here.
-    tryLogin: (credential: Credential): Promise<VerifyResult> =>
-      connectAs(admin, credential, 'login', (err) => (verdictOf(err) === undefined ? undefined : 'rejected')),
+    tryLogin: async (credential: Credential): Promise<VerifyResult> =>
+      (await connectAs(admin, credential, 'login', (err) => (verdictOf(err) === undefined ? undefined : 'rejected'))).verdict,
 
     async inspect(principal: string, spec?: AccountSpec): Promise<AccountInspection> {
       const role = checkRole(principal, undefined);
@@ -97,11 +101,11 @@ export function postgresPrestaged(admin: PgAdmin): PrestagedOperations {
  * Connects as the role with the secret and runs one statement: 'accepted' when it ran, else the
  * verdict `onError` reads from the failure (undefined: a real error, thrown without server text).
  */
-async function connectAs(admin: PgAdmin, credential: Credential, op: 'verify' | 'login', onError: (err: unknown) => VerifyResult | undefined): Promise<VerifyResult> {
+async function connectAs(admin: PgAdmin, credential: Credential, op: 'verify' | 'login', onError: (err: unknown) => VerifyResult | undefined): Promise<DetailedVerify> {
   const role = checkRole(credential.username, undefined);
   // The driver refuses an empty password before the server is asked; the server never
   // stores one either, so no empty secret can be right.
-  if (credential.password === '') return 'rejected';
+  if (credential.password === '') return { verdict: 'rejected', code: 'empty' };
   const client = new admin.Client({
     ...admin.settings,
     user: role,
@@ -115,10 +119,16 @@ async function connectAs(admin: PgAdmin, credential: Credential, op: 'verify' | 
     if (op === 'login') await client.query('SELECT 1');
   } catch (err) {
     const verdict = onError(err);
-    if (verdict !== undefined) return verdict;
+    if (verdict !== undefined) return { verdict, code: sqlStateOfDriver(err) };
     throw toAppError(err, op, role, true);
   } finally {
     await client.end().catch(() => undefined);
   }
-  return 'accepted';
+  return { verdict: 'accepted', code: 'ok' };
+}
+
+/** The SQLSTATE of a driver error (a code, never server text). */
+function sqlStateOfDriver(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

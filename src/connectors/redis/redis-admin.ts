@@ -5,7 +5,7 @@
  * so; the admin password is sent in clear only when the target allows it. Shared by both modes.
  */
 import { Redis } from 'ioredis';
-import type { AccountInspection } from '../../ports/index.js';
+import type { AccountInspection, SessionsEnded } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { cleartextRefused, type TlsOptions } from '../lib/transport.js';
@@ -39,8 +39,10 @@ export interface AdminSession {
   call(args: readonly string[]): Promise<unknown>;
   getUser(user: string): Promise<AclUser | undefined>;
   countSessions(user: string): Promise<number>;
+  /** issue 12 (P2): the ids of the clients authenticated as the user (CLIENT LIST). */
+  clientIds(user: string): Promise<string[]>;
   /** Kills every client authenticated as the user until CLIENT LIST shows none, or fails retryably. */
-  endSessions(user: string): Promise<void>;
+  endSessions(user: string): Promise<SessionsEnded>;
   /** ACL SAVE where the server keeps users in an ACL file, so a restart cannot bring back old state. */
   persist(): Promise<void>;
   inspect(user: string): Promise<AccountInspection>;
@@ -142,9 +144,15 @@ function adminSession(client: Redis, op: string, user: string): AdminSession {
       return (await clientsOf(name)).length;
     },
 
+    clientIds: clientsOf,
+
     async endSessions(name) {
-      await endLiveSessions({
+      return await endLiveSessions({
+        // The ids seen before each kill (issue 12, P2): the evidence counts each client once, and
+        // the loop ends on a round that finds none left.
         round: async () => {
+          const seen = await clientsOf(name);
+          if (seen.length === 0) return seen;
           try {
             // One command that also catches a client authenticating while we look.
             await raw(['CLIENT', 'KILL', 'USER', name]);
@@ -154,7 +162,7 @@ function adminSession(client: Redis, op: string, user: string): AdminSession {
             // whatever CLIENT LIST still shows can be killed by id without a race.
             for (const id of await clientsOf(name)) await call(['CLIENT', 'KILL', 'ID', id]).catch(() => undefined);
           }
-          return (await clientsOf(name)).length;
+          return seen;
         },
         stillAlive: (live) => `redis ${op} of user ${JSON.stringify(user)}: ${live} client(s) still connected after CLIENT KILL`,
       });

@@ -3,7 +3,7 @@
  * created `on` with a random password and the spec's rules, deleted at the end (ACL DELUSER,
  * which also disconnects its clients; the connector checks CLIENT LIST and kills leftovers).
  */
-import type { AccountInspection, EphemeralOperations, IssueRequest, RevealedCredential } from '../../ports/index.js';
+import type { AccountInspection, EphemeralOperations, IssueRequest, RevealedCredential, SessionsEnded } from '../../ports/index.js';
 import { ephemeralPrincipal } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { newSecret } from '../lib/passwords.js';
@@ -40,13 +40,16 @@ export function redisEphemeral(admin: RedisAdmin): EphemeralOperations {
       return { username: user, password };
     },
 
-    async revoke(request): Promise<void> {
+    async revoke(request): Promise<SessionsEnded> {
       // The spec is not looked at: nothing in it may stand in the way of removing access.
       const user = issuedUser(request.grantId, admin.settings.user);
-      await admin.run('revoke', user, async (session) => {
+      return await admin.run('revoke', user, async (session) => {
+        // Counted first (issue 12, P2): ACL DELUSER itself disconnects the user's clients.
+        const before = await session.clientIds(user);
         await session.call(['ACL', 'DELUSER', user]);
-        await session.endSessions(user);
+        const after = await session.endSessions(user);
         await session.persist();
+        return { sessionsBefore: Math.max(before.length, after.sessionsBefore), sessionsEnded: Math.max(before.length, after.sessionsEnded) };
       });
     },
 

@@ -4,7 +4,7 @@
  * users, so the grant's end is enforced by Breakglass calling `disable`, not by the server.
  */
 import { randomBytes } from 'node:crypto';
-import type { AccountInspection, AccountSpec, Credential, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, AccountSpec, Credential, DetailedVerify, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { unadoptedLogin } from '../lib/adopt.js';
 import type { AdminSession, RedisAdmin } from './redis-admin.js';
@@ -104,14 +104,15 @@ export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
 
     async disable(principal) {
       const user = mutable(principal);
-      await admin.run('disable', user, async (session) => {
+      return await admin.run('disable', user, async (session) => {
         // Revocation converges: a missing user cannot log in, and SETUSER would create it.
         if ((await session.getUser(user)) !== undefined) {
           await session.call(['ACL', 'SETUSER', user, 'off']);
         }
         // `off` is checked only at AUTH: clients already authenticated keep working until killed.
-        await session.endSessions(user);
+        const ended = await session.endSessions(user);
         await session.persist();
+        return ended;
       });
     },
 
@@ -132,15 +133,12 @@ export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
      * is checked the way AUTH checks it: its SHA-256 against the hashes the server holds.
      */
     async verify(credential: Credential): Promise<VerifyResult> {
-      const user = checkUser(credential.username, 'username');
-      const candidate = credential.password;
-      if (typeof candidate !== 'string') throw new AppError('validation', 'redis verify needs a password string', { path: 'password' });
-      const found = await admin.run('verify', user, (session) => session.getUser(user));
-      if (found === undefined) return 'rejected';
-      // nopass: the server takes any password, so this one too (and rotation did not take).
-      if (found.flags.includes('nopass')) return 'accepted';
-      return matchesStoredHash(candidate, found.passwords) ? 'accepted' : 'rejected';
+      return (await verifyDetailed(credential)).verdict;
     },
+
+    // issue 12 (P2): AUTH answers WRONGPASS to a disabled user whatever the password, so the
+    // code says what settled it: the SHA-256 held by the server (`ACL GETUSER`) matched or not.
+    verifyDetailed,
 
     async inspect(principal: string, spec?: AccountSpec): Promise<AccountInspection> {
       const user = checkUser(principal);
@@ -153,4 +151,15 @@ export function redisPrestaged(admin: RedisAdmin): PrestagedOperations {
       });
     },
   };
+
+  async function verifyDetailed(credential: Credential): Promise<DetailedVerify> {
+    const user = checkUser(credential.username, 'username');
+    const candidate = credential.password;
+    if (typeof candidate !== 'string') throw new AppError('validation', 'redis verify needs a password string', { path: 'password' });
+    const found = await admin.run('verify', user, (session) => session.getUser(user));
+    if (found === undefined) return { verdict: 'rejected', code: 'no-such-user' };
+    // nopass: the server takes any password, so this one too (and rotation did not take).
+    if (found.flags.includes('nopass')) return { verdict: 'accepted', code: 'nopass' };
+    return matchesStoredHash(candidate, found.passwords) ? { verdict: 'accepted', code: 'stored-hash-match' } : { verdict: 'rejected', code: 'stored-hash-mismatch' };
+  }
 }

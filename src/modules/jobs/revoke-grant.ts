@@ -1,6 +1,6 @@
-import { usesAccountNow, type Grant, type GrantId } from '../../domain/index.js';
+import { usesAccountNow, type Grant, type GrantId, type RevocationEvidence } from '../../domain/index.js';
 import { AppError } from '../../errors/index.js';
-import type { StoreTx } from '../../ports/index.js';
+import type { SessionsEnded, StoreTx } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { recordAccountSecret } from '../custodians/account-secret.js';
 import { releasedPassword } from '../grants/grant-credential.js';
@@ -21,15 +21,17 @@ export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise
     // A newer grant holds the account now; its own revocation disables it, ours must not cut it short.
     return;
   }
-  const inspection = await withConnector(ctx, target, async (connector) => {
+  // The connector counts the sessions as it ends them (issue 12, P2): an inspection afterwards
+  // can only ever say "none left".
+  const { inspection, ended } = await withConnector(ctx, target, async (connector) => {
     if (grant.mode === 'prestaged') {
       const ops = prestagedOps(connector, target);
-      await ops.disable(account.principal);
-      return ops.inspect(account.principal);
+      const ended = await ops.disable(account.principal);
+      return { ended, inspection: await ops.inspect(account.principal) };
     }
     const ops = ephemeralOps(connector, target);
-    await ops.revoke({ grantId: grant.id, spec: account.spec });
-    return ops.inspectIssued({ grantId: grant.id, spec: account.spec });
+    const ended = await ops.revoke({ grantId: grant.id, spec: account.spec });
+    return { ended, inspection: await ops.inspectIssued({ grantId: grant.id, spec: account.spec }) };
   });
   // Verified, not assumed: the target itself must say the credential no longer works.
   if ((inspection.exists && inspection.canLogin) || inspection.sessions > 0) {
@@ -45,15 +47,25 @@ export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise
     }
     if (current.state !== 'revoking') return;
     if (current.mode === 'ephemeral') await tx.grants.setCredential(current.id, undefined);
-    const revoked = await applyEvent(ctx, tx, current, { type: 'revocation-verified' }, 'system', {
+    const revocation = revocationEvidence(ended, inspection.sessions);
+    const revoked = await applyEvent(ctx, tx, current, { type: 'revocation-verified', revocation }, 'system', {
       target: target.name,
       canLogin: inspection.canLogin,
       sessions: inspection.sessions,
+      ...revocation,
       overdueMs: Math.max(0, ctx.clock.now().getTime() - current.expiresAt.getTime()),
     });
     await nextAfterRevocation(ctx, tx, revoked);
   });
   ctx.wake();
+}
+
+/**
+ * What the revocation did to live sessions, from the connector's own count (a connector that
+ * cannot see sessions reports nothing: 0, as `AccountInspection.sessions` says).
+ */
+function revocationEvidence(ended: SessionsEnded | void, sessionsAfter: number): RevocationEvidence {
+  return { sessionsBefore: ended?.sessionsBefore ?? 0, sessionsEnded: ended?.sessionsEnded ?? 0, sessionsAfter };
 }
 
 async function anotherGrantUsesAccount(ctx: ModuleContext, grant: Grant): Promise<boolean> {

@@ -6,7 +6,7 @@ import { releasedPassword } from '../grants/grant-credential.js';
 import { applyEvent, loadCase, loadGrant, type Case } from '../grants/grant-store.js';
 import { openAccountSecret } from '../targets.js';
 import { unleased, type JobLease } from './job-lease.js';
-import { recordOrResync, rotateVerified } from '../secrets/verified-rotation.js';
+import { recordOrResync, rotateWithEvidence } from '../secrets/verified-rotation.js';
 
 /**
  * Rotates the pre-staged secret after use and proves it: the old secret is rejected and the
@@ -23,7 +23,8 @@ export async function rotateGrant(ctx: ModuleContext, grantId: GrantId, lease: J
     // Fenced: a worker whose lease passed to another stops before it touches the target, and
     // cannot record afterwards. A target changed in between is set right by recordOrResync.
     await lease.assertHeld();
-    const newSecret = await rotateVerified(ctx, c.account, c.target, oldSecret);
+    // The server's answers are the evidence (issue 12, P2): {result, code} for each secret.
+    const { newSecret, evidence } = await rotateWithEvidence(ctx, c.account, c.target, oldSecret);
     await recordOrResync(ctx, accountId, newSecret, () =>
       ctx.store.transaction(async (tx) => {
         await lease.checkIn(tx);
@@ -36,8 +37,8 @@ export async function rotateGrant(ctx: ModuleContext, grantId: GrantId, lease: J
         await applyEvent(ctx, tx, current, { type: 'rotation-verified' }, 'system', {
           target: c.target.name,
           secretVersion: version,
-          oldSecret: 'rejected',
-          newSecret: 'accepted',
+          oldSecret: evidence.oldSecret,
+          newSecret: evidence.newSecret,
           standby: c.account.quorum?.offlineAccess === true,
         });
         return true;

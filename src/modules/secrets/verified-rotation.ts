@@ -1,7 +1,7 @@
 import { generatePassword } from '../../crypto/index.js';
 import type { AccountId, GrantId } from '../../domain/index.js';
 import { AppError, isAppError } from '../../errors/index.js';
-import type { AccountRecord, PrestagedOperations, TargetRecord } from '../../ports/index.js';
+import type { AccountRecord, Credential, DetailedVerify, PrestagedOperations, TargetRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 import { recordAccountSecret } from '../custodians/account-secret.js';
 import { restoreStandby } from '../custodians/standby.js';
@@ -32,20 +32,48 @@ export function verifiableHint(type: string): string {
  * verified new secret goes back on standby for the offline kit. Returns the new secret.
  */
 export async function rotateVerified(ctx: ModuleContext, account: AccountRecord, target: TargetRecord, oldSecret: string): Promise<string> {
+  return (await rotateWithEvidence(ctx, account, target, oldSecret)).newSecret;
+}
+
+// issue 12 (P2): rotation evidence with the server's answer codes.
+/** What the target answered for each secret after a rotation; codes only, never server text. */
+export interface RotationEvidence {
+  readonly oldSecret: { readonly result: 'rejected'; readonly code?: string };
+  readonly newSecret: { readonly result: 'accepted'; readonly code?: string };
+}
+
+/** `rotateVerified`, also returning what the target answered (for `grant.rotation-verified`). */
+export async function rotateWithEvidence(
+  ctx: ModuleContext,
+  account: AccountRecord,
+  target: TargetRecord,
+  oldSecret: string,
+): Promise<{ newSecret: string; evidence: RotationEvidence }> {
   const newSecret = generatePassword();
-  await withConnector(ctx, target, async (connector) => {
+  const evidence = await withConnector(ctx, target, async (connector) => {
     const ops = prestagedOps(connector, target);
     await ops.rotate(account.principal, newSecret);
-    const oldVerdict = await ops.verify({ username: account.principal, password: oldSecret });
-    const newVerdict = await ops.verify({ username: account.principal, password: newSecret });
+    const old = await verifyWithCode(ops, { username: account.principal, password: oldSecret });
+    const fresh = await verifyWithCode(ops, { username: account.principal, password: newSecret });
+    const [oldVerdict, newVerdict] = [old.verdict, fresh.verdict];
     if (oldVerdict !== 'rejected' || newVerdict !== 'accepted') {
       // Old and new both accepted: the target likely accepts any password; say so, and how to check.
       const why = oldVerdict === 'accepted' ? `; the target still accepts the old secret — if it accepts any password, ${verifiableHint(target.type)} (breakglass target check ${target.name})` : '';
       throw new AppError('target_unavailable', `rotation of "${account.principal}" on "${target.name}" not verified (old ${oldVerdict}, new ${newVerdict})${why}`);
     }
     await restoreStandby(ops, account);
+    return {
+      oldSecret: { result: 'rejected' as const, ...(old.code === undefined ? {} : { code: old.code }) },
+      newSecret: { result: 'accepted' as const, ...(fresh.code === undefined ? {} : { code: fresh.code }) },
+    };
   });
-  return newSecret;
+  return { newSecret, evidence };
+}
+
+/** The connector's detailed verdict where it has one, else the bare verdict with no code. */
+async function verifyWithCode(ops: PrestagedOperations, credential: Credential): Promise<DetailedVerify> {
+  if (ops.verifyDetailed) return ops.verifyDetailed(credential);
+  return { verdict: await ops.verify(credential), code: undefined };
 }
 
 /**

@@ -20,6 +20,8 @@ import { approvals } from './0017-approvals.js';
 import { bounds } from './0018-bounds.js';
 import { certificationHistory } from './0019-certification-history.js';
 import { invocationCriteria } from './0020-invocation-criteria.js';
+// issue 12 (P2): revocation evidence.
+import { revocationEvidence } from './0022-revocation-evidence.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -46,6 +48,8 @@ const migrations: Record<string, Migration> = {
   '0018-bounds': bounds,
   '0019-certification-history': certificationHistory,
   '0020-invocation-criteria': invocationCriteria,
+  // issue 12 (P2)
+  '0022-revocation-evidence': revocationEvidence,
 };
 
 export const migrationProvider: MigrationProvider = {
