@@ -82,7 +82,7 @@ interface SshOutput {
   readonly stderr: string;
 }
 
-function runSsh(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, what: string): Promise<SshOutput> {
+function runSsh(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, what: string, input = ''): Promise<SshOutput> {
   return new Promise((resolve, reject) => {
     const child = execFile('ssh', [...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, encoding: 'utf8', env }, (error, stdout, stderr) => {
       if (error === null) return resolve({ code: 0, stdout, stderr });
@@ -93,7 +93,7 @@ function runSsh(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: numb
       }
       resolve({ code: typeof error.code === 'number' ? error.code : 255, stdout, stderr });
     });
-    child.stdin?.end();
+    child.stdin?.end(input);
   });
 }
 
@@ -109,8 +109,10 @@ function sshFailure(target: UnixHost, stderr: string, what: string, login: strin
 const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C' });
 
 /**
- * Runs `script` on the host as the admin user (its login shell runs it with `-c`). Resolves
- * with the script's exit status and stdout; ssh's own failures reject (see sshFailure).
+ * Runs `script` on the host as the admin user: the remote command is only `sh -s`, the script
+ * goes on its standard input, so what it carries (a password hash for chpasswd) is on no
+ * command line, here or on the host. Resolves with the script's exit status and stdout; ssh's
+ * own failures reject (see sshFailure).
  */
 export async function runScript(target: UnixHost, script: string, what: string): Promise<{ code: number; stdout: string }> {
   return withPrivateDir('shm', async (dir) => {
@@ -119,12 +121,12 @@ export async function runScript(target: UnixHost, script: string, what: string):
     await writePrivate(keyPath, target.privateKey);
     await writePrivate(knownHosts, knownHostsLine(target));
     const args = [
-      ...commonOptions(target, knownHosts), '-n', '-l', target.user, '-i', keyPath,
+      ...commonOptions(target, knownHosts), '-l', target.user, '-i', keyPath,
       '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey',
       '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no',
-      '--', target.host, script,
+      '--', target.host, 'sh -s',
     ];
-    const result = await runSsh(args, baseEnv(), target.timeoutMs, what);
+    const result = await runSsh(args, baseEnv(), target.timeoutMs, what, `${script}\n`);
     if (result.code === 255) throw sshFailure(target, result.stderr, what, 'the admin key (check the target\'s user and privateKeyEnv)');
     return { code: result.code, stdout: result.stdout };
   });

@@ -39,7 +39,7 @@ function endSessions(user: string): string {
   ].join('\n');
 }
 
-/** Writes `user:hash` with chpasswd -e from a here-document (the hash never on a command line). */
+/** Writes `user:hash` with chpasswd -e from a here-document (the script travels on ssh's stdin: the hash is on no command line). */
 function setHash(user: string, hash: string): string {
   return [`$S chpasswd -e <<'BGEOF' || fail chpasswd`, `${user}:${hash}`, 'BGEOF'].join('\n');
 }
