@@ -266,3 +266,16 @@ export const bedVaultAccount = `  - name: db-vault
     approval: { mode: custodians, threshold: 2 }
     custodians: [carol, dave, erin]
 `;
+
+/**
+ * The refusal a call ends in: the AppError it rejected with (fails the test if it resolved).
+ * @example expect((await refusal(invoke(bed.ctx, bob, input))).code).toBe('forbidden');
+ */
+export async function refusal(promise: Promise<unknown>): Promise<AppError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!error) throw new Error('expected the call to be refused');
+  return error as AppError;
+}

@@ -4,9 +4,8 @@
  * Each separation-of-duties test is named after the rule it proves.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestBed, type TestBed } from '../../../test/support/test-bed.js';
+import { createTestBed, refusal, type TestBed } from '../../../test/support/test-bed.js';
 import { alertOfAuditAction, alertSeverity, type Actor, type Grant } from '../../domain/index.js';
-import type { AppError } from '../../errors/index.js';
 import { runCeremony } from '../custodians/ceremony.js';
 import { submitShare } from '../custodians/submit-share.js';
 import { cancelGrant } from '../grants/cancel-grant.js';
@@ -59,14 +58,6 @@ const ask = { condition: 'outage', reason: 'primary down', incident: 'INC-7', tt
 const minutes = (n: number) => n * 60_000;
 const answers = { necessary: true, scoped: true, removed: true, note: 'ok' };
 
-async function refusal(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!error) throw new Error('expected the call to be refused');
-  return error as AppError;
-}
 
 describe('approval mode approvers (issue 11, H1)', () => {
   let bed: TestBed;

@@ -4,9 +4,8 @@
  * grants) and repeated use (cooldown, requireCertifiedPrevious with the admin override, co-responders).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestBed, type TestBed } from '../../../test/support/test-bed.js';
+import { createTestBed, refusal, type TestBed } from '../../../test/support/test-bed.js';
 import type { Actor, Grant } from '../../domain/index.js';
-import type { AppError } from '../../errors/index.js';
 import { runCeremony } from '../custodians/ceremony.js';
 import { closeIncident } from '../incidents/close-incident.js';
 import { certify } from './certify.js';
@@ -57,14 +56,6 @@ users:
   - { name: pager, roles: [incident-system] }
 `;
 
-async function refusal(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!error) throw new Error('expected the call to be refused');
-  return error as AppError;
-}
 
 describe('bounds while active and repeated use (issue 11)', () => {
   let bed: TestBed;

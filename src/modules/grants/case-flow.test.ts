@@ -5,8 +5,7 @@
  * makes hard to stage: a target down at expiry, an enable that completes after expiry.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bedCatalog, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
-import type { AppError } from '../../errors/index.js';
+import { bedCatalog, createTestBed, refusal, type TestBed } from '../../../test/support/test-bed.js';
 import { holdsAccount, type Grant } from '../../domain/index.js';
 import { certify } from './certify.js';
 import { endGrant } from './end-grant.js';
@@ -36,14 +35,6 @@ const A = {
 const minutes = (n: number) => n * 60_000;
 const answers = { necessary: true, scoped: true, removed: true, note: 'restored the primary' };
 
-async function refusal(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!error) throw new Error('expected the call to be refused');
-  return error as AppError;
-}
 
 describe('a break-glass case on the test bed', () => {
   let bed: TestBed;
