@@ -126,7 +126,7 @@ describe('parseCatalogYaml', () => {
     expect(lines(example.replace('[responder]', '[responder, wizard]'))).toEqual([
       'users[0].roles[1]: unknown role; roles are admin, responder, incident-owner, custodian, auditor, approver, incident-system',
     ]);
-    expect(lines(example.replace('type: postgres', 'type: mongodb'))).toEqual(['targets[0].type: unsupported target type; supported: postgres, mysql, redis, ssh, ldap, exec, unix']);
+    expect(lines(example.replace('type: postgres', 'type: mongodb'))).toEqual(['targets[0].type: unsupported target type; supported: postgres, mysql, redis, ssh, ldap, exec, unix, ad']);
     expect(lines(example.replace('mode: post-hoc', 'mode: quorum'))).toEqual(['policies[0].approval.mode: unsupported approval mode; supported: post-hoc, approvers']);
   });
 

@@ -13,6 +13,8 @@ import { redisSpec } from './redis/redis-spec.js';
 import { sshSpec } from './ssh/ssh-spec.js';
 // issue 12 (P3): the unix local accounts connector.
 import { unixSpec } from './unix/unix-spec.js';
+// issue 12 (P3): the Active Directory connector.
+import { adSpec } from './ad/ad-spec.js';
 import type { ConnectorDriver } from '../ports/index.js';
 
 interface Registered {
@@ -30,6 +32,8 @@ export const connectorRegistry = Object.freeze({
   exec: { spec: execSpec, driver: async () => (await import('./exec/exec-connector.js')).execDriver },
   // issue 12 (P3): the unix local accounts connector.
   unix: { spec: unixSpec, driver: async () => (await import('./unix/unix-connector.js')).unixDriver },
+  // issue 12 (P3): the Active Directory connector.
+  ad: { spec: adSpec, driver: async () => (await import('./ad/ad-connector.js')).adDriver },
 } satisfies Record<string, Registered>);
 
 export type ConnectorType = keyof typeof connectorRegistry;

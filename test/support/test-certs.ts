@@ -32,7 +32,7 @@ export const opensslAvailable = (): boolean => hasExecutable(OPENSSL);
  * Writes the files into `dir` (which must exist) and returns their paths. The CA extensions and
  * the server's extended key usage are spelled out: GnuTLS (slapd) insists on them.
  */
-export function makeTestCertificates(dir: string): TestCertificates {
+export function makeTestCertificates(dir: string, extraIps: readonly string[] = []): TestCertificates {
   const path = (name: string) => join(dir, name);
   for (const ca of ['ca', 'other-ca']) {
     openssl([
@@ -41,7 +41,9 @@ export function makeTestCertificates(dir: string): TestCertificates {
     ]);
   }
   openssl(['req', ...ecKey, '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=127.0.0.1']);
-  writeFileSync(path('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  // issue 12 (P3): a server on another loopback address (the Samba DC) names it too.
+  const sans = ['IP:127.0.0.1', 'DNS:localhost', ...extraIps.map((ip) => `IP:${ip}`)].join(',');
+  writeFileSync(path('server.ext'), `subjectAltName=${sans}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   openssl([
     'x509', '-req', '-in', path('server.csr'), '-CA', path('ca.pem'), '-CAkey', path('ca.key'), '-CAcreateserial',
     '-out', path('server.pem'), '-days', '2', '-extfile', path('server.ext'),

@@ -59,6 +59,8 @@ export interface Failure {
   readonly adminBind?: string;
   /** The request carried secret material (a password hash, the admin secret). */
   readonly secretBearing: boolean;
+  /** The connector's type as messages name it; `ldap` unless said (issue 12: `ad` shares this code). */
+  readonly system?: string;
 }
 
 /**
@@ -67,9 +69,10 @@ export interface Failure {
  */
 export function toAppError(err: unknown, failure: Failure): AppError {
   if (err instanceof AppError) return err;
+  const system = failure.system ?? 'ldap';
   const where = failure.adminBind === undefined
-    ? `ldap ${failure.op} of ${JSON.stringify(failure.dn)} failed`
-    : `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: the admin bind as ${JSON.stringify(failure.adminBind)} failed`;
+    ? `${system} ${failure.op} of ${JSON.stringify(failure.dn)} failed`
+    : `${system} ${failure.op} of ${JSON.stringify(failure.dn)}: the admin bind as ${JSON.stringify(failure.adminBind)} failed`;
   if (err instanceof ResultCodeError) {
     const retryable = RETRYABLE_RESULTS.has(err.code);
     // ldapts puts the server's diagnostic text first; a server may echo what it was sent.
@@ -85,7 +88,7 @@ export function toAppError(err: unknown, failure: Failure): AppError {
   if (certificate !== undefined) {
     // Waiting will not make the certificate verify: the catalog or the server must change.
     // Named apart from the admin bind: the connection failed before any password was sent.
-    return new AppError('target_error', `ldap ${failure.op} of ${JSON.stringify(failure.dn)}: ${certificate}`, { cause: { code: netCode }, retryable: false });
+    return new AppError('target_error', `${system} ${failure.op} of ${JSON.stringify(failure.dn)}: ${certificate}`, { cause: { code: netCode }, retryable: false });
   }
   const label = typeof netCode === 'string' ? netCode : err instanceof Error ? err.message.split('\n')[0] ?? 'unknown error' : 'unknown error';
   const retryable = typeof netCode !== 'string' || RETRYABLE_NET.has(netCode);
