@@ -6,19 +6,25 @@
  */
 import { reservedLogin, unadoptedLogin } from '../lib/adopt.js';
 import type { LdapAccount, TakeOverCheck } from './ldap-account.js';
-import { mayAlias, type ParsedDn } from './ldap-dn.js';
+import { mayAlias, parseDn, sameDn, type ParsedDn } from './ldap-dn.js';
 import { reservedWhy, SERVER_TREES } from './ldap-spec.js';
 
 const WHAT = 'ldap entry';
 
-/** What the entry can do by itself, in the directory's words; empty when it is inert. */
-export function powersOf(entry: LdapAccount, now: number): string[] {
+/**
+ * What the entry can do by itself, in the directory's words; empty when it is inert.
+ * Memberships of `declared` groups (the account's own `groups`) are not counted: staging gives
+ * exactly those, so an entry Breakglass staged with them re-stages without adopt.
+ */
+export function powersOf(entry: LdapAccount, now: number, declared: readonly ParsedDn[] = []): string[] {
   const powers: string[] = [];
   // A lockout that expires by itself (pwdLockoutDuration) still leaves a working login behind.
   const barred = entry.lockedForever || (entry.end !== undefined && entry.end.getTime() <= now);
   const notYet = entry.start !== undefined && entry.start.getTime() > now;
   if (entry.passwords.length > 0 && !barred && !notYet) powers.push('a userPassword it can bind with now');
-  const { member, uniqueMember, memberUid, memberOf, authzTo } = entry.powers;
+  const { member, uniqueMember, memberUid, authzTo } = entry.powers;
+  // issue 12 (LDAP group memberships): only undeclared memberships are power of its own.
+  const memberOf = entry.memberOf.filter((group) => !isDeclared(group, declared)).length;
   const members = member + uniqueMember + memberUid;
   if (members > 0) powers.push(`${members} member${members === 1 ? '' : 's'} (member/uniqueMember/memberUid)`);
   if (memberOf > 0) powers.push(`membership of ${memberOf} group${memberOf === 1 ? '' : 's'} (memberOf)`);
@@ -26,10 +32,25 @@ export function powersOf(entry: LdapAccount, now: number): string[] {
   return powers;
 }
 
+/**
+ * Is a group DN as the server wrote it one of `declared`? A value our strict parser refuses
+ * is never taken for a declared group (fail closed: it counts as power).
+ */
+export function isDeclared(group: string, declared: readonly ParsedDn[]): boolean {
+  if (declared.length === 0) return false;
+  let parsed: ParsedDn;
+  try {
+    parsed = parseDn(group, 'memberOf');
+  } catch {
+    return false;
+  }
+  return declared.some((dn) => sameDn(dn, parsed));
+}
+
 /** The check stage runs on an entry it found in place (ldap-admin.ts `Creation`). */
-export function takeOverCheck(dn: ParsedDn, adopt: boolean, now: () => number): TakeOverCheck {
+export function takeOverCheck(dn: ParsedDn, adopt: boolean, now: () => number, declared: readonly ParsedDn[] = []): TakeOverCheck {
   return (existing) => {
-    const powers = powersOf(existing, now());
+    const powers = powersOf(existing, now(), declared);
     if (powers.length > 0 && !adopt) throw unadoptedLogin(WHAT, dn.text, powers);
   };
 }
