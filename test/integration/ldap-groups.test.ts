@@ -147,6 +147,30 @@ describe.skipIf(check.skip)('ldap connector: declared group memberships (real sl
     expect(await slapdGroupsOf(slapd, dn)).toEqual([admins, dba].sort());
   });
 
+  it('adopt: without the memberof overlay, a group that lists a foreign entry is still its power (found by search)', async () => {
+    const plain = await startSlapd();
+    const c = createLdapConnector({
+      type: 'ldap',
+      settings: { url: plain.url, bindDn: plain.adminDn, baseDn: plain.peopleDn, allowCleartext: true },
+      adminSecret: plain.adminPassword,
+    });
+    try {
+      const ou = await slapdGroupsOu(plain);
+      const dn = `uid=listed-${unique()},${plain.peopleDn}`;
+      await slapdPlant(plain, dn, undefined);
+      await slapdAddGroup(plain, `cn=ops,${ou}`, 'ops', [dn]);
+      const err = await thrown(c.prestaged!.stage(dn, secret('listed'), { dn }));
+      expect(err).toMatchObject({ code: 'conflict' });
+      expect(err.message).toContain('membership of 1 group (its DN in their member/uniqueMember)');
+      // Declared, it is no longer a reason to refuse.
+      await c.prestaged!.stage(dn, secret('listed'), { dn, groups: [`cn=ops,${ou}`] });
+      expect(await slapdGroupsOf(plain, dn)).toEqual([`cn=ops,${ou}`]);
+    } finally {
+      await c.close();
+      await plain.stop();
+    }
+  });
+
   it('a declared group missing on the directory, or an entry that is no group, fails naming it and writes nothing', async () => {
     const dn = person('ghost');
     const ghost = `cn=ghost-${unique()},${groupsOu}`;

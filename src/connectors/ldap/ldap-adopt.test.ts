@@ -78,6 +78,17 @@ describe('ldap adopt: declared group memberships', () => {
     expect(error.message).toContain('membership of 1 group (memberOf)');
   });
 
+  it('adopt: groups a search found listing the entry are power unless declared, counted once with memberOf', () => {
+    const dba = 'cn=dba,ou=groups,dc=example,dc=test';
+    const listed = ['cn=admins,ou=groups,dc=example,dc=test', dba];
+    expect(powersOf(entry(barred), NOW, [], listed)).toEqual(['membership of 2 groups (its DN in their member/uniqueMember)']);
+    expect(powersOf(entry(barred), NOW, [admins], listed)).toEqual(['membership of 1 group (its DN in their member/uniqueMember)']);
+    expect(powersOf(entry({ ...barred, memberOf: ['CN=DBA,ou=groups,dc=example,dc=test'] }), NOW, [admins], listed)).toEqual([
+      'membership of 1 group (memberOf)',
+    ]);
+    expect(() => takeOverCheck(dn, false, () => NOW, [admins], [listed[0]!])(entry(barred))).not.toThrow();
+  });
+
   it('adopt: a memberOf value the strict parser refuses never passes for a declared group', () => {
     const odd = entry({ ...barred, memberOf: ['cn=admins+uid=x,ou=groups,dc=example,dc=test'] });
     expect(powersOf(odd, NOW, [admins])).toEqual(['membership of 1 group (memberOf)']);

@@ -14,9 +14,10 @@ const WHAT = 'ldap entry';
 /**
  * What the entry can do by itself, in the directory's words; empty when it is inert.
  * Memberships of `declared` groups (the account's own `groups`) are not counted: staging gives
- * exactly those, so an entry Breakglass staged with them re-stages without adopt.
+ * exactly those, so an entry Breakglass staged with them re-stages without adopt. `listed`: the
+ * groups a search found listing the entry (seen without the memberof overlay too).
  */
-export function powersOf(entry: LdapAccount, now: number, declared: readonly ParsedDn[] = []): string[] {
+export function powersOf(entry: LdapAccount, now: number, declared: readonly ParsedDn[] = [], listed: readonly string[] = []): string[] {
   const powers: string[] = [];
   // A lockout that expires by itself (pwdLockoutDuration) still leaves a working login behind.
   const barred = entry.lockedForever || (entry.end !== undefined && entry.end.getTime() <= now);
@@ -28,6 +29,8 @@ export function powersOf(entry: LdapAccount, now: number, declared: readonly Par
   const members = member + uniqueMember + memberUid;
   if (members > 0) powers.push(`${members} member${members === 1 ? '' : 's'} (member/uniqueMember/memberUid)`);
   if (memberOf > 0) powers.push(`membership of ${memberOf} group${memberOf === 1 ? '' : 's'} (memberOf)`);
+  const listedOnly = listed.filter((group) => !isDeclared(group, declared) && !entry.memberOf.some((seen) => sameGroup(seen, group))).length;
+  if (listedOnly > 0) powers.push(`membership of ${listedOnly} group${listedOnly === 1 ? '' : 's'} (its DN in their member/uniqueMember)`);
   if (authzTo > 0) powers.push('authzTo (it may act as other identities)');
   return powers;
 }
@@ -47,10 +50,19 @@ export function isDeclared(group: string, declared: readonly ParsedDn[]): boolea
   return declared.some((dn) => sameDn(dn, parsed));
 }
 
+/** Do two group DNs as the server wrote them name one group? Strictly when both parse. */
+function sameGroup(a: string, b: string): boolean {
+  try {
+    return sameDn(parseDn(a, 'memberOf'), parseDn(b, 'member'));
+  } catch {
+    return a.toLowerCase() === b.toLowerCase();
+  }
+}
+
 /** The check stage runs on an entry it found in place (ldap-admin.ts `Creation`). */
-export function takeOverCheck(dn: ParsedDn, adopt: boolean, now: () => number, declared: readonly ParsedDn[] = []): TakeOverCheck {
+export function takeOverCheck(dn: ParsedDn, adopt: boolean, now: () => number, declared: readonly ParsedDn[] = [], listed: readonly string[] = []): TakeOverCheck {
   return (existing) => {
-    const powers = powersOf(existing, now(), declared);
+    const powers = powersOf(existing, now(), declared, listed);
     if (powers.length > 0 && !adopt) throw unadoptedLogin(WHAT, dn.text, powers);
   };
 }

@@ -147,6 +147,14 @@ export async function giveExactly(client: Client, dn: ParsedDn, declared: readon
 }
 
 /**
+ * The groups in the account's naming context whose `member` or `uniqueMember` lists it, as the
+ * server writes their DNs: what the adopt check counts when there is no memberof overlay.
+ */
+export async function groupsListing(client: Client, dn: ParsedDn, fallback: ParsedDn | undefined): Promise<string[]> {
+  return listedBy(client, await searchBase(client, dn, fallback), listingAny(dn));
+}
+
+/**
  * How the account's memberships differ from `declared`, one line each (`[]`: none), in the
  * words of the other connectors: `groups: missing membership of "…"`, `groups: undeclared
  * membership of "…"`. A declared group is read where it is, even outside the naming context.

@@ -9,7 +9,7 @@ import { takeOverCheck } from './ldap-adopt.js';
 import { lockChanges, readAccount, replace, type LdapAdmin } from './ldap-admin.js';
 import type { ParsedDn } from './ldap-dn.js';
 import { LDAP_NO_SUCH_OBJECT, resultCodeOf } from './ldap-errors.js';
-import { declaredGroups, giveExactly, groupDifferences } from './ldap-groups.js';
+import { declaredGroups, giveExactly, groupDifferences, groupsListing } from './ldap-groups.js';
 import { checkSecret, generalizedTime, newEntry, parseAccountSpec } from './ldap-names.js';
 import { checkPassword } from './ssha.js';
 
@@ -29,10 +29,15 @@ export function ldapPrestaged(admin: LdapAdmin, account: AccountOf, baseDn?: Par
       const { policyDn, groups } = parseAccountSpec(spec, dn);
       const extra = policyDn === undefined ? [] : [replace('pwdPolicySubentry', [policyDn.text])];
       // issue 12 (LDAP group memberships): every declared group is checked before anything is written.
+      // The groups that list the entry count as its power too (without the memberof overlay, the
+      // entry itself does not show them).
       const membership = { op: 'stage', dn: dn.text, secretBearing: false };
-      const declared = groups === undefined ? undefined : await asAdmin(membership, (client) => declaredGroups(client, dn, groups));
+      const { declared, listed } = await asAdmin(membership, async (client) => ({
+        declared: groups === undefined ? undefined : await declaredGroups(client, dn, groups),
+        listed: await groupsListing(client, dn, baseDn),
+      }));
       // The entry is read and checked before anything is written to it (ldap-adopt.ts).
-      const create = { entry: newEntry(dn), mayTakeOver: takeOverCheck(dn, options?.adopt ?? false, Date.now, groups) };
+      const create = { entry: newEntry(dn), mayTakeOver: takeOverCheck(dn, options?.adopt ?? false, Date.now, groups, listed) };
       await admin.setSecretLocked('stage', dn, secret, create, extra);
       // Locked before it joins a group: the memberships give nothing until a grant unlocks it.
       if (declared !== undefined) await asAdmin(membership, (client) => giveExactly(client, dn, declared, baseDn));
