@@ -14,6 +14,7 @@ export const LDAP_ALREADY_EXISTS = 68;
 export const LDAP_NO_SUCH_ATTRIBUTE = 16;
 export const LDAP_VALUE_EXISTS = 20;
 export const LDAP_OBJECT_CLASS_VIOLATION = 65;
+export const LDAP_INSUFFICIENT_ACCESS = 50;
 
 /** Server-side conditions that may clear by themselves: try again later. */
 const RETRYABLE_RESULTS = new Set([3 /* timeLimitExceeded */, 51 /* busy */, 52 /* unavailable */]);

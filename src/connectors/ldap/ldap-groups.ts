@@ -10,6 +10,7 @@ import { AppError } from '../../errors/index.js';
 import { isDeclared } from './ldap-adopt.js';
 import { isStrictlyUnder, parseDn, type ParsedDn } from './ldap-dn.js';
 import {
+  LDAP_INSUFFICIENT_ACCESS,
   LDAP_NO_SUCH_ATTRIBUTE,
   LDAP_NO_SUCH_OBJECT,
   LDAP_OBJECT_CLASS_VIOLATION,
@@ -93,10 +94,21 @@ async function searchBase(client: Client, dn: ParsedDn, fallback: ParsedDn | und
   return base;
 }
 
-/** The DNs of the entries under `base` whose `filter` attribute lists the account. */
-async function listedBy(client: Client, base: ParsedDn, filter: Filter): Promise<string[]> {
-  const { searchEntries } = await client.search(base.text, { scope: 'sub', filter, attributes: ['1.1'] });
-  return searchEntries.map((entry) => entry.dn);
+/**
+ * The DNs of the groups in the account's naming context whose `filter` attribute lists it. A
+ * bind DN that may not search the naming context itself (slapd answers noSuchObject or
+ * insufficientAccess) searches under `fallback` (the target's baseDn) instead.
+ */
+async function listedBy(client: Client, dn: ParsedDn, fallback: ParsedDn | undefined, filter: Filter): Promise<string[]> {
+  const search = async (base: ParsedDn) => (await client.search(base.text, { scope: 'sub', filter, attributes: ['1.1'] })).searchEntries.map((entry) => entry.dn);
+  const base = await searchBase(client, dn, fallback);
+  try {
+    return await search(base);
+  } catch (err) {
+    const code = resultCodeOf(err);
+    if (fallback === undefined || base === fallback || (code !== LDAP_NO_SUCH_OBJECT && code !== LDAP_INSUFFICIENT_ACCESS)) throw err;
+    return search(fallback);
+  }
 }
 
 /** Does the group's `filter` attribute list the account? Read at base scope on the group. */
@@ -137,10 +149,9 @@ export async function giveExactly(client: Client, dn: ParsedDn, declared: readon
   for (const group of declared) {
     for (const attribute of group.attributes) await change(client, dn, group.dn.text, 'add', attribute);
   }
-  const base = await searchBase(client, dn, fallback);
   const wanted = declared.map((group) => group.dn);
   for (const attribute of MEMBER_ATTRIBUTES) {
-    for (const group of await listedBy(client, base, listing(attribute, dn))) {
+    for (const group of await listedBy(client, dn, fallback, listing(attribute, dn))) {
       if (!isDeclared(group, wanted)) await change(client, dn, group, 'delete', attribute);
     }
   }
@@ -151,7 +162,7 @@ export async function giveExactly(client: Client, dn: ParsedDn, declared: readon
  * server writes their DNs: what the adopt check counts when there is no memberof overlay.
  */
 export async function groupsListing(client: Client, dn: ParsedDn, fallback: ParsedDn | undefined): Promise<string[]> {
-  return listedBy(client, await searchBase(client, dn, fallback), listingAny(dn));
+  return listedBy(client, dn, fallback, listingAny(dn));
 }
 
 /**
@@ -167,8 +178,7 @@ export async function groupDifferences(client: Client, dn: ParsedDn, declared: r
       differences.push(`groups: missing membership of ${quoted(group)}${gone ? ' (the group does not exist)' : ''}`);
     }
   }
-  const base = await searchBase(client, dn, fallback);
-  for (const group of await listedBy(client, base, listingAny(dn))) {
+  for (const group of await listedBy(client, dn, fallback, listingAny(dn))) {
     if (!isDeclared(group, declared)) differences.push(`groups: undeclared membership of ${quoted(group)}`);
   }
   return differences;
