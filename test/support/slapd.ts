@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, ResultCodeError, type Entry } from 'ldapts';
+// issue 12 (LDAP group memberships)
+import { Attribute, Change, EqualityFilter, OrFilter } from 'ldapts';
 import { sshaHash } from '../../src/connectors/ldap/ssha.js';
 import type { LoginResult } from '../conformance/connector-conformance.js';
 import { probeTcp } from './integration.js';
@@ -296,4 +298,44 @@ export function slapdPlant(slapd: Slapd, dn: string, password: string | undefine
     ...(password === undefined ? {} : { userPassword: [sshaHash(password)] }),
     ...extra,
   });
+}
+
+// issue 12 (LDAP group memberships): groups planted and read as the rootdn, the way someone
+// other than Breakglass would.
+
+/** `ou=groups,<suffix>`, made once per server; where the group tests keep their groups. */
+export async function slapdGroupsOu(slapd: Slapd): Promise<string> {
+  const ou = `ou=groups,${slapd.suffix}`;
+  if ((await slapdRead(slapd, ou, ['ou'])) === undefined) await slapdAdd(slapd, ou, { objectClass: ['organizationalUnit'], ou: ['groups'] });
+  return ou;
+}
+
+/** A groupOfNames (`member`) or groupOfUniqueNames (`uniqueMember`) with `members`; `cn` is its RDN value. */
+export function slapdAddGroup(slapd: Slapd, dn: string, cn: string, members: string[], kind: 'groupOfNames' | 'groupOfUniqueNames' = 'groupOfNames'): Promise<void> {
+  const attribute = kind === 'groupOfNames' ? 'member' : 'uniqueMember';
+  return slapdAdd(slapd, dn, { objectClass: [kind], cn: [cn], [attribute]: members });
+}
+
+/** Adds or deletes one value of a group's member attribute by hand. */
+export async function slapdSetMember(slapd: Slapd, group: string, operation: 'add' | 'delete', attribute: 'member' | 'uniqueMember', value: string): Promise<void> {
+  const client = new Client({ url: slapd.url, timeout: 3000 });
+  try {
+    await client.bind(slapd.adminDn, slapd.adminPassword);
+    await client.modify(group, new Change({ operation, modification: new Attribute({ type: attribute, values: [value] }) }));
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** The groups (lowercased DNs, sorted) whose `member` or `uniqueMember` lists `dn`, read as the rootdn. */
+export async function slapdGroupsOf(slapd: Slapd, dn: string): Promise<string[]> {
+  const client = new Client({ url: slapd.url, timeout: 3000 });
+  try {
+    await client.bind(slapd.adminDn, slapd.adminPassword);
+    const filter = new OrFilter({ filters: ['member', 'uniqueMember'].map((attribute) => new EqualityFilter({ attribute, value: dn })) });
+    const res = await client.search(slapd.suffix, { scope: 'sub', filter, attributes: ['1.1'] });
+    return res.searchEntries.map((entry) => entry.dn.toLowerCase()).sort();
+  } finally {
+    await client.unbind();
+  }
 }

@@ -13,6 +13,9 @@ export interface LdapAccount {
   readonly end: Date | undefined;
   /** How many values each of POWER_ATTRIBUTES has. */
   readonly powers: Readonly<Record<(typeof POWER_ATTRIBUTES)[number], number>>;
+  // issue 12 (LDAP group memberships): which groups, so the declared ones can be told apart.
+  /** The `memberOf` values as the server wrote them (only with the memberof overlay). */
+  readonly memberOf: readonly string[];
 }
 
 /** Throws when staging may not take over `existing` (an entry someone else made): ldap-adopt.ts. */

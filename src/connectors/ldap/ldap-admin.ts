@@ -218,5 +218,6 @@ export async function readAccount(admin: Client, dn: ParsedDn): Promise<LdapAcco
     start: parseGeneralizedTime(first('pwdStartTime')),
     end: parseGeneralizedTime(first('pwdEndTime')),
     powers: Object.fromEntries(POWER_ATTRIBUTES.map((name) => [name, values(name).length])) as LdapAccount['powers'],
+    memberOf: values('memberOf').map((v) => v.toString()),
   };
 }

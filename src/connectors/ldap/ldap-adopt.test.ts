@@ -15,6 +15,7 @@ const entry = (over: Partial<LdapAccount> = {}): LdapAccount => ({
   start: undefined,
   end: undefined,
   powers: none,
+  memberOf: [],
   ...over,
 });
 const bindDn = parseDn('cn=admin,dc=example,dc=test', 'settings.bindDn');
@@ -39,7 +40,7 @@ describe('ldap adopt: what counts as power', () => {
   });
 
   it('adopt: members, group memberships and authzTo are power even on an entry that cannot bind', () => {
-    const inert = { passwords: [], powers: { ...none, member: 2, uniqueMember: 1, memberOf: 1, authzTo: 1 } };
+    const inert = { passwords: [], powers: { ...none, member: 2, uniqueMember: 1, memberOf: 1, authzTo: 1 }, memberOf: ['cn=admins,ou=groups,dc=example,dc=test'] };
     expect(powersOf(entry(inert), NOW)).toEqual([
       '3 members (member/uniqueMember/memberUid)',
       'membership of 1 group (memberOf)',
@@ -56,6 +57,41 @@ describe('ldap adopt: what counts as power', () => {
     expect(error.message).toContain('adopt: true');
     expect(() => takeOverCheck(dn, true, () => NOW)(entry())).not.toThrow();
     expect(() => takeOverCheck(dn, false, () => NOW)(entry({ locked: true, lockedForever: true }))).not.toThrow();
+  });
+});
+
+// issue 12 (LDAP group memberships)
+describe('ldap adopt: declared group memberships', () => {
+  const dn = parseDn('uid=ops,ou=people,dc=example,dc=test', 'principal');
+  const admins = parseDn('cn=admins,ou=groups,dc=example,dc=test', 'spec.groups.0');
+  const barred = { locked: true, lockedForever: true };
+
+  it('adopt: memberships of exactly the declared groups are not power; an undeclared one still is', () => {
+    const declaredOnly = entry({ ...barred, memberOf: ['CN=Admins,ou=Groups,dc=example,dc=test'] });
+    expect(powersOf(declaredOnly, NOW, [admins])).toEqual([]);
+    expect(() => takeOverCheck(dn, false, () => NOW, [admins])(declaredOnly)).not.toThrow();
+    // Without the declaration the same membership is someone's power.
+    expect(powersOf(declaredOnly, NOW)).toEqual(['membership of 1 group (memberOf)']);
+    const more = entry({ ...barred, memberOf: ['cn=admins,ou=groups,dc=example,dc=test', 'cn=dba,ou=groups,dc=example,dc=test'] });
+    const error = failure(() => takeOverCheck(dn, false, () => NOW, [admins])(more));
+    expect(error.code).toBe('conflict');
+    expect(error.message).toContain('membership of 1 group (memberOf)');
+  });
+
+  it('adopt: groups a search found listing the entry are power unless declared, counted once with memberOf', () => {
+    const dba = 'cn=dba,ou=groups,dc=example,dc=test';
+    const listed = ['cn=admins,ou=groups,dc=example,dc=test', dba];
+    expect(powersOf(entry(barred), NOW, [], listed)).toEqual(['membership of 2 groups (its DN in their member/uniqueMember)']);
+    expect(powersOf(entry(barred), NOW, [admins], listed)).toEqual(['membership of 1 group (its DN in their member/uniqueMember)']);
+    expect(powersOf(entry({ ...barred, memberOf: ['CN=DBA,ou=groups,dc=example,dc=test'] }), NOW, [admins], listed)).toEqual([
+      'membership of 1 group (memberOf)',
+    ]);
+    expect(() => takeOverCheck(dn, false, () => NOW, [admins], [listed[0]!])(entry(barred))).not.toThrow();
+  });
+
+  it('adopt: a memberOf value the strict parser refuses never passes for a declared group', () => {
+    const odd = entry({ ...barred, memberOf: ['cn=admins+uid=x,ou=groups,dc=example,dc=test'] });
+    expect(powersOf(odd, NOW, [admins])).toEqual(['membership of 1 group (memberOf)']);
   });
 });
 

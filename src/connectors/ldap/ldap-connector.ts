@@ -52,7 +52,7 @@ export function createLdapConnector(target: TargetConnection): Connector {
   const admin = createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs: parseTimeout('ldap', target.timeoutMs) });
   return {
     capabilities,
-    prestaged: ldapPrestaged(admin, (principal, mutating) => checkAccount(principal, mutating, bindDn, baseDn)),
+    prestaged: ldapPrestaged(admin, (principal, mutating) => checkAccount(principal, mutating, bindDn, baseDn), baseDn),
     close: () => admin.close(),
   };
 }

@@ -10,6 +10,11 @@ import { certificateProblem } from '../lib/transport.js';
 export const LDAP_NO_SUCH_OBJECT = 32;
 export const LDAP_INVALID_CREDENTIALS = 49;
 export const LDAP_ALREADY_EXISTS = 68;
+// issue 12 (LDAP group memberships)
+export const LDAP_NO_SUCH_ATTRIBUTE = 16;
+export const LDAP_VALUE_EXISTS = 20;
+export const LDAP_OBJECT_CLASS_VIOLATION = 65;
+export const LDAP_INSUFFICIENT_ACCESS = 50;
 
 /** Server-side conditions that may clear by themselves: try again later. */
 const RETRYABLE_RESULTS = new Set([3 /* timeLimitExceeded */, 51 /* busy */, 52 /* unavailable */]);
@@ -20,6 +25,7 @@ const RESULT_NAMES: Record<number, string> = {
   16: 'noSuchAttribute',
   17: 'undefinedAttributeType',
   19: 'constraintViolation',
+  20: 'attributeOrValueExists',
   21: 'invalidAttributeSyntax',
   32: 'noSuchObject',
   34: 'invalidDNSyntax',

@@ -6,7 +6,8 @@ import type { AccountSpec } from '../../ports/index.js';
 import { z } from 'zod';
 import { AppError } from '../../errors/index.js';
 import { refuseReserved } from './ldap-adopt.js';
-import { isStrictlyUnder, parseDn, sameDn, type ParsedDn } from './ldap-dn.js';
+import { isStrictlyUnder, mayAlias, parseDn, sameDn, type ParsedDn } from './ldap-dn.js';
+import { MAX_GROUPS } from './ldap-spec.js';
 
 /** The leaf RDN types an account may be named by; anything else (ou=, dc=) is not an account. */
 const ACCOUNT_RDN_TYPES = new Set(['cn', 'uid']);
@@ -15,7 +16,21 @@ const specSchema = z.strictObject({
   dn: z.string().optional(),
   /** A pwdPolicy entry to attach as pwdPolicySubentry (when the directory default does not lock). */
   policyDn: z.string().optional(),
+  // issue 12 (LDAP group memberships): the catalog passes every account field it holds, adopt too.
+  adopt: z.boolean().optional(),
+  /** The groups the entry is a member of, exactly (absent: none); see ldap-groups.ts. */
+  groups: z.array(z.string()).max(MAX_GROUPS).optional(),
 });
+
+/** The account spec as the connector uses it. */
+export interface LdapAccountSpec {
+  readonly policyDn: ParsedDn | undefined;
+  /**
+   * Declared group DNs, in the catalog's order; `[]`: a member of no group; undefined: the spec
+   * says nothing, and staging leaves the entry's memberships alone.
+   */
+  readonly groups: readonly ParsedDn[] | undefined;
+}
 
 /**
  * A principal Breakglass may act on: a valid DN under `baseDn`, named cn= or uid=; when
@@ -43,8 +58,12 @@ export function checkSecret(secret: string): void {
   }
 }
 
-/** The account spec: `{dn?, policyDn?}`; `dn`, when given, must name the principal. */
-export function specPolicy(spec: AccountSpec | undefined, dn: ParsedDn): ParsedDn | undefined {
+/**
+ * The account spec: `{dn?, policyDn?, adopt?, groups?}`; `dn`, when given, must name the
+ * principal. Each group DN is parsed strictly, named once (compared as generously as the server
+ * might match), and never the account itself.
+ */
+export function parseAccountSpec(spec: AccountSpec | undefined, dn: ParsedDn): LdapAccountSpec {
   const parsedSpec = specSchema.safeParse(spec ?? {});
   if (!parsedSpec.success) {
     const issue = parsedSpec.error.issues[0];
@@ -53,7 +72,19 @@ export function specPolicy(spec: AccountSpec | undefined, dn: ParsedDn): ParsedD
   if (parsedSpec.data.dn !== undefined && !sameDn(parseDn(parsedSpec.data.dn, 'spec.dn'), dn)) {
     throw new AppError('validation', 'ldap spec.dn does not match the principal', { path: 'spec.dn' });
   }
-  return parsedSpec.data.policyDn === undefined ? undefined : parseDn(parsedSpec.data.policyDn, 'spec.policyDn');
+  const policyDn = parsedSpec.data.policyDn === undefined ? undefined : parseDn(parsedSpec.data.policyDn, 'spec.policyDn');
+  if (parsedSpec.data.groups === undefined) return { policyDn, groups: undefined };
+  const groups: ParsedDn[] = [];
+  for (const [index, text] of parsedSpec.data.groups.entries()) {
+    const path = `spec.groups.${index}`;
+    const group = parseDn(text, path);
+    if (mayAlias(group, dn)) throw new AppError('validation', 'ldap spec.groups names the account itself', { path });
+    if (groups.some((seen) => mayAlias(seen, group))) {
+      throw new AppError('validation', `ldap spec.groups names ${JSON.stringify(group.text)} twice; list each group once`, { path });
+    }
+    groups.push(group);
+  }
+  return { policyDn, groups };
 }
 
 /** The entry stage creates: an inetOrgPerson whose cn/sn (and uid) come from the RDN. */

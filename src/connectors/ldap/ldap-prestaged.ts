@@ -3,29 +3,44 @@
  * locked with a sealed `{SSHA}` secret, unlocked with a native `pwdEndTime` for the grant, then
  * locked again and rotated.
  */
-import type { AccountInspection, Credential, DetailedVerify, PrestagedOperations, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, AccountSpec, Credential, DetailedVerify, PrestagedOperations, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
 import { takeOverCheck } from './ldap-adopt.js';
 import { lockChanges, readAccount, replace, type LdapAdmin } from './ldap-admin.js';
 import type { ParsedDn } from './ldap-dn.js';
 import { LDAP_NO_SUCH_OBJECT, resultCodeOf } from './ldap-errors.js';
-import { checkSecret, generalizedTime, newEntry, specPolicy } from './ldap-names.js';
+import { declaredGroups, giveExactly, groupDifferences, groupsListing } from './ldap-groups.js';
+import { checkSecret, generalizedTime, newEntry, parseAccountSpec } from './ldap-names.js';
 import { checkPassword } from './ssha.js';
 
 /** The account a principal names; `mutating` refuses the bind DN itself. */
 export type AccountOf = (principal: string, mutating: boolean) => ParsedDn;
 
-export function ldapPrestaged(admin: LdapAdmin, account: AccountOf): PrestagedOperations {
+/**
+ * `baseDn` is where group memberships are looked for when the directory's root DSE does not
+ * name the naming context that holds an account (ldap-groups.ts).
+ */
+export function ldapPrestaged(admin: LdapAdmin, account: AccountOf, baseDn?: ParsedDn): PrestagedOperations {
   const { asAdmin } = admin;
   return {
     async stage(principal, secret, spec, options) {
       const dn = account(principal, true);
       checkSecret(secret);
-      const policyDn = specPolicy(spec, dn);
+      const { policyDn, groups } = parseAccountSpec(spec, dn);
       const extra = policyDn === undefined ? [] : [replace('pwdPolicySubentry', [policyDn.text])];
+      // issue 12 (LDAP group memberships): every declared group is checked before anything is written.
+      // The groups that list the entry count as its power too (without the memberof overlay, the
+      // entry itself does not show them).
+      const membership = { op: 'stage', dn: dn.text, secretBearing: false };
+      const { declared, listed } = await asAdmin(membership, async (client) => ({
+        declared: groups === undefined ? undefined : await declaredGroups(client, dn, groups),
+        listed: await groupsListing(client, dn, baseDn),
+      }));
       // The entry is read and checked before anything is written to it (ldap-adopt.ts).
-      const create = { entry: newEntry(dn), mayTakeOver: takeOverCheck(dn, options?.adopt ?? false, Date.now) };
+      const create = { entry: newEntry(dn), mayTakeOver: takeOverCheck(dn, options?.adopt ?? false, Date.now, groups, listed) };
       await admin.setSecretLocked('stage', dn, secret, create, extra);
+      // Locked before it joins a group: the memberships give nothing until a grant unlocks it.
+      if (declared !== undefined) await asAdmin(membership, (client) => giveExactly(client, dn, declared, baseDn));
     },
 
     async enable(principal, validUntil) {
@@ -80,17 +95,22 @@ export function ldapPrestaged(admin: LdapAdmin, account: AccountOf): PrestagedOp
       return admin.tryBind(dn, credential.password);
     },
 
-    async inspect(principal): Promise<AccountInspection> {
+    async inspect(principal: string, spec?: AccountSpec): Promise<AccountInspection> {
       const dn = account(principal, false);
-      const entry = await asAdmin({ op: 'inspect', dn: dn.text, secretBearing: false }, (client) => readAccount(client, dn));
+      // issue 12 (LDAP group memberships): compared only when the spec declares `groups`.
+      const groups = spec === undefined ? undefined : parseAccountSpec(spec, dn).groups;
+      const failure = { op: 'inspect', dn: dn.text, secretBearing: false };
+      const entry = await asAdmin(failure, (client) => readAccount(client, dn));
       if (entry === undefined) return { exists: false, canLogin: false, validUntil: undefined, sessions: 0 };
+      const differences = groups === undefined ? undefined : await asAdmin(failure, (client) => groupDifferences(client, dn, groups, baseDn));
       // The server's clock decides at bind; ours is the best stand-in a read can offer.
       const now = Date.now();
       const canLogin = entry.passwords.length > 0 && !entry.locked &&
         (entry.end === undefined || entry.end.getTime() > now) && (entry.start === undefined || entry.start.getTime() <= now);
       // sessions: 0 — LDAP has no operation to end another client's bind (counting them would
       // need cn=monitor, which a directory rarely exposes to this DN, and could not act on it).
-      return { exists: true, canLogin, validUntil: entry.end, sessions: 0 };
+      const seen = { exists: true, canLogin, validUntil: entry.end, sessions: 0 };
+      return differences === undefined ? seen : { ...seen, privilegeDifferences: differences };
     },
   };
 

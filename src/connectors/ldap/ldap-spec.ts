@@ -18,6 +18,15 @@ export const SERVER_TREES: ReadonlySet<string> = new Set(['config', 'monitor', '
 /** A loose form for the catalog's check only (case, width, spacing folded); the connector parses strictly. */
 const looseDn = (dn: string) => dn.normalize('NFKC').toLowerCase().replace(/\s*([,=+])\s*/g, '$1').trim();
 
+// issue 12 (LDAP group memberships): the groups a pre-staged entry is a member of, exactly.
+/** At most this many declared groups; the connector allows the same. */
+export const MAX_GROUPS = 64;
+/** Group DNs, each named once (compared loosely, as the server would match them). */
+const groups = z
+  .array(noNul(1024))
+  .max(MAX_GROUPS)
+  .refine((dns) => new Set(dns.map(looseDn)).size === dns.length, 'must name each group once (DNs compare case- and spacing-insensitively)');
+
 export const ldapSpec: ConnectorSpec = {
   settings: {
     url: z.string().regex(/^ldaps?:\/\/[^\s]+$/, 'must be an ldap:// or ldaps:// URL'),
@@ -27,7 +36,7 @@ export const ldapSpec: ConnectorSpec = {
     allowCleartext: specFields.allowCleartext.optional(),
   },
   accounts: {
-    prestaged: { dn: noNul(1024), adopt: specFields.adopt.optional() },
+    prestaged: { dn: noNul(1024), adopt: specFields.adopt.optional(), groups: groups.optional() },
   },
   principalField: 'dn',
   reservedPrincipal: (dn, settings) => {
@@ -39,6 +48,6 @@ export const ldapSpec: ConnectorSpec = {
   },
   example: {
     target: { name: 'corp-dir', type: 'ldap', url: 'ldaps://ldap.internal:636', bindDn: 'cn=breakglass,ou=system,dc=corp', baseDn: 'ou=people,dc=corp', passwordEnv: 'LDAP_BIND_PASSWORD' },
-    accounts: [{ name: 'dir-root', target: 'corp-dir', mode: 'prestaged', dn: 'uid=oncall-root,ou=people,dc=corp', policy: 'p0' }],
+    accounts: [{ name: 'dir-root', target: 'corp-dir', mode: 'prestaged', dn: 'uid=oncall-root,ou=people,dc=corp', groups: ['cn=admins,ou=groups,dc=corp'], policy: 'p0' }],
   },
 };
