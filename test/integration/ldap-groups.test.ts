@@ -105,7 +105,7 @@ describe.skipIf(check.skip)('ldap connector: declared group memberships (real sl
     await slapdSetMember(slapd, dba, 'delete', 'member', dn);
     await slapdSetMember(slapd, auditors, 'add', 'uniqueMember', dn);
     expect((await ops.inspect(dn, spec)).privilegeDifferences).toEqual([
-      `groups: missing membership of ${JSON.stringify(dba)}`,
+      `groups: not a member of ${JSON.stringify(dba)}`,
       `groups: undeclared membership of ${JSON.stringify(auditors)}`,
     ]);
     // Declaring no group at all makes every membership undeclared.

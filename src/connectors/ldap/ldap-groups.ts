@@ -167,7 +167,7 @@ export async function groupsListing(client: Client, dn: ParsedDn, fallback: Pars
 
 /**
  * How the account's memberships differ from `declared`, one line each (`[]`: none), in the
- * words of the other connectors: `groups: missing membership of "…"`, `groups: undeclared
+ * words of the other connectors: `groups: not a member of "…"`, `groups: undeclared
  * membership of "…"`. A declared group is read where it is, even outside the naming context.
  */
 export async function groupDifferences(client: Client, dn: ParsedDn, declared: readonly ParsedDn[], fallback: ParsedDn | undefined): Promise<string[]> {
@@ -175,7 +175,7 @@ export async function groupDifferences(client: Client, dn: ParsedDn, declared: r
   for (const group of declared) {
     if (!(await groupLists(client, group, listingAny(dn)))) {
       const gone = (await groupClasses(client, group)) === undefined;
-      differences.push(`groups: missing membership of ${quoted(group)}${gone ? ' (the group does not exist)' : ''}`);
+      differences.push(`groups: not a member of ${quoted(group)}${gone ? ' (the group does not exist)' : ''}`);
     }
   }
   for (const group of await listedBy(client, dn, fallback, listingAny(dn))) {
