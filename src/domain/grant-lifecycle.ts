@@ -28,6 +28,13 @@ export type GrantEvent =
   | { readonly type: 'cleanup-verified' }
   /** A drill whose every step passed certifies itself: it was no incident, and nobody's access to judge. */
   | { readonly type: 'drill-certified' }
+  // issue 12 (evidence): a revocation attempt's disable ended sessions; kept before verification.
+  /**
+   * What one revocation attempt's disable (or revoke) found and ended, recorded as soon as the
+   * target answered, before verification: a retry after a failed verification (or a crash) finds
+   * nothing left, and must not record 0. Added to what earlier attempts recorded.
+   */
+  | { readonly type: 'sessions-ended'; readonly sessionsBefore: number; readonly sessionsEnded: number }
   // issue 11 (H2): bounds. An extension moves the expiry within the policy's limits (given with the event).
   | { readonly type: 'extend'; readonly byMs: number; readonly limits: ExtensionLimits }
   /** The grant's incident was closed: an active grant ends (revocation follows), like `end`. */
@@ -83,6 +90,20 @@ export function holdsAccount(grant: Pick<Grant, 'state' | 'revokedAt'>): boolean
 /** Is the account enabled for this grant right now, or about to be? Revoking another grant must not cut it off. */
 export function usesAccountNow(grant: Pick<Grant, 'state'>): boolean {
   return grant.state === 'requested' || grant.state === 'active';
+}
+
+// issue 12 (evidence): revocation attempts add up.
+/**
+ * The revocation evidence after one more attempt: the sessions it ended add to those ended
+ * before; the sessions seen are at least those ended before plus those this attempt saw (an
+ * attempt that ended fewer than it saw leaves them for the next one to see again). Until
+ * verification replaces it, `sessionsAfter` is what the connectors said they left.
+ */
+export function addSessionsEnded(earlier: RevocationEvidence | undefined, attempt: { readonly sessionsBefore: number; readonly sessionsEnded: number }): RevocationEvidence {
+  const endedBefore = earlier?.sessionsEnded ?? 0;
+  const sessionsEnded = endedBefore + attempt.sessionsEnded;
+  const sessionsBefore = Math.max(earlier?.sessionsBefore ?? 0, endedBefore + attempt.sessionsBefore, sessionsEnded);
+  return { sessionsBefore, sessionsEnded, sessionsAfter: Math.max(0, attempt.sessionsBefore - attempt.sessionsEnded) };
 }
 
 function refuse(grant: Grant, event: GrantEvent): never {
@@ -143,6 +164,10 @@ export function transition(grant: Grant, event: GrantEvent, now: Date): Grant {
     case 'revocation-verified':
       expect(grant, event, 'revoking');
       return { ...grant, state: 'revoked', revokedAt: now, ...(event.revocation === undefined ? {} : { revocation: event.revocation }) };
+    // issue 12 (evidence)
+    case 'sessions-ended':
+      expect(grant, event, 'revoking');
+      return { ...grant, revocation: addSessionsEnded(grant.revocation, event) };
     case 'rotation-started':
       expect(grant, event, 'revoked');
       if (grant.mode !== 'prestaged') refuse(grant, event);

@@ -9,7 +9,7 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors/index.js';
-import type { AccountSpec, Connector, RevealedCredential } from '../../src/ports/index.js';
+import type { AccountSpec, Connector, RevealedCredential, SessionsEnded } from '../../src/ports/index.js';
 
 /** A real login on the target, kept open to prove that revocation ends it. */
 export interface Session {
@@ -61,6 +61,18 @@ async function thrown(promise: Promise<unknown>): Promise<AppError> {
     throw new Error(`expected an AppError, got ${inspect(error)}`);
   }
   throw new Error('expected the call to fail');
+}
+
+// issue 12 (evidence): a connector that can end sessions says how many it found and ended.
+/**
+ * With one live session open when `disable`/`revoke` ran: at least one seen, every one seen
+ * ended. A connector that declares `supportsSessionKill` and returns nothing fails here.
+ */
+function expectOneSessionEnded(ended: SessionsEnded | void, what: string): void {
+  expect(ended, `${what} must return {sessionsBefore, sessionsEnded} when supportsSessionKill is true`).toMatchObject({ sessionsBefore: expect.any(Number), sessionsEnded: expect.any(Number) });
+  const { sessionsBefore, sessionsEnded } = ended as SessionsEnded;
+  expect(sessionsBefore, `${what}: sessionsBefore`).toBeGreaterThanOrEqual(1);
+  expect(sessionsEnded, `${what}: sessionsEnded`).toBe(sessionsBefore);
 }
 
 async function expectAlive(login: LoginResult): Promise<Session> {
@@ -172,7 +184,7 @@ export function connectorConformance(name: string, makeSetup: () => Promise<Conf
         await ops().stage(principal, s, spec(principal));
         await ops().enable(principal, new Date(Date.now() + 600_000));
         const session = await expectAlive(await p().login(principal, s));
-        await ops().disable(principal);
+        const ended = await ops().disable(principal);
         await ops().disable(principal); // idempotent
         expect(await p().login(principal, s)).toBe('rejected');
         const seen = await ops().inspect(principal);
@@ -180,6 +192,7 @@ export function connectorConformance(name: string, makeSetup: () => Promise<Conf
         if (connector.capabilities.supportsSessionKill) {
           expect(await session.alive()).toBe(false);
           expect(seen.sessions).toBe(0);
+          expectOneSessionEnded(ended, 'disable');
         }
         await session.close();
       });
@@ -301,12 +314,15 @@ export function connectorConformance(name: string, makeSetup: () => Promise<Conf
         const credential = await ops().issue({ grantId: id, spec: e().spec(), validUntil: new Date(Date.now() + 600_000) });
         for (const value of Object.values(credential)) if (value !== credential.username) remember(value);
         const session = await expectAlive(await e().login(credential));
-        await ops().revoke({ grantId: id, spec: e().spec() });
+        const ended = await ops().revoke({ grantId: id, spec: e().spec() });
         await ops().revoke({ grantId: id, spec: e().spec() }); // idempotent
         expect(await e().login(credential)).toBe('rejected');
         const seen = await ops().inspectIssued({ grantId: id, spec: e().spec() });
         expect(seen.exists && seen.canLogin).toBe(false);
-        if (connector.capabilities.supportsSessionKill) expect(await session.alive()).toBe(false);
+        if (connector.capabilities.supportsSessionKill) {
+          expect(await session.alive()).toBe(false);
+          expectOneSessionEnded(ended, 'revoke');
+        }
         await session.close();
       });
 

@@ -12,8 +12,10 @@ import { createUnixConnector } from '../../src/connectors/unix/unix-connector.js
 import { AppError } from '../../src/errors/index.js';
 import { ephemeralPrincipal, type Connector } from '../../src/ports/index.js';
 import { connectorConformance, type Session } from '../conformance/connector-conformance.js';
-import { requireService } from '../support/integration.js';
+import { hasExecutable, requireService } from '../support/integration.js';
 import { removeTestUsers, startUnixSshd, TEST_PREFIX, unixSshdAvailable, type UnixSshd } from '../support/unix-sshd.js';
+// issue 12 (evidence)
+import { createSudoAdmin, type SudoAdmin } from '../support/unix-sshd.js';
 
 const check = await requireService('root, OpenSSH server and client, useradd and openssl (/usr/sbin/sshd, ssh, useradd, openssl)', unixSshdAvailable);
 
@@ -265,5 +267,107 @@ describe.skipIf(check.skip)('unix connector (private sshd, local accounts of thi
     expect(make({ ...good, host: '-oProxyCommand=id' }, sshd.adminKey)).toThrow(AppError);
     expect(make(good, undefined)).toThrow(/privateKeyEnv/);
     expect(make(good, 'a password')).toThrow(/privateKeyEnv/);
+  });
+});
+
+// issue 12 (evidence): session counts, and the sudo -n path with the documented sudoers line.
+describe.skipIf(check.skip)('unix connector: session counts and the sudo -n path', () => {
+  const sudoCheck = hasExecutable('/usr/bin/sudo') && hasExecutable('/usr/sbin/visudo');
+  let sshd: UnixSshd;
+  let unix: Connector;
+  let admin: SudoAdmin | undefined;
+  const until = () => new Date(Date.now() + 3_600_000);
+
+  beforeAll(async () => {
+    sshd = await startUnixSshd();
+    unix = connectorFor(sshd, { timeoutMs: 15_000 });
+    if (sudoCheck) admin = createSudoAdmin();
+  });
+  afterAll(async () => {
+    admin?.remove();
+    await sshd?.stop();
+    removeTestUsers();
+  });
+
+  async function open(user: string, password: string): Promise<Session> {
+    const login = await sshd.passwordLogin(user, password);
+    expect(login).not.toBe('rejected');
+    return login as Session;
+  }
+
+  /** Waits (generous deadline) until the host lists exactly `n` sessions: short-lived `alive()` probes must be gone. */
+  async function settle(inspect: () => Promise<{ sessions: number }>, n: number): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    let seen = -1;
+    while (Date.now() < deadline) {
+      seen = (await inspect()).sessions;
+      if (seen === n) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the host lists ${seen} sessions, not ${n}`);
+  }
+
+  it('disable counts on the host: two SSH sessions open → {sessionsBefore: 2, sessionsEnded: 2}, inspect 0 after', async () => {
+    const user = newUser();
+    const s = secret('count');
+    await unix.prestaged!.stage(user, s, { user });
+    await unix.prestaged!.enable(user, until());
+    const sessions = [await open(user, s), await open(user, s)];
+    await settle(() => unix.prestaged!.inspect(user), 2);
+    expect(await unix.prestaged!.disable(user)).toEqual({ sessionsBefore: 2, sessionsEnded: 2 });
+    expect(await unix.prestaged!.inspect(user)).toMatchObject({ canLogin: false, sessions: 0 });
+    for (const session of sessions) expect(await session.alive()).toBe(false);
+    // Nothing left: a second disable finds and ends none.
+    expect(await unix.prestaged!.disable(user)).toEqual({ sessionsBefore: 0, sessionsEnded: 0 });
+    await Promise.all(sessions.map((session) => session.close()));
+  });
+
+  it('revoke counts on the host: two SSH sessions of the grant\'s user → {2, 2}, then the user is gone; a second revoke 0/0', async () => {
+    const grantId = nextGrant();
+    const cred = await unix.ephemeral!.issue({ grantId, spec: {}, validUntil: until() });
+    const sessions = [await open(cred.username, cred['password']!), await open(cred.username, cred['password']!)];
+    await settle(() => unix.ephemeral!.inspectIssued({ grantId, spec: {} }), 2);
+    expect(await unix.ephemeral!.revoke({ grantId, spec: {} })).toEqual({ sessionsBefore: 2, sessionsEnded: 2 });
+    expect(await unix.ephemeral!.inspectIssued({ grantId, spec: {} })).toMatchObject({ exists: false, sessions: 0 });
+    for (const session of sessions) expect(await session.alive()).toBe(false);
+    expect(await unix.ephemeral!.revoke({ grantId, spec: {} })).toEqual({ sessionsBefore: 0, sessionsEnded: 0 });
+    await Promise.all(sessions.map((session) => session.close()));
+  });
+
+  it.skipIf(!sudoCheck)('sudo -n: a non-root admin holding only the README\'s sudoers line runs stage, enable, disable, rotate, issue and revoke', async () => {
+    const { user: adminUser } = admin!;
+    expect(local('id', ['-u', adminUser]).trim()).not.toBe('0');
+    const viaSudo = connectorFor(sshd, { user: adminUser, timeoutMs: 15_000 });
+    const user = newUser();
+    const [first, next] = [secret('sudo1'), secret('sudo2')];
+    await viaSudo.prestaged!.stage(user, first, { user });
+    expect(passwdStatus(user)).toBe('L');
+    expect(await viaSudo.prestaged!.verify({ username: user, password: first })).toBe('accepted');
+    await viaSudo.prestaged!.enable(user, until());
+    expect(passwdStatus(user)).toBe('P');
+    const session = await open(user, first);
+    await settle(() => viaSudo.prestaged!.inspect(user), 1);
+    expect(await viaSudo.prestaged!.disable(user)).toEqual({ sessionsBefore: 1, sessionsEnded: 1 });
+    expect(await session.alive()).toBe(false);
+    await session.close();
+    await viaSudo.prestaged!.rotate(user, next);
+    expect(await viaSudo.prestaged!.verify({ username: user, password: first })).toBe('rejected');
+    expect(await viaSudo.prestaged!.verify({ username: user, password: next })).toBe('accepted');
+    expect(await viaSudo.prestaged!.inspect(user)).toMatchObject({ exists: true, canLogin: false, sessions: 0 });
+
+    const grantId = nextGrant();
+    const cred = await viaSudo.ephemeral!.issue({ grantId, spec: {}, validUntil: until() });
+    expect(await viaSudo.ephemeral!.tryLoginIssued!({ grantId, spec: {} }, cred)).toBe('accepted');
+    // The login just closed may still be exiting on the host: whatever revoke saw, it ended.
+    const ended = await viaSudo.ephemeral!.revoke({ grantId, spec: {} });
+    expect(ended).toBeDefined();
+    expect(ended?.sessionsEnded).toBe(ended?.sessionsBefore);
+    expect(userExists(cred.username)).toBe(false);
+
+    // The sudoers line is what made it work: without it, sudo -n refuses and the step is named.
+    admin!.revokeSudo();
+    const err = await thrown(viaSudo.prestaged!.disable(user));
+    expect(err.code).toBe('target_error');
+    expect(err.message).toMatch(/usermod-lock.*sudoers line/);
   });
 });

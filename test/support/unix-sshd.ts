@@ -115,6 +115,9 @@ export async function startUnixSshd(): Promise<UnixSshd> {
     'MaxStartups 100',
     'Match User root',
     `  AuthorizedKeysFile ${join(root, 'admin_keys')}`,
+    // issue 12 (evidence): the non-root admin of createSudoAdmin logs in with the same admin key.
+    `Match User ${SUDO_ADMIN_PREFIX}*`,
+    `  AuthorizedKeysFile ${join(root, 'admin_keys')}`,
     '',
   ].join('\n');
   const configPath = join(root, 'sshd_config');
@@ -195,4 +198,80 @@ async function passwordLogin(user: string, password: string, port: number, clien
     },
   };
   return session;
+}
+
+// issue 12 (evidence): a non-root admin whose only power is the sudoers line the unix README documents.
+/** Prefix of the non-root admin logins createSudoAdmin makes (the test sshd accepts the admin key for them). */
+export const SUDO_ADMIN_PREFIX = `${TEST_PREFIX}sudo`;
+
+export interface SudoAdmin {
+  /** The admin login: a plain user, no group, no password, the admin key only. */
+  readonly user: string;
+  /** Its file in /etc/sudoers.d (mode 0440, checked by `visudo -cf`). */
+  readonly sudoersFile: string;
+  /** The sudoers line it holds: the README's, for this user. */
+  readonly line: string;
+  /** Takes the sudoers file away (the user stays): sudo must then refuse. */
+  revokeSudo(): void;
+  /** Removes the sudoers file and the user (idempotent; also run on process exit). */
+  remove(): void;
+}
+
+/** The sudoers line of src/connectors/unix/README.md, for `user` instead of `breakglass`. */
+export function documentedSudoersLine(user: string): string {
+  const readme = readFileSync(new URL('../../src/connectors/unix/README.md', import.meta.url), 'utf8');
+  const line = /^breakglass ALL=\(root\) NOPASSWD: .+$/m.exec(readme)?.[0];
+  if (line === undefined) throw new Error('src/connectors/unix/README.md documents no sudoers line ("breakglass ALL=(root) NOPASSWD: ...")');
+  return line.replace(/^breakglass /, `${user} `);
+}
+
+/**
+ * Makes a non-root admin for the unix connector on this machine: a new local user that logs in
+ * to the test sshd with its admin key and holds exactly the documented sudoers line, installed
+ * under a unique name in /etc/sudoers.d after `visudo -cf` accepted it. Needs root and sudo.
+ *
+ * @example
+ *   const admin = createSudoAdmin();
+ *   const unix = createUnixConnector({ type: 'unix', settings: { ..., user: admin.user }, adminSecret: sshd.adminKey });
+ *   admin.remove();
+ */
+export function createSudoAdmin(): SudoAdmin {
+  const user = `${SUDO_ADMIN_PREFIX}${Date.now().toString(36).slice(-6)}${Math.random().toString(36).slice(2, 5)}`;
+  const line = documentedSudoersLine(user);
+  const sudoersFile = `/etc/sudoers.d/breakglass-test-${user}`;
+  const staging = mkdtempSync(join(tmpdir(), 'bg-sudoers-'));
+  let removed = false;
+  const revokeSudo = () => rmSync(sudoersFile, { force: true });
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    process.removeListener('exit', remove);
+    revokeSudo();
+    rmSync(staging, { recursive: true, force: true });
+    try {
+      execFileSync('pkill', ['-KILL', '-u', user], { stdio: 'ignore' });
+    } catch {
+      // No process.
+    }
+    try {
+      execFileSync('userdel', ['-r', user], { stdio: 'ignore' });
+    } catch {
+      // Never made.
+    }
+  };
+  process.once('exit', remove);
+  try {
+    execFileSync('useradd', ['-m', '-s', '/bin/sh', '-c', 'breakglass test sudo admin', user], { stdio: 'ignore' });
+    // `*`: no password, yet not locked (`!`): with UsePAM no, sshd refuses a locked account even its key.
+    execFileSync('usermod', ['-p', '*', user], { stdio: 'ignore' });
+    const candidate = join(staging, 'sudoers');
+    writeFileSync(candidate, `# breakglass test: the unix connector's documented sudoers line\n${line}\n`, { mode: 0o440 });
+    execFileSync('visudo', ['-cf', candidate], { stdio: 'ignore' });
+    writeFileSync(sudoersFile, readFileSync(candidate), { mode: 0o440, flag: 'wx' });
+    chmodSync(sudoersFile, 0o440);
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { user, sudoersFile, line, revokeSudo, remove };
 }

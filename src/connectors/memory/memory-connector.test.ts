@@ -151,6 +151,19 @@ describe('memory target controls', () => {
     expect(target.calls()).toBe(6);
   });
 
+  // issue 12 (evidence): verifyDetailed, the verdict with the fake's answer code.
+  it('verifyDetailed answers stored-secret-match / -mismatch, works while disabled, and is a verify call for the controls', async () => {
+    const target = createMemoryTarget();
+    const ops = target.connector().prestaged!;
+    await ops.stage('bg_admin', 'pw-1');
+    expect(await ops.verifyDetailed!({ username: 'bg_admin', password: 'pw-1' })).toEqual({ verdict: 'accepted', code: 'stored-secret-match' });
+    expect(await ops.verifyDetailed!({ username: 'bg_admin', password: 'pw-2' })).toEqual({ verdict: 'rejected', code: 'stored-secret-mismatch' });
+    expect(await ops.verifyDetailed!({ username: 'bg_nobody', password: 'pw-1' })).toEqual({ verdict: 'rejected', code: 'stored-secret-mismatch' });
+    target.failNext('verify', 1, new AppError('target_error', 'permission denied'));
+    expect((await failure(ops.verifyDetailed!({ username: 'bg_admin', password: 'pw-1' }))).code).toBe('target_error');
+    expect(target.calls('verify')).toBe(4);
+  });
+
   it('delay holds the next call until released; it then acts on the target as it is', async () => {
     const target = createMemoryTarget();
     const ops = target.connector().prestaged!;

@@ -121,6 +121,18 @@ function prestagedOperations(state: MemoryState, call: Call): PrestagedOperation
         return account !== undefined && secretMatches(account, candidate) ? 'accepted' : 'rejected';
       });
     },
+    // issue 12 (evidence): the verdict with the fake's own answer code. Counted, failed and
+    // delayed as a `verify` call, so a test's controls on `verify` reach rotation evidence too.
+    async verifyDetailed(credential) {
+      const name = checkPrincipal(state, credential.username);
+      const candidate = checkSecret(credential.password);
+      return await call('verify', () => {
+        const account = state.accounts.get(name);
+        return account !== undefined && secretMatches(account, candidate)
+          ? { verdict: 'accepted', code: 'stored-secret-match' }
+          : { verdict: 'rejected', code: 'stored-secret-mismatch' };
+      });
+    },
     async tryLogin(credential) {
       const name = checkPrincipal(state, credential.username);
       const candidate = checkSecret(credential.password);

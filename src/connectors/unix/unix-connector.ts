@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../errors/index.js';
-import type { AccountInspection, Connector, ConnectorCapabilities, ConnectorDriver, Credential, EphemeralOperations, PrestagedOperations, StageOptions, TargetConnection, VerifyResult } from '../../ports/index.js';
+import type { AccountInspection, Connector, ConnectorCapabilities, ConnectorDriver, Credential, EphemeralOperations, PrestagedOperations, SessionsEnded, StageOptions, TargetConnection, VerifyResult } from '../../ports/index.js';
 import { ephemeralPrincipal } from '../../ports/index.js';
 import { newSecret } from '../lib/passwords.js';
 import { parseSettings, parseTimeout } from '../lib/target-settings.js';
@@ -80,6 +80,19 @@ function fields(stdout: string): Map<string, string> {
     if (match) out.set(match[1]!, match[2]!.trim());
   }
   return out;
+}
+
+const count = (value: string | undefined) => Math.max(0, Number.parseInt(value ?? '0', 10) || 0);
+
+/**
+ * What the script's endSessions counted on the host after the account was locked and expired:
+ * the distinct session ids (`ps -o sid= -u`) of the user's processes before `pkill -KILL -u`,
+ * and how many of them are gone after (sshd gives every connection its own session, so one
+ * open SSH connection is one). An account that is not there had none.
+ */
+function sessionsEnded(out: Map<string, string>): SessionsEnded {
+  const before = count(out.get('sessionsBefore'));
+  return { sessionsBefore: before, sessionsEnded: Math.max(0, before - count(out.get('sessionsAfter'))) };
 }
 
 interface Seen {
@@ -173,12 +186,13 @@ export function createUnixConnector(target: TargetConnection): Connector {
       await run(enableScript(admin, user, expiryDay(validUntil, 'enable')), 'enable');
       if (!(await look(user, 'enable')).inspection.canLogin) throw new AppError('target_error', 'unix enable: the account still cannot log in after usermod -U');
     },
-    async disable(principal: string) {
+    async disable(principal: string): Promise<SessionsEnded> {
       const user = checkName(principal, 'disable');
       checkReserved(user, undefined, 'disable');
       const out = await run(disableScript(admin, user), 'disable');
-      if (out.get('exists') === '0') return;
+      if (out.get('exists') === '0') return { sessionsBefore: 0, sessionsEnded: 0 };
       if (out.get('sessionsAfter') !== '0') throw new AppError('target_unavailable', 'unix disable: processes of the account are still alive after pkill -KILL', { retryable: true });
+      return sessionsEnded(out);
     },
     async rotate(principal: string, newSecret: string) {
       const user = checkName(principal, 'rotate');
@@ -213,10 +227,11 @@ export function createUnixConnector(target: TargetConnection): Connector {
       expectGroups(seen, groups, 'issue');
       return { username: user, password };
     },
-    async revoke({ grantId, spec }) {
+    async revoke({ grantId, spec }): Promise<SessionsEnded> {
       const user = checkName(ephemeralPrincipal(checkGrantId(grantId)), 'revoke');
       parseSpec(ephemeralSpec, spec, 'revoke');
-      await run(revokeScript(admin, user, grantGecos(grantId)), 'revoke');
+      // A user already gone prints no counts: 0 and 0.
+      return sessionsEnded(await run(revokeScript(admin, user, grantGecos(grantId)), 'revoke'));
     },
     async inspectIssued({ grantId, spec }) {
       const user = checkName(ephemeralPrincipal(checkGrantId(grantId)), 'inspect');

@@ -25,6 +25,8 @@ const A = {
   expired: 'grant.expired',
   ended: 'grant.ended',
   revocationVerified: 'grant.revocation-verified',
+  // issue 12 (evidence): the disable's session counts, kept before verification.
+  sessionsEnded: 'grant.sessions-ended',
   cleanupVerified: 'grant.cleanup-verified',
   rotationStarted: 'grant.rotation-started',
   rotationVerified: 'grant.rotation-verified',
@@ -104,6 +106,7 @@ describe('a break-glass case on the test bed', () => {
       A.revealed,
       A.revealRefused,
       A.expired,
+      A.sessionsEnded,
       A.revocationVerified,
       A.rotationStarted,
       A.rotationVerified,
@@ -136,7 +139,7 @@ describe('a break-glass case on the test bed', () => {
     expect(await stateOf(grant)).toBe('awaiting-certification');
 
     expect((await certify(bed.ctx, bed.actors.bob, grant.id, answers)).state).toBe('closed');
-    expect(await actionsOf(grant)).toEqual([A.requested, A.activated, A.revealed, A.expired, A.revocationVerified, A.certificationRequested, A.certified]);
+    expect(await actionsOf(grant)).toEqual([A.requested, A.activated, A.revealed, A.expired, A.sessionsEnded, A.revocationVerified, A.certificationRequested, A.certified]);
     expect(await bed.verify()).toMatchObject({ ok: true });
   });
 

@@ -22,16 +22,17 @@ export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise
     return;
   }
   // The connector counts the sessions as it ends them (issue 12, P2): an inspection afterwards
-  // can only ever say "none left".
-  const { inspection, ended } = await withConnector(ctx, target, async (connector) => {
+  // can only ever say "none left". The counts are kept before that inspection (issue 12,
+  // evidence): a retry after a failed verification finds none left and must not record 0.
+  const inspection = await withConnector(ctx, target, async (connector) => {
     if (grant.mode === 'prestaged') {
       const ops = prestagedOps(connector, target);
-      const ended = await ops.disable(account.principal);
-      return { ended, inspection: await ops.inspect(account.principal) };
+      await recordSessionsEnded(ctx, grant.id, target.name, await ops.disable(account.principal));
+      return ops.inspect(account.principal);
     }
     const ops = ephemeralOps(connector, target);
-    const ended = await ops.revoke({ grantId: grant.id, spec: account.spec });
-    return { ended, inspection: await ops.inspectIssued({ grantId: grant.id, spec: account.spec }) };
+    await recordSessionsEnded(ctx, grant.id, target.name, await ops.revoke({ grantId: grant.id, spec: account.spec }));
+    return ops.inspectIssued({ grantId: grant.id, spec: account.spec });
   });
   // Verified, not assumed: the target itself must say the credential no longer works.
   if ((inspection.exists && inspection.canLogin) || inspection.sessions > 0) {
@@ -47,7 +48,7 @@ export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise
     }
     if (current.state !== 'revoking') return;
     if (current.mode === 'ephemeral') await tx.grants.setCredential(current.id, undefined);
-    const revocation = revocationEvidence(ended, inspection.sessions);
+    const revocation = revocationEvidence(current, inspection.sessions);
     const revoked = await applyEvent(ctx, tx, current, { type: 'revocation-verified', revocation }, 'system', {
       target: target.name,
       canLogin: inspection.canLogin,
@@ -61,11 +62,29 @@ export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise
 }
 
 /**
- * What the revocation did to live sessions, from the connector's own count (a connector that
- * cannot see sessions reports nothing: 0, as `AccountInspection.sessions` says).
+ * What the revocation did to live sessions, from the connectors' own counts over every attempt
+ * (kept by `recordSessionsEnded`; a connector that cannot see sessions reports nothing: 0, as
+ * `AccountInspection.sessions` says), and what the verifying inspection still saw.
  */
-function revocationEvidence(ended: SessionsEnded | void, sessionsAfter: number): RevocationEvidence {
-  return { sessionsBefore: ended?.sessionsBefore ?? 0, sessionsEnded: ended?.sessionsEnded ?? 0, sessionsAfter };
+function revocationEvidence(grant: Grant, sessionsAfter: number): RevocationEvidence {
+  return { sessionsBefore: grant.revocation?.sessionsBefore ?? 0, sessionsEnded: grant.revocation?.sessionsEnded ?? 0, sessionsAfter };
+}
+
+// issue 12 (evidence): an attempt's counts are kept as soon as the target answered.
+/**
+ * Adds what this attempt's disable/revoke found and ended to the grant (`sessions-ended`, with
+ * its audit event), before the verification that may still fail: the retry it leads to finds
+ * the sessions gone. Nothing to add (no count, or none seen) writes nothing; a grant that is not
+ * revoking any more (a failed activation's cleanup, or another instance finished) neither.
+ */
+async function recordSessionsEnded(ctx: ModuleContext, grantId: GrantId, targetName: string, ended: SessionsEnded | void): Promise<void> {
+  if (ended === undefined || (ended.sessionsBefore === 0 && ended.sessionsEnded === 0)) return;
+  await ctx.store.transaction(async (tx) => {
+    const current = await loadGrant(tx, grantId);
+    if (current.state !== 'revoking') return;
+    const { sessionsBefore, sessionsEnded } = ended;
+    await applyEvent(ctx, tx, current, { type: 'sessions-ended', sessionsBefore, sessionsEnded }, 'system', { target: targetName, sessionsBefore, sessionsEnded });
+  });
 }
 
 async function anotherGrantUsesAccount(ctx: ModuleContext, grant: Grant): Promise<boolean> {
