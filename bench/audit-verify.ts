@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { canonicalJson, verifyChain, type ChainRow, type ChainVerification } from '../src/crypto/index.js';
 import { chainRows, toChainCheckpoint, verifyStoredChain } from '../src/modules/audit/audit-reader.js';
 import type { Store, StoreTx } from '../src/ports/index.js';
+// issue 13 (store reads)
+import type { StoreReadTx } from '../src/ports/index.js';
 import { collectGarbage, trackHeap, type HeapTracker } from './lib/memory.js';
 import { summarize, type Summary } from './lib/stats.js';
 
@@ -27,6 +29,12 @@ function sampling(store: Store, heap: HeapTracker, collect: boolean): Store {
     close: () => store.close(),
     async transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
       const result = await store.transaction(work);
+      heap.sample(collect);
+      return result;
+    },
+    // issue 13 (store reads): the port's read path, sampled alike.
+    async read<T>(work: (tx: StoreReadTx) => Promise<T>): Promise<T> {
+      const result = await store.read(work);
       heap.sample(collect);
       return result;
     },

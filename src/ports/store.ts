@@ -32,6 +32,35 @@ export interface Store {
    * SQLite, where one process owns the file and the poll suffices. A hint, never the schedule.
    */
   onJobsChanged?(listener: (dueAt: Date | undefined) => void): () => void;
+  // issue 13 (store reads)
+  /**
+   * Runs read-only work on one consistent snapshot, without the write lock: SQLite reads a WAL
+   * snapshot on its own read-only connection (a writer, in this process or another, never makes
+   * it wait); PostgreSQL runs a `REPEATABLE READ, READ ONLY` transaction, never serializable.
+   * The handle offers lookups only, so nothing can be written (or audited) through it: anything
+   * that must be audited or changes state goes through `transaction`.
+   * @example const grant = await store.read((tx) => tx.grants.findById(id));
+   */
+  read<T>(work: (tx: StoreReadTx) => Promise<T>): Promise<T>;
+}
+
+// issue 13 (store reads)
+/** What a read may call: the repositories' lookups, and the chain head without its lock. */
+export interface StoreReadTx {
+  readonly users: Pick<UserRepository, 'findByName' | 'findById' | 'list'>;
+  readonly tokens: Pick<TokenRepository, 'findByHash' | 'findById' | 'list'>;
+  readonly catalog: Pick<
+    CatalogRepository,
+    'listTargets' | 'listPolicies' | 'listAccounts' | 'findAccountByName' | 'findAccountById' | 'findTargetById' | 'findPolicyById' | 'getCustodianKey'
+  >;
+  readonly grants: Pick<GrantRepository, 'findById' | 'list' | 'holdingAccount' | 'accountsHeld'>;
+  readonly jobs: Pick<JobRepository, 'findFor' | 'nextDueAt'>;
+  readonly audit: Pick<AuditRepository, 'events' | 'checkpoints' | 'lastCheckpoint' | 'eventsAbout'> & {
+    /** The chain head as committed when the read began (no lock: a read never delays an append). */
+    head(): Promise<{ seq: number; hash: string; checkpointAt: Date | undefined }>;
+  };
+  readonly settings: Pick<SettingsRepository, 'get'>;
+  readonly coResponders: Pick<CoResponderRepository, 'list' | 'find'>;
 }
 
 /**

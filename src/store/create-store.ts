@@ -8,6 +8,8 @@ import { jobNotifications } from './job-notifications.js';
 import { kyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import { postgresHealth, sqliteHealth, sqliteIdentity } from './store-health.js';
+// issue 13 (store reads)
+import { statementCache } from './statement-cache.js';
 
 /** How long a SQLite writer waits for another process's write lock before giving up. */
 const sqliteBusyTimeoutMs = 5_000;
@@ -35,11 +37,36 @@ export async function createSqliteStore(file: string): Promise<ProbedStore> {
     database.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  // issue 13 (store reads): statements prepared once per SQL text (statement-cache.ts).
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(database) }) });
   const present = identity ?? { check: () => undefined, assertPresent: () => undefined };
   // Every transaction first checks that the file is still there: nothing is written into a
   // deleted database (see store-health.ts).
-  return kyselyStore(db, 'sqlite', { health: sqliteHealth(db, present), beforeTransaction: () => present.assertPresent() });
+  return kyselyStore(db, 'sqlite', {
+    health: sqliteHealth(db, present),
+    beforeTransaction: () => present.assertPresent(),
+    // issue 13 (store reads): in memory there is one database per connection, and no other process.
+    ...(file === ':memory:' ? {} : { reader: () => sqliteReader(file) }),
+  });
+}
+
+// issue 13 (store reads)
+/**
+ * A second, read-only connection to the store's file, for `Store.read`. Why a connection of its
+ * own: Kysely's SQLite driver serializes everything on one connection, so a read would wait
+ * behind every write transaction of this process, and `BEGIN IMMEDIATE` would make it wait for
+ * another process's writer too. In WAL mode a reader sees the last commit and never blocks on a
+ * writer; opened read-only, it cannot write even by mistake.
+ */
+function sqliteReader(file: string): Kysely<Database> {
+  const database = new SqliteDatabase(file, { readonly: true, fileMustExist: true, timeout: sqliteBusyTimeoutMs });
+  try {
+    database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(database) }, 'deferred') });
 }
 
 const parseInt8 = (value: string): number => Number(value);

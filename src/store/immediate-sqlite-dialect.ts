@@ -13,27 +13,35 @@ import type { DatabaseConnection, Driver, SqliteDialectConfig } from 'kysely';
  */
 export class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #begin: string;
 
-  constructor(config: SqliteDialectConfig) {
+  /**
+   * @param begin issue 13 (store reads): `deferred` for the store's read-only connection, whose
+   *   transactions only read and must not wait for any writer (WAL gives them a snapshot)
+   */
+  constructor(config: SqliteDialectConfig, begin: 'immediate' | 'deferred' = 'immediate') {
     super(config);
     this.#config = config;
+    this.#begin = begin === 'immediate' ? 'begin immediate' : 'begin deferred';
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#begin);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #database: SqliteDialectConfig['database'];
+  readonly #begin: string;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, begin: string) {
     super(config);
     this.#database = config.database;
+    this.#begin = begin;
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await connection.executeQuery(CompiledQuery.raw(this.#begin));
   }
 
   /**

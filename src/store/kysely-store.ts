@@ -19,6 +19,8 @@ import { tokenRepository } from './token-repository.js';
 import { userRepository } from './user-repository.js';
 // issue 11 (H2)
 import { coResponderRepository } from './co-responder-repository.js';
+// issue 13 (store reads)
+import { storeReadTx } from './read-tx.js';
 
 /**
  * The `Store` over an open Kysely instance, after bringing its schema up to date. Every
@@ -27,11 +29,13 @@ import { coResponderRepository } from './co-responder-repository.js';
  *
  * @param options.beforeTransaction runs before each transaction and throws to refuse it (the
  *   SQLite store checks that its file is still the one it opened)
+ * @param options.reader where `read` runs when not on `db` (SQLite: a read-only connection to
+ *   the same file, opened after the migration; the store closes it)
  */
 export async function kyselyStore(
   db: Kysely<Database>,
   dialect: Store['dialect'],
-  options: { health: StoreHealthProbe; beforeTransaction?: () => void },
+  options: { health: StoreHealthProbe; beforeTransaction?: () => void; reader?: () => Kysely<Database> },
 ): Promise<ProbedStore> {
   try {
     await migrate(db);
@@ -40,6 +44,16 @@ export async function kyselyStore(
     throw error;
   }
   const before = options.beforeTransaction ?? (() => undefined);
+  // issue 13 (store reads)
+  let reader: Kysely<Database>;
+  try {
+    reader = options.reader?.() ?? db;
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  // PostgreSQL: one snapshot for the whole read, never serializable, and refused if it writes.
+  const readTransaction = dialect === 'postgres' ? () => reader.transaction().setIsolationLevel('repeatable read').setAccessMode('read only') : () => reader.transaction();
   return {
     dialect,
     health: options.health,
@@ -47,7 +61,15 @@ export async function kyselyStore(
       before();
       return db.transaction().execute((trx) => work(storeTx(trx, dialect)));
     },
-    close: () => db.destroy(),
+    // issue 13 (store reads)
+    read: async (work) => {
+      before();
+      return readTransaction().execute((trx) => work(storeReadTx(trx, dialect)));
+    },
+    close: async () => {
+      if (reader !== db) await reader.destroy();
+      await db.destroy();
+    },
   };
 }
 

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+// issue 13 (store reads)
+import SqliteDatabase from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTcp, requireService } from '../../test/support/integration.js';
 import { asGrantId, asTokenId, asUserId, holdsAccount } from '../domain/index.js';
@@ -20,6 +22,9 @@ interface Harness {
   /** Another store over the database of the last `fresh()`; migrations run again. */
   reopen(): Promise<Store>;
   teardown(): Promise<void>;
+  // issue 13 (store reads)
+  /** SQLite: the file of the last `fresh()`. */
+  readonly file?: () => string;
 }
 
 function sqliteHarness(): Harness {
@@ -33,6 +38,8 @@ function sqliteHarness(): Harness {
     fresh: () => createSqliteStore((file = join(dir, `store-${++count}.db`))),
     reopen: () => createSqliteStore(file),
     teardown: () => rm(dir, { recursive: true, force: true }),
+    // issue 13 (store reads)
+    file: () => file,
   };
 }
 
@@ -625,6 +632,46 @@ describe.each(harnesses)('store on $name', (harness) => {
       await store.transaction((tx) => tx.settings.set(hostile, `"'\\`));
       expect(await store.transaction((tx) => tx.users.findByName(hostile))).toStrictEqual(user);
       expect(await store.transaction((tx) => tx.settings.get(hostile))).toBe(`"'\\`);
+    });
+
+    // issue 13 (store reads)
+    it('read: sees what committed before it, the head without its lock, and refuses a write', async () => {
+      const store = await open();
+      const s = await seed(store);
+      await store.transaction((tx) => tx.settings.set('k', 'v1'));
+      const seen = await store.read(async (tx) => ({
+        user: await tx.users.findByName('alice'),
+        account: (await tx.catalog.findAccountById(s.account.id))?.name,
+        setting: await tx.settings.get('k'),
+        head: await tx.audit.head(),
+      }));
+      expect(seen).toStrictEqual({ user: s.user, account: 'bg-db1', setting: 'v1', head: { seq: 0, hash: zeroHash, checkpointAt: undefined } });
+      await store.transaction((tx) => tx.settings.set('k', 'v2'));
+      expect(await store.read((tx) => tx.settings.get('k'))).toBe('v2');
+      // The handle has no writes in its type; at run time the transaction refuses one too.
+      const sneaky = store.read((tx) => (tx.settings as unknown as { set(key: string, value: string): Promise<string> }).set('k', 'v3'));
+      await expect(sneaky).rejects.toThrow(/read.?only/i);
+      expect(await store.read((tx) => tx.settings.get('k'))).toBe('v2');
+    });
+
+    // issue 13 (store reads)
+    it.runIf(harness.name === 'sqlite')('read: completes while another connection holds BEGIN IMMEDIATE on the file, and sees its commit after', async () => {
+      const store = await open();
+      await store.transaction((tx) => tx.settings.set('k', 'before'));
+      const other = new SqliteDatabase(harness.file?.() ?? '');
+      try {
+        other.exec('begin immediate');
+        other.prepare(`update settings set value = 'uncommitted' where key = 'k'`).run();
+        // A read that waited for the write lock would wait the whole busy timeout (5 s), then fail.
+        const started = Date.now();
+        expect(await store.read((tx) => tx.settings.get('k'))).toBe('before');
+        expect(Date.now() - started).toBeLessThan(2_500);
+        other.exec('commit');
+        expect(await store.read((tx) => tx.settings.get('k'))).toBe('uncommitted');
+      } finally {
+        if (other.inTransaction) other.exec('rollback');
+        other.close();
+      }
     });
   });
 });

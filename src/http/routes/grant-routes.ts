@@ -12,7 +12,9 @@ import { cancelGrant } from '../../modules/grants/cancel-grant.js';
 import { certify } from '../../modules/grants/certify.js';
 import { endGrant } from '../../modules/grants/end-grant.js';
 import { reveal } from '../../modules/grants/reveal.js';
-import { accountName, accountNames, showGrant, stuckStep } from '../../modules/grants/show-grant.js';
+import { accountName, accountNames } from '../../modules/grants/show-grant.js';
+// issue 13 (store reads)
+import { showGrantWithContext } from '../../modules/grants/show-grant.js';
 import { invoke } from '../../modules/grants/invoke.js';
 import { actorOf } from '../actor.js';
 // issue 11 (H2)
@@ -80,8 +82,9 @@ export const grantRoutes =
     app.get('/grants/:id', {
       schema: { summary: 'Show a grant', tags: ['grants'], params: grantIdParams, response: { 200: grantViewSchema, ...errors } },
       handler: async (request) => {
-        const grant = await showGrant(ctx, actorOf(request), asGrantId(request.params.id));
-        return grantView(grant, await accountName(ctx, grant), await stuckStep(ctx, grant));
+        // issue 13 (store reads): the grant, its account's name and a stuck step in one read.
+        const shown = await showGrantWithContext(ctx, actorOf(request), asGrantId(request.params.id));
+        return grantView(shown.grant, shown.accountName, shown.stuck);
       },
     });
 

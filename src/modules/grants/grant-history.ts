@@ -49,7 +49,8 @@ export async function grantHistory(ctx: ModuleContext, actor: Actor, filter: His
     ...(before !== undefined && { before }),
     ...(!seesEveryCase(actor) && { requesterId: actor.id }),
   };
-  const found = await ctx.store.transaction((tx) => tx.grants.list(query));
+  // issue 13 (store reads): a read, not a write transaction.
+  const found = await ctx.store.read((tx) => tx.grants.list(query));
   const grants = found.slice(0, limit);
   const last = grants.at(-1);
   return found.length > limit && last !== undefined ? { grants, nextCursor: encodeCursor(last) } : { grants };

@@ -2,10 +2,14 @@
  * API tokens and enrolment on the test bed: tokens end (revoked, expired, their user disabled or
  * removed from the catalog), and nobody mints a working token for another person.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedCatalog, createTestBed, type TestBed } from '../../../test/support/test-bed.js';
 import { hashToken } from '../../crypto/index.js';
 import { isAppError, type AppError } from '../../errors/index.js';
+import { createSqliteStore } from '../../store/create-store.js';
 import type { Actor } from '../../domain/index.js';
 import { listAccounts } from '../catalog/list-accounts.js';
 import { certify } from '../grants/certify.js';
@@ -186,5 +190,52 @@ describe('API tokens and enrolment', () => {
     await reveal(bed.ctx, alice, grant.id);
     const revealed = (await bed.auditEvents()).find((e) => e.action === 'grant.revealed');
     expect(revealed?.details['tokenId']).toBe(alice.tokenId);
+  });
+
+  // issue 13 (store reads)
+  it('last use is written at most once a minute per token, so a steady reader writes nothing per request', async () => {
+    const issued = await enrol('alice');
+    const lastUsed = async () => (await listTokens(bed.ctx, bed.actors.admin, { user: 'alice' }))[0]?.lastUsedAt;
+    const first = bed.clock.now();
+    await actorOf(issued.token);
+    bed.clock.advance(59_000);
+    await actorOf(issued.token);
+    expect(await lastUsed()).toStrictEqual(first);
+    bed.clock.advance(1_000);
+    await actorOf(issued.token);
+    expect(await lastUsed()).toStrictEqual(bed.clock.now());
+  });
+});
+
+// issue 13 (store reads)
+describe('token checks on the read path of a SQLite file (its own read-only connection)', () => {
+  let dir: string;
+  let bed: TestBed;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bg-identity-'));
+    bed = await createTestBed({ store: await createSqliteStore(join(dir, 'bg.db')) });
+    await bed.apply(bedCatalog);
+  });
+  afterEach(async () => {
+    await bed.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a revoked token, an expired token and a disabled user\'s token are refused at once', async () => {
+    const alice = await redeemInvite(bed.ctx, (await inviteUser(bed.ctx, bed.actors.admin, 'alice')).code);
+    const actor = await authenticate(bed.ctx, alice.token);
+    expect(actor?.name).toBe('alice');
+    await revokeToken(bed.ctx, bed.actors.admin, alice.id);
+    expect(await authenticate(bed.ctx, alice.token)).toBeUndefined();
+
+    const expiring = await redeemInvite(bed.ctx, (await inviteUser(bed.ctx, bed.actors.admin, 'bob')).code, { ttl: '1h' });
+    expect((await authenticate(bed.ctx, expiring.token))?.name).toBe('bob');
+    bed.clock.advance(hours(1));
+    expect(await authenticate(bed.ctx, expiring.token)).toBeUndefined();
+
+    const carol = await redeemInvite(bed.ctx, (await inviteUser(bed.ctx, bed.actors.admin, 'carol')).code);
+    expect((await authenticate(bed.ctx, carol.token))?.name).toBe('carol');
+    await bed.store.transaction((tx) => tx.users.setDisabled(bed.actors.carol.id, true));
+    expect(await authenticate(bed.ctx, carol.token)).toBeUndefined();
   });
 });

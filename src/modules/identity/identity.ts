@@ -1,7 +1,7 @@
 import { generateApiToken, hashToken, newId } from '../../crypto/index.js';
 import { AppError, appError } from '../../errors/index.js';
 import { asTokenId, asUserId, authorize, parseDuration, type Actor, type TokenId, type UserId } from '../../domain/index.js';
-import type { StoreTx, UserRecord } from '../../ports/index.js';
+import type { StoreTx, TokenRecord, UserRecord } from '../../ports/index.js';
 import type { ModuleContext } from '../context.js';
 
 /** A use is written to `last_used_at` at most this often per token (each write is a transaction). */
@@ -10,25 +10,37 @@ const touchEveryMs = 60_000;
 /**
  * Resolves a bearer token to its user. Only the token's hash is stored or compared. A revoked
  * or expired token, or any token of a disabled user, is refused at once.
+ *
+ * issue 13 (store reads): the check is a read (`Store.read`, no write lock), made afresh on
+ * every request, so a revocation committed before the request is seen by it. The use is
+ * recorded (`last_used_at`) in a write of its own, at most once a minute per token: a token in
+ * steady use costs one write a minute, not one per request.
  */
 export async function authenticate(ctx: Pick<ModuleContext, 'store' | 'clock'>, token: string): Promise<Actor | undefined> {
   if (!/^bg_[A-Za-z0-9_-]{20,}$/.test(token)) return undefined;
-  return ctx.store.transaction(async (tx) => {
-    const found = await tx.tokens.findByHash(hashToken(token));
-    if (found === undefined) return undefined;
-    const { token: record, user } = found;
-    const now = ctx.clock.now();
-    if (record.revokedAt !== undefined || user.disabled) return undefined;
-    if (record.expiresAt !== undefined && record.expiresAt.getTime() <= now.getTime()) return undefined;
-    if (record.lastUsedAt === undefined || now.getTime() - record.lastUsedAt.getTime() >= touchEveryMs) await tx.tokens.touch(record.id, now);
-    return {
-      id: user.id,
-      name: user.name,
-      roles: user.roles,
-      tokenId: record.id,
-      ...(record.createdById === undefined ? {} : { tokenCreatorId: record.createdById }),
-    };
-  });
+  const tokenHash = hashToken(token);
+  const found = await ctx.store.read((tx) => tx.tokens.findByHash(tokenHash));
+  const now = ctx.clock.now();
+  const actor = liveActor(found, now);
+  if (actor === undefined || found === undefined) return undefined;
+  const last = found.token.lastUsedAt;
+  if (last === undefined || now.getTime() - last.getTime() >= touchEveryMs) await ctx.store.transaction((tx) => tx.tokens.touch(found.token.id, now));
+  return actor;
+}
+
+/** The actor a token stands for, or undefined when it is unknown, revoked, expired or its user disabled. */
+function liveActor(found: { token: TokenRecord; user: UserRecord } | undefined, now: Date): Actor | undefined {
+  if (found === undefined) return undefined;
+  const { token: record, user } = found;
+  if (record.revokedAt !== undefined || user.disabled) return undefined;
+  if (record.expiresAt !== undefined && record.expiresAt.getTime() <= now.getTime()) return undefined;
+  return {
+    id: user.id,
+    name: user.name,
+    roles: user.roles,
+    tokenId: record.id,
+    ...(record.createdById === undefined ? {} : { tokenCreatorId: record.createdById }),
+  };
 }
 
 /** A token as handed out: shown once, never stored. */

@@ -1,6 +1,6 @@
 import { constantTimeEqual, hashToken } from '../../crypto/index.js';
 import { authorize, type Actor } from '../../domain/index.js';
-import type { StoreTx } from '../../ports/index.js';
+import type { StoreReadTx } from '../../ports/index.js';
 import { defaultWatchThresholds } from '../alerts/alert-watch-rules.js';
 import type { ModuleContext } from '../context.js';
 import { authenticate } from '../identity/identity.js';
@@ -34,7 +34,8 @@ export async function metricsReaderOf(ctx: Pick<ModuleContext, 'store' | 'clock'
 export async function readMetrics(ctx: Pick<ModuleContext, 'store' | 'clock'>, metrics: Metrics, reader: MetricsReader): Promise<{ readonly contentType: string; readonly text: string }> {
   if (reader !== 'scrape-token') authorize(reader, 'metrics.read');
   const now = ctx.clock.now().getTime();
-  const gauges = await ctx.store.transaction((tx) => storeGauges(tx, now));
+  // issue 13 (store reads): one read (one snapshot, no write lock), not a write transaction.
+  const gauges = await ctx.store.read((tx) => storeGauges(tx, now));
   metrics.grantsActive.set(gauges.active);
   metrics.revocationsOverdue.set(gauges.overdue);
   metrics.casesUncertified.set(gauges.uncertified);
@@ -48,11 +49,11 @@ export async function readMetrics(ctx: Pick<ModuleContext, 'store' | 'clock'>, m
 }
 
 /** The gauges the store knows, in one transaction so they agree with each other. */
-async function storeGauges(tx: StoreTx, now: number) {
+async function storeGauges(tx: StoreReadTx, now: number) {
   const live = await tx.grants.list({ states: ['active', 'revoking'], limit: scrapeRowLimit });
   const waiting = await tx.grants.list({ states: ['awaiting-certification'], limit: scrapeRowLimit });
-  // The head read takes the head lock for this short transaction: the same read every append does.
-  const head = await tx.audit.lockHead();
+  // issue 13 (store reads): the head as committed, without the lock an append takes.
+  const head = await tx.audit.head();
   const checkpoint = await tx.audit.lastCheckpoint();
   // A passed drill certifies, so closes, its own grant: the newest closed drill grant per account.
   const drillLastPassed: [string, number][] = [];

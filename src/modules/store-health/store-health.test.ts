@@ -19,6 +19,12 @@ function fakeStore() {
       if (state.failWith !== undefined) throw state.failWith;
       return work(undefined as never);
     },
+    // issue 13 (store reads)
+    read: async <T>(work: (tx: never) => Promise<T>) => {
+      state.ran++;
+      if (state.failWith !== undefined) throw state.failWith;
+      return work(undefined as never);
+    },
     health: {
       probe: () => Promise.resolve(state.probe),
       diagnose: (error) => (error instanceof Error && error.message === 'SQLITE_FULL' ? full : undefined),

@@ -128,5 +128,16 @@ function guardedStore(store: Store, status: () => StoreHealthStatus, observe: (e
         throw error;
       }
     },
+    // issue 13 (store reads): the same door for reads.
+    async read(work) {
+      const now = status();
+      if (now.state === 'lost') throw storeUnavailable(now);
+      try {
+        return await store.read(work);
+      } catch (error) {
+        observe(error);
+        throw error;
+      }
+    },
   };
 }
