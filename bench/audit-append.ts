@@ -142,3 +142,85 @@ export async function appendInterleaved(options: {
   if (appendMs.length < options.count) options.progress(`${options.label}: time budget used up after ${appendMs.length} events`);
   return { appendMs, baselineMs, appendPeakHeapGrowthMb: heap.peakGrowthMb(), appendRetainedMb: heap.retainedMb() };
 }
+
+// issue 13 (audit): appends in batches (many events in one transaction) against a raw batched insert.
+
+/** Inserts rows in one transaction with one multi-row INSERT; returns the milliseconds it took. */
+export type BatchBaselineInsert = (rows: readonly PlainRow[]) => Promise<number>;
+
+const plainColumns = 'insert into plain_events (seq, at, actor, action, subject, details, prev_hash, hash) values ';
+const flatten = (rows: readonly PlainRow[]) => rows.flatMap((r) => [r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prevHash, r.hash]);
+
+/** better-sqlite3, WAL, synchronous=FULL: `BEGIN IMMEDIATE`, one prepared multi-row INSERT, `COMMIT`. */
+export function sqlitePlainBatchInsert(file: string): { insert: BatchBaselineInsert; close(): void } {
+  const db = new SqliteDatabase(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(plainTableSql);
+  const statements = new Map<number, SqliteDatabase.Statement>();
+  const statementFor = (count: number) => {
+    let statement = statements.get(count);
+    if (statement === undefined) {
+      statement = db.prepare(plainColumns + Array.from({ length: count }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', '));
+      statements.set(count, statement);
+    }
+    return statement;
+  };
+  const insertAll = db.transaction((rows: readonly PlainRow[]) => void statementFor(rows.length).run(...flatten(rows)));
+  return {
+    insert(rows) {
+      const start = performance.now();
+      insertAll.immediate(rows);
+      return Promise.resolve(performance.now() - start);
+    },
+    close: () => db.close(),
+  };
+}
+
+/** `pg`, one autocommit multi-row INSERT per batch: the batch in one round trip and one commit. */
+export async function postgresPlainBatchInsert(client: PgClient): Promise<BatchBaselineInsert> {
+  await client.query(plainTableSql);
+  return async (rows) => {
+    const placeholders = rows.map((_, i) => `(${Array.from({ length: 8 }, (_, c) => `$${i * 8 + c + 1}`).join(', ')})`);
+    const start = performance.now();
+    await client.query(plainColumns + placeholders.join(', '), flatten(rows));
+    return performance.now() - start;
+  };
+}
+
+export interface BatchAppendRun {
+  /** Milliseconds per batch (one transaction each). */
+  readonly appendMs: number[];
+  readonly baselineMs: number[];
+  readonly batch: number;
+}
+
+/**
+ * Appends `count` events in transactions of `batch` events each (`AuditLog.appendMany`, what a
+ * burst of state changes committed together does), alternating each batch with a raw batched
+ * insert of the same number of rows, until done or the deadline passes.
+ */
+export async function appendBatchedInterleaved(options: {
+  store: Store;
+  audit: AuditLog;
+  baseline: BatchBaselineInsert;
+  count: number;
+  batch: number;
+  deadline: Deadline;
+  progress: (message: string) => void;
+  label: string;
+}): Promise<BatchAppendRun> {
+  const rows = plainRows(options.count);
+  const appendMs: number[] = [];
+  const baselineMs: number[] = [];
+  for (let from = 0; from < options.count && !options.deadline.expired(); from += options.batch) {
+    const to = Math.min(options.count, from + options.batch);
+    const entries = Array.from({ length: to - from }, (_, k) => benchEntry(from + k));
+    const start = performance.now();
+    await options.store.transaction((tx) => options.audit.appendMany(tx, entries));
+    appendMs.push(performance.now() - start);
+    baselineMs.push(await options.baseline(rows.slice(from, to)));
+    if (to % 1000 === 0) options.progress(`${options.label}: ${to}/${options.count} events`);
+  }
+  return { appendMs, baselineMs, batch: options.batch };
+}

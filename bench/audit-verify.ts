@@ -4,9 +4,9 @@
  * (`verifyChain`, what `audit verify --file` does after parsing), against plain SHA-256 over
  * the same number of canonical JSON strings.
  */
-import { createHash } from 'node:crypto';
-import { canonicalJson, verifyChain, type ChainRow, type ChainVerification } from '../src/crypto/index.js';
-import { chainRows, toChainCheckpoint, verifyStoredChain } from '../src/modules/audit/audit-reader.js';
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import { canonicalJson, verifyChain, type ChainRow, type ChainVerification, type StoredChainRow } from '../src/crypto/index.js';
+import { chainRows, storedChainPages, toChainCheckpoint, verifyStoredChain } from '../src/modules/audit/audit-reader.js';
 import type { Store, StoreTx } from '../src/ports/index.js';
 // issue 13 (store reads)
 import type { StoreReadTx } from '../src/ports/index.js';
@@ -109,4 +109,85 @@ export async function sha256Baseline(store: Store, events: number, runs: number)
   }
   if (sink === 0) throw new Error('unreachable: nothing hashed');
   return figures(durations, events);
+}
+
+// issue 13 (audit): rows as stored (details as their canonical text) in memory, and a one-shot hash baseline.
+
+/** Loads the chain as stored (`storedChainRows`) into memory once, then times `verifyChain` over it. */
+export async function verifyStoredRowsInMemory(store: Store, publicKeyPem: string, events: number, runs: number): Promise<VerifyFigures> {
+  const loading = trackHeap();
+  const rows: StoredChainRow[] = [];
+  for await (const page of storedChainPages(store)) rows.push(...page);
+  const chainMb = loading.retainedMb();
+  const checkpoints = (await store.transaction((tx) => tx.audit.checkpoints())).map(toChainCheckpoint);
+  check(await verifyChain(rows, checkpoints, publicKeyPem), events); // warm-up, untimed
+  const durations: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    collectGarbage();
+    const start = performance.now();
+    const result = await verifyChain(rows, checkpoints, publicKeyPem);
+    durations.push(performance.now() - start);
+    check(result, events);
+  }
+  return figures(durations, events, { liveHeapGrowthMb: chainMb });
+}
+
+/** Like {@link sha256Baseline}, with Node's one-shot `crypto.hash` (the fastest SHA-256 Node offers). */
+export async function sha256OneShotBaseline(store: Store, events: number, runs: number): Promise<VerifyFigures> {
+  const texts: string[] = [];
+  for await (const row of chainRows(store)) {
+    const { seq, at, actor, action, subject, details } = row;
+    texts.push(canonicalJson({ seq, at, actor, action, subject, details }));
+  }
+  if (texts.length !== events) throw new Error(`expected ${events} events, read ${texts.length}`);
+  const durations: number[] = [];
+  let sink = 0;
+  for (let run = -1; run < runs; run++) {
+    collectGarbage();
+    const start = performance.now();
+    for (const text of texts) sink += oneShotHash('sha256', text, 'hex').length;
+    if (run >= 0) durations.push(performance.now() - start); // run -1 is the warm-up
+  }
+  if (sink === 0) throw new Error('unreachable: nothing hashed');
+  return figures(durations, events);
+}
+
+/**
+ * The verification figures on a loaded machine: each run times, back to back, verification from
+ * the store, over stored rows in memory, over parsed rows in memory, and the two SHA-256
+ * baselines over the same canonical bytes; ratios use the fastest run of each (the least
+ * disturbed by neighbours). Prints one line per figure.
+ */
+export async function interleavedVerify(store: Store, publicKeyPem: string, events: number, runs: number): Promise<Record<string, number>> {
+  const stored: StoredChainRow[] = [];
+  for await (const page of storedChainPages(store)) stored.push(...page);
+  const parsed: ChainRow[] = [];
+  for await (const row of chainRows(store)) parsed.push(row);
+  const texts = parsed.map(({ seq, at, actor, action, subject, details }) => canonicalJson({ seq, at, actor, action, subject, details }));
+  const checkpoints = (await store.transaction((tx) => tx.audit.checkpoints())).map(toChainCheckpoint);
+  let sink = 0;
+  const work: Record<string, () => Promise<unknown>> = {
+    'verify from SQLite (verifyStoredChain)': async () => check(await verifyStoredChain(store, publicKeyPem), events),
+    'verify in memory, stored rows': async () => check(await verifyChain(stored, checkpoints, publicKeyPem), events),
+    'verify in memory, parsed rows (audit verify --file)': async () => check(await verifyChain(parsed, checkpoints, publicKeyPem), events),
+    'baseline createHash SHA-256': () => Promise.resolve(texts.forEach((text) => (sink += createHash('sha256').update(text, 'utf8').digest('hex').length))),
+    'baseline crypto.hash SHA-256': () => Promise.resolve(texts.forEach((text) => (sink += oneShotHash('sha256', text, 'hex').length))),
+  };
+  const best: Record<string, number> = {};
+  for (let run = -1; run < runs; run++) {
+    for (const [name, fn] of Object.entries(work)) {
+      collectGarbage();
+      const start = performance.now();
+      await fn();
+      const ms = performance.now() - start;
+      if (run >= 0) best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, ms);
+    }
+  }
+  if (sink === 0) throw new Error('unreachable: nothing hashed');
+  const create = best['baseline createHash SHA-256']!;
+  const oneShot = best['baseline crypto.hash SHA-256']!;
+  for (const [name, ms] of Object.entries(best)) {
+    console.log(`${name.padEnd(52)} ${Math.round((events / ms) * 1000).toString().padStart(8)} ev/s  ${((create / ms) * 100).toFixed(0).padStart(4)} % of createHash  ${((oneShot / ms) * 100).toFixed(0).padStart(4)} % of crypto.hash`);
+  }
+  return best;
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { genesisHash, hashEvent, linkEvent, signCheckpoint, verifyChain, verifyCheckpoint } from './audit-chain.js';
 import type { ChainEvent, ChainRow, Checkpoint } from './audit-chain.js';
+// issue 13 (audit)
+import { canonicalEventText, hashCanonicalEvent, linkEvents, verifyChainPages, type StoredChainRow } from './audit-chain.js';
+import { canonicalJson } from './canonical-json.js';
 import { generateSigningKeyPair } from './signing.js';
 
 const keys = generateSigningKeyPair();
@@ -37,7 +40,7 @@ function buildChain(count: number, checkpointEvery = 5): { rows: ChainRow[]; che
   return { rows, checkpoints };
 }
 
-const verify = (rows: Iterable<ChainRow> | AsyncIterable<ChainRow>, checkpoints: Checkpoint[]) =>
+const verify = (rows: Iterable<ChainRow | StoredChainRow> | AsyncIterable<ChainRow | StoredChainRow>, checkpoints: Checkpoint[]) =>
   verifyChain(rows, checkpoints, keys.publicKeyPem);
 
 describe('hashEvent', () => {
@@ -214,5 +217,87 @@ describe('verifyChain', () => {
     }
     const result = await verify(stream(), checkpoints);
     expect(result).toEqual({ ok: true, events: 10_000, headSeq: 10_000, headHash: rows[9_999]!.hash, checkpoints: 100 });
+  });
+});
+
+// issue 13 (audit): stored rows hashed from their canonical text, batched linking, pages.
+describe('stored rows (canonical details text)', () => {
+  const stored = (rows: readonly ChainRow[]): StoredChainRow[] =>
+    rows.map(({ details, ...row }) => ({ ...row, detailsJson: canonicalJson(details) }));
+
+  it('canonicalEventText is canonicalJson of the six fields, byte for byte, whatever the strings hold', () => {
+    const odd = { seq: 12, at: '2025-03-01T12:00:00.000Z', actor: 'Zoë "x" \\ \u2028', action: 'grant.requested', subject: 'gr_\ud83d\ude00\n' };
+    const details = { z: [1, 2.5, -0, 1e21, null], a: { y: 'é', b: true }, 'é': '\u0001', '10': 'n', '9': 'm' };
+    expect(canonicalEventText(odd, canonicalJson(details))).toBe(canonicalJson({ ...odd, details }));
+    expect(hashCanonicalEvent(genesisHash, odd, canonicalJson(details))).toBe(hashEvent(genesisHash, { ...odd, details }));
+  });
+
+  it('linkEvents gives the chain linkEvent gives one event at a time, with the canonical details text', () => {
+    const events = Array.from({ length: 25 }, (_, i) => event(i + 1));
+    const batched = linkEvents(genesisHash, events);
+    let prev = genesisHash;
+    for (const [i, e] of events.entries()) {
+      const single = linkEvent(prev, e);
+      expect(batched[i]).toStrictEqual({ ...single, detailsJson: canonicalJson(e.details) });
+      prev = single.hash;
+    }
+  });
+
+  it('verifies an intact stored chain, in pages too', async () => {
+    const { rows, checkpoints } = buildChain(40);
+    const result = await verify(stored(rows), checkpoints);
+    expect(result).toStrictEqual(await verify(rows, checkpoints));
+    expect(result.ok).toBe(true);
+    const pages = [stored(rows.slice(0, 13)), stored(rows.slice(13, 30)), [], stored(rows.slice(30))];
+    expect(await verifyChainPages(pages, checkpoints, keys.publicKeyPem)).toStrictEqual(result);
+  });
+
+  it('accepts a row written before issue 13 in another JSON spelling of the same details', async () => {
+    const { rows, checkpoints } = buildChain(10);
+    const legacy = stored(rows).map((row, i) => (i === 3 ? { ...row, detailsJson: JSON.stringify({ to: 'active', n: 4, from: 'requested' }, null, 1) } : row));
+    expect(legacy[3]!.detailsJson).not.toBe(canonicalJson(rows[3]!.details));
+    expect((await verify(legacy, checkpoints)).ok).toBe(true);
+  });
+
+  it('tamper: a changed details text is detected at its seq', async () => {
+    const { rows, checkpoints } = buildChain(10);
+    const changed = stored(rows).map((row) => (row.seq === 6 ? { ...row, detailsJson: row.detailsJson.replace('"active"', '"revoked"') } : row));
+    expect(await verify(changed, checkpoints)).toMatchObject({ ok: false, firstBadSeq: 6, reason: 'hash mismatch, event modified' });
+  });
+
+  it('tamper: bytes moved between the details text and a neighbouring field are detected', async () => {
+    const { rows, checkpoints } = buildChain(10);
+    const row = stored(rows)[4]!;
+    // The same bytes after `"details":`, split differently: the subject cannot absorb them.
+    const moved = { ...row, detailsJson: `${row.detailsJson},"seq":${row.seq},"subject":${JSON.stringify(row.subject)}`.slice(0, -1), subject: '' };
+    const tampered = stored(rows).map((r) => (r.seq === 5 ? moved : r));
+    expect(await verify(tampered, checkpoints)).toMatchObject({ ok: false, firstBadSeq: 5 });
+  });
+
+  it('tamper: a removed, a reordered and an unparsable stored row are named', async () => {
+    const { rows, checkpoints } = buildChain(10);
+    const all = stored(rows);
+    expect(await verify(all.filter((row) => row.seq !== 4), checkpoints)).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'missing event' });
+    const swapped = [...all.slice(0, 3), all[4]!, all[3]!, ...all.slice(5)];
+    expect(await verify(swapped, checkpoints)).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'missing event' });
+    const reordered = [...all.slice(0, 4), all[2]!, ...all.slice(4)];
+    expect(await verify(reordered, checkpoints)).toMatchObject({ ok: false, firstBadSeq: 3, reason: 'duplicate or out-of-order event' });
+    const unparsable = all.map((row) => (row.seq === 7 ? { ...row, detailsJson: '{"n":' } : row));
+    expect(await verify(unparsable, checkpoints)).toMatchObject({ ok: false, firstBadSeq: 7, reason: 'malformed event (details cannot be canonicalized)' });
+    const notObject = all.map((row) => (row.seq === 7 ? { ...row, detailsJson: '[1]' } : row));
+    expect(await verify(notObject, checkpoints)).toMatchObject({ ok: false, firstBadSeq: 7 });
+  });
+
+  it('tamper: a forged checkpoint signature is detected over stored rows, once per checkpoint', async () => {
+    const { rows, checkpoints } = buildChain(10);
+    const forged = checkpoints.map((c) => (c.seq === 10 ? { ...c, signature: signCheckpoint(generateSigningKeyPair().privateKeyPem, c).signature } : c));
+    expect(await verify(stored(rows), forged)).toMatchObject({ ok: false, firstBadSeq: 10, reason: 'bad checkpoint signature' });
+    expect(await verifyChain(stored(rows), checkpoints, 'not a key')).toMatchObject({ ok: false, firstBadSeq: 5, reason: 'bad checkpoint signature' });
+  });
+
+  it('tamper: a stored chain re-hashed from its canonical texts is caught by the checkpoints', async () => {
+    const { rows, checkpoints } = buildChain(10);
+    const rewritten = relink(rows.map((row) => (row.seq === 7 ? { ...row, details: { ...row.details, to: 'revoked' } } : row)), 6);
+    expect(await verify(stored(rewritten), checkpoints)).toMatchObject({ ok: false, firstBadSeq: 6, reason: 'chain rewritten before checkpoint 10' });
   });
 });

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
-import { signCanonical, verifyCanonical } from './signing.js';
+import { canonicalVerifier, signCanonical, verifyCanonical } from './signing.js';
 
 /*
  * The tamper-evident audit chain (DESIGN.md §4). Each event's hash covers the previous hash and
@@ -22,6 +22,15 @@ export interface ChainEvent {
 }
 
 export type ChainRow = ChainEvent & { readonly prevHash: string; readonly hash: string };
+
+// issue 13 (audit)
+/**
+ * A row as the store holds it: `detailsJson` is the details column's text, not parsed. Since
+ * issue 13 the column holds the canonical JSON of the details, so the event's canonical bytes
+ * are put together around it and hashed with no parse and no re-canonicalisation; a row written
+ * before (any JSON spelling) is parsed and canonicalised as a {@link ChainRow} is.
+ */
+export type StoredChainRow = Omit<ChainRow, 'details'> & { readonly detailsJson: string };
 
 export interface Checkpoint {
   readonly seq: number;
@@ -46,11 +55,32 @@ export const genesisHash = '0'.repeat(64);
  * const hash = hashEvent(head.hash, { seq: head.seq + 1, at: now.toISOString(), actor, action, subject, details });
  */
 export function hashEvent(prevHash: string, event: ChainEvent): string {
-  const { seq, at, actor, action, subject, details } = event;
-  return createHash('sha256')
-    .update(prevHash, 'utf8')
-    .update(canonicalJson({ seq, at, actor, action, subject, details }), 'utf8')
-    .digest('hex');
+  return hashCanonicalEvent(prevHash, event, canonicalJson(event.details));
+}
+
+// issue 13 (audit)
+/**
+ * `canonicalJson({seq, at, actor, action, subject, details})` byte for byte, given the canonical
+ * JSON of `details`: RFC 8785 sorts the six keys (action, actor, at, details, seq, subject) and
+ * writes strings and safe integers as `JSON.stringify` does, so only the details need the
+ * canonicaliser. A hash over these bytes commits to `detailsJson` exactly: the string fields
+ * around it are JSON string literals, so no other split of the same bytes exists.
+ *
+ * @example
+ * canonicalEventText({ seq: 1, at, actor: 'alice', action: 'grant.requested', subject: 'gr_1' }, '{}')
+ */
+export function canonicalEventText(event: Omit<ChainEvent, 'details'>, detailsJson: string): string {
+  const { seq, at, actor, action, subject } = event;
+  return `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"at":${JSON.stringify(at)},"details":${detailsJson},"seq":${JSON.stringify(seq)},"subject":${JSON.stringify(subject)}}`;
+}
+
+/**
+ * {@link hashEvent} when the canonical JSON of the details is already known (appends compute it
+ * once and store it; stored rows carry it).
+ */
+export function hashCanonicalEvent(prevHash: string, event: Omit<ChainEvent, 'details'>, detailsJson: string): string {
+  // One-shot hash of one string: the chain's cost is one SHA-256 per event, not an object per event.
+  return oneShotHash('sha256', prevHash + canonicalEventText(event, detailsJson), 'hex');
 }
 
 /**
@@ -62,6 +92,28 @@ export function hashEvent(prevHash: string, event: ChainEvent): string {
 export function linkEvent(prevHash: string, event: ChainEvent): ChainRow {
   const { seq, at, actor, action, subject, details } = event;
   return { seq, at, actor, action, subject, details, prevHash, hash: hashEvent(prevHash, event) };
+}
+
+// issue 13 (audit)
+/**
+ * Links events to the chain one after the other, in memory: the rows to insert in one statement,
+ * each with the canonical JSON of its details (what the store keeps). The same hashes as
+ * {@link linkEvent} called event by event.
+ *
+ * @example
+ * const rows = linkEvents(head.hash, events); // rows[0].prevHash === head.hash, rows[i + 1].prevHash === rows[i].hash
+ */
+export function linkEvents(prevHash: string, events: readonly ChainEvent[]): (ChainRow & { readonly detailsJson: string })[] {
+  const rows: (ChainRow & { readonly detailsJson: string })[] = [];
+  let previous = prevHash;
+  for (const event of events) {
+    const { seq, at, actor, action, subject, details } = event;
+    const detailsJson = canonicalJson(details);
+    const hash = hashCanonicalEvent(previous, event, detailsJson);
+    rows.push({ seq, at, actor, action, subject, details, detailsJson, prevHash: previous, hash });
+    previous = hash;
+  }
+  return rows;
 }
 
 /**
@@ -90,17 +142,41 @@ function isPositiveSeq(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
 }
 
+const isDetailsObject = (details: unknown) => typeof details === 'object' && details !== null && !Array.isArray(details);
+
 /** Rows may come from an untrusted bundle, so their shape is checked, not assumed. */
-function isWellFormedRow(row: ChainRow): boolean {
+function isWellFormedRow(row: ChainRow | StoredChainRow): boolean {
   const r = row as unknown as Record<string, unknown>;
-  const details = r['details'];
   return (
     isPositiveSeq(r['seq']) &&
-    ['at', 'actor', 'action', 'subject'].every((field) => typeof r[field] === 'string') &&
-    typeof details === 'object' && details !== null && !Array.isArray(details) &&
+    typeof r['at'] === 'string' && typeof r['actor'] === 'string' && typeof r['action'] === 'string' &&
+    typeof r['subject'] === 'string' &&
+    (isStored(row) || isDetailsObject(r['details'])) &&
     typeof r['prevHash'] === 'string' && HEX_HASH.test(r['prevHash']) &&
     typeof r['hash'] === 'string' && HEX_HASH.test(r['hash'])
   );
+}
+
+// issue 13 (audit)
+const isStored = (row: ChainRow | StoredChainRow): row is StoredChainRow =>
+  typeof (row as { detailsJson?: unknown }).detailsJson === 'string';
+
+/**
+ * A stored row's hash: first over its details text as stored (canonical since issue 13: a match
+ * proves the bytes, see {@link canonicalEventText}); if that misses, over the canonical JSON of
+ * the parsed text (a row written before, in another spelling of the same value). Undefined when
+ * the text is not a JSON object: a malformed row.
+ */
+function storedRowHashMatches(row: StoredChainRow): boolean | undefined {
+  if (hashCanonicalEvent(row.prevHash, row, row.detailsJson) === row.hash) return true;
+  let details: unknown;
+  try {
+    details = JSON.parse(row.detailsJson);
+  } catch {
+    return undefined;
+  }
+  if (!isDetailsObject(details)) return undefined;
+  return hashEvent(row.prevHash, { ...row, details: details as Record<string, unknown> }) === row.hash;
 }
 
 function isWellFormedCheckpoint(checkpoint: Checkpoint): boolean {
@@ -112,8 +188,21 @@ function isWellFormedCheckpoint(checkpoint: Checkpoint): boolean {
 type Bad = { ok: false; firstBadSeq: number; reason: string; events: number };
 const bad = (firstBadSeq: number, reason: string, events: number): Bad => ({ ok: false, firstBadSeq, reason, events });
 
+// issue 13 (audit)
+/**
+ * The common case in one pass: a well-typed row that extends the last good one and whose hash
+ * recomputes. Both hashes then equal known hex strings, so the full checks would pass; any other
+ * row goes through {@link checkRow}, which names what is wrong in the documented order.
+ */
+function rowIsGood(row: ChainRow | StoredChainRow, expectedSeq: number, prevHash: string): boolean {
+  if (row.seq !== expectedSeq || row.prevHash !== prevHash) return false;
+  if (typeof row.at !== 'string' || typeof row.actor !== 'string' || typeof row.action !== 'string' || typeof row.subject !== 'string') return false;
+  const text = (row as { detailsJson?: unknown }).detailsJson;
+  return typeof text === 'string' && hashCanonicalEvent(prevHash, row, text) === row.hash;
+}
+
 /** Row-level rules; `expectedSeq` and `prevHash` describe the last good row. */
-function checkRow(row: ChainRow, expectedSeq: number, prevHash: string, events: number): Bad | undefined {
+function checkRow(row: ChainRow | StoredChainRow, expectedSeq: number, prevHash: string, events: number): Bad | undefined {
   if (!isWellFormedRow(row)) {
     const seq = (row as { seq?: unknown }).seq;
     return bad(isPositiveSeq(seq) ? seq : expectedSeq, 'malformed event', events);
@@ -121,13 +210,14 @@ function checkRow(row: ChainRow, expectedSeq: number, prevHash: string, events: 
   if (row.seq > expectedSeq) return bad(expectedSeq, 'missing event', events);
   if (row.seq < expectedSeq) return bad(row.seq, 'duplicate or out-of-order event', events);
   if (row.prevHash !== prevHash) return bad(row.seq, 'broken link', events);
-  let hash: string;
+  let matches: boolean | undefined;
   try {
-    hash = hashEvent(row.prevHash, row);
+    matches = isStored(row) ? storedRowHashMatches(row) : hashEvent(row.prevHash, row) === row.hash;
   } catch {
-    return bad(row.seq, 'malformed event (details cannot be canonicalized)', events);
+    matches = undefined;
   }
-  if (hash !== row.hash) return bad(row.seq, 'hash mismatch, event modified', events);
+  if (matches === undefined) return bad(row.seq, 'malformed event (details cannot be canonicalized)', events);
+  if (!matches) return bad(row.seq, 'hash mismatch, event modified', events);
   return undefined;
 }
 
@@ -146,10 +236,36 @@ function checkRow(row: ChainRow, expectedSeq: number, prevHash: string, events: 
  * if (!result.ok) console.error(`first bad event: ${result.firstBadSeq} (${result.reason})`);
  */
 export async function verifyChain(
-  rows: Iterable<ChainRow> | AsyncIterable<ChainRow>,
+  rows: Iterable<ChainRow | StoredChainRow> | AsyncIterable<ChainRow | StoredChainRow>,
   checkpoints: readonly Checkpoint[],
   publicKeyPem: string,
 ): Promise<ChainVerification> {
+  // issue 13 (audit): rows held in memory are checked in one synchronous pass.
+  const pages = Symbol.asyncIterator in rows ? onePerPage(rows) : [rows];
+  return verifyChainPages(pages, checkpoints, publicKeyPem);
+}
+
+// issue 13 (audit)
+async function* onePerPage<T>(rows: AsyncIterable<T>): AsyncGenerator<readonly T[]> {
+  for await (const row of rows) yield [row];
+}
+
+// issue 13 (audit)
+/**
+ * {@link verifyChain} over pages of rows (a store's keyset pages): one await per page, not per
+ * row. Same findings, same first bad seq.
+ *
+ * @example
+ * const result = await verifyChainPages(storedPages(store), checkpoints, publicKeyPem);
+ */
+export async function verifyChainPages(
+  pages: Iterable<Iterable<ChainRow | StoredChainRow>> | AsyncIterable<Iterable<ChainRow | StoredChainRow>>,
+  checkpoints: readonly Checkpoint[],
+  publicKeyPem: string,
+): Promise<ChainVerification> {
+  // issue 13 (audit): the public key is parsed once, and each checkpoint's signature checked once.
+  const verifySignature = canonicalVerifier(publicKeyPem);
+  const signatureValid = ({ seq, hash, at, signature }: Checkpoint) => verifySignature({ seq, hash, at }, signature);
   for (const checkpoint of checkpoints) {
     if (!isWellFormedCheckpoint(checkpoint)) {
       const seq = (checkpoint as { seq?: unknown }).seq;
@@ -164,7 +280,7 @@ export async function verifyChain(
   let headHash = genesisHash;
 
   const checkCheckpoint = (checkpoint: Checkpoint, chainHash: string): Bad | undefined => {
-    if (!verifyCheckpoint(publicKeyPem, checkpoint)) return bad(checkpoint.seq, 'bad checkpoint signature', verified);
+    if (!signatureValid(checkpoint)) return bad(checkpoint.seq, 'bad checkpoint signature', verified);
     if (checkpoint.hash !== chainHash) {
       return bad(lastGoodCheckpointSeq + 1, `chain rewritten before checkpoint ${checkpoint.seq}`, verified);
     }
@@ -172,22 +288,26 @@ export async function verifyChain(
     return undefined;
   };
 
-  for await (const row of rows) {
-    const failure = checkRow(row, headSeq + 1, headHash, verified);
-    if (failure) return failure;
-    headSeq = row.seq;
-    headHash = row.hash;
-    verified += 1;
-    for (let checkpoint = pending[next]; checkpoint?.seq === headSeq; checkpoint = pending[++next]) {
-      const checkpointFailure = checkCheckpoint(checkpoint, headHash);
-      if (checkpointFailure) return checkpointFailure;
+  for await (const page of pages) {
+    for (const row of page) {
+      if (!rowIsGood(row, headSeq + 1, headHash)) {
+        const failure = checkRow(row, headSeq + 1, headHash, verified);
+        if (failure) return failure;
+      }
+      headSeq = row.seq;
+      headHash = row.hash;
+      verified += 1;
+      for (let checkpoint = pending[next]; checkpoint?.seq === headSeq; checkpoint = pending[++next]) {
+        const checkpointFailure = checkCheckpoint(checkpoint, headHash);
+        if (checkpointFailure) return checkpointFailure;
+      }
     }
   }
 
   const beyond = pending[next];
   if (beyond !== undefined) {
     // A forged checkpoint must not be taken as proof that rows were deleted.
-    if (!verifyCheckpoint(publicKeyPem, beyond)) return bad(beyond.seq, 'bad checkpoint signature', verified);
+    if (!signatureValid(beyond)) return bad(beyond.seq, 'bad checkpoint signature', verified);
     return bad(headSeq + 1, `events deleted after seq ${headSeq}`, verified);
   }
   return { ok: true, events: verified, headSeq, headHash, checkpoints: pending.length };

@@ -21,6 +21,12 @@ export {
   signCheckpoint,
   verifyChain,
   verifyCheckpoint,
+  // issue 13 (audit)
+  canonicalEventText,
+  hashCanonicalEvent,
+  linkEvents,
+  verifyChainPages,
+  type StoredChainRow,
   type ChainEvent,
   type ChainRow,
   type ChainVerification,

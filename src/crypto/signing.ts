@@ -85,6 +85,29 @@ export function verifyCanonical(publicKeyPem: string, value: unknown, signature:
   }
 }
 
+// issue 13 (audit)
+/**
+ * {@link verifyCanonical} with the public key parsed once: for checking many signatures (a
+ * chain's checkpoints) by the same key. Never throws; an unusable key makes every check false.
+ *
+ * @example
+ * const valid = canonicalVerifier(publicKeyPem);
+ * for (const { seq, hash, at, signature } of checkpoints) if (!valid({ seq, hash, at }, signature)) reject(seq);
+ */
+export function canonicalVerifier(publicKeyPem: string): (value: unknown, signature: string) => boolean {
+  const key = ed25519PublicKey(publicKeyPem);
+  return (value, signature) => {
+    if (key === undefined) return false;
+    try {
+      const bytes = decodeBase64Strict(signature);
+      if (bytes === undefined || bytes.length !== SIGNATURE_BYTES) return false;
+      return verify(null, Buffer.from(canonicalJson(value), 'utf8'), key, bytes);
+    } catch {
+      return false;
+    }
+  };
+}
+
 /**
  * SHA-256 (hex) of the public key's DER SPKI encoding: a short, spelling-independent name for a
  * key that people can compare out of band (an audit bundle is only as trustworthy as its key).

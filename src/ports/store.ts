@@ -396,6 +396,25 @@ export interface AuditEventRecord {
   readonly hash: string;
 }
 
+// issue 13 (audit)
+/** An event to insert, with the canonical JSON of its details: what the details column keeps. */
+export interface AuditEventInsert extends AuditEventRecord {
+  readonly detailsJson: string;
+}
+
+// issue 13 (audit)
+/** An event as stored, its details still the column's JSON text: what chain verification hashes. */
+export interface StoredAuditEvent {
+  readonly seq: number;
+  readonly at: Date;
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string;
+  readonly detailsJson: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
 export interface CheckpointRecord {
   readonly seq: number;
   readonly hash: string;
@@ -419,6 +438,14 @@ export interface AuditRepository {
   // issue 11 (H3): a case's timeline.
   /** The events about one subject (a grant id), oldest first, from `afterSeq` (exclusive), at most `limit`. */
   eventsAbout(subject: string, afterSeq: number, limit: number): Promise<AuditEventRecord[]>;
+  // issue 13 (audit)
+  /**
+   * Inserts consecutive linked events (seq + 1, prevHash = the previous one's hash) in one
+   * statement per chunk and moves the head once, only if the first extends the current head.
+   */
+  insertMany(events: readonly AuditEventInsert[]): Promise<void>;
+  /** A keyset page of the chain as stored: seq > `afterSeq`, in seq order, at most `limit`. */
+  storedEvents(afterSeq: number, limit: number): Promise<StoredAuditEvent[]>;
 }
 
 export interface SettingsRepository {

@@ -1,6 +1,6 @@
 import type { Selectable, Transaction } from 'kysely';
 import { AppError } from '../errors/index.js';
-import type { AuditEventRecord, AuditRepository, CheckpointRecord, Store } from '../ports/index.js';
+import type { AuditEventInsert, AuditEventRecord, AuditRepository, CheckpointRecord, Store, StoredAuditEvent } from '../ports/index.js';
 import { affected, fromMs, fromOptionalMs, parseJson } from './columns.js';
 import type { AuditCheckpointsTable, AuditEventsTable, AuditHeadTable, Database } from './schema.js';
 
@@ -45,6 +45,33 @@ export function auditRepository(trx: Transaction<Database>, dialect: Store['dial
           hash: event.hash,
         })
         .execute();
+    },
+
+    // issue 13 (audit): a batch in one head move and one INSERT per chunk, same guard as `insert`.
+    async insertMany(events) {
+      const first = events[0];
+      const last = events.at(-1);
+      if (first === undefined || last === undefined) return;
+      assertLinked(events);
+      const moved = await trx
+        .updateTable('audit_head')
+        .set({ seq: last.seq, hash: last.hash })
+        .where('id', '=', 1)
+        .where('seq', '=', first.seq - 1)
+        .where('hash', '=', first.prevHash)
+        .executeTakeFirst();
+      if (affected(moved) !== 1) {
+        throw new AppError('audit_failed', `audit events ${first.seq}..${last.seq} do not extend the chain head`);
+      }
+      for (let from = 0; from < events.length; from += insertChunk) {
+        await trx.insertInto('audit_events').values(events.slice(from, from + insertChunk).map(toEventRow)).execute();
+      }
+    },
+
+    // issue 13 (audit): keyset pages, details left as stored (verification hashes the text).
+    async storedEvents(afterSeq, limit) {
+      const rows = await trx.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+      return rows.map(toStoredAuditEvent);
     },
 
     async insertCheckpoint(checkpoint) {
@@ -103,6 +130,46 @@ export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEventRecor
     action: row.action,
     subject: row.subject,
     details: parseJson<Record<string, unknown>>(row.details, 'audit_events.details'),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+// issue 13 (audit)
+/** Rows per INSERT: 8 parameters each stays far below SQLite's and PostgreSQL's limits. */
+const insertChunk = 500;
+
+function assertLinked(events: readonly AuditEventInsert[]): void {
+  for (let i = 1; i < events.length; i++) {
+    const [previous, event] = [events[i - 1]!, events[i]!];
+    if (event.seq !== previous.seq + 1 || event.prevHash !== previous.hash) {
+      throw new AppError('audit_failed', `audit event ${event.seq} does not extend event ${previous.seq}`);
+    }
+  }
+}
+
+/** The details column keeps the canonical JSON the hash covers, so verification need not re-canonicalise. */
+function toEventRow(event: AuditEventInsert) {
+  return {
+    seq: event.seq,
+    at: event.at.getTime(),
+    actor: event.actor,
+    action: event.action,
+    subject: event.subject,
+    details: event.detailsJson,
+    prev_hash: event.prevHash,
+    hash: event.hash,
+  };
+}
+
+export function toStoredAuditEvent(row: Selectable<AuditEventsTable>): StoredAuditEvent {
+  return {
+    seq: Number(row.seq),
+    at: fromMs(row.at),
+    actor: row.actor,
+    action: row.action,
+    subject: row.subject,
+    detailsJson: row.details,
     prevHash: row.prev_hash,
     hash: row.hash,
   };

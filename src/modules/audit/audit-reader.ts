@@ -1,5 +1,12 @@
-import { serializeBundleHeader, serializeBundleLine, verifyChain, type ChainRow, type ChainVerification } from '../../crypto/index.js';
-import type { AuditEventRecord, CheckpointRecord, Clock, Store } from '../../ports/index.js';
+import {
+  serializeBundleHeader,
+  serializeBundleLine,
+  verifyChainPages,
+  type ChainRow,
+  type ChainVerification,
+  type StoredChainRow,
+} from '../../crypto/index.js';
+import type { AuditEventRecord, CheckpointRecord, Clock, Store, StoredAuditEvent } from '../../ports/index.js';
 
 const pageSize = 1_000;
 
@@ -22,10 +29,33 @@ export async function* chainRows(store: Store): AsyncGenerator<ChainRow> {
   }
 }
 
+// issue 13 (audit)
+export function toStoredChainRow(event: StoredAuditEvent): StoredChainRow {
+  return { ...event, at: event.at.toISOString() };
+}
+
+// issue 13 (audit)
+/**
+ * The chain as stored, in keyset pages (seq > last seen), details left as their stored JSON
+ * text: verification hashes that text directly instead of parsing and re-canonicalising it.
+ */
+export async function* storedChainPages(store: Store, pageRows = verifyPageSize): AsyncGenerator<StoredChainRow[]> {
+  let after = 0;
+  for (;;) {
+    const page = await store.transaction((tx) => tx.audit.storedEvents(after, pageRows));
+    if (page.length > 0) yield page.map(toStoredChainRow);
+    if (page.length < pageRows) return;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+/** Rows per page when verifying: a few MB in flight, few enough transactions. */
+const verifyPageSize = 2_000;
+
 /** Verifies the whole chain in the store against its signed checkpoints. */
 export async function verifyStoredChain(store: Store, publicKeyPem: string): Promise<ChainVerification> {
   const checkpoints = await store.transaction((tx) => tx.audit.checkpoints());
-  return verifyChain(chainRows(store), checkpoints.map(toChainCheckpoint), publicKeyPem);
+  return verifyChainPages(storedChainPages(store), checkpoints.map(toChainCheckpoint), publicKeyPem);
 }
 
 /**
