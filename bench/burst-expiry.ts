@@ -257,7 +257,7 @@ export async function burstExpiryBench(options: BurstBenchOptions): Promise<Burs
         const start = performance.now();
         const made = await invokeMany(api, token, options, count, () => '4h', undefined, () => options.deadline.remainingMs() < options.reserveMs);
         if (made.length < count) options.progress(`burst: time budget: seeded ${made.length} of ${count}`);
-        perInvokeMs = ((performance.now() - start) * options.concurrency) / Math.max(1, made.length);
+        if (made.length > 0) perInvokeMs = ((performance.now() - start) * options.concurrency) / made.length;
         aLongGrant ??= made[0]?.id;
         active += made.length;
         rss.active = active;

@@ -54,8 +54,8 @@ const quickConfig: typeof full = {
     bursts: [{ n: 50, background: 0 }, { n: 100, background: 300 }],
     settleTimeoutMs: 20_000,
     throughput: { connections: 10, roundSeconds: 2, rounds: 2 },
-    budgetMs: 70_000,
-    reserveMs: 40_000,
+    budgetMs: 80_000,
+    reserveMs: 35_000,
   },
 };
 const config = quick ? quickConfig : full;
