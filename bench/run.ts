@@ -25,11 +25,11 @@ const sections = ['case', 'audit', 'batch', 'alerts', 'burst'] as const;
 const runs = (section: (typeof sections)[number]) => (only === undefined ? !(quick && section === 'alerts') : only.has(section));
 
 const full = {
-  case: { accounts: 20, warmup: 3, perRound: 30, pollMs: 10, revocationTimeoutMs: 15_000, budgetMs: 50_000 },
-  audit: { events: 5_000, block: 250, verifyRuns: 10, sqliteBudgetMs: 25_000, postgresBudgetMs: 25_000 },
+  case: { accounts: 20, warmup: 3, perRound: 30, pollMs: 10, revocationTimeoutMs: 15_000, budgetMs: 40_000 },
+  audit: { events: 5_000, block: 250, verifyRuns: 10, sqliteBudgetMs: 20_000, postgresBudgetMs: 20_000 },
   // issue 13 (bench)
   batch: { batch: 100, batches: 50, budgetMs: 20_000 },
-  alerts: { activations: 200, warmup: 10, budgetMs: 45_000 },
+  alerts: { activations: 200, warmup: 10, budgetMs: 30_000 },
   // issue 13 (bench): bursts of expiries on a loaded server (a child process), then reads and its RSS.
   burst: {
     auditEvents: 1_000_000,
