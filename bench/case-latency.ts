@@ -12,6 +12,7 @@ import pg from 'pg';
 import { initDataDir } from '../src/app/init.js';
 import { startServer, type RunningServer } from '../src/app/server.js';
 import { startPgCluster, type PgCluster } from '../test/support/pg-cluster.js';
+import { plainRows, sqlitePlainInsert, type BaselineInsert } from './audit-append.js';
 import { apiClient, type ApiClient } from './lib/api-client.js';
 import { peakRssMb } from './lib/memory.js';
 import type { Figure } from './lib/report.js';
@@ -59,6 +60,10 @@ interface BaselineSample {
   readonly alterLoginCold: number;
   readonly nologin: number;
   readonly nologinSession: number;
+  /** One row committed with fsync (better-sqlite3, WAL, synchronous=FULL). */
+  readonly commit: number;
+  /** The floor of invoke → credential: the target enable on a warm connection + one fsync'd commit. */
+  readonly floor: number;
 }
 
 const accountName = (i: number) => `bench-${String(i).padStart(2, '0')}`;
@@ -160,11 +165,19 @@ async function runCase(
   }
 }
 
-async function sampleBaselines(api: ApiClient, target: TargetBaselines): Promise<BaselineSample> {
+const commitRows = plainRows(1_000);
+let committed = 0;
+
+async function sampleBaselines(api: ApiClient, target: TargetBaselines, commit: BaselineInsert): Promise<BaselineSample> {
   const healthz = (await api.expect(200, undefined, 'GET', '/healthz')).ms;
+  const alterLogin = await target.alterLogin();
+  const row = commitRows[committed % commitRows.length]!;
+  const commitMs = await commit({ ...row, seq: ++committed });
   return {
     healthz,
-    alterLogin: await target.alterLogin(),
+    alterLogin,
+    commit: commitMs,
+    floor: alterLogin + commitMs,
     alterLoginCold: await target.alterLoginCold(),
     nologin: await target.nologinTerminate(),
     nologinSession: await target.nologinTerminateSession(),
@@ -178,6 +191,7 @@ interface Fixture {
   readonly target: TargetBaselines;
   readonly api: ApiClient;
   readonly token: string;
+  readonly commit: BaselineInsert;
 }
 
 async function setUp(options: CaseBenchOptions, cleanups: (() => Promise<void>)[]): Promise<Fixture> {
@@ -192,6 +206,11 @@ async function setUp(options: CaseBenchOptions, cleanups: (() => Promise<void>)[
   const target = await targetBaselines(cluster);
   cleanups.push(() => target.close());
   const api = apiClient(server.url);
+  // Beside the data directory, not in it: the server owns what is inside.
+  const floorDir = mkdtempSync(join(tmpdir(), 'bg-bench-floor-'));
+  cleanups.push(() => Promise.resolve(rmSync(floorDir, { recursive: true, force: true })));
+  const commitDb = sqlitePlainInsert(join(floorDir, 'floor.db'));
+  cleanups.push(() => Promise.resolve(commitDb.close()));
   options.progress(`applying a catalog of ${options.accounts} pre-staged accounts`);
   const applied = await api.expect<{ staging: { staging: string }[] }>(200, adminToken, 'POST', '/v1/apply', catalog(cluster, options.accounts));
   const unstaged = applied.body.staging.filter((s) => s.staging !== 'staged');
@@ -199,14 +218,14 @@ async function setUp(options: CaseBenchOptions, cleanups: (() => Promise<void>)[
   // alice enrols as a person does: the admin invites, she redeems the one-time code with no token.
   const { code } = (await api.expect<{ code: string }>(201, adminToken, 'POST', '/v1/users/alice/invite', {})).body;
   const token = (await api.expect<{ token: string }>(201, undefined, 'POST', '/v1/tokens/redeem', { code })).body.token;
-  return { cluster, server, dataDir, target, api, token };
+  return { cluster, server, dataDir, target, api, token, commit: commitDb.insert };
 }
 
 /** Runs benches 1 and 2; see the module comment. */
 export async function caseLatencyBench(options: CaseBenchOptions): Promise<{ figures: Figure[]; environment: Record<string, unknown> }> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const { cluster, target, api, token } = await setUp(options, cleanups);
+    const { cluster, target, api, token, commit } = await setUp(options, cleanups);
     const plain: CaseSample[] = [];
     const withSession: CaseSample[] = [];
     const baselines: BaselineSample[] = [];
@@ -215,7 +234,7 @@ export async function caseLatencyBench(options: CaseBenchOptions): Promise<{ fig
       const measured = i >= options.warmup;
       const sessionRound = i >= options.warmup + options.perRound;
       const sample = await runCase(api, token, cluster, accountName(i % options.accounts), sessionRound, options);
-      const base = await sampleBaselines(api, target);
+      const base = await sampleBaselines(api, target, commit);
       if (measured) {
         (sessionRound ? withSession : plain).push(sample);
         baselines.push(base);
@@ -249,6 +268,8 @@ function caseFigures(plain: CaseSample[], withSession: CaseSample[], baselines: 
     { id: 'invoke.grant', section: invoke, role: 'product', label: 'POST /v1/grants (enables on target)', latency: pick(all, 'grantMs'), baseline: 'pg.alter-login' },
     { id: 'invoke.reveal', section: invoke, role: 'product', label: 'POST /v1/grants/{id}/reveal', latency: pick(all, 'revealMs'), baseline: 'http.healthz' },
     { id: 'pg.alter-login', section: invoke, role: 'baseline', label: 'ALTER ROLE … LOGIN VALID UNTIL (warm conn)', latency: pick(baselines, 'alterLogin') },
+    { id: 'access.floor', section: invoke, role: 'baseline', label: 'floor: ALTER ROLE … LOGIN (warm) + 1 fsync\'d commit', latency: pick(baselines, 'floor') },
+    { id: 'sqlite.fsync-commit', section: invoke, role: 'baseline', label: '1 row, BEGIN IMMEDIATE … COMMIT (WAL, sync=FULL)', latency: pick(baselines, 'commit') },
     { id: 'pg.alter-login-cold', section: invoke, role: 'baseline', label: 'connect + ALTER ROLE … LOGIN + close', latency: pick(baselines, 'alterLoginCold'), baseline: 'pg.alter-login' },
     { id: 'http.grant-read', section: invoke, role: 'product', label: 'GET /v1/grants/{id} (auth + read; the polls)', latency: summarize(all.flatMap((s) => s.pollMs)), baseline: 'http.healthz' },
     { id: 'http.healthz', section: invoke, role: 'baseline', label: 'GET /healthz (HTTP floor)', latency: pick(baselines, 'healthz') },

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from './stats.js';
+import type { Metric } from './metrics.js';
 
 /**
  * One measured figure. Every product figure names the baseline it is compared with; the ratio
@@ -42,6 +43,9 @@ export interface BenchResults {
   readonly durationMs: number;
   readonly machine: Readonly<Record<string, unknown>>;
   readonly config: Readonly<Record<string, unknown>>;
+  // issue 13 (bench): the issue's table, each figure against its same-run baseline (lib/metrics.ts).
+  readonly mode: string;
+  readonly metrics: readonly Metric[];
   readonly figures: readonly (Figure & { readonly ratio?: number })[];
   readonly skipped: readonly Skipped[];
 }
