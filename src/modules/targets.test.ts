@@ -35,10 +35,10 @@ function setup() {
     if (!sealed.has(key)) sealed.set(key, vault.seal(secret, aad.targetAdmin(id as TargetId)));
     return sealed.get(key);
   };
-  const target = (id: string, settings: Record<string, unknown>, adminSecret = 'admin-pw'): TargetRecord => ({
+  const target = (id: string, settings: Record<string, unknown>, adminSecret = 'admin-pw', type = 'postgres'): TargetRecord => ({
     id: id as TargetId,
     name: id,
-    type: 'postgres',
+    type,
     settings,
     adminSecretSealed: sealedFor(id, adminSecret),
   });
@@ -113,6 +113,16 @@ describe('keepTargetConnectors', () => {
     await withConnector(refusingCtx, target('tg_1', { host: 'good' }), () => Promise.resolve());
     await expect(withConnector(refusingCtx, target('tg_1', { host: 'bad' }), () => Promise.resolve())).rejects.toThrow('invalid settings');
     expect(made[0]?.closed).toBe(false);
+  });
+
+  it('connectors without a pool (exec, ssh, unix, …) are still made for each call and closed after', async () => {
+    const { made, ctx, target } = setup();
+    const kept = keepTargetConnectors(ctx);
+    const script = target('tg_exec', { command: '/opt/x' }, 'pw', 'exec');
+    await withConnector(ctx, script, () => Promise.resolve());
+    await withConnector(ctx, script, () => Promise.resolve());
+    expect(made.map((m) => m.closed)).toEqual([true, true]);
+    expect(kept.size()).toBe(0);
   });
 
   it('close closes every kept connector; later operations make and close their own', async () => {

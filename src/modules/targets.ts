@@ -17,7 +17,7 @@ export async function withConnector<T>(
   work: (connector: Connector) => Promise<T>,
 ): Promise<T> {
   const kept = keptBy.get(ctx.connectors);
-  if (kept !== undefined) return kept.use(ctx, target, work);
+  if (kept !== undefined && POOLED_TYPES.has(target.type)) return kept.use(ctx, target, work);
   const connector = makeConnector(ctx, target);
   try {
     return await work(connector);
@@ -55,6 +55,14 @@ interface Kept {
   active: number;
   retired: boolean;
 }
+
+/**
+ * The types whose connectors keep a pool of admin connections (src/connectors/lib/connection-pool.ts).
+ * Only those are worth keeping; the others (exec, ssh, unix, ad, memory) are made for each call
+ * as before, so the checks their drivers make at creation (allowed directories, the KRL path)
+ * still run for every operation.
+ */
+const POOLED_TYPES: ReadonlySet<string> = new Set(['postgres', 'mysql', 'redis', 'ldap']);
 
 /** Keyed by the context's connector factory: what every use case's `ctx` carries unchanged. */
 const keptBy = new WeakMap<ConnectorFactory, TargetConnectors>();
