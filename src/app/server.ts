@@ -33,6 +33,8 @@ import { dataDirPaths, instanceIdentity, isInitialised, secureDataDir } from './
 import { openStore } from './open-store.js';
 import { defaultDriftIntervalMs, defaultShutdownTimeoutMs } from './server-env.js';
 import { startSealedServer, type Assembled } from './sealed-server.js';
+// issue 13 (pool)
+import { keepTargetConnectors } from '../modules/targets.js';
 
 export interface ServerOptions {
   readonly dataDir: string;
@@ -354,6 +356,8 @@ async function assemble(
     channelSenders: senders,
     metrics,
   };
+  // issue 13 (pool): one connector (and its pool of admin connections) per target, closed at stop.
+  const targetConnectors = keepTargetConnectors(ctx);
   const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
   // The relay delivers what the outbox holds.
   const relay = createAlertRelay(ctx, senders, { instanceId: instanceIdentity(options.dataDir) });
@@ -468,6 +472,8 @@ async function assemble(
       await offlineRound;
       journal.close();
       await app.close();
+      // issue 13 (pool)
+      await targetConnectors.close();
       await store.transaction((tx) => audit.checkpoint(tx)).catch(() => false);
     },
   };

@@ -1,10 +1,11 @@
 /**
- * The admin side of one directory: every call opens its own connection, binds as `bindDn`, and
- * unbinds; the locked secret write with its proof on the server; the read of an account's
+ * The admin side of one directory: a small pool of connections bound as `bindDn`
+ * (lib/connection-pool.ts), reused across calls; binds as an account on connections of their own; the locked secret write with its proof on the server; the read of an account's
  * password values and ppolicy state. Why this lock, and what the target needs: ./README.md.
  */
 import { Attribute, Change, PresenceFilter, type Client, type Entry } from 'ldapts';
 import { AppError } from '../../errors/index.js';
+import { createConnectionPool, DEFAULT_POOL_IDLE_MS, DEFAULT_POOL_MAX, type PoolStats } from '../lib/connection-pool.js';
 import { newSecret } from '../lib/passwords.js';
 import type { ParsedDn } from './ldap-dn.js';
 import { LDAP_ALREADY_EXISTS, LDAP_INVALID_CREDENTIALS, LDAP_NO_SUCH_OBJECT, resultCodeOf, toAppError, type Failure } from './ldap-errors.js';
@@ -38,6 +39,8 @@ export interface LdapConnection {
   readonly bindDn: ParsedDn;
   readonly adminSecret: string;
   readonly timeoutMs: number;
+  /** issue 13 (pool): admin connections kept at most (default 4). */
+  readonly poolMax?: number;
 }
 
 export interface LdapAdmin {
@@ -55,9 +58,18 @@ export interface LdapAdmin {
    */
   tryBind(dn: ParsedDn, password: string): Promise<'accepted' | 'rejected'>;
   close(): Promise<void>;
+  /** issue 13 (pool): the admin connections open, idle and waited for. */
+  poolStats(): PoolStats;
 }
 
-export function createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs }: LdapConnection): LdapAdmin {
+/** The admin bind (or the connection before it) failed: classified as the bind, secret-bearing. */
+class BindFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super('ldap admin bind failed');
+  }
+}
+
+export function createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs, poolMax = DEFAULT_POOL_MAX }: LdapConnection): LdapAdmin {
   const open = new Set<Client>();
 
   async function release(client: Client): Promise<void> {
@@ -78,22 +90,41 @@ export function createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs }: L
     return client;
   }
 
-  async function asAdmin<T>(failure: Failure, work: (client: Client) => Promise<T>): Promise<T> {
-    let client: Client | undefined;
-    try {
+  // issue 13 (pool): admin connections, bound once as `bindDn` and reused across operations. A
+  // connection the directory closed (idle timeout, restart) reports itself not connected.
+  const pool = createConnectionPool<Client>({
+    max: poolMax,
+    idleMs: DEFAULT_POOL_IDLE_MS,
+    async open() {
+      let client: Client | undefined;
       try {
         client = await newClient();
         await client.bind(bindDn.text, adminSecret);
+        return client;
       } catch (err) {
-        throw toAppError(err, { ...failure, adminBind: bindDn.text, secretBearing: true });
+        if (client !== undefined) await release(client);
+        throw new BindFailed(err);
       }
-      try {
-        return await work(client);
-      } catch (err) {
-        throw toAppError(err, failure);
-      }
-    } finally {
-      if (client !== undefined) await release(client);
+    },
+    close: release,
+    alive: (client) => client.isConnected,
+    lost: (err, client) => err instanceof AppError && err.retryable && !client.isConnected,
+    busy: (waited) => new AppError('target_unavailable', `ldap target: all ${poolMax} admin connections stayed busy for ${waited} ms`, { retryable: true }),
+    closed: () => new AppError('target_unavailable', 'ldap target: the connector was closed (its settings changed, or the server is stopping)', { retryable: true }),
+  });
+
+  async function asAdmin<T>(failure: Failure, work: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await pool.use(async (client) => {
+        try {
+          return await work(client);
+        } catch (err) {
+          throw toAppError(err, failure);
+        }
+      }, timeoutMs);
+    } catch (err) {
+      if (err instanceof BindFailed) throw toAppError(err.reason, { ...failure, adminBind: bindDn.text, secretBearing: true });
+      throw toAppError(err, failure);
     }
   }
 
@@ -158,8 +189,11 @@ export function createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs }: L
     },
 
     async close() {
+      await pool.close();
       await Promise.all([...open].map((client) => release(client)));
     },
+
+    poolStats: () => pool.stats(),
   };
 }
 

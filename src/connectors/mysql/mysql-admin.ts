@@ -1,11 +1,13 @@
 /**
- * The admin side of one MariaDB target: one short-lived mysql2 connection per operation, bounded
- * by a deadline, the login as an account (for verify), the account row and the session kill.
+ * The admin side of one MariaDB target: a small pool of admin connections (lib/connection-pool.ts),
+ * each operation bounded by a deadline; the login as an account (for verify) on a connection of
+ * its own; the account row and the session kill.
  * Shared by the pre-staged and the ephemeral operations.
  */
 import mysql from 'mysql2/promise';
 import type { AccountInspection, DetailedVerify, SessionsEnded, VerifyResult } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { createConnectionPool, DEFAULT_POOL_IDLE_MS, DEFAULT_POOL_MAX, type PoolStats } from '../lib/connection-pool.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { ER, errnoOf, toAppError } from './mysql-errors.js';
 import type { MysqlTransport } from './mysql-transport.js';
@@ -27,10 +29,55 @@ export interface Sql {
   exec(sql: string, options?: { secret?: boolean }): Promise<void>;
 }
 
+/** Opens one connection as `endpoint.user` with the target's transport; failures are the driver's. */
+async function openConnection(endpoint: Endpoint, timeoutMs: number): Promise<mysql.Connection> {
+  const conn = await mysql.createConnection({
+    host: endpoint.host,
+    port: endpoint.port,
+    user: endpoint.user,
+    password: endpoint.password,
+    connectTimeout: timeoutMs,
+    charset: 'utf8mb4',
+    multipleStatements: false,
+    ...endpoint.transport,
+  });
+  // A fatal error after the last command (server gone) would be an unhandled 'error' event.
+  conn.on('error', () => undefined);
+  return conn;
+}
+
 /**
- * Opens a connection, runs `work`, closes it; the whole call ends within `timeoutMs`. On the
- * deadline the socket is destroyed, which also ends a connect to a host that never answers.
+ * Runs `task` and fails it after `timeoutMs`. On the deadline the hook the task registered with
+ * `abandon` runs (it destroys the socket, which also ends a connect to a host that never answers).
+ */
+async function withDeadline<T>(timeoutMs: number, where: string, task: (abandon: (hook: () => void) => void) => Promise<T>): Promise<T> {
+  let expired = false;
+  let onExpiry: (() => void) | undefined;
+  const running = task((hook) => {
+    onExpiry = hook;
+    if (expired) hook();
+  });
+  // The loser of the race must not surface as an unhandled rejection.
+  running.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      expired = true;
+      onExpiry?.();
+      reject(new AppError('target_unavailable', `${where}: no answer within ${timeoutMs} ms`, { retryable: true }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([running, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Opens a connection of its own, runs `work`, closes it; the whole call ends within `timeoutMs`.
  * Every failure is an AppError (the server's answer to the login keeps its errno in `cause`).
+ * For logins as an account: never a pooled admin connection.
  */
 export async function withConnection<T>(
   endpoint: Endpoint,
@@ -40,38 +87,19 @@ export async function withConnection<T>(
 ): Promise<T> {
   let conn: mysql.Connection | undefined;
   let expired = false;
-  const task = (async () => {
-    conn = await mysql.createConnection({
-      host: endpoint.host,
-      port: endpoint.port,
-      user: endpoint.user,
-      password: endpoint.password,
-      connectTimeout: timeoutMs,
-      charset: 'utf8mb4',
-      multipleStatements: false,
-      ...endpoint.transport,
-    });
-    // A fatal error after the last command (server gone) would be an unhandled 'error' event.
-    conn.on('error', () => undefined);
-    if (expired) conn.destroy();
-    return work(conn);
-  })().catch((err: unknown) => {
-    throw toAppError(err, where, false);
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      expired = true;
-      conn?.destroy();
-      reject(new AppError('target_unavailable', `${where}: no answer within ${timeoutMs} ms`, { retryable: true }));
-    }, timeoutMs);
-  });
-  // The loser of the race must not surface as an unhandled rejection.
-  task.catch(() => undefined);
   try {
-    return await Promise.race([task, deadline]);
+    return await withDeadline(timeoutMs, where, async (abandon) => {
+      abandon(() => {
+        expired = true;
+        conn?.destroy();
+      });
+      conn = await openConnection(endpoint, timeoutMs);
+      if (expired) conn.destroy();
+      return work(conn);
+    });
+  } catch (err) {
+    throw toAppError(err, where, false);
   } finally {
-    clearTimeout(timer);
     if (conn !== undefined && !expired) await closeQuietly(conn);
   }
 }
@@ -106,6 +134,9 @@ export function sqlOn(conn: mysql.Connection, where: string): Sql {
   };
 }
 
+/** The server killed the connection (KILL CONNECTION, or a restart on its way). */
+const ER_CONNECTION_KILLED = 1927;
+
 /** What the operations of both modes share: the admin connection and the login as an account. */
 export interface MysqlAdmin {
   readonly adminUser: string;
@@ -119,25 +150,62 @@ export interface MysqlAdmin {
   readonly loginVerdict: (user: string, password: string, remainingMs: number, op?: 'verify' | 'login') => Promise<VerifyResult>;
   /** issue 12 (P2): `loginVerdict` with the server's error number (1045, 4151 …) or `ok`. */
   readonly loginAnswer: (user: string, password: string, remainingMs: number, op?: 'verify' | 'login') => Promise<DetailedVerify>;
+  /** issue 13 (pool): closes the pooled admin connections. */
+  readonly close: () => Promise<void>;
+  /** issue 13 (pool): the admin connections open, idle and waited for. */
+  readonly poolStats: () => PoolStats;
 }
 
-export function createMysqlAdmin(admin: Endpoint, timeoutMs: number): MysqlAdmin {
+export function createMysqlAdmin(admin: Endpoint, timeoutMs: number, poolMax = DEFAULT_POOL_MAX): MysqlAdmin {
   const where = (op: string, user: string) => `mysql ${op} of user ${JSON.stringify(user)} failed`;
+  // issue 13 (pool): the admin connections, reused across operations; `ended` marks one the
+  // driver saw close or fail (the server killed it, or went away), so it is not handed out again.
+  const ended = new WeakSet<mysql.Connection>();
+  const pool = createConnectionPool<mysql.Connection>({
+    max: poolMax,
+    idleMs: DEFAULT_POOL_IDLE_MS,
+    async open() {
+      const conn = await openConnection(admin, timeoutMs);
+      conn.on('error', () => ended.add(conn));
+      conn.on('end', () => ended.add(conn));
+      try {
+        // DDL lock waits end before our deadline, for every operation on this connection.
+        await conn.query(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.floor(timeoutMs / 1000))}`);
+      } catch (err) {
+        conn.destroy();
+        throw err;
+      }
+      return conn;
+    },
+    close: (conn) => closeQuietly(conn),
+    alive: (conn) => !ended.has(conn),
+    lost: (err, conn) => err instanceof AppError && err.retryable && (ended.has(conn) || errnoOf(err) === ER_CONNECTION_KILLED),
+    busy: (waited) => new AppError('target_unavailable', `mysql target: all ${poolMax} admin connections stayed busy for ${waited} ms`, { retryable: true }),
+    closed: () => new AppError('target_unavailable', 'mysql target: the connector was closed (its settings changed, or the server is stopping)', { retryable: true }),
+  });
   return {
     adminUser: admin.user,
     timeoutMs,
-    asAdmin(op, user, work) {
+    async asAdmin(op, user, work) {
       const label = where(op, user);
-      return withConnection(admin, timeoutMs, label, async (conn) => {
-        const sql = sqlOn(conn, label);
-        await sql.exec(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.floor(timeoutMs / 1000))}`);
-        return work(sql);
-      });
+      try {
+        // The whole operation, waiting for a connection included, ends within the timeout.
+        return await withDeadline(timeoutMs, label, (abandon) =>
+          pool.use((conn) => {
+            abandon(() => conn.destroy());
+            return work(sqlOn(conn, label));
+          }, timeoutMs),
+        );
+      } catch (err) {
+        throw toAppError(err, label, false);
+      }
     },
     async loginVerdict(user, password, remainingMs, op = 'verify') {
       return (await loginAnswer(user, password, remainingMs, op)).verdict;
     },
     loginAnswer,
+    close: () => pool.close(),
+    poolStats: () => pool.stats(),
   };
 
   async function loginAnswer(user: string, password: string, remainingMs: number, op: 'verify' | 'login' = 'verify'): Promise<DetailedVerify> {

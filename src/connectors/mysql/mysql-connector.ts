@@ -1,6 +1,6 @@
 /**
  * The MariaDB connector: accounts `'<user>'@'%'`, pre-staged (mysql-prestaged.ts) and ephemeral
- * (mysql-ephemeral.ts), over short admin connections (mysql-admin.ts).
+ * (mysql-ephemeral.ts), over a small pool of admin connections (mysql-admin.ts).
  * Invariants and import rules: ./README.md.
  */
 import { z } from 'zod';
@@ -30,7 +30,7 @@ const capabilities: ConnectorCapabilities = Object.freeze({
 
 /**
  * Creates the connector for one MariaDB (≥ 10.4) target. Nothing connects until the first call;
- * each operation uses its own short connection, bounded by `timeoutMs`.
+ * operations share a small pool of admin connections, each bounded by `timeoutMs`.
  *
  * @example
  *   const db = createMysqlConnector({
@@ -52,8 +52,8 @@ export function createMysqlConnector(target: TargetConnection): Connector {
     capabilities,
     prestaged: mysqlPrestaged(admin),
     ephemeral: mysqlEphemeral(admin),
-    // Every operation closes its own connection; there is no pool to release.
-    close: () => Promise.resolve(),
+    // issue 13 (pool): the admin connections are pooled; a login as an account closes its own.
+    close: () => admin.close(),
   };
 }
 

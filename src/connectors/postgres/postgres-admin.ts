@@ -1,16 +1,18 @@
 /**
- * The admin side of one PostgreSQL target: a small pool logged in as the connector's admin role,
+ * The admin side of one PostgreSQL target: a small pool (lib/connection-pool.ts) logged in as the connector's admin role,
  * every statement bounded by the target's timeout and every failure turned into an AppError.
  * Shared by the pre-staged and the ephemeral operations.
  */
 import pg from 'pg';
 import type { AccountInspection, SessionsEnded } from '../../ports/index.js';
+import { AppError } from '../../errors/index.js';
+import { createConnectionPool, DEFAULT_POOL_IDLE_MS, DEFAULT_POOL_MAX, type PoolStats } from '../lib/connection-pool.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { guardedClient, type PgTransport } from './postgres-client.js';
 import { toAppError } from './postgres-errors.js';
 import { scramVerifier } from './scram-verifier.js';
 
-const { Pool, escapeLiteral } = pg;
+const { escapeLiteral } = pg;
 
 export interface PgSettings {
   readonly host: string;
@@ -51,6 +53,8 @@ export interface PgAdmin {
   terminateSessions(op: string, role: string): Promise<SessionsEnded>;
   inspectRole(op: string, role: string): Promise<AccountInspection>;
   close(): Promise<void>;
+  /** issue 13 (pool): the admin connections open, idle and waited for. */
+  poolStats(): PoolStats;
 }
 
 /** `PASSWORD '<verifier>'`: the server stores a pre-hashed verifier as is (see scram-verifier.ts). */
@@ -79,7 +83,10 @@ async function inTransaction<T>(sql: Sql, fn: (sql: Sql) => Promise<T>): Promise
   }
 }
 
-export function createPgAdmin(settings: PgSettings, adminSecret: string, timeoutMs: number, transport: PgTransport): PgAdmin {
+/** SQLSTATEs of a backend that was terminated or shut down under us: the connection is gone. */
+const CONNECTION_GONE = new Set(['57P01', '57P02']);
+
+export function createPgAdmin(settings: PgSettings, adminSecret: string, timeoutMs: number, transport: PgTransport, poolMax = DEFAULT_POOL_MAX): PgAdmin {
   const Client = guardedClient(transport);
   const timeouts: PgTimeouts = {
     connectionTimeoutMillis: timeoutMs,
@@ -87,24 +94,47 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     statement_timeout: timeoutMs,
     lock_timeout: timeoutMs,
   };
-  const pool = new Pool({
-    Client,
-    ...settings,
-    password: adminSecret,
-    max: 2,
-    idleTimeoutMillis: 10_000,
-    allowExitOnIdle: true,
-    application_name: 'breakglass',
-    ...timeouts,
+  // issue 13 (pool): the connector's admin connections, reused across operations; `ended`
+  // marks one the driver saw close or fail, so it is not handed out again.
+  const ended = new WeakSet<pg.Client>();
+  const pool = createConnectionPool<pg.Client>({
+    max: poolMax,
+    idleMs: DEFAULT_POOL_IDLE_MS,
+    async open() {
+      const client = new Client({ ...settings, password: adminSecret, application_name: 'breakglass', ...timeouts });
+      // A client that loses its server emits 'error' (idle or busy); unhandled, that would crash
+      // the whole process. The failing query reports it; the pool replaces the connection.
+      client.on('error', () => ended.add(client));
+      client.on('end', () => ended.add(client));
+      try {
+        await client.connect();
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      return client;
+    },
+    close: (client) => endQuietly(client),
+    alive: (client) => !ended.has(client),
+    lost(err, client) {
+      if (!(err instanceof AppError) || !err.retryable) return false;
+      const code = (err.cause as { code?: unknown } | undefined)?.code;
+      return ended.has(client) || (typeof code === 'string' && CONNECTION_GONE.has(code));
+    },
+    busy: (waited) => new AppError('target_unavailable', `postgres target: all ${poolMax} admin connections stayed busy for ${waited} ms`, { retryable: true }),
+    closed: () => new AppError('target_unavailable', 'postgres target: the connector was closed (its settings changed, or the server is stopping)', { retryable: true }),
   });
-  // A pooled client that loses its server (restart, admin shutdown) emits 'error': on the pool
-  // while idle, on the client itself while checked out; unhandled, either would crash the whole
-  // process. The failing query reports it; the next one reconnects.
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+
+  const usePooled = async <T>(op: string, role: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    try {
+      return await pool.use(work, timeoutMs);
+    } catch (err) {
+      throw toAppError(err, op, role, false);
+    }
+  };
 
   const run: PgAdmin['run'] = (op, role, sql, params = [], secretBearing = false) =>
-    boundSql((text, values) => pool.query(text, values), op, role)(sql, params, secretBearing);
+    usePooled(op, role, (client) => boundSql((text, values) => client.query(text, values), op, role)(sql, params, secretBearing));
 
   const admin: PgAdmin = {
     settings,
@@ -113,16 +143,12 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     run,
 
     async transaction(op, role, fn) {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw toAppError(err, op, role, false);
-      }
-      const outcome = await inTransaction(boundSql((text, values) => client.query(text, values), op, role), fn);
-      client.release('failed' in outcome);
-      if ('failed' in outcome) throw outcome.failed;
-      return outcome.result;
+      return usePooled(op, role, async (client) => {
+        // A failure throws out of the pool's work, which discards the connection: that rolls back.
+        const outcome = await inTransaction(boundSql((text, values) => client.query(text, values), op, role), fn);
+        if ('failed' in outcome) throw outcome.failed;
+        return outcome.result;
+      });
     },
 
     async onDatabase(database, op, role, fn) {
@@ -209,8 +235,18 @@ export function createPgAdmin(settings: PgSettings, adminSecret: string, timeout
     },
 
     async close() {
-      await pool.end();
+      await pool.close();
     },
+
+    poolStats: () => pool.stats(),
   };
   return admin;
+}
+
+/** `end()` unless the server does not answer within half a second; then the socket is dropped. */
+async function endQuietly(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 500)));
+  await Promise.race([client.end().catch(() => undefined), giveUp]);
+  clearTimeout(timer);
 }

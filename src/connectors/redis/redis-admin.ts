@@ -1,12 +1,13 @@
 /**
- * The admin side of one Redis target. Each operation opens its own short connection as the
- * admin user: no reconnects, no offline queue, every command bounded by the target's timeout,
+ * The admin side of one Redis target. Operations share a small pool of admin connections
+ * (lib/connection-pool.ts): no reconnects, no offline queue, every command bounded by the target's timeout,
  * so a dead or silent server fails the call instead of parking it. Over TLS when the target says
  * so; the admin password is sent in clear only when the target allows it. Shared by both modes.
  */
 import { Redis } from 'ioredis';
 import type { AccountInspection, SessionsEnded } from '../../ports/index.js';
 import { AppError } from '../../errors/index.js';
+import { createConnectionPool, DEFAULT_POOL_IDLE_MS, DEFAULT_POOL_MAX, type PoolStats } from '../lib/connection-pool.js';
 import { endLiveSessions } from '../lib/end-sessions.js';
 import { cleartextRefused, type TlsOptions } from '../lib/transport.js';
 import { isNoAclFile, isNoSuchUser, toAppError } from './redis-errors.js';
@@ -52,12 +53,12 @@ export interface RedisAdmin {
   readonly settings: RedisSettings;
   run<T>(op: string, user: string, fn: (session: AdminSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** issue 13 (pool): the admin connections open, idle and waited for. */
+  poolStats(): PoolStats;
 }
 
-export function createRedisAdmin(settings: RedisSettings, adminSecret: string | undefined, timeoutMs: number): RedisAdmin {
-  const open = new Set<Redis>();
-
-  async function connect(op: string, user: string): Promise<Redis> {
+export function createRedisAdmin(settings: RedisSettings, adminSecret: string | undefined, timeoutMs: number, poolMax = DEFAULT_POOL_MAX): RedisAdmin {
+  async function connect(): Promise<Redis> {
     if (adminSecret !== undefined && settings.tls === undefined && !settings.allowCleartext) {
       // Refused before a socket is opened: nothing reaches the network, not even the user name.
       throw cleartextRefused('redis', 'would receive the admin password as is (AUTH sends it unhashed)', 'Give the server a tls-port');
@@ -82,44 +83,53 @@ export function createRedisAdmin(settings: RedisSettings, adminSecret: string | 
     let lastError: unknown;
     // Without a listener ioredis reports errors on the console; the cause is kept for the throw.
     client.on('error', (err: unknown) => (lastError = err));
-    open.add(client);
     try {
       await client.connect();
       // AUTH is sent by hand and awaited: with the driver's own AUTH the first command could
       // reach the server before the refusal and run as `default`.
       if (adminSecret !== undefined) await client.call('AUTH', settings.user, adminSecret);
     } catch (err) {
-      release(client);
+      client.disconnect();
       // A failed connect rejects with a bare "Connection is closed."; the reason came as an event.
-      throw toAppError(lastError ?? err, op, user, true);
+      throw Object.assign(new ConnectFailed(), { reason: lastError ?? err });
     }
     return client;
   }
 
-  // Disconnect, not QUIT: nothing is left to flush and a dead server must not hold us up.
-  const release = (client: Redis) => {
-    open.delete(client);
-    client.disconnect();
-  };
+  // issue 13 (pool): the admin connections, reused across operations. No reconnects: a client
+  // whose connection closed stays closed (`status` 'end') and the pool replaces it.
+  const pool = createConnectionPool<Redis>({
+    max: poolMax,
+    idleMs: DEFAULT_POOL_IDLE_MS,
+    open: connect,
+    // Disconnect, not QUIT: nothing is left to flush and a dead server must not hold us up.
+    close: (client) => Promise.resolve(client.disconnect()),
+    alive: (client) => client.status === 'ready' || client.status === 'connect',
+    lost: (err, client) => err instanceof AppError && err.retryable && client.status !== 'ready' && client.status !== 'connect',
+    busy: (waited) => new AppError('target_unavailable', `redis target: all ${poolMax} admin connections stayed busy for ${waited} ms`, { retryable: true }),
+    closed: () => new AppError('target_unavailable', 'redis target: the connector was closed (its settings changed, or the server is stopping)', { retryable: true }),
+  });
 
   const admin: RedisAdmin = {
     settings,
 
     async run(op, user, fn) {
-      const client = await connect(op, user);
       try {
-        return await fn(adminSession(client, op, user));
-      } finally {
-        release(client);
+        return await pool.use((client) => fn(adminSession(client, op, user)), timeoutMs);
+      } catch (err) {
+        throw toAppError(err instanceof ConnectFailed ? err.reason : err, op, user, err instanceof ConnectFailed);
       }
     },
 
-    close() {
-      for (const client of [...open]) release(client);
-      return Promise.resolve();
-    },
+    close: () => pool.close(),
+    poolStats: () => pool.stats(),
   };
   return admin;
+}
+
+/** A connect or AUTH that failed: `reason` is classified with the op and user of the call. */
+class ConnectFailed extends Error {
+  reason: unknown;
 }
 
 function adminSession(client: Redis, op: string, user: string): AdminSession {
