@@ -24,4 +24,14 @@ describe('server environment', () => {
     expect(serverEnv({ BREAKGLASS_METRICS_TOKEN: 'a'.repeat(32) }).metricsToken).toBe('a'.repeat(32));
     expect(() => serverEnv({ BREAKGLASS_METRICS_TOKEN: 'short' })).toThrow('BREAKGLASS_METRICS_TOKEN: must be at least 32 characters');
   });
+
+  // issue 13 (sched)
+  it('jobs: BREAKGLASS_JOB_CONCURRENCY is a whole number from 1 to 256, the scheduler\'s default when unset', () => {
+    expect(serverEnv({}).jobConcurrency).toBeUndefined();
+    expect(serverEnv({ BREAKGLASS_JOB_CONCURRENCY: '' }).jobConcurrency).toBeUndefined();
+    expect(serverEnv({ BREAKGLASS_JOB_CONCURRENCY: '32' }).jobConcurrency).toBe(32);
+    for (const wrong of ['0', '257', '1.5', '-4', 'many', ' 8']) {
+      expect(() => serverEnv({ BREAKGLASS_JOB_CONCURRENCY: wrong })).toThrow('BREAKGLASS_JOB_CONCURRENCY: must be a whole number from 1 to 256');
+    }
+  });
 });

@@ -11,6 +11,8 @@ const maxShutdownTimeoutMs = 3_600_000;
 export const defaultDriftIntervalMs = 5 * 60_000;
 const minDriftIntervalMs = 10_000;
 const maxDriftIntervalMs = 24 * 3_600_000;
+// issue 13 (sched): BREAKGLASS_JOB_CONCURRENCY's bounds (the default is the scheduler's, 16).
+const maxJobConcurrency = 256;
 
 /**
  * The server's environment, parsed once and frozen. Settings that decide what the server
@@ -75,6 +77,24 @@ const schema = z.object({
       }
       return ms;
     }),
+  // issue 13 (sched)
+  /**
+   * How many jobs (expiries, revocations, rotations, staging) run at once: `16` (default), from
+   * 1 to 256. Each still holds its own lease; raise it when many grants expire together and the
+   * targets keep up, lower it to spare a slow target or a small store.
+   */
+  BREAKGLASS_JOB_CONCURRENCY: z
+    .string()
+    .optional()
+    .transform((text, context) => {
+      if (text === undefined || text === '') return undefined;
+      const count = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+      if (!Number.isInteger(count) || count < 1 || count > maxJobConcurrency) {
+        context.addIssue({ code: 'custom', message: `must be a whole number from 1 to ${maxJobConcurrency}, such as 16` });
+        return z.NEVER;
+      }
+      return count;
+    }),
 });
 
 export type ServerEnv = Readonly<{
@@ -94,6 +114,9 @@ export type ServerEnv = Readonly<{
   driftIntervalMs: number;
   /** BREAKGLASS_METRICS_TOKEN: a scrape with it reads /metrics (and nothing else); not an actor. */
   metricsToken: string | undefined;
+  // issue 13 (sched)
+  /** BREAKGLASS_JOB_CONCURRENCY: jobs run at once; undefined for the scheduler's default (16). */
+  jobConcurrency: number | undefined;
 }>;
 
 export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
@@ -114,5 +137,7 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     publicUrl: parsed.data.BREAKGLASS_PUBLIC_URL,
     driftIntervalMs: parsed.data.BREAKGLASS_DRIFT_INTERVAL,
     metricsToken: parsed.data.BREAKGLASS_METRICS_TOKEN || undefined,
+    // issue 13 (sched)
+    jobConcurrency: parsed.data.BREAKGLASS_JOB_CONCURRENCY,
   });
 }

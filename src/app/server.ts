@@ -64,6 +64,9 @@ export interface ServerOptions {
   readonly driftIntervalMs?: number;
   /** BREAKGLASS_METRICS_TOKEN: a separate bearer token for Prometheus scrapes of /metrics. */
   readonly metricsToken?: string | undefined;
+  // issue 13 (sched)
+  /** Jobs the scheduler runs at once (BREAKGLASS_JOB_CONCURRENCY); default 16. */
+  readonly jobConcurrency?: number | undefined;
 }
 
 /** How a shutdown ended: everything finished within the bound, or what was still running. */
@@ -388,6 +391,8 @@ async function assemble(
     log,
     instanceId: instanceIdentity(options.dataDir),
     ...(options.schedulerPollMs === undefined ? {} : { pollMs: options.schedulerPollMs }),
+    // issue 13 (sched)
+    ...(options.jobConcurrency === undefined ? {} : { concurrency: options.jobConcurrency }),
   });
   schedulerRef.current = scheduler;
   let checkpointTimer: NodeJS.Timeout | undefined;
@@ -489,6 +494,11 @@ function journalFirst(handlers: JobHandlers, offline: OfflineRevoker): JobHandle
     revoke: async (grantId, lease) => {
       await offline.flushJournal();
       await handlers.revoke(grantId, lease);
+    },
+    // issue 13 (sched): the expire job revokes in the same step, so it flushes the journal first too.
+    expire: async (grantId, lease) => {
+      await offline.flushJournal();
+      await handlers.expire(grantId, lease);
     },
   };
 }

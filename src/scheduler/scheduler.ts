@@ -1,18 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelay, type Logger, type RetryPolicy } from '../modules/context.js';
 import { jobSubject, LeaseLost, lostLease, runJob, type JobHandlers, type JobLease } from '../modules/jobs/job-handlers.js';
-import { isAppError } from '../errors/index.js';
+import { AppError, isAppError } from '../errors/index.js';
 import type { Clock, JobRecord, Store } from '../ports/index.js';
 
 export interface Scheduler {
   /** Starts the loop; overdue jobs (after a crash or restart) run at once. */
   start(): void;
-  /** Stops claiming, waits for the job in hand, and frees this instance's leases for a successor. */
+  /** Stops claiming, waits for every job in hand, and frees this instance's leases for a successor. */
   stop(): Promise<void>;
   /** Re-plans the next wake-up: a job became due earlier than planned. */
   wake(): void;
-  /** Runs every job due now once; returns how many ran. Tests drive this with a fake clock. */
+  /**
+   * Claims the oldest due job and runs it; returns how many ran (0 or 1). Tests drive this with a
+   * fake clock, one step at a time.
+   */
   runDue(): Promise<number>;
+  /**
+   * Runs every job due now, and the follow-ups that become due meanwhile, with up to
+   * `concurrency` in flight, claimed in due order as slots free up; returns how many ran.
+   *
+   * @example
+   *   clock.advance(15 * 60_000);
+   *   await scheduler.runAllDue(); // every expiry of the burst, 16 at a time
+   */
+  runAllDue(): Promise<number>;
   /** The lease owner this scheduler claims as (`<instance>/<life>`). */
   readonly owner: string;
 }
@@ -37,21 +49,32 @@ export interface SchedulerOptions {
    * earlier life of the same instance died with it, and are taken back at once, not waited out.
    */
   readonly instanceId?: string;
+  /**
+   * How many jobs run at once in this instance (BREAKGLASS_JOB_CONCURRENCY). Each has its own
+   * lease, heartbeat and fence; a slow target holds only the slots of its own jobs.
+   */
+  readonly concurrency?: number;
   /** Backoff when the jobs table cannot be read or claimed (store down, unwritable). */
   readonly claimRetry?: RetryPolicy;
   readonly random?: () => number;
 }
 
 export const DEFAULT_LEASE_MS = 4_000;
+/** Jobs in flight at once per instance, unless configured. */
+export const DEFAULT_JOB_CONCURRENCY = 16;
+export const MAX_JOB_CONCURRENCY = 256;
 /** A target that is down is retried at least this often while revocation waits on it. */
 export const REVOCATION_RETRY_CAP_MS = 10_000;
 const defaultClaimRetry: RetryPolicy = { baseMs: 200, maxMs: 5_000 };
 
 /**
  * Durable due-jobs: the jobs table is the schedule, so nothing is lost on a crash. Several
- * instances share one PostgreSQL (claims use FOR UPDATE SKIP LOCKED there). Each claim leases
- * one job for a few seconds, renewed while it runs, and carries a fencing token: a worker that
- * lost its lease can neither complete, retry nor record what the job did (see JobLease).
+ * instances share one PostgreSQL (claims use FOR UPDATE SKIP LOCKED there). Up to
+ * `concurrency` jobs run at once, claimed oldest due first in batches as slots free up, so a
+ * burst of expiries is worked through in parallel and a slow target does not hold up the
+ * others. Each claimed job is leased for a few seconds, renewed while it runs, and carries a
+ * fencing token: a worker that lost its lease can neither complete, retry nor record what the
+ * job did (see JobLease).
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { store, clock, handlers, retry, log } = options;
@@ -59,12 +82,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 4));
   const claimRetry = options.claimRetry ?? defaultClaimRetry;
+  const concurrency = options.concurrency ?? DEFAULT_JOB_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_JOB_CONCURRENCY) {
+    throw new AppError('validation', `job concurrency must be a whole number from 1 to ${MAX_JOB_CONCURRENCY} (BREAKGLASS_JOB_CONCURRENCY); got ${String(concurrency)}`);
+  }
   const random = options.random ?? Math.random;
   const instance = options.instanceId ?? `inst-${randomUUID()}`;
   const owner = `${instance}/${randomUUID()}`;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let loop: Promise<void> = Promise.resolve();
+  /** The jobs the loop started and that have not finished. */
+  const inHand = new Set<Promise<void>>();
   let wakeRequested = false;
   let recovered = false;
   /** Consecutive failures to read or claim jobs, and when the burst began. */
@@ -143,12 +172,64 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return job.kind === 'expire' || job.kind === 'revoke' ? { ...retry, maxMs: Math.min(retry.maxMs, REVOCATION_RETRY_CAP_MS) } : retry;
   }
 
+  const claim = (count: number) => store.transaction((tx) => tx.jobs.claimDue(clock.now(), owner, leaseUntil(), count));
+
+  /** Runs a claimed job in `slots`, which it leaves when done (whatever the outcome). */
+  function launch(job: JobRecord, slots: Set<Promise<void>>, onDone: () => void): void {
+    const run: Promise<void> = runOne(job)
+      .catch((error: unknown) => {
+        // Completing or retrying it failed (the store): the job runs again once its lease lapses.
+        log.warn({ job: job.kind, subject: jobSubject(job), err: error instanceof Error ? error.message : 'unknown' }, 'could not record the outcome of a job; it runs again when its lease lapses');
+      })
+      .finally(() => {
+        slots.delete(run);
+        onDone();
+      });
+    slots.add(run);
+  }
+
   async function runDue(): Promise<number> {
     await recoverEarlierLives();
-    // One job per claim: the lease covers one job's work, renewed while it runs.
-    const jobs = await store.transaction((tx) => tx.jobs.claimDue(clock.now(), owner, leaseUntil(), 1));
+    const jobs = await claim(1);
     for (const job of jobs) await runOne(job);
     return jobs.length;
+  }
+
+  async function runAllDue(): Promise<number> {
+    await recoverEarlierLives();
+    const slots = new Set<Promise<void>>();
+    let ran = 0;
+    for (;;) {
+      const free = concurrency - slots.size;
+      const jobs = free > 0 ? await claim(free) : [];
+      for (const job of jobs) launch(job, slots, () => undefined);
+      ran += jobs.length;
+      if (slots.size === 0) return ran;
+      // Every slot is busy, or nothing else is due yet: a finishing job may have left follow-ups.
+      await Promise.race(slots);
+    }
+  }
+
+  /** Claims into the free slots, oldest due first, until they are full or nothing else is due. */
+  async function fill(): Promise<void> {
+    await recoverEarlierLives();
+    while (running && inHand.size < concurrency) {
+      const free = concurrency - inHand.size;
+      const jobs = await claim(free);
+      // Claimed jobs are leased to us: they run even if stop() came meanwhile (it waits for them).
+      for (const job of jobs) launch(job, inHand, slotFreed);
+      if (jobs.length < free) return;
+    }
+  }
+
+  /** A job finished: its slot may take the next due job (or one the finished job scheduled) now. */
+  function slotFreed(): void {
+    if (!running || failures > 0) return; // while the store fails, the backoff timer decides
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    schedule(0);
   }
 
   /** Logs the cause of a burst of failures once, and the recovery once. */
@@ -172,16 +253,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     timer = undefined;
     if (!running) return;
     wakeRequested = false;
-    let ran = 0;
-    let delay: number;
+    let delay: number | undefined;
     try {
-      ran = await runDue();
+      await fill();
       noteSuccess();
-      delay = ran > 0 || wakeRequested ? 0 : await plannedDelay();
+      // Every slot busy: the next job to finish claims again (slotFreed).
+      if (inHand.size < concurrency) delay = wakeRequested ? 0 : await plannedDelay();
     } catch (error) {
       delay = noteFailure(error);
     }
-    if (!running) return;
+    if (!running || delay === undefined) return;
     schedule(delay);
   }
 
@@ -209,6 +290,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (timer) clearTimeout(timer);
       timer = undefined;
       await loop;
+      while (inHand.size > 0) await Promise.all([...inHand]);
       // A successor (this instance restarted, or a peer) takes the jobs over at once.
       await store.transaction((tx) => tx.jobs.release(owner)).catch(() => 0);
     },
@@ -223,5 +305,6 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       schedule(0);
     },
     runDue,
+    runAllDue,
   };
 }

@@ -90,13 +90,20 @@ export function jobRepository(trx: Transaction<Database>, dialect: Store['dialec
       return freed;
     },
 
-    /** The earliest instant at which some job becomes claimable (due and its lease over). */
+    /**
+     * The earliest instant at which some job becomes claimable (due and its lease over). Two
+     * index walks (migration 0024) rather than one scan: the table holds a job per active
+     * grant, and the scheduler asks this after every claim that left a slot free.
+     */
     async nextDueAt() {
-      const row = await trx
+      const free = await trx.selectFrom('jobs').select('due_at').where('lease_until', 'is', null).orderBy('due_at').orderBy('id').limit(1).executeTakeFirst();
+      const leased = await trx
         .selectFrom('jobs')
         .select(sql<number | string | null>`min(case when lease_until > due_at then lease_until else due_at end)`.as('next'))
+        .where('lease_until', 'is not', null)
         .executeTakeFirst();
-      return row === undefined || row.next === null ? undefined : fromMs(row.next);
+      const times = [free?.due_at, leased?.next].filter((at): at is number | string => at !== undefined && at !== null).map((at) => fromMs(at).getTime());
+      return times.length === 0 ? undefined : new Date(Math.min(...times));
     },
 
     async findFor(subject) {

@@ -2,7 +2,7 @@ import type { AccountId, GrantId } from '../../domain/index.js';
 import type { JobRecord } from '../../ports/index.js';
 import { stageAccount } from '../catalog/stage-account.js';
 import type { ModuleContext } from '../context.js';
-import { expireGrant } from './expire-grant.js';
+import { expireAndRevoke } from './expire-grant.js';
 import { unleased, type JobLease } from './job-lease.js';
 import { revokeGrant } from './revoke-grant.js';
 import { rotateGrant } from './rotate-grant.js';
@@ -31,7 +31,8 @@ export interface JobHandlers {
  */
 export function jobHandlers(ctx: ModuleContext): JobHandlers {
   return {
-    expire: (grantId) => expireGrant(ctx, grantId),
+    // The revocation starts in the expiry's own step; its revoke job stays as the backstop.
+    expire: (grantId) => expireAndRevoke(ctx, grantId, (id) => revokeGrant(ctx, id)),
     revoke: (grantId) => revokeGrant(ctx, grantId),
     rotate: (grantId, lease) => rotateGrant(ctx, grantId, lease),
     stage: async (accountId) => {

@@ -14,9 +14,10 @@ import { recordOrResync, rotateVerified } from '../secrets/verified-rotation.js'
  * often as it takes: a late enable after a first cleanup is undone by the next one.
  */
 export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise<void> {
-  const c = await ctx.store.transaction((tx) => loadCase(tx, grantId));
+  // A revoke job whose work the expiry's own step already did (issue 13) ends here: one read.
+  const c = await ctx.store.transaction(async (tx) => (needsRevocation(await loadGrant(tx, grantId)) ? loadCase(tx, grantId) : undefined));
+  if (c === undefined) return;
   const { grant, account, target } = c;
-  if (grant.state !== 'revoking' && grant.state !== 'failed') return;
   if (grant.state === 'failed' && grant.mode === 'prestaged' && (await anotherGrantUsesAccount(ctx, grant))) {
     // A newer grant holds the account now; its own revocation disables it, ours must not cut it short.
     return;
@@ -60,6 +61,8 @@ export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise
   });
   ctx.wake();
 }
+
+const needsRevocation = (grant: Grant): boolean => grant.state === 'revoking' || grant.state === 'failed';
 
 /**
  * What the revocation did to live sessions, from the connectors' own counts over every attempt

@@ -22,6 +22,8 @@ import { certificationHistory } from './0019-certification-history.js';
 import { invocationCriteria } from './0020-invocation-criteria.js';
 // issue 12 (P2): revocation evidence.
 import { revocationEvidence } from './0022-revocation-evidence.js';
+// issue 13 (sched): indexes for the claim order and the next due instant.
+import { jobClaimOrder } from './0024-job-claim-order.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -50,6 +52,8 @@ const migrations: Record<string, Migration> = {
   '0020-invocation-criteria': invocationCriteria,
   // issue 12 (P2)
   '0022-revocation-evidence': revocationEvidence,
+  // issue 13 (sched)
+  '0024-job-claim-order': jobClaimOrder,
 };
 
 export const migrationProvider: MigrationProvider = {
