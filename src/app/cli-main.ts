@@ -33,6 +33,7 @@ const code = await runCli(process.argv, {
       execDirs: env.execDirs,
       publicUrl: env.publicUrl,
       driftIntervalMs: env.driftIntervalMs,
+      jobConcurrency: env.jobConcurrency,
       metricsToken: env.metricsToken,
       krlDirs: env.krlDirs,
       logger: { level: env.logLevel ?? 'info' },

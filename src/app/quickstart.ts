@@ -37,6 +37,7 @@ const server = await startServer({
   execDirs: env.execDirs,
   publicUrl: env.publicUrl,
   driftIntervalMs: env.driftIntervalMs,
+  jobConcurrency: env.jobConcurrency,
   metricsToken: env.metricsToken,
   krlDirs: env.krlDirs,
   logger: { level: env.logLevel ?? 'warn' },
