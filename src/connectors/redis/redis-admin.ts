@@ -104,8 +104,10 @@ export function createRedisAdmin(settings: RedisSettings, adminSecret: string | 
     open: connect,
     // Disconnect, not QUIT: nothing is left to flush and a dead server must not hold us up.
     close: (client) => Promise.resolve(client.disconnect()),
-    alive: (client) => client.status === 'ready' || client.status === 'connect',
-    lost: (err, client) => err instanceof AppError && err.retryable && client.status !== 'ready' && client.status !== 'connect',
+    alive: usable,
+    // A server-side kill can reach us as "Stream isn't writeable" while `status` still says
+    // ready (the close event not yet handled): the socket's own state decides then.
+    lost: (err, client) => err instanceof AppError && err.retryable && !usable(client),
     busy: (waited) => new AppError('target_unavailable', `redis target: all ${poolMax} admin connections stayed busy for ${waited} ms`, { retryable: true }),
     closed: () => new AppError('target_unavailable', 'redis target: the connector was closed (its settings changed, or the server is stopping)', { retryable: true }),
   });
@@ -225,4 +227,9 @@ export function parseAclUser(reply: unknown, op: string, user: string): AclUser 
   for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
   const strings = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
   return { flags: strings(fields.get('flags')), passwords: strings(fields.get('passwords')) };
+}
+
+/** Can this admin connection take a command now (ready, and its socket still writable)? */
+function usable(client: Redis): boolean {
+  return (client.status === 'ready' || client.status === 'connect') && (client.stream as { writable?: boolean } | undefined)?.writable !== false;
 }
