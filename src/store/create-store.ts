@@ -5,7 +5,7 @@ import type { ProbedStore } from '../ports/index.js';
 import { storeApplicationName } from './application-name.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { jobNotifications } from './job-notifications.js';
-import { kyselyStore } from './kysely-store.js';
+import { kyselyStore, type StoreReader } from './kysely-store.js';
 import type { Database } from './schema.js';
 import { postgresHealth, sqliteHealth, sqliteIdentity } from './store-health.js';
 // issue 13 (store reads)
@@ -58,7 +58,7 @@ export async function createSqliteStore(file: string): Promise<ProbedStore> {
  * another process's writer too. In WAL mode a reader sees the last commit and never blocks on a
  * writer; opened read-only, it cannot write even by mistake.
  */
-function sqliteReader(file: string): Kysely<Database> {
+function sqliteReader(file: string): StoreReader {
   const database = new SqliteDatabase(file, { readonly: true, fileMustExist: true, timeout: sqliteBusyTimeoutMs });
   try {
     database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
@@ -66,7 +66,18 @@ function sqliteReader(file: string): Kysely<Database> {
     database.close();
     throw error;
   }
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(database) }, 'deferred') });
+  const cached = statementCache(database);
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cached }, 'deferred') });
+  return {
+    db,
+    // Why not only `db.destroy()`: Kysely closes a driver it has initialised, and it initialises
+    // one at the first query. A store that never read (`breakglass init`, a migration) would keep
+    // the file open read-only until the process exits (a loop disk could not be unmounted).
+    close: async () => {
+      await db.destroy();
+      if (database.open) cached.close();
+    },
+  };
 }
 
 const parseInt8 = (value: string): number => Number(value);

@@ -22,6 +22,12 @@ import { coResponderRepository } from './co-responder-repository.js';
 // issue 13 (store reads)
 import { storeReadTx } from './read-tx.js';
 
+/** A connection `Store.read` runs on, and how the store lets go of it when it closes. */
+export interface StoreReader {
+  readonly db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
 /**
  * The `Store` over an open Kysely instance, after bringing its schema up to date. Every
  * repository is built from the transaction handle only, so no write can escape the
@@ -35,7 +41,7 @@ import { storeReadTx } from './read-tx.js';
 export async function kyselyStore(
   db: Kysely<Database>,
   dialect: Store['dialect'],
-  options: { health: StoreHealthProbe; beforeTransaction?: () => void; reader?: () => Kysely<Database> },
+  options: { health: StoreHealthProbe; beforeTransaction?: () => void; reader?: () => StoreReader },
 ): Promise<ProbedStore> {
   try {
     await migrate(db);
@@ -45,15 +51,15 @@ export async function kyselyStore(
   }
   const before = options.beforeTransaction ?? (() => undefined);
   // issue 13 (store reads)
-  let reader: Kysely<Database>;
+  let reader: StoreReader;
   try {
-    reader = options.reader?.() ?? db;
+    reader = options.reader?.() ?? { db, close: () => Promise.resolve() };
   } catch (error) {
     await db.destroy();
     throw error;
   }
   // PostgreSQL: one snapshot for the whole read, never serializable, and refused if it writes.
-  const readTransaction = dialect === 'postgres' ? () => reader.transaction().setIsolationLevel('repeatable read').setAccessMode('read only') : () => reader.transaction();
+  const readTransaction = dialect === 'postgres' ? () => reader.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only') : () => reader.db.transaction();
   return {
     dialect,
     health: options.health,
@@ -67,7 +73,7 @@ export async function kyselyStore(
       return readTransaction().execute((trx) => work(storeReadTx(trx, dialect)));
     },
     close: async () => {
-      if (reader !== db) await reader.destroy();
+      await reader.close();
       await db.destroy();
     },
   };

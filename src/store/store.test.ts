@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 // issue 13 (store reads)
 import SqliteDatabase from 'better-sqlite3';
@@ -672,6 +673,29 @@ describe.each(harnesses)('store on $name', (harness) => {
         if (other.inTransaction) other.exec('rollback');
         other.close();
       }
+    });
+
+    it.runIf(harness.name === 'sqlite')('close: lets go of the file even when nothing was read (no descriptor left on it)', async () => {
+      const descriptorsOn = (file: string) =>
+        readdirSync('/proc/self/fd').filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`) === file;
+          } catch {
+            return false; // closed between the listing and the look
+          }
+        });
+      const file = join(await mkdtemp(join(tmpdir(), 'bg-store-close-')), 'breakglass.db');
+      const unread = await createSqliteStore(file);
+      await unread.transaction((tx) => tx.settings.set('k', 'v'));
+      expect(descriptorsOn(file).length).toBeGreaterThan(0);
+      await unread.close();
+      // The read-only connection for `read` was opened but never used: Kysely never closed it.
+      expect(descriptorsOn(file)).toStrictEqual([]);
+      const read = await createSqliteStore(file);
+      expect(await read.read((tx) => tx.settings.get('k'))).toBe('v');
+      await read.close();
+      expect(descriptorsOn(file)).toStrictEqual([]);
+      await rm(dirname(file), { recursive: true, force: true });
     });
   });
 });

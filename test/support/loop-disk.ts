@@ -11,7 +11,7 @@
  *   await disk.remove();
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -75,24 +75,6 @@ export async function createLoopDisk(sizeMb: number): Promise<LoopDisk> {
       writeFileSync(`/sys/fs/ext4/${device()}/trigger_fs_error`, '1');
     },
     async repair() {
-      // This test process itself was seen holding the store file open read-only at this point
-      // (not yet traced: see the issue-13 note); the server under test has stopped. Such a
-      // descriptor of ours would keep the disk busy for ever, so it is closed, and said.
-      for (const fd of readdirSync('/proc/self/fd')) {
-        let target = '';
-        try {
-          target = readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          continue;
-        }
-        if (!target.startsWith(`${dir}/`)) continue;
-        console.warn(`loop disk: this test process still held ${target} (fd ${fd}); closing it before the repair`);
-        try {
-          closeSync(Number(fd));
-        } catch {
-          // already closed
-        }
-      }
       // A file of the disk may still be open for a moment (a check reading the store as the
       // server stops): "target is busy" is retried for a few seconds, then names the holders.
       for (let attempt = 1; ; attempt++) {
