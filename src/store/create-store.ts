@@ -5,6 +5,7 @@ import type { ProbedStore } from '../ports/index.js';
 import { storeApplicationName } from './application-name.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { jobNotifications } from './job-notifications.js';
+import { groupCommit } from './group-commit.js';
 import { kyselyStore, type StoreReader } from './kysely-store.js';
 import type { Database } from './schema.js';
 import { postgresHealth, sqliteHealth, sqliteIdentity } from './store-health.js';
@@ -45,6 +46,8 @@ export async function createSqliteStore(file: string): Promise<ProbedStore> {
   return kyselyStore(db, 'sqlite', {
     health: sqliteHealth(db, present),
     beforeTransaction: () => present.assertPresent(),
+    // issue 13 (group commit): concurrent transactions share one fsync'd commit, each in its savepoint.
+    write: groupCommit(db, { inTransaction: () => database.inTransaction }),
     // issue 13 (store reads): in memory there is one database per connection, and no other process.
     ...(file === ':memory:' ? {} : { reader: () => sqliteReader(file) }),
   });

@@ -35,13 +35,21 @@ export interface StoreReader {
  *
  * @param options.beforeTransaction runs before each transaction and throws to refuse it (the
  *   SQLite store checks that its file is still the one it opened)
+ * @param options.write how a write transaction runs (SQLite: `groupCommit`); default one
+ *   Kysely transaction each
  * @param options.reader where `read` runs when not on `db` (SQLite: a read-only connection to
  *   the same file, opened after the migration; the store closes it)
  */
 export async function kyselyStore(
   db: Kysely<Database>,
   dialect: Store['dialect'],
-  options: { health: StoreHealthProbe; beforeTransaction?: () => void; reader?: () => StoreReader },
+  options: {
+    health: StoreHealthProbe;
+    beforeTransaction?: () => void;
+    reader?: () => StoreReader;
+    // issue 13 (group commit)
+    write?: <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>;
+  },
 ): Promise<ProbedStore> {
   try {
     await migrate(db);
@@ -58,6 +66,7 @@ export async function kyselyStore(
     await db.destroy();
     throw error;
   }
+  const write = options.write ?? (<T>(work: (trx: Transaction<Database>) => Promise<T>) => db.transaction().execute(work));
   // PostgreSQL: one snapshot for the whole read, never serializable, and refused if it writes.
   const readTransaction = dialect === 'postgres' ? () => reader.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only') : () => reader.db.transaction();
   return {
@@ -65,7 +74,11 @@ export async function kyselyStore(
     health: options.health,
     transaction: async (work) => {
       before();
-      return db.transaction().execute((trx) => work(storeTx(trx, dialect)));
+      return write((trx) => {
+        // issue 13 (group commit): checked again when the work runs, perhaps later in a group.
+        before();
+        return work(storeTx(trx, dialect));
+      });
     },
     // issue 13 (store reads)
     read: async (work) => {

@@ -1,14 +1,14 @@
 import { newId } from '../../crypto/index.js';
 import { asGrantId, grantEventActions, transition, type Actor, type Grant, type GrantEvent, type GrantId } from '../../domain/index.js';
 import { appError } from '../../errors/index.js';
-import type { AccountRecord, StoreTx, TargetRecord } from '../../ports/index.js';
+import type { AccountRecord, StoreReadTx, StoreTx, TargetRecord } from '../../ports/index.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import type { ModuleContext } from '../context.js';
 import { scheduleCertificationDeadline } from './certification-deadline-job.js';
 
 export type { GrantChange, GrantObserver } from './grant-observer.js';
 
-export async function loadGrant(tx: StoreTx, id: GrantId): Promise<Grant> {
+export async function loadGrant(tx: Pick<StoreReadTx, 'grants'>, id: GrantId): Promise<Grant> {
   const grant = await tx.grants.findById(id);
   if (!grant) throw appError.notFound(`grant ${id}`);
   return grant;
@@ -45,14 +45,14 @@ export interface Case {
 }
 
 /** Loads an account's target, or fails with not_found. */
-export async function loadTarget(tx: StoreTx, account: AccountRecord): Promise<TargetRecord> {
+export async function loadTarget(tx: Pick<StoreReadTx, 'catalog'>, account: AccountRecord): Promise<TargetRecord> {
   const target = await tx.catalog.findTargetById(account.targetId);
   if (!target) throw appError.notFound(`target of account "${account.name}"`);
   return target;
 }
 
 /** The one way a case is loaded: grant, account and target, or not_found naming what is missing. */
-export async function loadCase(tx: StoreTx, id: GrantId): Promise<Case> {
+export async function loadCase(tx: Pick<StoreReadTx, 'grants' | 'catalog'>, id: GrantId): Promise<Case> {
   const grant = await loadGrant(tx, id);
   const account = await tx.catalog.findAccountById(grant.accountId);
   if (!account) throw appError.notFound(`account of grant ${id}`);

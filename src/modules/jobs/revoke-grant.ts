@@ -15,7 +15,8 @@ import { recordOrResync, rotateVerified } from '../secrets/verified-rotation.js'
  */
 export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise<void> {
   // A revoke job whose work the expiry's own step already did (issue 13) ends here: one read.
-  const c = await ctx.store.transaction(async (tx) => (needsRevocation(await loadGrant(tx, grantId)) ? loadCase(tx, grantId) : undefined));
+  // A read, not a write transaction: it neither waits for the writer nor costs a commit.
+  const c = await ctx.store.read(async (tx) => (needsRevocation(await loadGrant(tx, grantId)) ? loadCase(tx, grantId) : undefined));
   if (c === undefined) return;
   const { grant, account, target } = c;
   if (grant.state === 'failed' && grant.mode === 'prestaged' && (await anotherGrantUsesAccount(ctx, grant))) {
