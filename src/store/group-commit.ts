@@ -99,7 +99,14 @@ export function groupCommit(db: Kysely<Database>, options: GroupCommitOptions): 
   async function drain(): Promise<void> {
     draining = true;
     try {
-      while (queue.length > 0) await runGroup();
+      while (queue.length > 0) {
+        await runGroup();
+        // Why wait a turn of the event loop: the commit blocked it (better-sqlite3 is
+        // synchronous), and the work that resumes after it (the members' callers, target answers
+        // that arrived meanwhile) is about to queue its next transactions. Starting the next
+        // group at once would take them one by one; a lone transaction never waits for this.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     } finally {
       draining = false;
     }

@@ -123,7 +123,8 @@ export async function invoke(ctx: ModuleContext, actor: Actor, input: InvokeInpu
  * compare, and its outcome (none when the policy has no check).
  */
 async function preflightIncidentCheck(ctx: ModuleContext, actor: Actor, input: InvokeInput): Promise<{ asked: string; outcome: IncidentCheckOutcome | undefined }> {
-  const policy = await ctx.store.transaction(async (tx) => {
+  // issue 13: a read, not a write transaction (no commit on the way to access).
+  const policy = await ctx.store.read(async (tx) => {
     const account = await tx.catalog.findAccountByName(input.account);
     if (!account) throw appError.notFound(`account "${input.account}"`);
     const policy = await tx.catalog.findPolicyById(account.policyId);

@@ -3,6 +3,14 @@ import { isAppError } from '../../errors/index.js';
 import type { ModuleContext } from '../context.js';
 import { applyEvent, loadGrant } from '../grants/grant-store.js';
 
+/**
+ * How long after an expiry its revoke job waits when the expiry's own step revokes (issue 13):
+ * the step normally finishes within milliseconds and withdraws the job, so a burst of expiries
+ * does not also claim, read and complete a backstop for each grant. If the step fails, or the
+ * process dies after the expiry committed, the job runs this much later — the first retry.
+ */
+export const revokeBackstopMs = 1_000;
+
 /** What the expiry left to do: revoke now (in this step), leave it to the revoke job, or nothing. */
 export type AfterExpiry = 'revoke-now' | 'revoke-job' | 'nothing';
 
@@ -11,7 +19,8 @@ export type AfterExpiry = 'revoke-now' | 'revoke-job' | 'nothing';
  * request whose window closed expires. Idempotent: a repeated or early job does nothing.
  *
  * The expire transition and its revoke job commit together, so the job is the durable
- * backstop; `expireAndRevoke` then revokes at once in the same step (issue 13).
+ * backstop; `expireAndRevoke` then revokes at once in the same step (issue 13), and the job is
+ * due `revokeBackstopMs` later (withdrawn when that step's revocation is verified).
  */
 export async function expireGrant(ctx: ModuleContext, grantId: GrantId): Promise<AfterExpiry> {
   const after = await ctx.store.transaction(async (tx): Promise<AfterExpiry> => {
@@ -37,7 +46,8 @@ export async function expireGrant(ctx: ModuleContext, grantId: GrantId): Promise
       await applyEvent(ctx, tx, grant, { type: 'activation-failed', reason: 'activation was interrupted' }, 'system');
       after = 'revoke-job';
     } else return 'nothing';
-    await tx.jobs.schedule({ kind: 'revoke', grantId: grant.id, dueAt: ctx.clock.now() });
+    const now = ctx.clock.now().getTime();
+    await tx.jobs.schedule({ kind: 'revoke', grantId: grant.id, dueAt: new Date(after === 'revoke-now' ? now + revokeBackstopMs : now) });
     return after;
   });
   if (after === 'revoke-job') ctx.wake();

@@ -59,8 +59,20 @@ export async function revokeGrant(ctx: ModuleContext, grantId: GrantId): Promise
       overdueMs: Math.max(0, ctx.clock.now().getTime() - current.expiresAt.getTime()),
     });
     await nextAfterRevocation(ctx, tx, revoked);
+    await withdrawBackstop(tx, current.id);
   });
   ctx.wake();
+}
+
+/**
+ * The revoke job the expiry left as a backstop has nothing left to do once revocation is
+ * verified: withdrawn unless a worker claimed it meanwhile (its fence moved; it then finds the
+ * grant revoked and ends with one read). Issue 13: a burst of expiries does not run them all.
+ */
+async function withdrawBackstop(tx: StoreTx, grantId: GrantId): Promise<void> {
+  for (const job of await tx.jobs.findFor(grantId)) {
+    if (job.kind === 'revoke' && job.leaseUntil === undefined) await tx.jobs.complete(job);
+  }
 }
 
 const needsRevocation = (grant: Grant): boolean => grant.state === 'revoking' || grant.state === 'failed';
