@@ -9,6 +9,7 @@ import type { ParsedDn } from '../ldap/ldap-dn.js';
 import { checkAccount, checkTakeOver, groupDifferences, prestagedSpecOf, PRESTAGED_MARK, type Scope } from './ad-accounts.js';
 import { replace, type AdDirectory, type AdEntry } from './ad-directory.js';
 import { EXPIRED, fileTime, samAccountNameFor, UAC, unicodePwd } from './ad-names.js';
+import { requireValidUntil } from '../lib/valid-until.js';
 
 /** Disabled and expired; other bits kept, except "no password required". */
 const disabledUac = (uac: number) => ((uac | UAC.ACCOUNTDISABLE | UAC.NORMAL_ACCOUNT) & ~UAC.PASSWD_NOTREQD) >>> 0;
@@ -62,9 +63,7 @@ export function adPrestaged(directory: AdDirectory, scope: Scope): PrestagedOper
 
     async enable(principal, validUntil) {
       const dn = account(principal, true);
-      if (!(validUntil instanceof Date) || Number.isNaN(validUntil.getTime())) {
-        throw new AppError('validation', 'ad enable needs a valid validUntil date', { path: 'validUntil' });
-      }
+      requireValidUntil('ad', validUntil);
       await directory.asAdmin('enable', dn, false, async (client) => {
         const entry = await read(client, dn, 'enable');
         // accountExpires first: the moment the account is enabled it already ends with the grant.

@@ -12,6 +12,7 @@ import { LDAP_NO_SUCH_OBJECT, resultCodeOf } from './ldap-errors.js';
 import { declaredGroups, giveExactly, groupDifferences, groupsListing } from './ldap-groups.js';
 import { checkSecret, generalizedTime, newEntry, parseAccountSpec } from './ldap-names.js';
 import { checkPassword } from './ssha.js';
+import { requireValidUntil } from '../lib/valid-until.js';
 
 /** The account a principal names; `mutating` refuses the bind DN itself. */
 export type AccountOf = (principal: string, mutating: boolean) => ParsedDn;
@@ -45,9 +46,7 @@ export function ldapPrestaged(admin: LdapAdmin, account: AccountOf, baseDn?: Par
 
     async enable(principal, validUntil) {
       const dn = account(principal, true);
-      if (!(validUntil instanceof Date) || Number.isNaN(validUntil.getTime())) {
-        throw new AppError('validation', 'ldap enable needs a valid validUntil date', { path: 'validUntil' });
-      }
+      requireValidUntil('ldap', validUntil);
       await asAdmin({ op: 'enable', dn: dn.text, secretBearing: false }, (client) =>
         client.modify(dn.text, [
           replace('pwdAccountLockedTime', []),

@@ -13,6 +13,7 @@ import { ER, errnoOf, specError } from './mysql-errors.js';
 import { checkSecret, checkUser, identifiedClause, nativeHashMatches, quoteAccount } from './mysql-names.js';
 import { parsePrivileges, type GrantClause } from './mysql-privileges.js';
 import { actualGrants, declaredGrants, grantDifferences } from './mysql-declared.js';
+import { requireValidUntil } from '../lib/valid-until.js';
 
 // issue 12 (P1): `adopt` is the catalog's (it travels in the account spec too).
 const prestagedSpec = z.strictObject({ user: z.string().optional(), privileges: z.unknown().optional(), adopt: z.boolean().optional() });
@@ -53,9 +54,7 @@ export function mysqlPrestaged({ adminUser, timeoutMs, asAdmin, loginVerdict, lo
 
     async enable(principal, validUntil) {
       const user = check(principal);
-      if (!(validUntil instanceof Date) || Number.isNaN(validUntil.getTime())) {
-        throw new AppError('validation', 'mysql enable needs a valid validUntil date', { path: 'validUntil' });
-      }
+      requireValidUntil('mysql', validUntil);
       await asAdmin('enable', user, (sql) => sql.exec(`ALTER USER ${quoteAccount(user)} ACCOUNT UNLOCK`));
     },
 
