@@ -23,6 +23,7 @@ import { httpThroughputBench, type ThroughputOptions } from './http-throughput.j
 import { apiClient, type ApiClient } from './lib/api-client.js';
 import { burstId } from './lib/metrics.js';
 import { seedAuditChain } from './lib/seed-audit.js';
+import { seedActiveGrants } from './lib/seed-grants.js';
 import { startServerProcess, type ServerProcess } from './lib/server-process.js';
 import type { Figure } from './lib/report.js';
 import { sleep, summarize, type Deadline, type Summary } from './lib/stats.js';
@@ -32,6 +33,12 @@ export interface BurstSpec {
   readonly n: number;
   /** Other active grants (long TTL) present while they expire. */
   readonly background: number;
+  /**
+   * The scale experiment (issue 13: lag flat from 10,000 to 100,000 active): the other grants
+   * beyond those already made are inserted into the store directly (lib/seed-grants.ts), and the
+   * burst runs after the reads and the RSS reading, so bench 8 stays at its stated size.
+   */
+  readonly seedInStore?: boolean;
 }
 
 export interface BurstBenchOptions {
@@ -81,6 +88,7 @@ export interface BurstBenchResult {
 
 
 const accountName = (i: number) => `burst-${String(i).padStart(2, '0')}`;
+const accountNames = (count: number) => Array.from({ length: count }, (_, i) => accountName(i));
 
 function catalog(redis: RedisServer, accounts: number) {
   return {
@@ -191,6 +199,7 @@ async function armAndObserve(
 }
 
 interface Fixture {
+  readonly dataDir: string;
   readonly redis: RedisServer;
   readonly server: ServerProcess;
   readonly api: ApiClient;
@@ -223,7 +232,7 @@ async function setUp(options: BurstBenchOptions, cleanups: (() => Promise<void>)
   probe.on('error', () => undefined);
   await probe.connect();
   cleanups.push(() => Promise.resolve(probe.disconnect()));
-  return { redis, server, api, token, probe, startRssMb };
+  return { dataDir, redis, server, api, token, probe, startRssMb };
 }
 
 /** Runs bench 6; see the module comment. Never throws for a burst that could not be measured. */
@@ -235,11 +244,13 @@ export async function burstExpiryBench(options: BurstBenchOptions): Promise<Burs
   let deluser: number[] = [];
   let serverProcess: ServerProcess | undefined;
   let rss: { start: number | undefined; peak: number | undefined; active: number } | undefined;
+  const ordered = options.bursts.filter((spec) => spec.seedInStore !== true);
+  const scale = options.bursts.filter((spec) => spec.seedInStore === true);
   try {
     const fixture = await setUp(options, cleanups);
     const { api, token, probe, server, startRssMb } = fixture;
     serverProcess = server;
-    rss = { start: startRssMb, peak: undefined, active: 0 };
+    const memory = (rss = { start: startRssMb, peak: undefined as number | undefined, active: 0 });
     deluser = await deluserBaseline(probe, 50);
     // A few invokes first (long TTL, they stay active): the rate that plans the first burst's expiry second.
     const warmup = options.concurrency * 5;
@@ -249,11 +260,18 @@ export async function burstExpiryBench(options: BurstBenchOptions): Promise<Burs
     let active = warm.length;
     rss.active = active;
     let aLongGrant: string | undefined = warm[0]?.id;
-    for (const spec of options.bursts) {
-      rss.active = active;
+    const runBurst = async (spec: BurstSpec): Promise<void> => {
+      if (!spec.seedInStore) memory.active = active;
       if (options.deadline.expired()) {
         results.push(unmeasured(spec, 'time budget used up before this burst'));
-        continue;
+        return;
+      }
+      if (spec.seedInStore && spec.background > active) {
+        const count = spec.background - active;
+        options.progress(`burst: inserting ${count} other active grants (TTL 4h) into the store directly (lib/seed-grants.ts)`);
+        const start = performance.now();
+        active += await seedActiveGrants(fixture.dataDir, count, accountNames(options.accounts), 'alice', 4 * 3_600_000);
+        options.progress(`burst: ${active} active grants (inserted in ${((performance.now() - start) / 1000).toFixed(1)} s)`);
       }
       if (spec.background > active) {
         const count = spec.background - active;
@@ -264,7 +282,7 @@ export async function burstExpiryBench(options: BurstBenchOptions): Promise<Burs
         if (made.length > 0) perInvokeMs = ((performance.now() - start) * options.concurrency) / made.length;
         aLongGrant ??= made[0]?.id;
         active += made.length;
-        rss.active = active;
+        memory.active = active;
         options.progress(`burst: ${active} active grants (${perInvokeMs.toFixed(1)} ms per invoke at concurrency ${options.concurrency})`);
       }
       options.progress(`burst: arming ${spec.n} grants to expire in one second, ${active} other active`);
@@ -285,7 +303,8 @@ export async function burstExpiryBench(options: BurstBenchOptions): Promise<Burs
       };
       results.push(result);
       options.progress(`burst ${spec.n}/${spec.background}: p50 ${result.lag.p50.toFixed(0)} ms, p99 ${result.lag.p99.toFixed(0)} ms, max ${result.lag.max.toFixed(0)} ms, ${result.confirmed}/${spec.n} confirmed`);
-    }
+    };
+    for (const spec of ordered) await runBurst(spec);
     if (options.throughput !== undefined) {
       try {
         options.progress('http: authenticated reads vs the bare route (autocannon)');
@@ -294,13 +313,16 @@ export async function burstExpiryBench(options: BurstBenchOptions): Promise<Burs
         problems['http'] = error instanceof Error ? error.message : String(error);
       }
     }
+    // Bench 8 is stated at the ordinary bursts' size: read before the scale experiment.
+    if (scale.length > 0) memory.peak = server.peakRssMb();
+    for (const spec of scale) await runBurst(spec);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     options.progress(`burst: stopped: ${why}`);
     problems['burst'] = why;
-    for (const spec of options.bursts.slice(results.length)) results.push(unmeasured(spec, why));
+    for (const spec of [...ordered, ...scale].slice(results.length)) results.push(unmeasured(spec, why));
   } finally {
-    if (rss !== undefined) rss.peak = serverProcess?.peakRssMb();
+    if (rss !== undefined) rss.peak ??= serverProcess?.peakRssMb();
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error('cleanup failed:', error));
   }
   if (rss?.peak !== undefined && rss.start !== undefined) figures.push(...rssFigures(rss.peak, rss.start, rss.active, options.auditEvents));
