@@ -32,6 +32,8 @@ interface StoreRun {
   readonly append: AppendRun;
   readonly stored: VerifyFigures;
   readonly inMemory?: VerifyFigures;
+  /** Parsed rows in memory (the `audit verify --file` path): an extra row, no goal. */
+  readonly parsedInMemory?: VerifyFigures;
   readonly sha?: VerifyFigures;
   readonly checkpoints: number;
 }
@@ -62,7 +64,8 @@ async function benchStore(store: Store, baseline: BaselineInsert, options: Audit
   return {
     append,
     stored,
-    inMemory: await verifyInMemory(store, keys.publicKeyPem, events, options.verifyRuns),
+    inMemory: await verifyInMemory(store, keys.publicKeyPem, events, options.verifyRuns, 'stored'),
+    parsedInMemory: await verifyInMemory(store, keys.publicKeyPem, events, options.verifyRuns, 'parsed'),
     sha: await sha256Baseline(store, events, options.verifyRuns),
     checkpoints,
   };
@@ -148,7 +151,8 @@ export async function auditBench(options: AuditBenchOptions): Promise<{ figures:
   const append = appendFigures('sqlite', sqlite);
   const verify = [
     verifyFigure('audit.verify.sqlite', 'verifyStoredChain, SQLite store', 'product', sqlite.stored, events, 'sha256.canonical'),
-    verifyFigure('audit.verify.rows', 'verifyChain, rows in memory', 'product', sqlite.inMemory!, events, 'sha256.canonical'),
+    verifyFigure('audit.verify.rows', 'verifyStoredPages, stored rows in memory', 'product', sqlite.inMemory!, events, 'sha256.canonical'),
+    verifyFigure('audit.verify.parsed-rows', 'verifyChain, parsed rows in memory (audit verify --file)', 'product', sqlite.parsedInMemory!, events, 'sha256.canonical'),
   ];
   const skipped: Skipped[] = [];
   if (await probeTcp('127.0.0.1', 5432)) {

@@ -1,12 +1,13 @@
 /**
  * Bench 4: verifying the chain written by bench 3, streamed from the store page by page
- * (`verifyStoredChain`, what `audit verify` does) and from rows already in memory
- * (`verifyChain`, what `audit verify --file` does after parsing), against plain SHA-256 over
- * the same number of canonical JSON strings.
+ * (`verifyStoredChain`, what `audit verify` does), over the same pages already in memory
+ * (`verifyStoredPages`, the product's hashing path without the reads) and over parsed rows in
+ * memory (`verifyChain`, what `audit verify --file` does after parsing), against plain SHA-256
+ * over the same number of canonical JSON strings.
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { canonicalJson, verifyChain, type ChainRow, type ChainVerification, type StoredChainRow } from '../src/crypto/index.js';
-import { chainRows, storedChainPages, toChainCheckpoint, verifyStoredChain } from '../src/modules/audit/audit-reader.js';
+import { chainRows, storedChainPages, toChainCheckpoint, verifyStoredChain, verifyStoredPages } from '../src/modules/audit/audit-reader.js';
 import type { Store, StoreTx } from '../src/ports/index.js';
 // issue 13 (store reads)
 import type { StoreReadTx } from '../src/ports/index.js';
@@ -72,19 +73,38 @@ export async function verifyStored(store: Store, publicKeyPem: string, events: n
   return figures(durations, events, { peakHeapGrowthMb: peak, liveHeapGrowthMb: live.peakGrowthMb() });
 }
 
-/** Loads the chain into memory once, then times `verifyChain` over the array. */
-export async function verifyInMemory(store: Store, publicKeyPem: string, events: number, runs: number): Promise<VerifyFigures> {
+/**
+ * What the in-memory figures verify: `stored`, the chain's pages as `verifyStoredChain` reads
+ * them (details as their stored canonical text), through the product's `verifyStoredPages`;
+ * `parsed`, rows with parsed details, through `verifyChain` (the `audit verify --file` path,
+ * which canonicalises each event again).
+ */
+export type InMemoryRows = 'stored' | 'parsed';
+
+/** Loads the chain into memory once (as `rows` says), and returns the verification to time. */
+async function loadInMemory(store: Store, publicKeyPem: string, rows: InMemoryRows): Promise<{ verify: () => Promise<ChainVerification>; chainMb: number }> {
   const loading = trackHeap();
-  const rows: ChainRow[] = [];
-  for await (const row of chainRows(store)) rows.push(row);
-  const chainMb = loading.retainedMb();
-  const checkpoints = (await store.transaction((tx) => tx.audit.checkpoints())).map(toChainCheckpoint);
-  check(await verifyChain(rows, checkpoints, publicKeyPem), events); // warm-up, untimed
+  const records = await store.transaction((tx) => tx.audit.checkpoints());
+  if (rows === 'stored') {
+    const pages: StoredChainRow[][] = [];
+    for await (const page of storedChainPages(store)) pages.push(page);
+    return { verify: () => verifyStoredPages(pages, records, publicKeyPem), chainMb: loading.retainedMb() };
+  }
+  const parsed: ChainRow[] = [];
+  for await (const row of chainRows(store)) parsed.push(row);
+  const checkpoints = records.map(toChainCheckpoint);
+  return { verify: () => verifyChain(parsed, checkpoints, publicKeyPem), chainMb: loading.retainedMb() };
+}
+
+/** Loads the chain into memory once, then times its verification (see {@link InMemoryRows}). */
+export async function verifyInMemory(store: Store, publicKeyPem: string, events: number, runs: number, rows: InMemoryRows): Promise<VerifyFigures> {
+  const { verify, chainMb } = await loadInMemory(store, publicKeyPem, rows);
+  check(await verify(), events); // warm-up, untimed
   const durations: number[] = [];
   for (let run = 0; run < runs; run++) {
     collectGarbage();
     const start = performance.now();
-    const result = await verifyChain(rows, checkpoints, publicKeyPem);
+    const result = await verify();
     durations.push(performance.now() - start);
     check(result, events);
   }
@@ -111,26 +131,7 @@ export async function sha256Baseline(store: Store, events: number, runs: number)
   return figures(durations, events);
 }
 
-// issue 13 (audit): rows as stored (details as their canonical text) in memory, and a one-shot hash baseline.
-
-/** Loads the chain as stored (`storedChainRows`) into memory once, then times `verifyChain` over it. */
-export async function verifyStoredRowsInMemory(store: Store, publicKeyPem: string, events: number, runs: number): Promise<VerifyFigures> {
-  const loading = trackHeap();
-  const rows: StoredChainRow[] = [];
-  for await (const page of storedChainPages(store)) rows.push(...page);
-  const chainMb = loading.retainedMb();
-  const checkpoints = (await store.transaction((tx) => tx.audit.checkpoints())).map(toChainCheckpoint);
-  check(await verifyChain(rows, checkpoints, publicKeyPem), events); // warm-up, untimed
-  const durations: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    collectGarbage();
-    const start = performance.now();
-    const result = await verifyChain(rows, checkpoints, publicKeyPem);
-    durations.push(performance.now() - start);
-    check(result, events);
-  }
-  return figures(durations, events, { liveHeapGrowthMb: chainMb });
-}
+// issue 13 (audit): a one-shot hash baseline.
 
 /** Like {@link sha256Baseline}, with Node's one-shot `crypto.hash` (the fastest SHA-256 Node offers). */
 export async function sha256OneShotBaseline(store: Store, events: number, runs: number): Promise<VerifyFigures> {
@@ -159,17 +160,15 @@ export async function sha256OneShotBaseline(store: Store, events: number, runs: 
  * disturbed by neighbours). Prints one line per figure.
  */
 export async function interleavedVerify(store: Store, publicKeyPem: string, events: number, runs: number): Promise<Record<string, number>> {
-  const stored: StoredChainRow[] = [];
-  for await (const page of storedChainPages(store)) stored.push(...page);
-  const parsed: ChainRow[] = [];
-  for await (const row of chainRows(store)) parsed.push(row);
-  const texts = parsed.map(({ seq, at, actor, action, subject, details }) => canonicalJson({ seq, at, actor, action, subject, details }));
-  const checkpoints = (await store.transaction((tx) => tx.audit.checkpoints())).map(toChainCheckpoint);
+  const stored = await loadInMemory(store, publicKeyPem, 'stored');
+  const parsed = await loadInMemory(store, publicKeyPem, 'parsed');
+  const texts: string[] = [];
+  for await (const { seq, at, actor, action, subject, details } of chainRows(store)) texts.push(canonicalJson({ seq, at, actor, action, subject, details }));
   let sink = 0;
   const work: Record<string, () => Promise<unknown>> = {
     'verify from SQLite (verifyStoredChain)': async () => check(await verifyStoredChain(store, publicKeyPem), events),
-    'verify in memory, stored rows': async () => check(await verifyChain(stored, checkpoints, publicKeyPem), events),
-    'verify in memory, parsed rows (audit verify --file)': async () => check(await verifyChain(parsed, checkpoints, publicKeyPem), events),
+    'verify in memory, stored rows (verifyStoredPages)': async () => check(await stored.verify(), events),
+    'verify in memory, parsed rows (audit verify --file)': async () => check(await parsed.verify(), events),
     'baseline createHash SHA-256': () => Promise.resolve(texts.forEach((text) => (sink += createHash('sha256').update(text, 'utf8').digest('hex').length))),
     'baseline crypto.hash SHA-256': () => Promise.resolve(texts.forEach((text) => (sink += oneShotHash('sha256', text, 'hex').length))),
   };
