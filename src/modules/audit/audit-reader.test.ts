@@ -11,7 +11,8 @@ import { generateSigningKeyPair } from '../../crypto/index.js';
 import type { Clock, Store } from '../../ports/index.js';
 import { createPostgresStore, createSqliteStore } from '../../store/create-store.js';
 import { createAuditLog } from './audit-log.js';
-import { isoInstants, storedChainPages, verifyStoredChain, verifyStoredPages } from './audit-reader.js';
+import { readAuditOffline } from '../../store/read-audit-offline.js';
+import { isoInstants, storedChainPages, verifyStoredChain, verifyStoredEvents, verifyStoredPages } from './audit-reader.js';
 
 const keys = generateSigningKeyPair();
 const t0 = Date.UTC(2030, 0, 1, 23, 59, 30);
@@ -42,11 +43,12 @@ interface Dialect {
   teardown(): Promise<void>;
 }
 
-function sqliteDialect(): Dialect {
+function sqliteDialect(): Dialect & { file(): string } {
   let dir = '';
   let file = '';
   return {
     name: 'sqlite',
+    file: () => file,
     skip: false,
     async open() {
       dir = dir || (await mkdtemp(join(tmpdir(), 'bg-audit-reader-test-')));
@@ -192,4 +194,29 @@ describe('verifyStoredChain and the SQLite writer', () => {
       await dialect.teardown();
     }
   }, 15_000);
+});
+
+describe('verifyStoredEvents over a stopped server\'s file (readAuditOffline storedPages)', () => {
+  it('I2: verifies the chain read as raw rows, and names a changed row and a gap', async () => {
+    const dialect = sqliteDialect();
+    const store = await dialect.open();
+    try {
+      await chainIn(store);
+    } finally {
+      await store.close();
+    }
+    const verify = async () => {
+      const offline = await readAuditOffline(dialect.file());
+      return verifyStoredEvents(offline.storedPages, offline.checkpoints, keys.publicKeyPem);
+    };
+    try {
+      expect(await verify()).toMatchObject({ ok: true, events, headSeq: events });
+      await dialect.sql(`update audit_events set subject = 'gr_x' where seq = 777`);
+      expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 777, reason: 'hash mismatch, event modified' });
+      await dialect.sql(`update audit_events set subject = 'gr_776' where seq = 777; delete from audit_events where seq = 1001`);
+      expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 1001, reason: 'missing event' });
+    } finally {
+      await dialect.teardown();
+    }
+  });
 });

@@ -77,13 +77,19 @@ const verifyPageSize = 5_000;
 /**
  * The chain as stored, in keyset pages (seq > last seen), details left as their stored JSON
  * text: verification hashes that text directly instead of parsing and re-canonicalising it.
- *
- * issue 13 (verify): each page is a `Store.read` (SQLite: the read-only connection, so appends
- * are never held up by a verification; PostgreSQL: a read-only snapshot), and the next page is
- * asked for before this one is handed on, so the database works while the caller hashes.
  */
-export async function* storedChainPages(store: Store, pageRows = verifyPageSize): AsyncGenerator<StoredChainRow[]> {
-  const iso = isoInstants();
+export function storedChainPages(store: Store, pageRows = verifyPageSize): AsyncGenerator<StoredChainRow[]> {
+  return asChainPages(storedEventPages(store, pageRows));
+}
+
+// issue 13 (verify)
+/**
+ * The store's `storedEvents` pages. Each page is a `Store.read` (SQLite: the read-only
+ * connection, so appends are never held up by a verification; PostgreSQL: a read-only snapshot),
+ * and the next page is asked for before this one is handed on, so the database works while the
+ * caller hashes.
+ */
+async function* storedEventPages(store: Store, pageRows: number): AsyncGenerator<StoredAuditEvent[]> {
   const read = (after: number) => store.read((tx) => tx.audit.storedEvents(after, pageRows));
   let next: Promise<StoredAuditEvent[]> | undefined = read(0);
   try {
@@ -91,7 +97,7 @@ export async function* storedChainPages(store: Store, pageRows = verifyPageSize)
       const page: StoredAuditEvent[] = await next;
       const last = page.at(-1);
       next = last !== undefined && page.length >= pageRows ? read(last.seq) : undefined;
-      if (page.length > 0) yield page.map((event) => toStoredChainRowWith(event, iso));
+      if (page.length > 0) yield page;
     }
   } finally {
     // A caller that stops early (a bad row) leaves a page in flight: let it settle, unheard.
@@ -99,11 +105,34 @@ export async function* storedChainPages(store: Store, pageRows = verifyPageSize)
   }
 }
 
+// issue 13 (verify)
+async function* asChainPages(pages: AsyncIterable<readonly StoredAuditEvent[]>): AsyncGenerator<StoredChainRow[]> {
+  const iso = isoInstants();
+  for await (const page of pages) yield page.map((event) => toStoredChainRowWith(event, iso));
+}
+
 /** Verifies the whole chain in the store against its signed checkpoints. */
 export async function verifyStoredChain(store: Store, publicKeyPem: string): Promise<ChainVerification> {
   // issue 13 (verify): reads only, so a verification never takes the write lock.
   const checkpoints = await store.read((tx) => tx.audit.checkpoints());
-  return verifyStoredPages(storedChainPages(store), checkpoints, publicKeyPem);
+  return verifyStoredEvents(storedEventPages(store, verifyPageSize), checkpoints, publicKeyPem);
+}
+
+// issue 13 (verify)
+/**
+ * Verifies a chain given as pages of events as stored: a store's (what {@link verifyStoredChain}
+ * reads), or a stopped server's file (`readAuditOffline(file).storedPages`, `audit verify --data-dir`).
+ *
+ * @example
+ * const offline = await readAuditOffline(file);
+ * const result = await verifyStoredEvents(offline.storedPages, offline.checkpoints, publicKeyPem);
+ */
+export function verifyStoredEvents(
+  pages: AsyncIterable<readonly StoredAuditEvent[]>,
+  checkpoints: readonly CheckpointRecord[],
+  publicKeyPem: string,
+): Promise<ChainVerification> {
+  return verifyStoredPages(asChainPages(pages), checkpoints, publicKeyPem);
 }
 
 // issue 13 (audit)
