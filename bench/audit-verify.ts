@@ -53,27 +53,6 @@ function figures(durations: number[], events: number, memory: Pick<VerifyFigures
 }
 
 /**
- * `verifyStoredChain` `runs` times, heap sampled after every page; then once more, untimed,
- * with a full GC before each sample, for the live heap it needs.
- */
-export async function verifyStored(store: Store, publicKeyPem: string, events: number, runs: number): Promise<VerifyFigures> {
-  check(await verifyStoredChain(store, publicKeyPem), events); // warm-up, untimed
-  const durations: number[] = [];
-  let peak = 0;
-  for (let run = 0; run < runs; run++) {
-    const heap = trackHeap();
-    const start = performance.now();
-    const result = await verifyStoredChain(sampling(store, heap, false), publicKeyPem);
-    durations.push(performance.now() - start);
-    check(result, events);
-    peak = Math.max(peak, heap.peakGrowthMb());
-  }
-  const live = trackHeap();
-  check(await verifyStoredChain(sampling(store, live, true), publicKeyPem), events);
-  return figures(durations, events, { peakHeapGrowthMb: peak, liveHeapGrowthMb: live.peakGrowthMb() });
-}
-
-/**
  * What the in-memory figures verify: `stored`, the chain's pages as `verifyStoredChain` reads
  * them (details as their stored canonical text), through the product's `verifyStoredPages`;
  * `parsed`, rows with parsed details, through `verifyChain` (the `audit verify --file` path,
@@ -96,44 +75,68 @@ async function loadInMemory(store: Store, publicKeyPem: string, rows: InMemoryRo
   return { verify: () => verifyChain(parsed, checkpoints, publicKeyPem), chainMb: loading.retainedMb() };
 }
 
-/** Loads the chain into memory once, then times its verification (see {@link InMemoryRows}). */
-export async function verifyInMemory(store: Store, publicKeyPem: string, events: number, runs: number, rows: InMemoryRows): Promise<VerifyFigures> {
-  const { verify, chainMb } = await loadInMemory(store, publicKeyPem, rows);
-  check(await verify(), events); // warm-up, untimed
-  const durations: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    collectGarbage();
-    const start = performance.now();
-    const result = await verify();
-    durations.push(performance.now() - start);
-    check(result, events);
-  }
-  return figures(durations, events, { liveHeapGrowthMb: chainMb });
+/** The canonical JSON of each event, as the baseline hashes it. */
+async function canonicalTexts(store: Store, events: number): Promise<string[]> {
+  const texts: string[] = [];
+  for await (const { seq, at, actor, action, subject, details } of chainRows(store)) texts.push(canonicalJson({ seq, at, actor, action, subject, details }));
+  if (texts.length !== events) throw new Error(`expected ${events} events, read ${texts.length}`);
+  return texts;
 }
 
-/** SHA-256 (hex) of the canonical JSON of each event, precomputed: the hashing alone. */
-export async function sha256Baseline(store: Store, events: number, runs: number): Promise<VerifyFigures> {
-  const texts: string[] = [];
-  for await (const row of chainRows(store)) {
-    const { seq, at, actor, action, subject, details } = row;
-    texts.push(canonicalJson({ seq, at, actor, action, subject, details }));
-  }
-  if (texts.length !== events) throw new Error(`expected ${events} events, read ${texts.length}`);
-  const durations: number[] = [];
+export interface InterleavedFigures {
+  /** `verifyStoredChain` from the store; heap sampled after every page. */
+  readonly stored: VerifyFigures;
+  /** `verifyStoredPages` over the stored pages in memory (`withRows` only). */
+  readonly inMemory?: VerifyFigures;
+  /** `verifyChain` over parsed rows in memory, the `audit verify --file` path (`withRows` only). */
+  readonly parsedInMemory?: VerifyFigures;
+  /** SHA-256 (`createHash`, hex) of the canonical JSON of each event, precomputed: the hashing alone. */
+  readonly sha: VerifyFigures;
+}
+
+/**
+ * Each run times, one after the other, the verification from the store, (with `withRows`) the
+ * two in-memory verifications, and the SHA-256 baseline, after a full GC each: a neighbour's
+ * burst on the shared machine falls on product and baseline alike. One untimed warm-up run;
+ * then one more verification from the store, untimed, with a full GC before each heap sample,
+ * for the live heap it needs.
+ */
+export async function verifyInterleaved(store: Store, publicKeyPem: string, events: number, runs: number, withRows: boolean): Promise<InterleavedFigures> {
+  const texts = await canonicalTexts(store, events);
+  const loaded = withRows ? { inMemory: await loadInMemory(store, publicKeyPem, 'stored'), parsedInMemory: await loadInMemory(store, publicKeyPem, 'parsed') } : {};
+  const samples = { stored: [] as number[], inMemory: [] as number[], parsedInMemory: [] as number[], sha: [] as number[] };
+  let peak = 0;
   let sink = 0;
-  for (let run = -1; run < runs; run++) {
+  const timed = async (into: number[], run: number, work: () => Promise<void>) => {
     collectGarbage();
     const start = performance.now();
-    for (const text of texts) sink += createHash('sha256').update(text, 'utf8').digest('hex').length;
-    if (run >= 0) durations.push(performance.now() - start); // run -1 is the warm-up
+    await work();
+    if (run >= 0) into.push(performance.now() - start); // run -1 is the warm-up
+  };
+  for (let run = -1; run < runs; run++) {
+    const heap = trackHeap();
+    await timed(samples.stored, run, async () => check(await verifyStoredChain(sampling(store, heap, false), publicKeyPem), events));
+    if (run >= 0) peak = Math.max(peak, heap.peakGrowthMb());
+    for (const key of ['inMemory', 'parsedInMemory'] as const) {
+      const chain = loaded[key];
+      if (chain !== undefined) await timed(samples[key], run, async () => check(await chain.verify(), events));
+    }
+    await timed(samples.sha, run, () => Promise.resolve(texts.forEach((text) => (sink += createHash('sha256').update(text, 'utf8').digest('hex').length))));
   }
   if (sink === 0) throw new Error('unreachable: nothing hashed');
-  return figures(durations, events);
+  const live = trackHeap();
+  check(await verifyStoredChain(sampling(store, live, true), publicKeyPem), events);
+  return {
+    stored: figures(samples.stored, events, { peakHeapGrowthMb: peak, liveHeapGrowthMb: live.peakGrowthMb() }),
+    ...(loaded.inMemory === undefined ? {} : { inMemory: figures(samples.inMemory, events, { liveHeapGrowthMb: loaded.inMemory.chainMb }) }),
+    ...(loaded.parsedInMemory === undefined ? {} : { parsedInMemory: figures(samples.parsedInMemory, events, { liveHeapGrowthMb: loaded.parsedInMemory.chainMb }) }),
+    sha: figures(samples.sha, events),
+  };
 }
 
 // issue 13 (audit): a one-shot hash baseline.
 
-/** Like {@link sha256Baseline}, with Node's one-shot `crypto.hash` (the fastest SHA-256 Node offers). */
+/** Like the baseline of {@link verifyInterleaved}, with Node's one-shot `crypto.hash` (the fastest SHA-256 Node offers). */
 export async function sha256OneShotBaseline(store: Store, events: number, runs: number): Promise<VerifyFigures> {
   const texts: string[] = [];
   for await (const row of chainRows(store)) {
