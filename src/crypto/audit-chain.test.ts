@@ -232,6 +232,15 @@ describe('stored rows (canonical details text)', () => {
     expect(hashCanonicalEvent(genesisHash, odd, canonicalJson(details))).toBe(hashEvent(genesisHash, { ...odd, details }));
   });
 
+  // issue 13 (verify): strings with nothing to escape are only quoted; the rest go through JSON.stringify.
+  it('canonicalEventText quotes each string as canonicalJson does: every control character, quote, backslash, lone and paired surrogates', () => {
+    const odd = [...Array.from({ length: 0x30 }, (_, code) => String.fromCharCode(code)), '"', '\\', '\u007f', '\u2028', '\ud800', '\udfff', '\udc00\ud800', '\ud83d\ude00', 'é', ''];
+    for (const ch of odd) {
+      const fields = { seq: 3, at: `2025${ch}`, actor: `a${ch}b`, action: ch, subject: `${ch}${ch}z` };
+      expect(canonicalEventText(fields, '{}')).toBe(canonicalJson({ ...fields, details: {} }));
+    }
+  });
+
   it('linkEvents gives the chain linkEvent gives one event at a time, with the canonical details text', () => {
     const events = Array.from({ length: 25 }, (_, i) => event(i + 1));
     const batched = linkEvents(genesisHash, events);

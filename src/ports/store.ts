@@ -55,7 +55,9 @@ export interface StoreReadTx {
   >;
   readonly grants: Pick<GrantRepository, 'findById' | 'list' | 'holdingAccount' | 'accountsHeld'>;
   readonly jobs: Pick<JobRepository, 'findFor' | 'nextDueAt'>;
-  readonly audit: Pick<AuditRepository, 'events' | 'checkpoints' | 'lastCheckpoint' | 'eventsAbout'> & {
+  readonly audit: Pick<AuditRepository, 'events' | 'checkpoints' | 'lastCheckpoint' | 'eventsAbout'> &
+    // issue 13 (verify): chain verification reads its pages without the write lock.
+    Pick<AuditRepository, 'storedEvents'> & {
     /** The chain head as committed when the read began (no lock: a read never delays an append). */
     head(): Promise<{ seq: number; hash: string; checkpointAt: Date | undefined }>;
   };

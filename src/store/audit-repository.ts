@@ -5,12 +5,34 @@ import { affected, fromMs, fromOptionalMs, parseJson } from './columns.js';
 import type { AuditCheckpointsTable, AuditEventsTable, AuditHeadTable, Database } from './schema.js';
 
 /**
- * The append-only audit chain. `insert` moves the head in the same statement set as the event,
- * and only if the event extends the current head (seq + 1, prevHash = head hash): a caller that
- * skipped `lockHead` or raced another appender fails closed instead of forking the chain
- * (invariant I2). Must run inside `Store.transaction`.
+ * The append-only audit chain. `insertMany` (and `insert`, a batch of one) moves the head in the
+ * same statement set as the events, and only if the first extends the current head (seq + 1,
+ * prevHash = head hash): a caller that skipped `lockHead` or raced another appender fails closed
+ * instead of forking the chain (invariant I2). Must run inside `Store.transaction`.
  */
 export function auditRepository(trx: Transaction<Database>, dialect: Store['dialect']): AuditRepository {
+  // issue 13 (audit): a batch in one head move and one INSERT per chunk, only if the first event
+  // extends the head.
+  const insertMany = async (events: readonly AuditEventInsert[]): Promise<void> => {
+    const first = events[0];
+    const last = events.at(-1);
+    if (first === undefined || last === undefined) return;
+    assertLinked(events);
+    const moved = await trx
+      .updateTable('audit_head')
+      .set({ seq: last.seq, hash: last.hash })
+      .where('id', '=', 1)
+      .where('seq', '=', first.seq - 1)
+      .where('hash', '=', first.prevHash)
+      .executeTakeFirst();
+    if (affected(moved) !== 1) {
+      const which = first === last ? `audit event ${first.seq} does` : `audit events ${first.seq}..${last.seq} do`;
+      throw new AppError('audit_failed', `${which} not extend the chain head`);
+    }
+    for (let from = 0; from < events.length; from += insertChunk) {
+      await trx.insertInto('audit_events').values(events.slice(from, from + insertChunk).map(toEventRow)).execute();
+    }
+  };
   return {
     async lockHead() {
       let query = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
@@ -21,52 +43,11 @@ export function auditRepository(trx: Transaction<Database>, dialect: Store['dial
       return toHead(row);
     },
 
-    async insert(event) {
-      const moved = await trx
-        .updateTable('audit_head')
-        .set({ seq: event.seq, hash: event.hash })
-        .where('id', '=', 1)
-        .where('seq', '=', event.seq - 1)
-        .where('hash', '=', event.prevHash)
-        .executeTakeFirst();
-      if (affected(moved) !== 1) {
-        throw new AppError('audit_failed', `audit event ${event.seq} does not extend the chain head`);
-      }
-      await trx
-        .insertInto('audit_events')
-        .values({
-          seq: event.seq,
-          at: event.at.getTime(),
-          actor: event.actor,
-          action: event.action,
-          subject: event.subject,
-          details: JSON.stringify(event.details),
-          prev_hash: event.prevHash,
-          hash: event.hash,
-        })
-        .execute();
-    },
+    // One code path for one event and for many: a batch of one. The details column gets the text
+    // this method has always written (`JSON.stringify`); `AuditLog` writes the canonical text.
+    insert: (event) => insertMany([{ ...event, detailsJson: JSON.stringify(event.details) }]),
 
-    // issue 13 (audit): a batch in one head move and one INSERT per chunk, same guard as `insert`.
-    async insertMany(events) {
-      const first = events[0];
-      const last = events.at(-1);
-      if (first === undefined || last === undefined) return;
-      assertLinked(events);
-      const moved = await trx
-        .updateTable('audit_head')
-        .set({ seq: last.seq, hash: last.hash })
-        .where('id', '=', 1)
-        .where('seq', '=', first.seq - 1)
-        .where('hash', '=', first.prevHash)
-        .executeTakeFirst();
-      if (affected(moved) !== 1) {
-        throw new AppError('audit_failed', `audit events ${first.seq}..${last.seq} do not extend the chain head`);
-      }
-      for (let from = 0; from < events.length; from += insertChunk) {
-        await trx.insertInto('audit_events').values(events.slice(from, from + insertChunk).map(toEventRow)).execute();
-      }
-    },
+    insertMany,
 
     // issue 13 (audit): keyset pages, details left as stored (verification hashes the text).
     async storedEvents(afterSeq, limit) {

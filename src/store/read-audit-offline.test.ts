@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEventRecord } from '../ports/index.js';
+import type { AuditEventRecord, StoredAuditEvent } from '../ports/index.js';
 import { createSqliteStore } from './create-store.js';
 import { readAuditOffline } from './read-audit-offline.js';
 
@@ -18,6 +18,12 @@ const event = (seq: number): AuditEventRecord => ({
   prevHash: hash(seq - 1),
   hash: hash(seq),
 });
+
+// issue 13 (verify)
+const stored = (seq: number): Omit<StoredAuditEvent, 'detailsJson'> => {
+  const { seq: s, at, actor, action, subject, prevHash, hash: h } = event(seq);
+  return { seq: s, at, actor, action, subject, prevHash, hash: h };
+};
 
 describe('readAuditOffline', () => {
   let dir = '';
@@ -42,6 +48,25 @@ describe('readAuditOffline', () => {
     expect(audit.head).toStrictEqual({ seq: 3, hash: hash(3), checkpointAt: new Date(t0 + 2) });
     expect(audit.settings('audit.publicKey')).toBe('PEM');
     expect(audit.settings('missing')).toBeUndefined();
+    // issue 13 (verify): the same rows as stored, details as the column's text, read as raw rows.
+    const pages: StoredAuditEvent[][] = [];
+    for await (const page of audit.storedPages) pages.push(page);
+    expect(pages).toStrictEqual([[1, 2, 3].map((seq) => ({ ...stored(seq), detailsJson: JSON.stringify({ seq }) }))]);
+  });
+
+  // issue 13 (verify)
+  it('reads the stored pages in keyset pages of 5,000, each row as the store reads it', async () => {
+    const file = join(dir, 'pages.db');
+    const store = await createSqliteStore(file);
+    await store.transaction(async (tx) => {
+      for (let seq = 1; seq <= 5_003; seq++) await tx.audit.insert(event(seq));
+    });
+    const expected = await store.read(async (tx) => [...(await tx.audit.storedEvents(0, 5_000)), ...(await tx.audit.storedEvents(5_000, 5_000))]);
+    await store.close();
+    const pages: StoredAuditEvent[][] = [];
+    for await (const page of (await readAuditOffline(file)).storedPages) pages.push(page);
+    expect(pages.map((page) => page.length)).toStrictEqual([5_000, 3]);
+    expect(pages.flat()).toStrictEqual(expected);
   });
 
   it('refuses a missing file and a file that is not a Breakglass database', async () => {

@@ -1,7 +1,7 @@
 import SqliteDatabase from 'better-sqlite3';
 import type { Selectable } from 'kysely';
 import { AppError } from '../errors/index.js';
-import type { AuditEventRecord, CheckpointRecord } from '../ports/index.js';
+import type { AuditEventRecord, CheckpointRecord, StoredAuditEvent } from '../ports/index.js';
 import { toAuditEvent, toCheckpoint, toHead } from './audit-repository.js';
 import type { AuditHead } from './audit-repository.js';
 import type { AuditCheckpointsTable, AuditEventsTable, AuditHeadTable } from './schema.js';
@@ -16,6 +16,13 @@ export interface OfflineAudit {
   readonly head: AuditHead;
   /** A stored setting (e.g. the audit public key), or undefined. */
   settings(key: string): string | undefined;
+  // issue 13 (verify)
+  /**
+   * The events as stored, in keyset pages of 5,000, details as the column's text (each iteration
+   * reads the file afresh): what the stored-text verification hashes without parsing. Read as
+   * better-sqlite3 raw rows, which cost about half of its row objects.
+   */
+  readonly storedPages: AsyncIterable<StoredAuditEvent[]>;
 }
 
 /**
@@ -41,6 +48,8 @@ function readSnapshot(file: string): OfflineAudit {
     const settings = new Map(settingRows.map((row) => [row.key, row.value]));
     return {
       events: { [Symbol.asyncIterator]: () => streamEvents(file) },
+      // issue 13 (verify)
+      storedPages: { [Symbol.asyncIterator]: () => streamStoredPages(file) },
       checkpoints: checkpoints.map(toCheckpoint),
       head: toHead(head),
       settings: (key) => settings.get(key),
@@ -58,6 +67,33 @@ async function* streamEvents(file: string): AsyncGenerator<AuditEventRecord> {
   try {
     const rows = db.prepare('select * from audit_events order by seq').iterate() as IterableIterator<Selectable<AuditEventsTable>>;
     for (const row of rows) yield toAuditEvent(row);
+  } finally {
+    db.close();
+  }
+}
+
+// issue 13 (verify)
+const storedPageRows = 5_000;
+
+/** The stored columns in `toStoredAuditEvent`'s order, read as arrays (`.raw()`), not row objects. */
+type RawStoredRow = [seq: number, at: number, actor: string, action: string, subject: string, details: string, prevHash: string, hash: string];
+
+// issue 13 (verify)
+// eslint-disable-next-line @typescript-eslint/require-await -- better-sqlite3 reads synchronously; verifiers consume an async iterable
+async function* streamStoredPages(file: string): AsyncGenerator<StoredAuditEvent[]> {
+  const db = openSqliteReadOnly(file);
+  try {
+    const page = db.prepare('select seq, at, actor, action, subject, details, prev_hash, hash from audit_events where seq > ? order by seq limit ?').raw(true);
+    for (let after = 0; ; ) {
+      const rows = page.all(after, storedPageRows) as RawStoredRow[];
+      if (rows.length > 0) {
+        yield rows.map(([seq, at, actor, action, subject, detailsJson, prevHash, hash]) => ({
+          seq: Number(seq), at: new Date(Number(at)), actor, action, subject, detailsJson, prevHash, hash,
+        }));
+      }
+      if (rows.length < storedPageRows) return;
+      after = Number(rows[rows.length - 1]![0]);
+    }
   } finally {
     db.close();
   }
