@@ -1,8 +1,9 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { loadKeyFile, publicKeyFingerprint, publicKeyFromPrivate, verifyBundle, verifyChain } from '../crypto/index.js';
+import type { verifyChain } from '../crypto/index.js';
+import { loadKeyFile, publicKeyFingerprint, publicKeyFromPrivate, verifyBundle } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
-import { toChainCheckpoint, toChainRow } from '../modules/audit/audit-reader.js';
+import { verifyStoredEvents } from '../modules/audit/audit-reader.js';
 import { aad, createVault } from '../modules/vault/vault.js';
 import { settingKeys } from '../root-key/settings-keys.js';
 import { readAuditOffline } from '../store/read-audit-offline.js';
@@ -52,10 +53,8 @@ export async function verifyDataDir(dataDir: string): Promise<AuditVerification>
   if (!publicKey) throw new AppError('integrity', 'the store has no audit public key');
   const mismatch = signingKeyMismatch(dataDir, publicKey, offline.settings(settingKeys.auditPrivateKeySealed));
   if (mismatch) return { ok: false, firstBadSeq: 0, reason: mismatch, events: 0 };
-  const rows = (async function* () {
-    for await (const event of offline.events) yield toChainRow(event);
-  })();
-  const result = summarise(await verifyChain(rows, offline.checkpoints.map(toChainCheckpoint), publicKey));
+  // The stored text is hashed as it is, not parsed and canonicalised again (issue 13).
+  const result = summarise(await verifyStoredEvents(offline.storedPages, offline.checkpoints, publicKey));
   // The head row records how far the chain went: fewer events means the tail was deleted.
   if (result.ok && result.headSeq < offline.head.seq) {
     return { ok: false, firstBadSeq: result.headSeq + 1, reason: `events deleted after seq ${result.headSeq}`, events: result.events };
