@@ -34,6 +34,7 @@ const code = await runCli(process.argv, {
       publicUrl: env.publicUrl,
       driftIntervalMs: env.driftIntervalMs,
       jobConcurrency: env.jobConcurrency,
+      targetConnections: env.targetConnections,
       metricsToken: env.metricsToken,
       krlDirs: env.krlDirs,
       logger: { level: env.logLevel ?? 'info' },

@@ -38,6 +38,7 @@ const server = await startServer({
   publicUrl: env.publicUrl,
   driftIntervalMs: env.driftIntervalMs,
   jobConcurrency: env.jobConcurrency,
+  targetConnections: env.targetConnections,
   metricsToken: env.metricsToken,
   krlDirs: env.krlDirs,
   logger: { level: env.logLevel ?? 'warn' },

@@ -34,4 +34,13 @@ describe('server environment', () => {
       expect(() => serverEnv({ BREAKGLASS_JOB_CONCURRENCY: wrong })).toThrow('BREAKGLASS_JOB_CONCURRENCY: must be a whole number from 1 to 256');
     }
   });
+
+  // issue 13 (per-target limit)
+  it('targets: BREAKGLASS_TARGET_CONNECTIONS is a whole number from 1 to 64, the pools\' default (4) when unset', () => {
+    expect(serverEnv({}).targetConnections).toBeUndefined();
+    expect(serverEnv({ BREAKGLASS_TARGET_CONNECTIONS: '8' }).targetConnections).toBe(8);
+    for (const wrong of ['0', '65', '2.5', 'x']) {
+      expect(() => serverEnv({ BREAKGLASS_TARGET_CONNECTIONS: wrong })).toThrow('BREAKGLASS_TARGET_CONNECTIONS: must be a whole number from 1 to 64, such as 4');
+    }
+  });
 });

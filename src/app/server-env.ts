@@ -13,6 +13,24 @@ const minDriftIntervalMs = 10_000;
 const maxDriftIntervalMs = 24 * 3_600_000;
 // issue 13 (sched): BREAKGLASS_JOB_CONCURRENCY's bounds (the default is the scheduler's, 16).
 const maxJobConcurrency = 256;
+// issue 13 (per-target limit)
+const maxTargetConnections = 64;
+
+/** An optional whole number from 1 to `max` (unset or empty: undefined, the component's default). */
+function wholeNumber(max: number, example: number) {
+  return z
+    .string()
+    .optional()
+    .transform((text, context) => {
+      if (text === undefined || text === '') return undefined;
+      const count = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+      if (!Number.isInteger(count) || count < 1 || count > max) {
+        context.addIssue({ code: 'custom', message: `must be a whole number from 1 to ${max}, such as ${example}` });
+        return z.NEVER;
+      }
+      return count;
+    });
+}
 
 /**
  * The server's environment, parsed once and frozen. Settings that decide what the server
@@ -83,18 +101,15 @@ const schema = z.object({
    * 1 to 256. Each still holds its own lease; raise it when many grants expire together and the
    * targets keep up, lower it to spare a slow target or a small store.
    */
-  BREAKGLASS_JOB_CONCURRENCY: z
-    .string()
-    .optional()
-    .transform((text, context) => {
-      if (text === undefined || text === '') return undefined;
-      const count = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-      if (!Number.isInteger(count) || count < 1 || count > maxJobConcurrency) {
-        context.addIssue({ code: 'custom', message: `must be a whole number from 1 to ${maxJobConcurrency}, such as 16` });
-        return z.NEVER;
-      }
-      return count;
-    }),
+  BREAKGLASS_JOB_CONCURRENCY: wholeNumber(maxJobConcurrency, 16),
+  // issue 13 (per-target limit)
+  /**
+   * Admin connections kept to each pooled target (PostgreSQL, MariaDB/MySQL, Redis, LDAP), which
+   * is also how many operations run on one target at once: `4` (default), from 1 to 64. Lower it
+   * for a target that must not see many sessions of the admin user; raise it with the job
+   * concurrency when one target holds most accounts and keeps up.
+   */
+  BREAKGLASS_TARGET_CONNECTIONS: wholeNumber(maxTargetConnections, 4),
 });
 
 export type ServerEnv = Readonly<{
@@ -117,6 +132,9 @@ export type ServerEnv = Readonly<{
   // issue 13 (sched)
   /** BREAKGLASS_JOB_CONCURRENCY: jobs run at once; undefined for the scheduler's default (16). */
   jobConcurrency: number | undefined;
+  // issue 13 (per-target limit)
+  /** BREAKGLASS_TARGET_CONNECTIONS: admin connections (and operations at once) per pooled target; undefined for 4. */
+  targetConnections: number | undefined;
 }>;
 
 export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
@@ -139,5 +157,7 @@ export function serverEnv(env: Record<string, string | undefined>): ServerEnv {
     metricsToken: parsed.data.BREAKGLASS_METRICS_TOKEN || undefined,
     // issue 13 (sched)
     jobConcurrency: parsed.data.BREAKGLASS_JOB_CONCURRENCY,
+    // issue 13 (per-target limit)
+    targetConnections: parsed.data.BREAKGLASS_TARGET_CONNECTIONS,
   });
 }

@@ -67,6 +67,9 @@ export interface ServerOptions {
   // issue 13 (sched)
   /** Jobs the scheduler runs at once (BREAKGLASS_JOB_CONCURRENCY); default 16. */
   readonly jobConcurrency?: number | undefined;
+  // issue 13 (per-target limit)
+  /** Admin connections, and operations at once, per pooled target (BREAKGLASS_TARGET_CONNECTIONS); default 4. */
+  readonly targetConnections?: number | undefined;
 }
 
 /** How a shutdown ended: everything finished within the bound, or what was still running. */
@@ -360,7 +363,7 @@ async function assemble(
     metrics,
   };
   // issue 13 (pool): one connector (and its pool of admin connections) per target, closed at stop.
-  const targetConnectors = keepTargetConnectors(ctx);
+  const targetConnectors = keepTargetConnectors(ctx, { connectionsPerTarget: options.targetConnections });
   const offline = createOfflineRevoker({ ctx, watch, journal, storeUsable: () => wiring.health.status().state === 'ok' });
   // The relay delivers what the outbox holds.
   const relay = createAlertRelay(ctx, senders, { instanceId: instanceIdentity(options.dataDir) });

@@ -57,6 +57,18 @@ describe('withConnector without kept connectors (test beds, the CLI)', () => {
 });
 
 describe('keepTargetConnectors', () => {
+  // issue 13 (per-target limit)
+  it('the connections per target (BREAKGLASS_TARGET_CONNECTIONS) reach each kept connector\'s pool; unset leaves the pools\' default', async () => {
+    const { made, ctx, target } = setup();
+    keepTargetConnectors(ctx, { connectionsPerTarget: 2 });
+    await withConnector(ctx, target('tg_a', { host: 'a' }), () => Promise.resolve());
+    expect(made[0]?.target.poolMax).toBe(2);
+    const other = setup();
+    keepTargetConnectors(other.ctx);
+    await withConnector(other.ctx, other.target('tg_a', { host: 'a' }), () => Promise.resolve());
+    expect(other.made[0]?.target).not.toHaveProperty('poolMax');
+  });
+
   it('gives every operation on the same target the same connector, one per target', async () => {
     const { made, ctx, target } = setup();
     const kept = keepTargetConnectors(ctx);

@@ -26,7 +26,7 @@ export async function withConnector<T>(
   }
 }
 
-function makeConnector(ctx: Pick<ModuleContext, 'connectors' | 'vault'>, target: TargetRecord): Connector {
+function makeConnector(ctx: Pick<ModuleContext, 'connectors' | 'vault'>, target: TargetRecord, poolMax?: number): Connector {
   const adminSecret =
     target.adminSecretSealed === undefined ? undefined : ctx.vault.open(target.adminSecretSealed, aad.targetAdmin(target.id));
   const timeout = target.settings['timeoutMs'];
@@ -36,6 +36,7 @@ function makeConnector(ctx: Pick<ModuleContext, 'connectors' | 'vault'>, target:
     settings: target.settings,
     adminSecret,
     ...(typeof timeout === 'number' ? { timeoutMs: timeout } : {}),
+    ...(poolMax === undefined ? {} : { poolMax }),
   });
 }
 
@@ -83,7 +84,8 @@ function versionOf(target: TargetRecord): string {
  *
  * @example const kept = keepTargetConnectors(ctx); … await kept.close();
  */
-export function keepTargetConnectors(ctx: Pick<ModuleContext, 'connectors'>): TargetConnectors {
+export function keepTargetConnectors(ctx: Pick<ModuleContext, 'connectors'>, options: { connectionsPerTarget?: number | undefined } = {}): TargetConnectors {
+  const poolMax = options.connectionsPerTarget;
   const entries = new Map<string, Kept>();
   const closing = new Set<Promise<void>>();
   let closed = false;
@@ -112,7 +114,7 @@ export function keepTargetConnectors(ctx: Pick<ModuleContext, 'connectors'>): Ta
       let entry = entries.get(target.id);
       if (entry === undefined || entry.version !== version) {
         // Made before the old one is retired: settings that fail to parse leave it in place.
-        const connector = makeConnector(useCtx, target);
+        const connector = makeConnector(useCtx, target, poolMax);
         if (entry !== undefined) retire(entry);
         entry = { version, connector, active: 0, retired: false };
         entries.set(target.id, entry);

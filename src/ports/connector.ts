@@ -158,6 +158,13 @@ export interface TargetConnection {
   readonly adminSecret: string | undefined;
   /** Per-operation timeout in milliseconds (default 5000). */
   readonly timeoutMs?: number;
+  // issue 13 (per-target limit)
+  /**
+   * Admin connections a pooled connector (postgres, mysql, redis, ldap) keeps to the target at
+   * most, which is also how many operations run on it at once (BREAKGLASS_TARGET_CONNECTIONS,
+   * default 4); the others wait for one.
+   */
+  readonly poolMax?: number;
 }
 
 /** What the server knows that a target's settings may depend on (see `prepareSettings`). */

@@ -164,6 +164,19 @@ describe.skipIf(redisCheck.skip)('redis connector pool (shared Redis, an admin u
       expect(Number(await root.call('CLIENT', 'KILL', 'USER', admin))).toBeGreaterThan(0);
     },
   }));
+
+  // issue 13 (per-target limit): BREAKGLASS_TARGET_CONNECTIONS reaches the pool as the target's poolMax.
+  it('redis: poolMax 1 runs every operation on one admin connection, one at a time', async () => {
+    const single = createRedisConnector({ type: 'redis', settings: { host: '127.0.0.1', port: 6379, user: admin, allowCleartext: true }, adminSecret: password, poolMax: 1 });
+    try {
+      await connector.close(); // the shared connector's connections would be counted too
+      connector = createRedisConnector({ type: 'redis', settings: { host: '127.0.0.1', port: 6379, user: admin, allowCleartext: true }, adminSecret: password });
+      const used = await burst(N, () => single.prestaged!.inspect(`bgt_nobody_${run}`), ids);
+      expect(used).toHaveLength(1);
+    } finally {
+      await single.close();
+    }
+  });
 });
 
 /**

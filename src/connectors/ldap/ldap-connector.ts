@@ -49,7 +49,7 @@ export function createLdapConnector(target: TargetConnection): Connector {
   const adminSecret = requireAdminSecret('ldap', target.adminSecret);
   // The CA file is read here: a missing one fails now, not at the first grant.
   const transport = ldapTransport(settings);
-  const admin = createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs: parseTimeout('ldap', target.timeoutMs) });
+  const admin = createLdapAdmin({ transport, bindDn, adminSecret, timeoutMs: parseTimeout('ldap', target.timeoutMs), ...(target.poolMax === undefined ? {} : { poolMax: target.poolMax }) });
   return {
     capabilities,
     prestaged: ldapPrestaged(admin, (principal, mutating) => checkAccount(principal, mutating, bindDn, baseDn), baseDn),

@@ -47,7 +47,7 @@ export function createMysqlConnector(target: TargetConnection): Connector {
   // Read once (the CA file too): every connection, the admin's and a login as an account, uses it.
   const transport = mysqlTransport(settings.tls, settings.allowCleartext);
   // The admin password may be empty (a local root without one); the server decides.
-  const admin = createMysqlAdmin({ host: settings.host, port: settings.port, user: settings.user, password: target.adminSecret ?? '', transport }, timeoutMs);
+  const admin = createMysqlAdmin({ host: settings.host, port: settings.port, user: settings.user, password: target.adminSecret ?? '', transport }, timeoutMs, target.poolMax);
   return {
     capabilities,
     prestaged: mysqlPrestaged(admin),

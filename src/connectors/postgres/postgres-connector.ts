@@ -46,7 +46,7 @@ export function createPostgresConnector(target: TargetConnection): Connector {
   const { host, port, database, user, tls, allowCleartext } = parseSettings('postgres', settingsSchema, target.settings);
   const adminSecret = requireAdminSecret('postgres', target.adminSecret);
   const transport = { ssl: tlsOptions('postgres', tls), allowCleartext: allowCleartext ?? false };
-  const admin = createPgAdmin({ host, port, database, user }, adminSecret, parseTimeout('postgres', target.timeoutMs), transport);
+  const admin = createPgAdmin({ host, port, database, user }, adminSecret, parseTimeout('postgres', target.timeoutMs), transport, target.poolMax);
   return {
     capabilities,
     prestaged: postgresPrestaged(admin),

@@ -63,7 +63,7 @@ export function createRedisConnector(target: TargetConnection): Connector {
   // The CA file is read here: a missing one fails now, naming settings.tls.caFile.
   const tls = tlsOptions('redis', settings.tls);
   const allowCleartext = settings.allowCleartext ?? false;
-  const admin = createRedisAdmin({ host: settings.host, port: settings.port, user, tls, allowCleartext }, target.adminSecret, timeoutMs);
+  const admin = createRedisAdmin({ host: settings.host, port: settings.port, user, tls, allowCleartext }, target.adminSecret, timeoutMs, target.poolMax);
   return {
     capabilities,
     prestaged: redisPrestaged(admin),
