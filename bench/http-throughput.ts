@@ -6,7 +6,14 @@
  * product, …), so a noisy neighbour slows both alike; the rate is requests / seconds summed
  * over the rounds. Only 2xx answers count: an error or a 429 is reported, never hidden.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { initDataDir } from '../src/app/init.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+import { apiClient } from './lib/api-client.js';
+import { startServerProcess } from './lib/server-process.js';
 import type { Figure } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -82,3 +89,47 @@ export async function httpThroughputBench(options: ThroughputOptions): Promise<F
 
 const rate = (round: Round) => round.ok / round.seconds;
 const total = (rounds: readonly Round[], key: 'ok' | 'seconds' | 'bad') => rounds.reduce((sum, r) => sum + r[key], 0);
+
+/** `--only http`: bench 7 alone, on a server child with a few grants (no bursts, no seeded chain). */
+export interface HttpReadBenchOptions extends Pick<ThroughputOptions, 'connections' | 'roundSeconds' | 'rounds' | 'progress'> {
+  /** Active grants made through the API before the reads (the first is the one read). */
+  readonly grants: number;
+}
+
+/**
+ * Runs bench 7 on a server of its own: a private redis-server as the target, a data directory
+ * made by `initDataDir`, the server as a child process (bench/server-child.ts), `grants` active
+ * grants made through the API; then the autocannon comparison of `httpThroughputBench`.
+ */
+export async function httpReadBench(options: HttpReadBenchOptions): Promise<Figure[]> {
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'bg-bench-http-'));
+    cleanups.push(() => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })));
+    const { adminToken } = await initDataDir({ dataDir });
+    options.progress('http: starting the server as a child process');
+    const server = await startServerProcess(dataDir);
+    cleanups.push(() => server.stop());
+    const api = apiClient(server.url);
+    const catalog = {
+      targets: [{ name: 'cache', type: 'redis', host: redis.host, port: redis.port }],
+      policies: [{ name: 'p0', conditions: ['outage'], approval: { mode: 'post-hoc' }, defaultTtl: '15m', maxTtl: '4h' }],
+      accounts: Array.from({ length: options.grants }, (_, i) => ({ name: `http-${i}`, target: 'cache', mode: 'ephemeral', rules: '~bench:* +get', policy: 'p0' })),
+      users: [{ name: 'alice', roles: ['responder'] }],
+    };
+    await api.expect(200, adminToken, 'POST', '/v1/apply', catalog);
+    const { code } = (await api.expect<{ code: string }>(201, adminToken, 'POST', '/v1/users/alice/invite', {})).body;
+    const token = (await api.expect<{ token: string }>(201, undefined, 'POST', '/v1/tokens/redeem', { code })).body.token;
+    const grantIds: string[] = [];
+    for (let i = 0; i < options.grants; i++) {
+      const body = { account: `http-${i}`, condition: 'outage', reason: 'bench: region down', incident: `INC-${i}`, ttl: '4h' };
+      grantIds.push((await api.expect<{ id: string }>(201, token, 'POST', '/v1/grants', body)).body.id);
+    }
+    options.progress(`http: ${grantIds.length} active grants; authenticated reads vs the bare route (autocannon)`);
+    return await httpThroughputBench({ ...options, url: server.url, bareUrl: server.bareUrl, token, grantId: grantIds[0]! });
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error('cleanup failed:', error));
+  }
+}
