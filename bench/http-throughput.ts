@@ -6,7 +6,7 @@
  * product, …), so a noisy neighbour slows both alike; the rate is requests / seconds summed
  * over the rounds. Only 2xx answers count: an error or a 429 is reported, never hidden.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -29,6 +29,8 @@ export interface ThroughputOptions {
   /** Rounds of each (product and bare, alternating). */
   readonly rounds: number;
   readonly progress: (message: string) => void;
+  /** The server's process id, when it is a child: its CPU time per answer is reported too. */
+  readonly serverPid?: number;
 }
 
 interface Round {
@@ -36,6 +38,21 @@ interface Round {
   readonly seconds: number;
   readonly bad: number;
   readonly latencyP99: number;
+  /** CPU time of the server process over the round (ms), when known. */
+  readonly cpuMs?: number;
+}
+
+/** User + system CPU time of a process so far (ms), from /proc (Linux); undefined elsewhere. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may hold spaces): state is the 3rd; utime and stime the 14th and 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 async function cannon(url: string, headers: Record<string, string>, options: ThroughputOptions): Promise<Round> {
@@ -43,9 +60,12 @@ async function cannon(url: string, headers: Record<string, string>, options: Thr
   // and answers 503 to what a client still sends on it; autocannon does not reconnect by itself,
   // so every connection reconnects after 900 requests, as a client honouring `Connection: close`
   // would. The bare route gets the same, so both sides pay the same reconnects.
+  const cpuBefore = cpuMsOf(options.serverPid);
   const result = await autocannon({ url, headers, connections: options.connections, duration: options.roundSeconds, pipelining: 1, reconnectRate: 900 });
+  const cpuAfter = cpuMsOf(options.serverPid);
   const ok = result['2xx'];
-  return { ok, seconds: result.duration, bad: result.non2xx + result.errors + result.timeouts, latencyP99: result.latency.p99 };
+  const cpu = cpuBefore === undefined || cpuAfter === undefined ? {} : { cpuMs: cpuAfter - cpuBefore };
+  return { ok, seconds: result.duration, bad: result.non2xx + result.errors + result.timeouts, latencyP99: result.latency.p99, ...cpu };
 }
 
 /** Runs bench 7; see the module comment. */
@@ -67,7 +87,7 @@ export async function httpThroughputBench(options: ThroughputOptions): Promise<F
     for (let round = 0; round < options.rounds; round++) {
       baseline.push(await cannon(`${bareUrl}/bare/${options.grantId}`, {}, options));
       product.push(await cannon(`${options.url}${path}`, auth, options));
-      options.progress(`http: round ${round + 1}/${options.rounds}: ${rate(product.at(-1)!).toFixed(0)} vs bare ${rate(baseline.at(-1)!).toFixed(0)} req/s`);
+      options.progress(`http: round ${round + 1}/${options.rounds}: ${rate(product.at(-1)!).toFixed(0)} vs bare ${rate(baseline.at(-1)!).toFixed(0)} req/s${cpuNote(product.at(-1)!, baseline.at(-1)!)}`);
     }
     const section = '7 http reads';
     const figure = (id: string, label: string, role: Figure['role'], rounds: Round[], base?: string): Figure => ({
@@ -78,7 +98,15 @@ export async function httpThroughputBench(options: ThroughputOptions): Promise<F
       latency: summarize(rounds.map((r) => r.latencyP99)),
       ratePerS: total(rounds, 'ok') / total(rounds, 'seconds'),
       ...(base === undefined ? {} : { baseline: base }),
-      extra: { non2xxOrErrors: total(rounds, 'bad'), connections: options.connections, roundSeconds: options.roundSeconds, rounds: rounds.length, latencyIs: 'p99 per round (ms)' },
+      extra: {
+        non2xxOrErrors: total(rounds, 'bad'),
+        connections: options.connections,
+        roundSeconds: options.roundSeconds,
+        rounds: rounds.length,
+        latencyIs: 'p99 per round (ms)',
+        // Less noisy than the rate on a shared machine: the server's own CPU per answer.
+        ...(rounds.every((r) => r.cpuMs !== undefined) ? { serverCpuUsPerRequest: cpuPerRequestUs(rounds) } : {}),
+      },
     });
     return [
       figure('http.grant-read.throughput', `GET /v1/grants/{id}, bearer token (autocannon, ${options.connections} conns)`, 'product', product, 'http.bare-route.throughput'),
@@ -88,6 +116,9 @@ export async function httpThroughputBench(options: ThroughputOptions): Promise<F
 }
 
 const rate = (round: Round) => round.ok / round.seconds;
+const cpuPerRequestUs = (rounds: readonly Round[]) => (rounds.reduce((sum, r) => sum + (r.cpuMs ?? 0), 0) * 1000) / Math.max(1, total(rounds, 'ok'));
+const cpuNote = (product: Round, bare: Round) =>
+  product.cpuMs === undefined || bare.cpuMs === undefined ? '' : ` (server CPU ${cpuPerRequestUs([product]).toFixed(0)} vs ${cpuPerRequestUs([bare]).toFixed(0)} µs per answer)`;
 const total = (rounds: readonly Round[], key: 'ok' | 'seconds' | 'bad') => rounds.reduce((sum, r) => sum + r[key], 0);
 
 /** `--only http`: bench 7 alone, on a server child with a few grants (no bursts, no seeded chain). */
@@ -128,7 +159,7 @@ export async function httpReadBench(options: HttpReadBenchOptions): Promise<Figu
       grantIds.push((await api.expect<{ id: string }>(201, token, 'POST', '/v1/grants', body)).body.id);
     }
     options.progress(`http: ${grantIds.length} active grants; authenticated reads vs the bare route (autocannon)`);
-    return await httpThroughputBench({ ...options, url: server.url, bareUrl: server.bareUrl, token, grantId: grantIds[0]! });
+    return await httpThroughputBench({ ...options, url: server.url, bareUrl: server.bareUrl, token, grantId: grantIds[0]!, serverPid: server.pid });
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error('cleanup failed:', error));
   }
