@@ -6,7 +6,7 @@
  * @example
  *   npm run bench                      # everything, under 10 minutes
  *   npm run bench -- --quick           # smaller samples, under 2 minutes
- *   npm run bench -- --only burst,http # some sections: case, audit, batch, alerts, burst
+ *   npm run bench -- --only burst,http # some sections: case, audit, batch, alerts, burst, http
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -21,8 +21,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a, i) => a.startsWith('--only=') || args[i - 1] === '--only');
 const only = onlyArg === undefined ? undefined : new Set(onlyArg.replace(/^--only=/, '').split(','));
-const sections = ['case', 'audit', 'batch', 'alerts', 'burst'] as const;
-const runs = (section: (typeof sections)[number]) => (only === undefined ? !(quick && section === 'alerts') : only.has(section));
+// issue 13 (http): 'http' runs bench 7 alone; the full run measures it in 'burst', on the loaded server.
+const sections = ['case', 'audit', 'batch', 'alerts', 'burst', 'http'] as const;
+const runs = (section: (typeof sections)[number]) => (only === undefined ? !(quick && section === 'alerts') && section !== 'http' : only.has(section));
 
 const full = {
   case: { accounts: 20, warmup: 3, perRound: 30, pollMs: 10, revocationTimeoutMs: 15_000, budgetMs: 40_000 },
@@ -43,6 +44,8 @@ const full = {
     budgetMs: 390_000,
     reserveMs: 150_000,
   },
+  // issue 13 (http): bench 7 on a server of its own with a few grants.
+  http: { grants: 3, connections: 10, roundSeconds: 5, rounds: 3 },
 };
 const quickConfig: typeof full = {
   case: { ...full.case, accounts: 6, warmup: 2, perRound: 8, budgetMs: 25_000 },
@@ -58,6 +61,7 @@ const quickConfig: typeof full = {
     budgetMs: 80_000,
     reserveMs: 35_000,
   },
+  http: { grants: 3, connections: 10, roundSeconds: 2, rounds: 2 },
 };
 const config = quick ? quickConfig : full;
 
@@ -136,9 +140,16 @@ async function main(): Promise<void> {
     Object.assign(problems, burst.problems);
   });
 
+  // issue 13 (http)
+  await section('http', 'bench 7 alone: authenticated reads vs the bare route (server child, a few grants)', async () => {
+    const { httpReadBench } = await import('./http-throughput.js');
+    figures.push(...(await httpReadBench({ ...config.http, progress })));
+  });
+
   const finishedAt = new Date();
   const withRatio = withRatios(figures);
-  for (const key of sections) if (!runs(key)) problems[key] ??= `section "${key}" not run (${only === undefined ? 'not part of --quick' : 'not in --only'})`;
+  // issue 13 (http): without the http section, bench 7 is the burst section's (its problems are http's).
+  for (const key of sections) if (!runs(key) && !(key === 'http' && runs('burst'))) problems[key] ??= `section "${key}" not run (${only === undefined ? 'not part of --quick' : 'not in --only'})`;
   const metrics = issueMetrics(figures, bursts, problems as Problems);
   const path = writeResults({
     schema: 'breakglass-bench/1',

@@ -15,7 +15,7 @@ import { isAppError } from '../errors/index.js';
 import { recordRateLimited, type RateLimitScope } from '../modules/audit/rate-limited.js';
 import { recordRefusal, refusalCodes } from '../modules/audit/refusals.js';
 import type { ModuleContext } from '../modules/context.js';
-import { authenticate } from '../modules/identity/identity.js';
+import { authenticate, checkedTokens } from '../modules/identity/identity.js';
 import type { SealGate } from '../ports/index.js';
 import { sendError } from './error-body.js';
 import { errorStatus } from './error-status.js';
@@ -145,6 +145,9 @@ function clientLimiter(app: FastifyInstance, limit: RateLimit, scope: RateLimitS
 
 const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i;
 
+// issue 13 (authread): methods whose routes only read (RFC 9110 safe methods).
+const readOnlyMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** Routes whose use cases record their own refusals (`grant.reveal-refused`, `grant.share-refused`). */
 const selfRecording = /^POST \/v1\/grants\/:id\/(reveal|shares)$/;
 
@@ -194,10 +197,28 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
 
   await app.register(
     async (v1) => {
+      // issue 13 (authread): tokens found live are not read again for 1 s (identity.ts
+      // `checkedTokens`). Any request that may write forgets them before it is authenticated
+      // and again once its answer is ready (its transaction committed), so a token revoked, a
+      // user disabled or a role changed through this instance is read afresh by the next request.
+      // Writes to users and tokens come only through /v1 (enrolment only adds tokens).
+      const checked = checkedTokens();
+      const forgetOnWrite = (method: string) => {
+        if (!readOnlyMethods.has(method)) checked.forget();
+      };
+      v1.addHook('onSend', async (request, _reply, payload) => {
+        forgetOnWrite(request.method);
+        return payload;
+      });
+      v1.addHook('onResponse', (request, _reply, done) => {
+        forgetOnWrite(request.method);
+        done();
+      });
       v1.addHook('onRequest', async (request, reply) => {
+        forgetOnWrite(request.method);
         // The scheme is case-insensitive (RFC 9110 §11.1).
         const token = bearer.exec(request.headers.authorization ?? '')?.[1];
-        const actor = token ? await authenticate(deps.ctx, token) : undefined;
+        const actor = token ? await authenticate(deps.ctx, token, checked) : undefined;
         if (!actor) {
           // Only failures count: a responder with a valid token is never locked out by someone
           // guessing from the same address (a token is 256 random bits; guessing is hopeless anyway).

@@ -201,6 +201,29 @@ describe.each(harnesses)('store on $name', (harness) => {
       expect(result.unknown).toBeUndefined();
     });
 
+    // issue 13 (authread): findByHash reads the token and its user in one statement (a join).
+    it('tokens: findByHash gives every column of the user as users.findById does, in a read and in a write transaction', async () => {
+      const store = await open();
+      const recipient = 'x25519-public-key-base64url';
+      const users = await store.transaction(async (tx) => {
+        const plain = await tx.users.upsert({ name: 'alice', roles: ['responder'] }, t0);
+        const robot = await tx.users.upsert({ name: 'robot', roles: ['auditor', 'incident-owner'], recipient, service: true, declared: true }, t0);
+        await tx.users.setDisabled(robot.id, true);
+        await tx.tokens.insert({ id: asTokenId('tok_a'), userId: plain.id, tokenHash: 'h-a', label: 'laptop', createdAt: t0, expiresAt: undefined, createdBy: 'alice', createdById: plain.id });
+        await tx.tokens.insert({ id: asTokenId('tok_r'), userId: robot.id, tokenHash: 'h-r', label: 'ci', createdAt: t0, expiresAt: at(60_000), createdBy: 'admin', createdById: undefined });
+        return { plain: (await tx.users.findById(plain.id))!, robot: (await tx.users.findById(robot.id))! };
+      });
+      expect(users.robot).toMatchObject({ recipient, service: true, disabled: true, declared: true, roles: ['auditor', 'incident-owner'] });
+      const read = await store.read(async (tx) => ({ a: await tx.tokens.findByHash('h-a'), r: await tx.tokens.findByHash('h-r') }));
+      const written = await store.transaction(async (tx) => ({ a: await tx.tokens.findByHash('h-a'), r: await tx.tokens.findByHash('h-r') }));
+      for (const found of [read, written]) {
+        expect(found.a?.user).toStrictEqual(users.plain);
+        expect(found.r?.user).toStrictEqual(users.robot);
+        expect(found.a?.token).toMatchObject({ id: 'tok_a', userId: users.plain.id, user: 'alice', label: 'laptop', createdAt: t0, expiresAt: undefined, revokedAt: undefined });
+        expect(found.r?.token).toMatchObject({ id: 'tok_r', userId: users.robot.id, user: 'robot', expiresAt: at(60_000), createdById: undefined });
+      }
+    });
+
     it('tokens: listed without their hash, revoked once, revoked all at once when the user is disabled', async () => {
       const store = await open();
       const result = await store.transaction(async (tx) => {

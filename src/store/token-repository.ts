@@ -36,10 +36,34 @@ export function tokenRepository(trx: Transaction<Database>): TokenRepository {
         .execute();
     },
 
+    // issue 13 (authread): the token and its user in one statement (every authenticated request makes it).
     async findByHash(tokenHash) {
-      const row = await tokens().where('api_tokens.token_hash', '=', tokenHash).executeTakeFirst();
+      const row = await trx
+        .selectFrom('api_tokens')
+        .innerJoin('users', 'users.id', 'api_tokens.user_id')
+        .selectAll('api_tokens')
+        .select([
+          'users.name as user_name',
+          'users.roles as user_roles',
+          'users.recipient as user_recipient',
+          'users.created_at as user_created_at',
+          'users.service as user_service',
+          'users.disabled as user_disabled',
+          'users.declared as user_declared',
+        ])
+        .where('api_tokens.token_hash', '=', tokenHash)
+        .executeTakeFirst();
       if (row === undefined) return undefined;
-      const user = await trx.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirstOrThrow();
+      const user = {
+        id: row.user_id,
+        name: row.user_name,
+        roles: row.user_roles,
+        recipient: row.user_recipient,
+        created_at: row.user_created_at,
+        service: row.user_service,
+        disabled: row.user_disabled,
+        declared: row.user_declared,
+      };
       return { token: toToken(row), user: toUser(user) };
     },
 

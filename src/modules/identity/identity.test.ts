@@ -17,7 +17,7 @@ import { endGrant } from '../grants/end-grant.js';
 import { invoke } from '../grants/invoke.js';
 import { reveal } from '../grants/reveal.js';
 import { inviteUser, redeemInvite } from './enrolment.js';
-import { authenticate, createToken } from './identity.js';
+import { authenticate, checkedTokenTtlMs, checkedTokens, createToken } from './identity.js';
 import { listTokens, revokeToken, whoami } from './tokens.js';
 
 async function refusal(promise: Promise<unknown>): Promise<AppError> {
@@ -237,5 +237,114 @@ describe('token checks on the read path of a SQLite file (its own read-only conn
     expect((await authenticate(bed.ctx, carol.token))?.name).toBe('carol');
     await bed.store.transaction((tx) => tx.users.setDisabled(bed.actors.carol.id, true));
     expect(await authenticate(bed.ctx, carol.token)).toBeUndefined();
+  });
+});
+
+// issue 13 (authread)
+describe('checked tokens: a token found live is not read again for 1 s, and forgetting is immediate', () => {
+  let bed: TestBed;
+  let reads: number;
+  let ctx: TestBed['ctx'];
+  beforeEach(async () => {
+    bed = await createTestBed();
+    await bed.apply(bedCatalog);
+    reads = 0;
+    // The real store, counting the reads made through it.
+    ctx = { ...bed.ctx, store: { ...bed.store, read: (work) => (reads++, bed.store.read(work)) } };
+  });
+  afterEach(async () => {
+    await bed.close();
+  });
+  const enrol = async (user: string, ttl?: string) => redeemInvite(bed.ctx, (await inviteUser(bed.ctx, bed.actors.admin, user)).code, ttl === undefined ? {} : { ttl });
+
+  it('a live token is read once per second at most; a refused one every time', async () => {
+    const checked = checkedTokens();
+    const alice = await enrol('alice');
+    expect((await authenticate(ctx, alice.token, checked))?.name).toBe('alice');
+    expect((await authenticate(ctx, alice.token, checked))?.name).toBe('alice');
+    expect(reads).toBe(1);
+    bed.clock.advance(checkedTokenTtlMs - 1);
+    await authenticate(ctx, alice.token, checked);
+    expect(reads).toBe(1);
+    bed.clock.advance(1);
+    await authenticate(ctx, alice.token, checked);
+    expect(reads).toBe(2);
+    const unknown = `bg_${'x'.repeat(43)}`;
+    expect(await authenticate(ctx, unknown, checked)).toBeUndefined();
+    expect(await authenticate(ctx, unknown, checked)).toBeUndefined();
+    expect(reads).toBe(4);
+    // Without the cache (the default), every check reads.
+    await authenticate(ctx, alice.token);
+    expect(reads).toBe(5);
+  });
+
+  it('forget(): a token revoked, a user disabled and a role changed are seen by the very next check', async () => {
+    const checked = checkedTokens();
+    const alice = await enrol('alice');
+    const bob = await enrol('bob');
+    expect((await authenticate(ctx, alice.token, checked))?.roles).toStrictEqual(['responder']);
+    expect((await authenticate(ctx, bob.token, checked))?.name).toBe('bob');
+
+    await bed.apply(`${bedCatalog}users:\n  - { name: alice, roles: [responder, auditor] }\n`);
+    expect((await authenticate(ctx, alice.token, checked))?.roles).toStrictEqual(['responder']);
+    checked.forget();
+    expect((await authenticate(ctx, alice.token, checked))?.roles).toStrictEqual(['responder', 'auditor']);
+
+    await revokeToken(bed.ctx, bed.actors.admin, alice.id);
+    checked.forget();
+    expect(await authenticate(ctx, alice.token, checked)).toBeUndefined();
+
+    await bed.apply(`${bedCatalog}users:\n  - { name: bob, roles: [incident-owner], disabled: true }\n`);
+    checked.forget();
+    expect(await authenticate(ctx, bob.token, checked)).toBeUndefined();
+  });
+
+  it('a read that began before forget() is not kept (it may have seen the state before the change)', async () => {
+    const checked = checkedTokens();
+    const alice = await enrol('alice');
+    const pending = authenticate(ctx, alice.token, checked);
+    checked.forget();
+    expect((await pending)?.name).toBe('alice');
+    await authenticate(ctx, alice.token, checked);
+    expect(reads).toBe(2);
+  });
+
+  it('expiry is judged on every use, also of a token found live a moment ago', async () => {
+    const checked = checkedTokens();
+    const alice = await enrol('alice', '1h');
+    bed.clock.advance(hours(1) - 500);
+    expect((await authenticate(ctx, alice.token, checked))?.name).toBe('alice');
+    bed.clock.advance(500);
+    expect(await authenticate(ctx, alice.token, checked)).toBeUndefined();
+    expect(reads).toBe(1);
+  });
+
+  it('holds at most `max` tokens, by hash, and a clock that goes back does not stretch the TTL', async () => {
+    const checked = checkedTokens({ max: 1 });
+    const alice = await enrol('alice');
+    const bob = await enrol('bob');
+    await authenticate(ctx, alice.token, checked);
+    await authenticate(ctx, bob.token, checked);
+    await authenticate(ctx, alice.token, checked);
+    expect(reads).toBe(3);
+    expect(checked.recall(alice.token, bed.clock.now())).toBeUndefined();
+    expect(checked.recall(hashToken(alice.token), bed.clock.now())?.user.name).toBe('alice');
+    expect(checked.recall(hashToken(alice.token), new Date(bed.clock.now().getTime() - 1))).toBeUndefined();
+  });
+
+  it('the use is still written once a minute while the token is served from the cache', async () => {
+    const checked = checkedTokens();
+    const alice = await enrol('alice');
+    const lastUsed = async () => (await listTokens(bed.ctx, bed.actors.admin, { user: 'alice' }))[0]?.lastUsedAt;
+    const first = bed.clock.now();
+    await authenticate(ctx, alice.token, checked);
+    bed.clock.advance(500);
+    await authenticate(ctx, alice.token, checked);
+    expect(await lastUsed()).toStrictEqual(first);
+    for (let i = 0; i < 120; i++) {
+      bed.clock.advance(500);
+      await authenticate(ctx, alice.token, checked);
+    }
+    expect(await lastUsed()).toStrictEqual(new Date(first.getTime() + 60_000));
   });
 });

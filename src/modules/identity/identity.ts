@@ -15,21 +15,97 @@ const touchEveryMs = 60_000;
  * every request, so a revocation committed before the request is seen by it. The use is
  * recorded (`last_used_at`) in a write of its own, at most once a minute per token: a token in
  * steady use costs one write a minute, not one per request.
+ *
+ * issue 13 (authread): with `checked` (the HTTP layer's, see `checkedTokens`), a token found live
+ * less than its TTL ago is not read again; its expiry is still judged on every use.
  */
-export async function authenticate(ctx: Pick<ModuleContext, 'store' | 'clock'>, token: string): Promise<Actor | undefined> {
+export async function authenticate(ctx: Pick<ModuleContext, 'store' | 'clock'>, token: string, checked?: CheckedTokens): Promise<Actor | undefined> {
   if (!/^bg_[A-Za-z0-9_-]{20,}$/.test(token)) return undefined;
   const tokenHash = hashToken(token);
-  const found = await ctx.store.read((tx) => tx.tokens.findByHash(tokenHash));
   const now = ctx.clock.now();
+  const found = checked?.recall(tokenHash, now) ?? (await readToken(ctx, tokenHash, now, checked));
   const actor = liveActor(found, now);
   if (actor === undefined || found === undefined) return undefined;
   const last = found.token.lastUsedAt;
-  if (last === undefined || now.getTime() - last.getTime() >= touchEveryMs) await ctx.store.transaction((tx) => tx.tokens.touch(found.token.id, now));
+  if (last === undefined || now.getTime() - last.getTime() >= touchEveryMs) {
+    await ctx.store.transaction((tx) => tx.tokens.touch(found.token.id, now));
+    checked?.touched(tokenHash, now);
+  }
   return actor;
 }
 
+type FoundToken = { readonly token: TokenRecord; readonly user: UserRecord };
+
+async function readToken(ctx: Pick<ModuleContext, 'store'>, tokenHash: string, now: Date, checked: CheckedTokens | undefined): Promise<FoundToken | undefined> {
+  // The generation before the read: a change of identities made while it runs voids what it found.
+  const generation = checked?.generation();
+  const found = await ctx.store.read((tx) => tx.tokens.findByHash(tokenHash));
+  if (checked !== undefined && generation !== undefined && liveActor(found, now) !== undefined) checked.remember(tokenHash, found!, now, generation);
+  return found;
+}
+
+// issue 13 (authread)
+/**
+ * Tokens found live by a recent read, by the token's hash (never the token): what lets an
+ * authenticated request skip the token read. Only live tokens are kept (a refusal is read again
+ * every time, and guessing cannot fill it); at most `max`, the oldest dropped first.
+ *
+ * Safe because it is forgotten: `forget()` empties it and moves the generation on, so a read
+ * that began before is not kept. The HTTP layer calls it before and after every request that
+ * may write (revoking a token, applying a catalog that disables a user or changes roles), so
+ * on this instance the next request reads again. What it cannot see, a change made by another
+ * instance on the same PostgreSQL, is seen once the entry is `ttlMs` old (1 s).
+ */
+export interface CheckedTokens {
+  recall(tokenHash: string, now: Date): FoundToken | undefined;
+  remember(tokenHash: string, found: FoundToken, now: Date, generation: number): void;
+  /** The token's use was just recorded (`last_used_at`). */
+  touched(tokenHash: string, now: Date): void;
+  generation(): number;
+  forget(): void;
+}
+
+/** How long a token found live is trusted without reading it again: the bound for another instance. */
+export const checkedTokenTtlMs = 1_000;
+
+/** The cache of `authenticate`; see `CheckedTokens`. */
+export function checkedTokens(options: { ttlMs?: number; max?: number } = {}): CheckedTokens {
+  const ttlMs = options.ttlMs ?? checkedTokenTtlMs;
+  const max = options.max ?? 1_000;
+  const entries = new Map<string, { found: FoundToken; at: number }>();
+  let generation = 0;
+  return {
+    recall(tokenHash, now) {
+      const entry = entries.get(tokenHash);
+      if (entry === undefined) return undefined;
+      const age = now.getTime() - entry.at;
+      // A clock that went back cannot stretch the TTL.
+      if (age < 0 || age >= ttlMs) {
+        entries.delete(tokenHash);
+        return undefined;
+      }
+      return entry.found;
+    },
+    remember(tokenHash, found, now, since) {
+      if (since !== generation) return;
+      entries.delete(tokenHash);
+      entries.set(tokenHash, { found, at: now.getTime() });
+      if (entries.size > max) entries.delete(entries.keys().next().value!);
+    },
+    touched(tokenHash, now) {
+      const entry = entries.get(tokenHash);
+      if (entry !== undefined) entry.found = { ...entry.found, token: { ...entry.found.token, lastUsedAt: now } };
+    },
+    generation: () => generation,
+    forget() {
+      generation++;
+      entries.clear();
+    },
+  };
+}
+
 /** The actor a token stands for, or undefined when it is unknown, revoked, expired or its user disabled. */
-function liveActor(found: { token: TokenRecord; user: UserRecord } | undefined, now: Date): Actor | undefined {
+function liveActor(found: FoundToken | undefined, now: Date): Actor | undefined {
   if (found === undefined) return undefined;
   const { token: record, user } = found;
   if (record.revokedAt !== undefined || user.disabled) return undefined;
