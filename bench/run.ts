@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { ensureBuildLayout } from './lib/build-layout.js';
-import { peakRssMb } from './lib/memory.js';
+import { peakRssMb, serveNodeOptions } from './lib/memory.js';
 import { issueMetrics, renderMetrics, type Problems } from './lib/metrics.js';
 import { renderTable, withRatios, writeResults, type Figure, type Skipped } from './lib/report.js';
 import type { BurstResult } from './burst-expiry.js';
@@ -43,6 +43,8 @@ const full = {
     throughput: { connections: 10, roundSeconds: 5, rounds: 3 },
     budgetMs: 390_000,
     reserveMs: 150_000,
+    // issue 13 (rss): the server child runs with the V8 settings the README gives for `serve`.
+    serverNodeOptions: process.env['BENCH_SERVER_NODE_OPTIONS'] ?? serveNodeOptions,
   },
   // issue 13 (http): bench 7 on a server of its own with a few grants.
   http: { grants: 3, connections: 10, roundSeconds: 5, rounds: 3 },

@@ -54,3 +54,17 @@ export function peakRssMb(): number {
   // resourceUsage().maxRSS is in kilobytes.
   return process.resourceUsage().maxRSS / 1024;
 }
+
+/**
+ * issue 13 (rss): the `NODE_OPTIONS` the README gives for `breakglass serve`, with which the bench
+ * runs its server child (`BENCH_SERVER_NODE_OPTIONS` overrides it; empty for Node's defaults).
+ *
+ * Why: the server's peak RSS is V8's old generation filling with garbage between full
+ * collections under a high request rate, not data the server holds (its heap after a full GC
+ * stays at 35-45 MiB: loaded code and modules; an active grant adds about 0.5 KiB, its
+ * expiry-watch entry). V8 lets the old generation grow to up to 4x the live heap before a full
+ * collection when its heap limit is 2 GiB or more (Node's default with 8 GiB of memory or more)
+ * and scales that factor down with the limit: a 1 GiB limit gives about 1.6x. The limit itself
+ * stays far above what the server holds.
+ */
+export const serveNodeOptions = '--max-old-space-size=1024';

@@ -27,8 +27,8 @@ function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number | undefined {
 }
 
 /** Runs the child to its first stdout line (JSON) and returns it with the process. */
-function firstLine(args: readonly string[], timeoutMs: number): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
-  const child = spawn(process.execPath, [childScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function firstLine(args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
+  const child = spawn(process.execPath, [childScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   return new Promise((resolve, reject) => {
@@ -60,9 +60,14 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts the server on `dataDir` (already initialised) as a child process. */
-export async function startServerProcess(dataDir: string): Promise<ServerProcess> {
-  const { child, line } = await firstLine([dataDir, 'serve'], 60_000);
+/**
+ * Starts the server on `dataDir` (already initialised) as a child process.
+ * issue 13 (rss): `nodeOptions` is the child's `NODE_OPTIONS`, as an operator sets it for
+ * `breakglass serve` (README, Performance); undefined leaves the bench's environment as it is.
+ */
+export async function startServerProcess(dataDir: string, nodeOptions?: string): Promise<ServerProcess> {
+  const env = nodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: nodeOptions };
+  const { child, line } = await firstLine([dataDir, 'serve'], 60_000, env);
   const pid = child.pid!;
   return {
     url: String(line['url']),
