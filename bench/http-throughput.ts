@@ -14,6 +14,7 @@ import { initDataDir } from '../src/app/init.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { apiClient } from './lib/api-client.js';
 import { startServerProcess } from './lib/server-process.js';
+import { serveNodeOptions } from './lib/memory.js';
 import type { Figure } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -141,7 +142,7 @@ export async function httpReadBench(options: HttpReadBenchOptions): Promise<Figu
     cleanups.push(() => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })));
     const { adminToken } = await initDataDir({ dataDir });
     options.progress('http: starting the server as a child process');
-    const server = await startServerProcess(dataDir);
+    const server = await startServerProcess(dataDir, serveNodeOptions); // as bench 8's server, and as the README runs serve
     cleanups.push(() => server.stop());
     const api = apiClient(server.url);
     const catalog = {
