@@ -21,6 +21,7 @@ import { userRepository } from './user-repository.js';
 import { coResponderRepository } from './co-responder-repository.js';
 // issue 13 (store reads)
 import { storeReadTx } from './read-tx.js';
+import { lazyRepositories } from './lazy-repositories.js';
 
 /** A connection `Store.read` runs on, and how the store lets go of it when it closes. */
 export interface StoreReader {
@@ -93,24 +94,24 @@ export async function kyselyStore(
 }
 
 function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx {
-  return {
-    users: userRepository(trx),
-    tokens: tokenRepository(trx),
-    catalog: catalogRepository(trx, dialect),
-    grants: grantRepository(trx),
-    jobs: jobRepository(trx, dialect),
-    pendingShares: pendingShareRepository(trx, dialect),
-    alerts: alertCatalogRepository(trx),
-    outbox: outboxRepository(trx, dialect),
-    alertMarks: alertMarkRepository(trx),
-    alertAcks: alertAckRepository(trx),
-    drift: driftRepository(trx),
-    audit: auditRepository(trx, dialect),
-    settings: settingsRepository(trx),
-    sealedValues: sealedValueRepository(trx, dialect),
+  return lazyRepositories<StoreTx>({
+    users: () => userRepository(trx),
+    tokens: () => tokenRepository(trx),
+    catalog: () => catalogRepository(trx, dialect),
+    grants: () => grantRepository(trx),
+    jobs: () => jobRepository(trx, dialect),
+    pendingShares: () => pendingShareRepository(trx, dialect),
+    alerts: () => alertCatalogRepository(trx),
+    outbox: () => outboxRepository(trx, dialect),
+    alertMarks: () => alertMarkRepository(trx),
+    alertAcks: () => alertAckRepository(trx),
+    drift: () => driftRepository(trx),
+    audit: () => auditRepository(trx, dialect),
+    settings: () => settingsRepository(trx),
+    sealedValues: () => sealedValueRepository(trx, dialect),
     // issue 11 (H2)
-    coResponders: coResponderRepository(trx),
-  };
+    coResponders: () => coResponderRepository(trx),
+  });
 }
 
 /**

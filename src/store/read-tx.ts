@@ -11,6 +11,7 @@ import type { Database } from './schema.js';
 import { settingsRepository } from './settings-repository.js';
 import { tokenRepository } from './token-repository.js';
 import { userRepository } from './user-repository.js';
+import { lazyRepositories } from './lazy-repositories.js';
 
 /**
  * The lookups of a read (`Store.read`): the same repositories as a write transaction, typed
@@ -18,21 +19,21 @@ import { userRepository } from './user-repository.js';
  * transaction may not lock rows, and a read must never delay an append).
  */
 export function storeReadTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreReadTx {
-  return {
-    users: userRepository(trx),
-    tokens: tokenRepository(trx),
-    catalog: catalogRepository(trx, dialect),
-    grants: grantRepository(trx),
-    jobs: jobRepository(trx, dialect),
-    audit: {
+  return lazyRepositories<StoreReadTx>({
+    users: () => userRepository(trx),
+    tokens: () => tokenRepository(trx),
+    catalog: () => catalogRepository(trx, dialect),
+    grants: () => grantRepository(trx),
+    jobs: () => jobRepository(trx, dialect),
+    audit: () => ({
       ...auditRepository(trx, dialect),
       async head() {
         const row = await trx.selectFrom('audit_head').select(['seq', 'hash', 'checkpoint_at']).where('id', '=', 1).executeTakeFirst();
         if (row === undefined) throw new AppError('integrity', 'the audit chain head row is missing');
         return { seq: Number(row.seq), hash: row.hash, checkpointAt: fromOptionalMs(row.checkpoint_at) };
       },
-    },
-    settings: settingsRepository(trx),
-    coResponders: coResponderRepository(trx),
-  };
+    }),
+    settings: () => settingsRepository(trx),
+    coResponders: () => coResponderRepository(trx),
+  });
 }
