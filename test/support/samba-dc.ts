@@ -165,6 +165,9 @@ export async function kerberos(dc: SambaDc, cache: string, args: readonly string
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    // A command that exits before reading its stdin (kvno; kinit refusing at once) closes the
+    // pipe: the write fails with EPIPE, which is not the answer — its exit code and output are.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin ?? '');
     child.on('close', (code) => resolve({ code: code ?? -1, output }));
   });
