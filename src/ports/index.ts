@@ -7,3 +7,5 @@ export * from './alerts.js';
 export * from './drift.js';
 // issue 11 (H2): co-responders
 export * from './co-responders.js';
+// issue 14 (enroll): local sign-in credentials
+export * from './local-credentials.js';

@@ -16,6 +16,8 @@ import type {
 import type { SealedValueRepository } from './key-provider.js';
 // issue 11 (H2): co-responders
 import type { CoResponderRepository } from './co-responders.js';
+// issue 14 (enroll)
+import type { LocalCredentialRepository } from './local-credentials.js';
 
 /**
  * Persistence port. Every write happens inside `Store.transaction`, and the repositories are
@@ -112,6 +114,8 @@ export interface StoreTx {
   readonly sealedValues: SealedValueRepository;
   // issue 11 (H2): the co-responders of live pre-staged cases.
   readonly coResponders: CoResponderRepository;
+  // issue 14 (enroll): local sign-in credentials.
+  readonly localCredentials: LocalCredentialRepository;
 }
 
 export interface UserRecord {

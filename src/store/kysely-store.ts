@@ -22,6 +22,8 @@ import { coResponderRepository } from './co-responder-repository.js';
 // issue 13 (store reads)
 import { storeReadTx } from './read-tx.js';
 import { lazyRepositories } from './lazy-repositories.js';
+// issue 14 (enroll)
+import { localCredentialRepository } from './local-credential-repository.js';
 
 /** A connection `Store.read` runs on, and how the store lets go of it when it closes. */
 export interface StoreReader {
@@ -111,6 +113,8 @@ function storeTx(trx: Transaction<Database>, dialect: Store['dialect']): StoreTx
     sealedValues: () => sealedValueRepository(trx, dialect),
     // issue 11 (H2)
     coResponders: () => coResponderRepository(trx),
+    // issue 14 (enroll)
+    localCredentials: () => localCredentialRepository(trx),
   });
 }
 

@@ -29,6 +29,23 @@ export interface Database {
   drift_findings: DriftFindingsTable;
   // issue 11 (H2): co-responders (0018)
   co_responders: CoRespondersTable;
+  // issue 14 (enroll): local sign-in credentials (0025)
+  local_credentials: LocalCredentialsTable;
+}
+
+// issue 14 (enroll)
+/** A person's local sign-in credentials (0025): nothing here is a secret in clear. */
+export interface LocalCredentialsTable {
+  user_id: string;
+  /** argon2id PHC string. */
+  password_hash: string;
+  /** Sealed under the root key, aad `aad.localTotpSecret(user_id)`. */
+  totp_secret_sealed: string;
+  totp_last_step: number | string | null;
+  /** JSON array of hex SHA-256 of the recovery codes still unused. */
+  recovery_hashes: string;
+  created_at: number | string;
+  updated_at: number | string;
 }
 
 /** Issue 11 (H2): someone who joined a live pre-staged case (0018), with their own one reveal. */

@@ -720,5 +720,34 @@ describe.each(harnesses)('store on $name', (harness) => {
       expect(descriptorsOn(file)).toStrictEqual([]);
       await rm(dirname(file), { recursive: true, force: true });
     });
+
+    // issue 14 (enroll): migration 0025 and local credentials on both dialects.
+    it('local credentials: put, find, replace on a new enrolment; the invite holder is read without using the code', async () => {
+      const store = await open();
+      const result = await store.transaction(async (tx) => {
+        const alice = await tx.users.upsert({ name: 'alice', roles: ['responder'] }, t0);
+        await tx.tokens.addEnrolmentCode({ codeHash: 'e1', userId: alice.id, createdBy: 'admin', createdAt: t0, expiresAt: at(1_000) });
+        const holder = await tx.localCredentials.inviteHolder('e1', at(500));
+        const stillUsable = await tx.tokens.useEnrolmentCode('e1', at(500));
+        const afterUse = await tx.localCredentials.inviteHolder('e1', at(600));
+        const none = await tx.localCredentials.find(alice.id);
+        await tx.localCredentials.put({ userId: alice.id, passwordHash: '$argon2id$a', totpSecretSealed: '{"sealed":1}', recoveryHashes: ['h1', 'h2'] }, at(700));
+        const first = await tx.localCredentials.find(alice.id);
+        await tx.localCredentials.put({ userId: alice.id, passwordHash: '$argon2id$b', totpSecretSealed: '{"sealed":2}', recoveryHashes: [] }, at(800));
+        const replaced = await tx.localCredentials.find(alice.id);
+        return { alice, holder, stillUsable, afterUse, none, first, replaced, expired: await tx.localCredentials.inviteHolder('e1', at(2_000)) };
+      });
+      expect(result.holder).toBe(result.alice.id);
+      expect(result.stillUsable).toBe(result.alice.id);
+      expect(result.afterUse).toBeUndefined();
+      expect(result.expired).toBeUndefined();
+      expect(result.none).toBeUndefined();
+      expect(result.first).toStrictEqual({ userId: result.alice.id, passwordHash: '$argon2id$a', totpSecretSealed: '{"sealed":1}', totpLastStep: null, recoveryHashes: ['h1', 'h2'], createdAt: at(700), updatedAt: at(700) });
+      expect(result.replaced).toStrictEqual({ userId: result.alice.id, passwordHash: '$argon2id$b', totpSecretSealed: '{"sealed":2}', totpLastStep: null, recoveryHashes: [], createdAt: at(700), updatedAt: at(800) });
+      // The row belongs to a user: a user id that does not exist is refused by the foreign key.
+      await expect(
+        store.transaction((tx) => tx.localCredentials.put({ userId: asUserId('usr_missing'), passwordHash: 'x', totpSecretSealed: 'y', recoveryHashes: [] }, t0)),
+      ).rejects.toThrow();
+    });
   });
 });

@@ -24,6 +24,8 @@ import { invocationCriteria } from './0020-invocation-criteria.js';
 import { revocationEvidence } from './0022-revocation-evidence.js';
 // issue 13 (sched): indexes for the claim order and the next due instant.
 import { jobClaimOrder } from './0024-job-claim-order.js';
+// issue 14 (enroll): local sign-in credentials.
+import { localCredentials } from './0025-local-credentials.js';
 
 /**
  * Migrations in code, so the built server needs no migration files on disk. Names sort in the
@@ -54,6 +56,8 @@ const migrations: Record<string, Migration> = {
   '0022-revocation-evidence': revocationEvidence,
   // issue 13 (sched)
   '0024-job-claim-order': jobClaimOrder,
+  // issue 14 (enroll)
+  '0025-local-credentials': localCredentials,
 };
 
 export const migrationProvider: MigrationProvider = {
