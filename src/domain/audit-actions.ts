@@ -73,6 +73,8 @@ export const auditActions = [
   'account.quorum-removed',
   'user.invited',
   'user.enabled',
+  // issue 14 (enroll): a person set their password and second factor from an invite.
+  'user.enrolled',
   // API tokens: minted (for oneself or a service user), redeemed from an enrolment code, revoked.
   'token.created',
   // Requests refused before any use case runs, and refusals by a rule (aggregated per minute).

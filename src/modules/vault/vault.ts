@@ -1,5 +1,5 @@
 import { openWithRootKey, sealWithRootKey } from '../../crypto/index.js';
-import type { AccountId, GrantId, TargetId } from '../../domain/index.js';
+import type { AccountId, GrantId, TargetId, UserId } from '../../domain/index.js';
 
 /**
  * Seals secrets under the root key (envelope encryption). The associated data binds each
@@ -26,4 +26,6 @@ export const aad = {
   pendingShare: (id: GrantId, holder: string, keyGeneration: number) => `grant:${id}:share:${holder}:key-generation:${keyGeneration}`,
   channelSecret: (name: string) => `alert-channel:${name}:secret`,
   alertAckKey: () => 'settings:alert.ack-key',
+  // issue 14 (enroll): a person's TOTP secret, bound to their row in local_credentials.
+  localTotpSecret: (id: UserId) => `user:${id}:totp-secret`,
 } as const;
