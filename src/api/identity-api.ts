@@ -48,3 +48,22 @@ export const redeemBody = z.object({ code: z.string().min(1).max(200), ttl: ttl.
 
 /** `GET /v1/whoami` */
 export const whoamiResponseSchema = z.object({ user: z.string(), roles: z.array(z.enum(userRoles)), tokenId: z.string().nullable() });
+
+// issue 14 (enroll)
+/**
+ * `POST /v1/users/enroll` (no token: the invite code is the credential). The password's rules
+ * (15 to 1024 characters) are checked by the use case, which names the rule, never the value.
+ */
+export const enrollBody = z.object({
+  user: userName,
+  code: z.string().min(1).max(200),
+  password: z.string().min(1).max(4096),
+});
+/** The one-time enrolment answer (the contract of issue 14): `--json` prints exactly these fields. */
+export const enrollResponseSchema = exact(
+  z.object({
+    totpSecret: z.string().regex(/^[A-Z2-7]+$/, 'base32'),
+    otpauthUri: z.string().startsWith('otpauth://totp/'),
+    recoveryCodes: z.array(z.string()),
+  }),
+);

@@ -13,14 +13,21 @@ import {
   tokensResponseSchema,
   tokenViewSchema,
   whoamiResponseSchema,
+  // issue 14 (enroll)
+  enrollBody,
+  enrollResponseSchema,
 } from '../../api/index.js';
 import { asTokenId } from '../../domain/index.js';
 import type { ModuleContext } from '../../modules/context.js';
 import { inviteUser, redeemInvite } from '../../modules/identity/enrolment.js';
+// issue 14 (enroll)
+import { enrollUser } from '../../modules/signin/enroll.js';
 import { createToken } from '../../modules/identity/identity.js';
 import { listTokens, revokeToken, whoami } from '../../modules/identity/tokens.js';
 import { actorOf } from '../actor.js';
 import { issuedTokenView, tokenView } from '../views.js';
+// issue 14 (enroll)
+import { sendError } from '../error-body.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
 
@@ -108,4 +115,33 @@ export const enrolmentRoutes =
         return reply.status(201).header('cache-control', 'no-store').send(issuedTokenView(await redeemInvite(ctx, code, options)));
       },
     });
+
+    // issue 14 (enroll)
+    // Each attempt may cost an argon2id hash: a client address gets a few a minute, all attempts counted.
+    const enrollLimit = plain.createRateLimit({ max: enrollAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (request) => request.ip });
+    app.post('/v1/users/enroll', {
+      schema: {
+        summary: 'Enrol with a one-time invite code: set your password, get a TOTP secret and recovery codes; shown once',
+        tags: ['identity'],
+        security: [],
+        body: enrollBody,
+        response: { 201: enrollResponseSchema, 400: errorBody, 401: errorBody, 409: errorBody, 429: errorBody },
+      },
+      onRequest: async (request, reply) => {
+        const verdict = await enrollLimit(request);
+        if (verdict.isAllowed || !verdict.isExceeded) return;
+        await reply
+          .status(429)
+          .header('retry-after', String(verdict.ttlInSeconds))
+          .send(sendError('rate_limited', `too many enrolment attempts from this address; retry in ${verdict.ttlInSeconds}s`));
+      },
+      handler: async (request, reply) => {
+        const enrolment = await enrollUser(ctx, request.body);
+        return reply.status(201).header('cache-control', 'no-store').send({ ...enrolment, recoveryCodes: [...enrolment.recoveryCodes] });
+      },
+    });
   };
+
+// issue 14 (enroll)
+/** Enrolment attempts a client address may make a minute (`POST /v1/users/enroll`). */
+export const enrollAttemptsPerMinute = 10;
