@@ -3,6 +3,10 @@ import type { Command } from 'commander';
 import { inviteResponseSchema, tokenResponseSchema, tokensResponseSchema, tokenViewSchema, whoamiResponseSchema } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { formatTable } from '../output.js';
+// issue 14 (enroll)
+import { enrollResponseSchema } from '../../api/index.js';
+import type { CliDeps } from '../cli-deps.js';
+import { CliError, exitCodes } from '../exit-codes.js';
 
 type TtlOption = { ttl?: string };
 
@@ -89,6 +93,9 @@ export function registerIdentityCommands(program: Command, ctx: CommandContext):
     out.print(out.style.yellow(`Hand it to ${name} over a secure channel; they run: breakglass token redeem CODE`));
   });
 
+  // issue 14 (enroll)
+  registerEnroll(user, ctx);
+
   const me = program.command('whoami').description('who your token says you are: user, roles, token id');
   serverOptions(jsonOption(me));
   example(me, 'breakglass whoami', 'breakglass whoami --json | jq -r .user');
@@ -100,3 +107,61 @@ export function registerIdentityCommands(program: Command, ctx: CommandContext):
 }
 
 const expiry = (expiresAt: string | null) => (expiresAt === null ? '' : ` (expires ${expiresAt})`);
+
+// issue 14 (enroll)
+/** `user enroll`: a person sets their own password and second factor with the code of `user invite`. */
+function registerEnroll(user: Command, ctx: CommandContext): void {
+  const enroll = user
+    .command('enroll')
+    .description('set your own password and second factor (TOTP) with the one-time code from `breakglass user invite` (no token needed); the TOTP secret and recovery codes are shown once')
+    .requiredOption('--user <name>', 'your user name, as the admin invited it')
+    .requiredOption('--code <code>', 'the one-time code printed by `breakglass user invite`')
+    .option('--password-stdin', 'read the new password from stdin (at least 15 characters; one trailing newline is dropped); on a terminal it is asked for without echo');
+  serverOptions(jsonOption(enroll));
+  example(
+    enroll,
+    'breakglass user enroll --user alice --code bge_... --password-stdin',
+    "printf '%s' \"$NEW_PASSWORD\" | breakglass user enroll --user alice --code bge_... --password-stdin --json | jq -r .otpauthUri",
+  );
+  enroll.action(async (options: { user: string; code: string; passwordStdin?: boolean } & JsonOption & ServerOptions) => {
+    if (options.passwordStdin !== true) throw new CliError(exitCodes.usage, 'pass --password-stdin and pipe the new password in (never on the command line, where others can read it)');
+    const password = await readNewPassword(ctx.deps);
+    const out = ctx.output(options);
+    const result = await ctx.client(options, out).post('/v1/users/enroll', enrollResponseSchema, { user: options.user, code: options.code, password });
+    out.result(result, () =>
+      [
+        `enrolled ${options.user}. Add this to your authenticator app (or scan the URI as a QR code):`,
+        `  secret: ${result.totpSecret}`,
+        `  uri:    ${result.otpauthUri}`,
+        'Recovery codes (each works once, when the authenticator is lost):',
+        ...result.recoveryCodes.map((code) => `  ${code}`),
+      ].join('\n'),
+    );
+    out.print(out.style.yellow('Shown once; keep the recovery codes offline. To enrol again, ask an admin for a new invite.'));
+  });
+}
+
+/** The new password: a hidden prompt (asked twice) on a terminal, else all of stdin. */
+async function readNewPassword(deps: CliDeps): Promise<string> {
+  if (deps.stdinIsTTY === true && deps.promptSecret !== undefined) {
+    const first = await deps.promptSecret('new password (input hidden): ');
+    if (first === '') throw new CliError(exitCodes.usage, 'no password given');
+    if ((await deps.promptSecret('again: ')) !== first) throw new CliError(exitCodes.usage, 'the two passwords differ; nothing was sent');
+    return first;
+  }
+  const text = await (deps.readStdin ?? readProcessStdin)();
+  // One trailing newline is how `echo` and most tools end a line, not part of the password.
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new CliError(exitCodes.usage, "no password on stdin: pipe it in, e.g. printf '%s' \"$NEW_PASSWORD\" | breakglass user enroll --user NAME --code CODE --password-stdin");
+  return password;
+}
+
+function readProcessStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => (text += chunk));
+    process.stdin.once('end', () => resolve(text));
+    process.stdin.once('error', reject);
+  });
+}
