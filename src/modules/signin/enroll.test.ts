@@ -104,6 +104,19 @@ describe('enrollUser', () => {
     expect(await stored('bob')).toBeDefined();
   });
 
+  it('two enrolments racing with one code: exactly one wins (the use is a compare-and-set in the write)', async () => {
+    const code = await invite();
+    // Both pass the read before either writes (the hash in between is asynchronous): only the use decides.
+    const results = await Promise.allSettled([
+      enrollUser(bed.ctx, { user: 'alice', code, password }),
+      enrollUser(bed.ctx, { user: 'alice', code, password: 'a different long passphrase' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((r) => r.status === 'rejected');
+    expect((lost as PromiseRejectedResult).reason).toMatchObject({ code: 'unauthenticated' });
+    expect((await bed.audit()).filter((a) => a === 'user.enrolled')).toHaveLength(1);
+  });
+
   it('a weak password is refused with the path named, the code left usable, nothing stored', async () => {
     const code = await invite();
     const weak = await refusal(enrollUser(bed.ctx, { user: 'alice', code, password: 'short' }));
