@@ -56,7 +56,9 @@ export interface SealGate {
 }
 
 /** The columns that hold values sealed under the root key. */
-export type SealedColumn = 'targets.admin_secret_sealed' | 'accounts.secret_sealed' | 'grants.credential_sealed' | 'settings.value' | 'pending_shares.share_sealed' | 'alert_channels.secret_sealed';
+export type SealedColumn = 'targets.admin_secret_sealed' | 'accounts.secret_sealed' | 'grants.credential_sealed' | 'settings.value' | 'pending_shares.share_sealed' | 'alert_channels.secret_sealed'
+  // issue 14 (enroll): a person's TOTP secret.
+  | 'local_credentials.totp_secret_sealed';
 
 export interface SealedValueRecord {
   readonly column: SealedColumn;

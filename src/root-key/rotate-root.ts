@@ -1,6 +1,6 @@
 import { rewrapDataKey } from '../crypto/index.js';
 import { generateRootKey } from '../crypto/root-key-check.js';
-import { asAccountId, asGrantId, asTargetId } from '../domain/index.js';
+import { asAccountId, asGrantId, asTargetId, asUserId } from '../domain/index.js';
 import { AppError } from '../errors/index.js';
 import { aad } from '../modules/vault/vault.js';
 import type { SealedColumn, SealedValueRecord, StoreTx, UnsealInputs } from '../ports/index.js';
@@ -29,7 +29,7 @@ export async function rotateRootKey(options: RootKeyChangeOptions): Promise<Root
     try {
       const descriptor = open.material.descriptor;
       const sealed = await sealRootKey(newKey, await sameSeal(descriptor, open.inputs), newSealId());
-      let rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0, 'alert_channels.secret_sealed': 0 };
+      let rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0, 'alert_channels.secret_sealed': 0, 'local_credentials.totp_secret_sealed': 0 };
       let skipped = 0;
       await replaceMaterial(open, options, 'rotation', sealed, newKey, async (tx) => {
         ({ rewrapped, skipped } = await rewrapAll(tx, open.rootKey, newKey));
@@ -90,6 +90,9 @@ function associatedData(record: SealedValueRecord): string {
       return aad.pendingShare(asGrantId(record.id), record.holder ?? '', record.version ?? 0);
     case 'alert_channels.secret_sealed':
       return aad.channelSecret(record.id);
+    // issue 14 (enroll)
+    case 'local_credentials.totp_secret_sealed':
+      return aad.localTotpSecret(asUserId(record.id));
     case 'settings.value': {
       const data = sealedSettings[record.id];
       if (data === undefined) throw new AppError('internal', `setting ${record.id} is not a known sealed setting`);
@@ -109,7 +112,7 @@ function algorithmOf(sealed: string): unknown {
 /** Rewraps every root-key envelope of the store; anything it cannot account for aborts the rotation. */
 async function rewrapAll(tx: StoreTx, oldKey: Buffer, newKey: Buffer): Promise<{ rewrapped: Record<SealedColumn, number>; skipped: number }> {
   await tx.sealedValues.lockForRewrap();
-  const rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0, 'alert_channels.secret_sealed': 0 };
+  const rewrapped: Record<SealedColumn, number> = { 'targets.admin_secret_sealed': 0, 'accounts.secret_sealed': 0, 'grants.credential_sealed': 0, 'settings.value': 0, 'pending_shares.share_sealed': 0, 'alert_channels.secret_sealed': 0, 'local_credentials.totp_secret_sealed': 0 };
   let skipped = 0;
   for (const record of await tx.sealedValues.list(Object.keys(sealedSettings))) {
     const alg = algorithmOf(record.sealed);

@@ -5,7 +5,7 @@ import { storeApplicationName } from './application-name.js';
 import { affected } from './columns.js';
 
 /** Tables whose rows a rotation may rewrite. Audit tables are append-only and never hold a secret. */
-const sealedTables = ['targets', 'accounts', 'grants', 'settings', 'pending_shares', 'alert_channels'] as const;
+const sealedTables = ['targets', 'accounts', 'grants', 'settings', 'pending_shares', 'alert_channels', 'local_credentials'] as const;
 const skippedTables = new Set(['audit_events', 'audit_checkpoints', 'audit_head', 'kysely_migration', 'kysely_migration_lock']);
 /** The cheap filter; each hit is then parsed, so free text that merely mentions it is not counted. */
 const envelopeMarker = '%"alg":"A256GCM"%';
@@ -60,6 +60,9 @@ export function sealedValueRepository(trx: Transaction<Database>, dialect: Store
       }
       const channels = await trx.selectFrom('alert_channels').select(['name', 'secret_sealed']).where('secret_sealed', 'is not', null).orderBy('name').execute();
       for (const row of channels) records.push({ column: 'alert_channels.secret_sealed', id: row.name, sealed: row.secret_sealed ?? '' });
+      // issue 14 (enroll)
+      const credentials = await trx.selectFrom('local_credentials').select(['user_id', 'totp_secret_sealed']).orderBy('user_id').execute();
+      for (const row of credentials) records.push({ column: 'local_credentials.totp_secret_sealed', id: row.user_id, sealed: row.totp_secret_sealed });
       if (settingKeys.length > 0) {
         const settings = await trx.selectFrom('settings').select(['key', 'value']).where('key', 'in', [...settingKeys]).orderBy('key').execute();
         for (const row of settings) records.push({ column: 'settings.value', id: row.key, sealed: row.value });
@@ -100,6 +103,9 @@ function replaceQuery(trx: Transaction<Database>, column: Exclude<SealedColumn, 
       return trx.updateTable('accounts').set({ secret_sealed: to }).where('id', '=', id).where('secret_sealed', '=', from);
     case 'grants.credential_sealed':
       return trx.updateTable('grants').set({ credential_sealed: to }).where('id', '=', id).where('credential_sealed', '=', from);
+    // issue 14 (enroll)
+    case 'local_credentials.totp_secret_sealed':
+      return trx.updateTable('local_credentials').set({ totp_secret_sealed: to }).where('user_id', '=', id).where('totp_secret_sealed', '=', from);
     case 'settings.value':
       return trx.updateTable('settings').set({ value: to }).where('key', '=', id).where('value', '=', from);
   }

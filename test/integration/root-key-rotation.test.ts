@@ -16,7 +16,7 @@ import { aad } from '../../src/modules/vault/vault.js';
 import type { SealedValueRecord } from '../../src/ports/index.js';
 import { createPostgresStore, createSqliteStore } from '../../src/store/create-store.js';
 import pg from 'pg';
-import { asAccountId, asGrantId, asTargetId } from '../../src/domain/index.js';
+import { asAccountId, asGrantId, asTargetId, asUserId } from '../../src/domain/index.js';
 import { catalogFor, createStoreDatabase, startHarness, tryLogin } from '../support/harness.js';
 import { freePort, runCliProcess, serveProcess } from '../support/cli-process.js';
 import { probeTcp, requireService } from '../support/integration.js';
@@ -45,6 +45,9 @@ function aadOf(record: SealedValueRecord): string {
       return aad.pendingShare(asGrantId(record.id), record.holder ?? '', record.version ?? 0);
     case 'alert_channels.secret_sealed':
       return aad.channelSecret(record.id);
+    // issue 14 (enroll)
+    case 'local_credentials.totp_secret_sealed':
+      return aad.localTotpSecret(asUserId(record.id));
   }
 }
 
@@ -378,6 +381,27 @@ describe('rotate-root and rekey on the embedded store', () => {
     const { value } = reopened.prepare("select value from settings where key = 'alert.ack-key.sealed'").get() as { value: string };
     reopened.close();
     expect(openWithRootKey(loadKeyFile(join(dataDir, 'root.key')), value, aad.alertAckKey()).toString()).toBe('link key');
+  });
+
+  // issue 14 (enroll)
+  it('a person\'s TOTP secret (local credentials) is rewrapped with the rest, bound to its user', async () => {
+    const dataDir = tempDataDir();
+    await initDataDir({ dataDir });
+    const oldKey = loadKeyFile(join(dataDir, 'root.key'));
+    const at = new Date('2030-01-01T00:00:00.000Z');
+    const store = await createSqliteStore(join(dataDir, 'breakglass.db'));
+    const userId = await store.transaction(async (tx) => {
+      const user = await tx.users.upsert({ name: 'alice', roles: ['responder'] }, at);
+      const totpSecretSealed = sealWithRootKey(oldKey, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', aad.localTotpSecret(user.id));
+      await tx.localCredentials.put({ userId: user.id, passwordHash: '$argon2id$x', totpSecretSealed, recoveryHashes: [] }, at);
+      return user.id;
+    });
+    await store.close();
+    const result = await rotateRootKey({ dataDir, inputs: {} });
+    expect(result.rewrapped).toMatchObject({ 'local_credentials.totp_secret_sealed': 1 });
+    const record = (await sealedValues(dataDir)).find((r) => r.column === 'local_credentials.totp_secret_sealed')!;
+    expect(openWithRootKey(loadKeyFile(join(dataDir, 'root.key')), record.sealed, aad.localTotpSecret(userId)).toString()).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
+    expect(opens(oldKey, record)).toBe(false);
   });
 
   it('a root-key envelope in a column the rotation does not know aborts it; nothing changes', async () => {
