@@ -146,7 +146,7 @@ function clientLimiter(app: FastifyInstance, limit: RateLimit, scope: RateLimitS
       reported.set(request.ip, now + verdict.ttl);
       await onBurst({ scope, client: request.ip, max: limit.max, windowMs: limit.windowMs });
     }
-    const what = scope === 'authentication' ? 'failed authentications' : 'requests';
+    const what = scope === 'authentication' ? 'failed authentications' : scope === 'enrolment' ? 'enrolment attempts' : 'requests';
     await reply
       .status(429)
       .header('retry-after', String(verdict.ttlInSeconds))
@@ -201,7 +201,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<App> {
   });
 
   if (deps.seal) await app.register(sysRoutes(deps.seal, clientLimiter(app, limits.sys, 'sys', onBurst)));
-  await app.register(enrolmentRoutes(deps.ctx));
+  await app.register(enrolmentRoutes(deps.ctx, clientLimiter(app, limits.enrolment, 'enrolment', onBurst)));
   // The acknowledgement link in an alert message carries its own capability, not a bearer token.
   await app.register(alertLinkRoutes(deps.ctx));
   // Prometheus looks for /metrics at the root; it takes its own token (or an admin/auditor one).

@@ -30,6 +30,9 @@ export interface HttpLimits {
   readonly authFailures: RateLimit;
   /** Requests to `/v1/sys/*` (no token: the seal) per client address and window. */
   readonly sys: RateLimit;
+  // issue 14 (enroll)
+  /** `POST /v1/users/enroll` attempts per client address and window (each may cost an argon2id hash). */
+  readonly enrolment: RateLimit;
 }
 
 /** Answers true (and 429) when a client address is over its limit; a burst is reported once per window. */
@@ -51,6 +54,7 @@ export const defaultHttpLimits: HttpLimits = Object.freeze({
   maxRequestsPerSocket: 1_000,
   authFailures: { max: 20, windowMs: 60_000 },
   sys: { max: 30, windowMs: 60_000 },
+  enrolment: { max: 10, windowMs: 60_000 },
 });
 
 /** The certificate and key of an HTTPS listener (PEM). */

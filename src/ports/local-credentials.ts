@@ -18,11 +18,6 @@ export interface LocalCredentialRecord {
 
 /** Local credentials. Must run inside `Store.transaction`. */
 export interface LocalCredentialRepository {
-  /**
-   * The user an enrolment code (by its SHA-256) belongs to, if it is unused and unexpired at
-   * `now`. A read: it consumes nothing (`tokens.useEnrolmentCode` does, with a compare-and-set).
-   */
-  inviteHolder(codeHash: string, now: Date): Promise<UserId | undefined>;
   /** Stores a user's credentials, replacing any earlier ones (enrolling again after a new invite). */
   put(record: Omit<LocalCredentialRecord, 'createdAt' | 'updatedAt' | 'totpLastStep'>, now: Date): Promise<void>;
   find(userId: UserId): Promise<LocalCredentialRecord | undefined>;

@@ -50,7 +50,7 @@ export interface Store {
 /** What a read may call: the repositories' lookups, and the chain head without its lock. */
 export interface StoreReadTx {
   readonly users: Pick<UserRepository, 'findByName' | 'findById' | 'list'>;
-  readonly tokens: Pick<TokenRepository, 'findByHash' | 'findById' | 'list'>;
+  readonly tokens: Pick<TokenRepository, 'findByHash' | 'findById' | 'list' | 'enrolmentCodeHolder'>;
   readonly catalog: Pick<
     CatalogRepository,
     'listTargets' | 'listPolicies' | 'listAccounts' | 'findAccountByName' | 'findAccountById' | 'findTargetById' | 'findPolicyById' | 'getCustodianKey'
@@ -208,6 +208,12 @@ export interface TokenRepository {
    * whose it is; `undefined` for an unknown, used or expired code.
    */
   useEnrolmentCode(codeHash: string, now: Date): Promise<UserId | undefined>;
+  // issue 14 (enroll)
+  /**
+   * The user an enrolment code (by its SHA-256) belongs to, if it is unused and unexpired at
+   * `now`. A read: it consumes nothing (`useEnrolmentCode` does, with a compare-and-set).
+   */
+  enrolmentCodeHolder(codeHash: string, now: Date): Promise<UserId | undefined>;
 }
 
 export interface TargetRecord extends Target {

@@ -104,16 +104,8 @@ export function toHead(row: Selectable<AuditHeadTable>): AuditHead {
 }
 
 export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEventRecord {
-  return {
-    seq: Number(row.seq),
-    at: fromMs(row.at),
-    actor: row.actor,
-    action: row.action,
-    subject: row.subject,
-    details: parseJson<Record<string, unknown>>(row.details, 'audit_events.details'),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
+  const { detailsJson, ...event } = toStoredAuditEvent(row);
+  return { ...event, details: parseJson<Record<string, unknown>>(detailsJson, 'audit_events.details') };
 }
 
 // issue 13 (audit)

@@ -75,14 +75,12 @@ export async function kyselyStore(
   return {
     dialect,
     health: options.health,
-    transaction: async (work) => {
-      before();
-      return write((trx) => {
-        // issue 13 (group commit): checked again when the work runs, perhaps later in a group.
+    transaction: async (work) =>
+      write((trx) => {
+        // issue 13 (group commit): checked when the work runs (perhaps later in a group), not when it queues.
         before();
         return work(storeTx(trx, dialect));
-      });
-    },
+      }),
     // issue 13 (store reads)
     read: async (work) => {
       before();

@@ -7,17 +7,6 @@ import type { Database } from './schema.js';
 /** Issue 14 (enroll): local sign-in credentials. Must run inside `Store.transaction`. */
 export function localCredentialRepository(trx: Transaction<Database>): LocalCredentialRepository {
   return {
-    async inviteHolder(codeHash, now) {
-      const row = await trx
-        .selectFrom('enrolment_codes')
-        .select('user_id')
-        .where('code_hash', '=', codeHash)
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', now.getTime())
-        .executeTakeFirst();
-      return row === undefined ? undefined : asUserId(row.user_id);
-    },
-
     async put(record, now) {
       const values = {
         password_hash: record.passwordHash,

@@ -727,15 +727,15 @@ describe.each(harnesses)('store on $name', (harness) => {
       const result = await store.transaction(async (tx) => {
         const alice = await tx.users.upsert({ name: 'alice', roles: ['responder'] }, t0);
         await tx.tokens.addEnrolmentCode({ codeHash: 'e1', userId: alice.id, createdBy: 'admin', createdAt: t0, expiresAt: at(1_000) });
-        const holder = await tx.localCredentials.inviteHolder('e1', at(500));
+        const holder = await tx.tokens.enrolmentCodeHolder('e1', at(500));
         const stillUsable = await tx.tokens.useEnrolmentCode('e1', at(500));
-        const afterUse = await tx.localCredentials.inviteHolder('e1', at(600));
+        const afterUse = await tx.tokens.enrolmentCodeHolder('e1', at(600));
         const none = await tx.localCredentials.find(alice.id);
         await tx.localCredentials.put({ userId: alice.id, passwordHash: '$argon2id$a', totpSecretSealed: '{"sealed":1}', recoveryHashes: ['h1', 'h2'] }, at(700));
         const first = await tx.localCredentials.find(alice.id);
         await tx.localCredentials.put({ userId: alice.id, passwordHash: '$argon2id$b', totpSecretSealed: '{"sealed":2}', recoveryHashes: [] }, at(800));
         const replaced = await tx.localCredentials.find(alice.id);
-        return { alice, holder, stillUsable, afterUse, none, first, replaced, expired: await tx.localCredentials.inviteHolder('e1', at(2_000)) };
+        return { alice, holder, stillUsable, afterUse, none, first, replaced, expired: await tx.tokens.enrolmentCodeHolder('e1', at(2_000)) };
       });
       expect(result.holder).toBe(result.alice.id);
       expect(result.stillUsable).toBe(result.alice.id);

@@ -120,6 +120,18 @@ export function tokenRepository(trx: Transaction<Database>): TokenRepository {
         .executeTakeFirst();
       return affected(result) === 1 ? asUserId(row.user_id) : undefined;
     },
+
+    // issue 14 (enroll)
+    async enrolmentCodeHolder(codeHash, now) {
+      const row = await trx
+        .selectFrom('enrolment_codes')
+        .select('user_id')
+        .where('code_hash', '=', codeHash)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now.getTime())
+        .executeTakeFirst();
+      return row === undefined ? undefined : asUserId(row.user_id);
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { custodianPublicKey, generateCustodianKeyPair, openWithPrivateKey } from
 import { ceremonyResponseSchema, grantViewSchema, shareReceiptSchema } from '../../api/index.js';
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, exitCodes } from '../exit-codes.js';
+import { readProcessStdin } from '../read-stdin.js';
 
 
 const encryptedPrefix = 'bgshare1e.';
@@ -22,15 +23,6 @@ async function readSecretInput(file: string | undefined, stdin: () => Promise<st
   }
 }
 
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk: string) => (text += chunk));
-    process.stdin.once('end', () => resolve(text));
-    process.stdin.once('error', reject);
-  });
-}
 
 /** A share encrypted to this custodian at the ceremony is opened locally with their key file. */
 async function openShare(text: string, identity: string | undefined, grantAccount: string): Promise<string> {
@@ -88,7 +80,7 @@ export function registerCustodianCommands(program: Command, ctx: CommandContext)
   submit.action(async (id: string, options: JsonOption & ServerOptions & { shareFile?: string; identity?: string }) => {
     const out = ctx.output(options);
     const client = ctx.client(options, out);
-    const text = await readSecretInput(options.shareFile, readStdin);
+    const text = await readSecretInput(options.shareFile, readProcessStdin);
     let shareText = text.trim();
     if (shareText.startsWith(encryptedPrefix)) {
       const grant = await client.get(`/v1/grants/${encodeURIComponent(id)}`, grantViewSchema);
@@ -134,7 +126,7 @@ export function registerCustodianCommands(program: Command, ctx: CommandContext)
   example(decrypt, 'breakglass custodian decrypt --share-file carol.share --identity ~/.breakglass-custodian.key --account pg-vault --out /dev/shm/carol.share');
   decrypt.action(async (options: JsonOption & { shareFile: string; identity: string; account: string; out: string }) => {
     const out = ctx.output(options);
-    const plain = await openShare(await readSecretInput(options.shareFile, readStdin), options.identity, options.account);
+    const plain = await openShare(await readSecretInput(options.shareFile, readProcessStdin), options.identity, options.account);
     try {
       await writeFile(options.out, `${plain}\n`, { mode: 0o600, flag: 'wx' });
     } catch {

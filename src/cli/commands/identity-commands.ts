@@ -7,6 +7,7 @@ import { formatTable } from '../output.js';
 import { enrollResponseSchema } from '../../api/index.js';
 import type { CliDeps } from '../cli-deps.js';
 import { CliError, exitCodes } from '../exit-codes.js';
+import { stdinOf } from '../read-stdin.js';
 
 type TtlOption = { ttl?: string };
 
@@ -149,19 +150,10 @@ async function readNewPassword(deps: CliDeps): Promise<string> {
     if ((await deps.promptSecret('again: ')) !== first) throw new CliError(exitCodes.usage, 'the two passwords differ; nothing was sent');
     return first;
   }
-  const text = await (deps.readStdin ?? readProcessStdin)();
+  const text = await stdinOf(deps)();
   // One trailing newline is how `echo` and most tools end a line, not part of the password.
   const password = text.replace(/\r?\n$/, '');
   if (password === '') throw new CliError(exitCodes.usage, "no password on stdin: pipe it in, e.g. printf '%s' \"$NEW_PASSWORD\" | breakglass user enroll --user NAME --code CODE --password-stdin");
   return password;
 }
 
-function readProcessStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk: string) => (text += chunk));
-    process.stdin.once('end', () => resolve(text));
-    process.stdin.once('error', reject);
-  });
-}

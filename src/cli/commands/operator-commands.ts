@@ -12,6 +12,7 @@ import type { CliDeps, RootKeyChangeReport, SealChoice, SealSecretSources } from
 import { example, jsonOption, serverOptions, type CommandContext, type JsonOption, type ServerOptions } from '../command-context.js';
 import { CliError, exitCodes } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { stdinOf } from '../read-stdin.js';
 
 
 const sharePrefix = 'bgunseal1.';
@@ -58,17 +59,7 @@ export function sealChoice(flags: SealFlags): SealChoice | undefined {
   };
 }
 
-function readProcessStdin(): Promise<string> {
-  return new Promise((done, fail) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk: string) => (text += chunk));
-    process.stdin.once('end', () => done(text));
-    process.stdin.once('error', fail);
-  });
-}
 
-const stdinOf = (deps: CliDeps) => deps.readStdin ?? readProcessStdin;
 const terminal = (deps: CliDeps) => (deps.stdinIsTTY === true ? deps.promptSecret : undefined);
 
 /** Shares in a text: one per `bgunseal1.` prefix (line breaks inside a share are allowed). */

@@ -7,7 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestBed, type TestBed } from '../../../test/support/test-bed.js';
 import { inviteUser } from '../../modules/identity/enrolment.js';
 import { buildHttpApp, type App } from '../http-app.js';
-import { enrollAttemptsPerMinute } from './identity-routes.js';
+import { defaultHttpLimits } from '../limits.js';
+
+const enrollAttemptsPerMinute = defaultHttpLimits.enrolment.max;
 
 const password = 'correct horse battery staple';
 
@@ -76,6 +78,8 @@ describe('POST /v1/users/enroll', () => {
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe('rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // The burst is audited once, as every rate limit of the HTTP layer is.
+    expect((await bed.audit()).filter((action) => action === 'auth.rate-limited')).toHaveLength(1);
   });
 
   it('is in the OpenAPI document without a security requirement', async () => {

@@ -27,7 +27,7 @@ import { listTokens, revokeToken, whoami } from '../../modules/identity/tokens.j
 import { actorOf } from '../actor.js';
 import { issuedTokenView, tokenView } from '../views.js';
 // issue 14 (enroll)
-import { sendError } from '../error-body.js';
+import type { ClientLimiter } from '../limits.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
 
@@ -98,7 +98,7 @@ export const identityRoutes =
  * the root with its full path so the `/v1` authentication hook does not apply.
  */
 export const enrolmentRoutes =
-  (ctx: ModuleContext): FastifyPluginAsync =>
+  (ctx: ModuleContext, enrolAttempts: ClientLimiter): FastifyPluginAsync =>
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
   async (plain) => {
     const app = plain.withTypeProvider<ZodTypeProvider>();
@@ -116,9 +116,6 @@ export const enrolmentRoutes =
       },
     });
 
-    // issue 14 (enroll)
-    // Each attempt may cost an argon2id hash: a client address gets a few a minute, all attempts counted.
-    const enrollLimit = plain.createRateLimit({ max: enrollAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (request) => request.ip });
     app.post('/v1/users/enroll', {
       schema: {
         summary: 'Enrol with a one-time invite code: set your password, get a TOTP secret and recovery codes; shown once',
@@ -127,13 +124,9 @@ export const enrolmentRoutes =
         body: enrollBody,
         response: { 201: enrollResponseSchema, 400: errorBody, 401: errorBody, 409: errorBody, 429: errorBody },
       },
+      // issue 14 (enroll): each attempt may cost an argon2id hash; every attempt counts (HttpLimits.enrolment).
       onRequest: async (request, reply) => {
-        const verdict = await enrollLimit(request);
-        if (verdict.isAllowed || !verdict.isExceeded) return;
-        await reply
-          .status(429)
-          .header('retry-after', String(verdict.ttlInSeconds))
-          .send(sendError('rate_limited', `too many enrolment attempts from this address; retry in ${verdict.ttlInSeconds}s`));
+        await enrolAttempts(request, reply);
       },
       handler: async (request, reply) => {
         const enrolment = await enrollUser(ctx, request.body);
@@ -142,6 +135,3 @@ export const enrolmentRoutes =
     });
   };
 
-// issue 14 (enroll)
-/** Enrolment attempts a client address may make a minute (`POST /v1/users/enroll`). */
-export const enrollAttemptsPerMinute = 10;

@@ -1,7 +1,10 @@
 import type { ModuleContext } from '../context.js';
 
-/** What the HTTP layer limits per client address: failed authentications, the unauthenticated `/v1/sys/*`. */
-export type RateLimitScope = 'authentication' | 'sys';
+/**
+ * What the HTTP layer limits per client address: failed authentications, the unauthenticated
+ * `/v1/sys/*`, enrolment attempts (issue 14: each may cost an argon2id hash).
+ */
+export type RateLimitScope = 'authentication' | 'sys' | 'enrolment';
 
 /**
  * Records a burst: a client address went over a rate limit. Called once per client and window

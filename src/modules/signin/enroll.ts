@@ -55,9 +55,9 @@ export async function enrollUser(
   if (!codeShape.test(input.code)) throw refused();
   const codeHash = hashToken(input.code);
 
-  const userId = await ctx.store.transaction(async (tx) => {
+  const userId = await ctx.store.read(async (tx) => {
     const user = await tx.users.findByName(input.user);
-    const holder = await tx.localCredentials.inviteHolder(codeHash, ctx.clock.now());
+    const holder = await tx.tokens.enrolmentCodeHolder(codeHash, ctx.clock.now());
     if (!user || user.disabled || holder !== user.id) throw refused();
     if (user.service) throw new AppError('conflict', `user "${user.name}" is a service user: automation signs in with a token (\`breakglass token create ${user.name}\`), not a password`);
     return user.id;
